@@ -1,0 +1,296 @@
+/**
+ * The byte-range rewriter: applies edits (replace a value, remove an element, insert an element) at any depth and
+ * copies every untouched byte range verbatim. Lengths of enclosing defined-length items and sequences, group lengths
+ * and the file meta group length are fixed. With no edits the output is the input, byte for byte.
+ *
+ * The plan is a list of segments: ranges of the input and new bytes. A caller that holds the file in memory uses
+ * `rewrite`; one that streams a 2 GB file writes the segments itself, copying ranges from disk.
+ *
+ * Example:
+ *   const file = scanFile(bytes);
+ *   const name = findElement(file.dataset, 0x00100010)!;
+ *   const out = rewrite(file, [{ op: 'replace', element: name, value: new TextEncoder().encode('ANON') }]);
+ */
+import { deflateSync } from 'fflate';
+import type { ByteSource } from './byte-source.ts';
+import type { DicomElement, DicomFile, DicomItem, ElementContainer, Syntax } from './dataset.ts';
+import { VeilError } from './errors.ts';
+import { UNDEFINED_LENGTH } from './tag.ts';
+import { containerPath, elementPath } from './tag-path.ts';
+import { formatTag } from './tag.ts';
+import { hasLongLength, paddingByte } from './vr.ts';
+
+export type Edit =
+  | { readonly op: 'replace'; readonly element: DicomElement; readonly value: Uint8Array; readonly vr?: string }
+  | { readonly op: 'remove'; readonly element: DicomElement }
+  | {
+      readonly op: 'insert';
+      readonly container: ElementContainer;
+      readonly tag: number;
+      readonly vr: string;
+      readonly value: Uint8Array;
+    };
+
+/** A range [start, end) of the input file, or new bytes. */
+export type Segment = { readonly start: number; readonly end: number } | Uint8Array;
+
+export interface RewritePlan {
+  readonly segments: Segment[];
+  readonly length: number;
+}
+
+interface Splice {
+  start: number;
+  end: number;
+  bytes: Uint8Array;
+  /** Where the size change happens, and the tag of the element that grows or shrinks there. */
+  container: ElementContainer | undefined;
+  tag: number;
+  order: number;
+}
+
+/** Encodes one element (header, value, padding to even length) in a syntax. */
+export function encodeElement(tag: number, vr: string, value: Uint8Array, syntax: Syntax, path = ''): Uint8Array {
+  const padded = value.length % 2 === 1;
+  const length = value.length + (padded ? 1 : 0);
+  const le = syntax.littleEndian;
+  let header: number;
+  if (!syntax.explicitVR) header = 8;
+  else header = hasLongLength(vr) ? 12 : 8;
+  if (syntax.explicitVR && header === 8 && length > 0xffff) {
+    throw new VeilError('DICOM_VALUE_TOO_LONG', { path: path || formatTag(tag) });
+  }
+  const out = new Uint8Array(header + length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, tag >>> 16, le);
+  dv.setUint16(2, tag & 0xffff, le);
+  if (!syntax.explicitVR) {
+    dv.setUint32(4, length, le);
+  } else {
+    out[4] = vr.charCodeAt(0);
+    out[5] = vr.charCodeAt(1);
+    if (header === 12) dv.setUint32(8, length, le);
+    else dv.setUint16(6, length, le);
+  }
+  out.set(value, header);
+  if (padded) out[header + value.length] = paddingByte(vr);
+  return out;
+}
+
+/** Encodes sequence items (each a list of already encoded elements) as defined-length items. */
+export function encodeItems(items: readonly (readonly Uint8Array[])[], syntax: Syntax): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const elements of items) {
+    const length = elements.reduce((n, e) => n + e.length, 0);
+    const header = new Uint8Array(8);
+    const dv = new DataView(header.buffer);
+    dv.setUint16(0, 0xfffe, syntax.littleEndian);
+    dv.setUint16(2, 0xe000, syntax.littleEndian);
+    dv.setUint32(4, length, syntax.littleEndian);
+    parts.push(header, ...elements);
+  }
+  return concat(parts);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function rootOf(c: ElementContainer): ElementContainer {
+  let cur = c;
+  while (cur.kind === 'item') cur = (cur as DicomItem).parent.parent;
+  return cur;
+}
+
+function insertionPoint(container: ElementContainer, tag: number): number {
+  for (const el of container.elements) {
+    if (el.tag === tag) throw new VeilError('DICOM_BAD_EDIT', { path: containerPath(container) + formatTag(tag) });
+    if (el.tag > tag) return el.offset;
+  }
+  return container.contentEnd;
+}
+
+function toSplice(edit: Edit, order: number): Splice {
+  if (edit.op === 'insert') {
+    const c = edit.container;
+    const pos = insertionPoint(c, edit.tag);
+    const bytes = encodeElement(edit.tag, edit.vr, edit.value, c.syntax, containerPath(c) + formatTag(edit.tag));
+    return { start: pos, end: pos, bytes, container: c, tag: edit.tag, order };
+  }
+  const el = edit.element;
+  if (edit.op === 'remove') {
+    return { start: el.offset, end: el.end, bytes: new Uint8Array(0), container: el.parent, tag: el.tag, order };
+  }
+  const vr = edit.vr ?? el.vr;
+  const bytes = encodeElement(el.tag, vr, edit.value, el.parent.syntax, elementPath(el));
+  return { start: el.offset, end: el.end, bytes, container: el.parent, tag: el.tag, order };
+}
+
+function u32Bytes(n: number, le: boolean): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, le);
+  return b;
+}
+
+/** Length field position of a defined-length sequence element. */
+function lengthFieldOffset(el: DicomElement): number {
+  if (!el.vrExplicit) return el.offset + 4;
+  return hasLongLength(el.vr) || el.valueOffset - el.offset === 12 ? el.offset + 8 : el.offset + 6;
+}
+
+/**
+ * Plans the splices of one byte space (the file, or the inflated dataset): drops edits nested in removed or replaced
+ * elements, and adds length patches for every enclosing defined-length item, sequence and group length.
+ */
+function planSpace(splices: Splice[], source: ByteSource, readU32: (pos: number, le: boolean) => number): Splice[] {
+  splices.sort((a, b) => a.start - b.start || a.end - a.start - (b.end - b.start) || a.order - b.order);
+  // Drop splices inside a removed/replaced range; reject partial overlaps.
+  const kept: Splice[] = [];
+  let coverEnd = -1;
+  let coverStart = -1;
+  for (const s of splices) {
+    if (s.end > s.start) {
+      if (s.start >= coverStart && s.end <= coverEnd && coverEnd > coverStart) continue;
+      if (s.start < coverEnd) throw new VeilError('DICOM_BAD_EDIT', { offset: s.start });
+      coverStart = s.start;
+      coverEnd = s.end;
+    } else if (s.start > coverStart && s.start < coverEnd) {
+      continue; // an insert inside a removed element
+    }
+    kept.push(s);
+  }
+  // Accumulate size changes upwards.
+  const itemDelta = new Map<DicomItem, number>();
+  const seqDelta = new Map<DicomElement, number>();
+  const groupDelta = new Map<DicomElement, number>();
+  const addGroup = (c: ElementContainer, tag: number, delta: number): void => {
+    const group = tag >>> 16;
+    if ((tag & 0xffff) === 0) return;
+    const first = c.elements.find((e) => e.tag >>> 16 >= group);
+    if (first && first.tag === ((group << 16) >>> 0) && first.vr === 'UL' && first.length === 4) {
+      groupDelta.set(first, (groupDelta.get(first) ?? 0) + delta);
+    }
+  };
+  for (const s of kept) {
+    const delta = s.bytes.length - (s.end - s.start);
+    if (delta === 0 || !s.container) continue;
+    let c: ElementContainer = s.container;
+    let tag = s.tag;
+    for (;;) {
+      addGroup(c, tag, delta);
+      if (c.kind !== 'item') break;
+      const item = c as DicomItem;
+      if (item.length !== UNDEFINED_LENGTH) itemDelta.set(item, (itemDelta.get(item) ?? 0) + delta);
+      const seq = item.parent;
+      if (seq.length !== UNDEFINED_LENGTH) seqDelta.set(seq, (seqDelta.get(seq) ?? 0) + delta);
+      tag = seq.tag;
+      c = seq.parent;
+    }
+  }
+  const patches: Splice[] = [];
+  const patch = (pos: number, value: number, le: boolean): void => {
+    if (value < 0 || value >= UNDEFINED_LENGTH) throw new VeilError('DICOM_BAD_LENGTH', { offset: pos });
+    patches.push({ start: pos, end: pos + 4, bytes: u32Bytes(value, le), container: undefined, tag: 0, order: -1 });
+  };
+  for (const [item, d] of itemDelta) patch(item.offset + 4, item.length + d, item.syntax.littleEndian);
+  for (const [seq, d] of seqDelta) patch(lengthFieldOffset(seq), seq.length + d, seq.parent.syntax.littleEndian);
+  for (const [gl, d] of groupDelta) {
+    const le = gl.parent.syntax.littleEndian;
+    patch(gl.valueOffset, readU32(gl.valueOffset, le) + d, le);
+  }
+  void source;
+  if (patches.length === 0) return kept;
+  // A patch that falls inside an edited range is moot (the range is rewritten whole).
+  const all = kept.slice();
+  for (const p of patches) {
+    if (!kept.some((s) => p.start < s.end && p.end > s.start)) all.push(p);
+  }
+  all.sort((a, b) => a.start - b.start || a.end - a.start - (b.end - b.start) || a.order - b.order);
+  return all;
+}
+
+function segmentsOf(splices: Splice[], from: number, to: number): Segment[] {
+  const out: Segment[] = [];
+  let pos = from;
+  for (const s of splices) {
+    if (s.start > pos) out.push({ start: pos, end: s.start });
+    if (s.bytes.length > 0) out.push(s.bytes);
+    pos = Math.max(pos, s.end);
+  }
+  if (pos < to) out.push({ start: pos, end: to });
+  return out;
+}
+
+function segmentLength(segments: readonly Segment[]): number {
+  let n = 0;
+  for (const s of segments) n += s instanceof Uint8Array ? s.length : s.end - s.start;
+  return n;
+}
+
+function sourceU32(src: ByteSource): (pos: number, le: boolean) => number {
+  return (pos, le) => {
+    const b = src.read(pos, pos + 4);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, le);
+  };
+}
+
+/** Materialises segments whose ranges refer to `source`. */
+export function materialize(source: ByteSource, segments: readonly Segment[]): Uint8Array {
+  const out = new Uint8Array(segmentLength(segments));
+  let o = 0;
+  for (const s of segments) {
+    const part = s instanceof Uint8Array ? s : source.read(s.start, s.end);
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
+}
+
+/** Plans a rewrite of a scanned file; ranges in the plan refer to file.source. */
+export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePlan {
+  const fileSource = file.source;
+  if (edits.length === 0) return { segments: [{ start: 0, end: fileSource.length }], length: fileSource.length };
+  const deflated = file.datasetSource !== fileSource;
+  const metaSplices: Splice[] = [];
+  const dataSplices: Splice[] = [];
+  edits.forEach((edit, i) => {
+    const container = edit.op === 'insert' ? edit.container : edit.element.parent;
+    const s = toSplice(edit, i);
+    if (deflated && rootOf(container) !== file.meta) dataSplices.push(s);
+    else metaSplices.push(s);
+  });
+  if (!deflated) {
+    const planned = planSpace(metaSplices, fileSource, sourceU32(fileSource));
+    const segments = segmentsOf(planned, 0, fileSource.length);
+    return { segments, length: segmentLength(segments) };
+  }
+  const metaPlanned = planSpace(metaSplices, fileSource, sourceU32(fileSource));
+  const segments = segmentsOf(metaPlanned, 0, file.datasetOffset);
+  if (dataSplices.length === 0) {
+    segments.push({ start: file.datasetOffset, end: fileSource.length });
+  } else {
+    const ds = file.datasetSource;
+    const planned = planSpace(dataSplices, ds, sourceU32(ds));
+    const inflated = materialize(ds, segmentsOf(planned, 0, ds.length));
+    segments.push(deflateSync(inflated, { level: 6 }));
+  }
+  return { segments, length: segmentLength(segments) };
+}
+
+/** Applies edits to a scanned file and returns the new file's bytes. */
+export function rewrite(file: DicomFile, edits: readonly Edit[]): Uint8Array {
+  const plan = planRewrite(file, edits);
+  const only = plan.segments[0];
+  if (plan.segments.length === 1 && only && !(only instanceof Uint8Array) && file.source.bytes) {
+    return file.source.bytes.subarray(only.start, only.end);
+  }
+  return materialize(file.source, plan.segments);
+}

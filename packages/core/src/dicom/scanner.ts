@@ -1,0 +1,556 @@
+/**
+ * The element scanner: walks a Part 10 file or a bare dataset and records every element's tag, VR, offsets and
+ * length, at every depth, without copying values. Lenient reader: odd lengths, trailing padding, a wrong meta group
+ * length or a dataset in another syntax than declared become findings; only what cannot be walked is an error.
+ *
+ * Example:
+ *   const file = scanFile(bytesSource(bytes));
+ *   for (const el of file.dataset.elements) console.log(formatTag(el.tag), el.vr, el.length);
+ */
+import { inflateSync, unzlibSync } from 'fflate';
+import { type ByteSource, bytesSource } from './byte-source.ts';
+import {
+  type DicomDataset,
+  type DicomElement,
+  type DicomFile,
+  type DicomItem,
+  EXPLICIT_LE,
+  type ElementContainer,
+  type Finding,
+  type Fragment,
+  IMPLICIT_LE,
+  type Syntax,
+} from './dataset.ts';
+import { implicitVR } from './dictionary/index.ts';
+import { VeilError } from './errors.ts';
+import {
+  ITEM,
+  ITEM_DELIMITATION,
+  PIXEL_DATA,
+  SEQUENCE_DELIMITATION,
+  SPECIFIC_CHARACTER_SET,
+  TRANSFER_SYNTAX_UID,
+  UNDEFINED_LENGTH,
+  formatTag,
+  privateCreatorTagOf,
+} from './tag.ts';
+import { containerPath } from './tag-path.ts';
+import {
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  type TransferSyntax,
+  transferSyntax,
+} from './transfer-syntax.ts';
+import { hasLongLength, isKnownVR } from './vr.ts';
+
+export interface ScanOptions {
+  /** Deepest sequence nesting accepted (a guard against hostile input). */
+  readonly maxDepth?: number;
+  /** Stop after the file meta information (for a quick transfer syntax check). */
+  readonly metaOnly?: boolean;
+}
+
+const DEFAULT_MAX_DEPTH = 256;
+const WINDOW = 64 * 1024;
+
+/**
+ * A cursor over a ByteSource that keeps one window of bytes; an in-memory source is one window that never moves.
+ */
+class Reader {
+  buf: Uint8Array;
+  base = 0;
+  view: DataView;
+  readonly length: number;
+
+  constructor(readonly source: ByteSource) {
+    this.length = source.length;
+    this.buf = source.bytes ?? source.read(0, Math.min(source.length, WINDOW));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Makes [pos, pos + n) addressable; returns the index of pos in buf. */
+  at(pos: number, n: number): number {
+    const i = pos - this.base;
+    if (i >= 0 && i + n <= this.buf.length) return i;
+    if (pos + n > this.length) throw new RangeError('past end');
+    this.buf = this.source.read(pos, Math.min(this.length, pos + Math.max(n, WINDOW)));
+    this.base = pos;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return 0;
+  }
+
+  u16(pos: number, le: boolean): number {
+    return this.view.getUint16(this.at(pos, 2), le);
+  }
+
+  u32(pos: number, le: boolean): number {
+    return this.view.getUint32(this.at(pos, 4), le);
+  }
+
+  tag(pos: number, le: boolean): number {
+    const i = this.at(pos, 4);
+    return ((this.view.getUint16(i, le) << 16) | this.view.getUint16(i + 2, le)) >>> 0;
+  }
+
+  byte(pos: number): number {
+    return this.buf[this.at(pos, 1)]!;
+  }
+
+  /** Latin-1 text of a short value (VR codes, UIDs, charset terms, private creators). */
+  ascii(pos: number, n: number): string {
+    const i = this.at(pos, n);
+    let s = '';
+    for (let k = 0; k < n; k++) s += String.fromCharCode(this.buf[i + k]!);
+    return s;
+  }
+}
+
+function isUpper(b: number): boolean {
+  return b >= 0x41 && b <= 0x5a;
+}
+
+function trimValue(s: string): string {
+  return s.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+}
+
+class Scanner {
+  readonly findings: Finding[] = [];
+  constructor(
+    readonly r: Reader,
+    readonly maxDepth: number,
+  ) {}
+
+  finding(code: string, container: ElementContainer, offset: number, tag?: number): void {
+    this.findings.push({ code, path: containerPath(container) + (tag !== undefined ? formatTag(tag) : ''), offset });
+  }
+
+  fail(code: string, container: ElementContainer, offset: number, tag?: number): never {
+    throw new VeilError(code, { path: containerPath(container) + (tag !== undefined ? formatTag(tag) : ''), offset });
+  }
+
+  /**
+   * Reads elements from pos until end (exclusive) or, for an undefined-length item, until an item delimitation
+   * item. Returns the offset after the last element (after the delimitation item, if any).
+   */
+  readElements(c: ElementContainer, pos: number, end: number, untilDelimiter: boolean, depth: number): number {
+    const r = this.r;
+    const { explicitVR, littleEndian: le } = c.syntax;
+    const stop = Math.min(end, r.length);
+    let privateCreators: Map<number, string> | undefined;
+    while (pos < stop) {
+      if (pos + 8 > stop) {
+        if (this.allZero(pos, stop)) {
+          this.finding('TRAILING_PADDING', c, pos);
+          c.contentEnd = pos;
+          return stop;
+        }
+        this.fail('DICOM_TRUNCATED_HEADER', c, pos);
+      }
+      const tag = r.tag(pos, le);
+      if (tag === ITEM_DELIMITATION) {
+        c.contentEnd = pos;
+        if (untilDelimiter) return pos + 8;
+        // A stray delimiter inside a defined-length item or at dataset level: note it, treat as the end.
+        this.finding('STRAY_ITEM_DELIMITATION', c, pos);
+        return pos + 8;
+      }
+      if (tag === SEQUENCE_DELIMITATION || tag === ITEM) {
+        if (c.kind === 'dataset' && this.allZeroOrDelims(pos, stop, le)) {
+          this.finding('TRAILING_DELIMITER', c, pos);
+          c.contentEnd = pos;
+          return stop;
+        }
+        this.fail('DICOM_BAD_ITEM', c, pos, tag);
+      }
+      if (tag === 0 && this.allZero(pos, stop)) {
+        this.finding('TRAILING_PADDING', c, pos);
+        c.contentEnd = pos;
+        return stop;
+      }
+      let vr: string;
+      const vrExplicit = explicitVR;
+      let length: number;
+      let header: number;
+      const group = tag >>> 16;
+      if (explicitVR) {
+        const b0 = r.byte(pos + 4);
+        const b1 = r.byte(pos + 5);
+        if (isUpper(b0) && isUpper(b1)) {
+          vr = String.fromCharCode(b0, b1);
+          if (hasLongLength(vr) || !isKnownVR(vr)) {
+            if (!isKnownVR(vr)) this.finding('UNKNOWN_VR', c, pos, tag);
+            length = r.u32(pos + 8, le);
+            header = 12;
+          } else {
+            length = r.u16(pos + 6, le);
+            header = 8;
+          }
+        } else {
+          // Not a VR (e.g. two spaces): read it as dcmtk does, with a 16-bit length, and assume the dictionary VR.
+          this.finding('INVALID_VR', c, pos, tag);
+          vr = this.dictionaryVR(tag, group, privateCreators);
+          if (hasLongLength(vr)) vr = 'UN';
+          length = r.u16(pos + 6, le);
+          header = 8;
+        }
+      } else {
+        vr = this.dictionaryVR(tag, group, privateCreators);
+        length = r.u32(pos + 4, le);
+        header = 8;
+      }
+      const valueOffset = pos + header;
+      const el: DicomElement = {
+        tag,
+        vr,
+        vrExplicit,
+        offset: pos,
+        valueOffset,
+        length,
+        end: 0,
+        parent: c,
+      };
+      c.elements.push(el);
+      if (length === UNDEFINED_LENGTH) {
+        if (tag === PIXEL_DATA && vr !== 'SQ' && vr !== 'UN') {
+          el.end = this.readFragments(el, c);
+        } else {
+          if (depth >= this.maxDepth) this.fail('DICOM_TOO_DEEP', c, pos, tag);
+          // SQ, or UN / unknown-VR with undefined length: a sequence; UN content is implicit VR LE (PS3.5 6.2.2).
+          const itemSyntax = vr === 'SQ' ? c.syntax : IMPLICIT_LE;
+          if (vr !== 'SQ' && vr !== 'UN') this.finding('UNDEFINED_LENGTH_NON_SQ', c, pos, tag);
+          el.end = this.readItems(el, valueOffset, UNDEFINED_LENGTH, itemSyntax, depth + 1);
+        }
+      } else {
+        const valueEnd = valueOffset + length;
+        if (valueEnd > end || valueEnd > r.length) {
+          this.fail('DICOM_TRUNCATED_ELEMENT', c, pos, tag);
+        }
+        if (length % 2 === 1) this.finding('ODD_LENGTH', c, pos, tag);
+        el.end = valueEnd;
+        if (vr === 'SQ') {
+          if (depth >= this.maxDepth) this.fail('DICOM_TOO_DEEP', c, pos, tag);
+          this.readItems(el, valueOffset, length, c.syntax, depth + 1);
+        } else if ((vr === 'UN' || (!vrExplicit && group % 2 === 1)) && length >= 8 && depth < this.maxDepth) {
+          this.tryImplicitSequence(el, valueOffset, length, depth + 1);
+        }
+        if (tag === SPECIFIC_CHARACTER_SET) c.characterSet = r.ascii(valueOffset, length);
+        else if (group % 2 === 1 && (tag & 0xff00) === 0 && (tag & 0xff) >= 0x10) {
+          privateCreators ??= new Map();
+          privateCreators.set(tag, trimValue(r.ascii(valueOffset, Math.min(length, 64))));
+        }
+      }
+      pos = el.end;
+    }
+    c.contentEnd = Math.min(pos, stop);
+    // An undefined-length item that runs to the end of the data without its delimiter: dcmtk accepts it.
+    if (untilDelimiter) this.finding('ITEM_UNTERMINATED', c, pos);
+    return pos;
+  }
+
+  dictionaryVR(tag: number, group: number, creators: Map<number, string> | undefined): string {
+    if (group % 2 === 1) {
+      const e = tag & 0xffff;
+      if (e >= 0x10 && e <= 0xff) return 'LO';
+      if (e === 0) return 'UL';
+      const creator = creators?.get(privateCreatorTagOf(tag));
+      return creator === undefined ? 'UN' : implicitVR(tag, creator);
+    }
+    return implicitVR(tag);
+  }
+
+  /**
+   * A UN or unknown private element with a defined length may hold an implicit VR sequence (a converter that did
+   * not know the VR wrote it so). Parse its items when they walk cleanly to the exact end; otherwise it stays opaque.
+   */
+  tryImplicitSequence(el: DicomElement, valueOffset: number, length: number, depth: number): void {
+    const r = this.r;
+    if (r.tag(valueOffset, true) !== ITEM) return;
+    const itemLength = r.u32(valueOffset + 4, true);
+    if (itemLength !== UNDEFINED_LENGTH && itemLength > length - 8) return;
+    const saved = this.findings.length;
+    try {
+      this.readItems(el, valueOffset, length, IMPLICIT_LE, depth);
+    } catch {
+      el.items = undefined;
+      this.findings.length = saved;
+      return;
+    }
+    if (this.findings.length > saved) {
+      // Anything odd inside means this was probably not a sequence: keep it opaque.
+      el.items = undefined;
+      this.findings.length = saved;
+    }
+  }
+
+  readItems(el: DicomElement, start: number, length: number, syntax: Syntax, depth: number): number {
+    const r = this.r;
+    const le = syntax.littleEndian;
+    const items: DicomItem[] = [];
+    el.items = items;
+    const undefinedLength = length === UNDEFINED_LENGTH;
+    const end = undefinedLength ? r.length : start + length;
+    let pos = start;
+    for (;;) {
+      if (!undefinedLength && pos >= end) break;
+      if (pos + 8 > end) {
+        if (undefinedLength && pos === r.length) {
+          this.finding('SEQUENCE_UNTERMINATED', el.parent, el.offset, el.tag);
+          break;
+        }
+        this.fail(undefinedLength ? 'DICOM_TRUNCATED_ELEMENT' : 'DICOM_BAD_ITEM', el.parent, pos, el.tag);
+      }
+      const tag = r.tag(pos, le);
+      const itemLength = r.u32(pos + 4, le);
+      if (tag === SEQUENCE_DELIMITATION) {
+        if (!undefinedLength) this.finding('STRAY_SEQUENCE_DELIMITATION', el.parent, pos, el.tag);
+        pos += 8;
+        break;
+      }
+      if (tag !== ITEM) this.fail('DICOM_BAD_ITEM', el.parent, pos, el.tag);
+      const item: DicomItem = {
+        kind: 'item',
+        elements: [],
+        contentStart: pos + 8,
+        contentEnd: 0,
+        syntax,
+        characterSet: el.parent.characterSet,
+        source: el.parent.source,
+        offset: pos,
+        length: itemLength,
+        end: 0,
+        parent: el,
+        index: items.length,
+      };
+      items.push(item);
+      if (itemLength === UNDEFINED_LENGTH) {
+        item.end = this.readElements(item, pos + 8, end, true, depth);
+      } else {
+        let itemEnd = pos + 8 + itemLength;
+        if (itemEnd > end) {
+          // An item longer than what is left: dcmtk reads on to the end of the data. So do we, and say so.
+          if (end !== r.length) this.fail('DICOM_BAD_LENGTH', el.parent, pos, el.tag);
+          this.finding('ITEM_TRUNCATED', el.parent, pos, el.tag);
+          itemEnd = end;
+        }
+        const after = this.readElements(item, pos + 8, itemEnd, false, depth);
+        item.end = Math.max(after, itemEnd);
+      }
+      pos = item.end;
+    }
+    return pos;
+  }
+
+  readFragments(el: DicomElement, c: ElementContainer): number {
+    const r = this.r;
+    const le = c.syntax.littleEndian;
+    const fragments: Fragment[] = [];
+    el.fragments = fragments;
+    let pos = el.valueOffset;
+    for (;;) {
+      if (pos + 8 > r.length) this.fail('DICOM_TRUNCATED_ELEMENT', c, el.offset, el.tag);
+      const tag = r.tag(pos, le);
+      const length = r.u32(pos + 4, le);
+      if (tag === SEQUENCE_DELIMITATION) return pos + 8;
+      if (tag !== ITEM || length === UNDEFINED_LENGTH) this.fail('DICOM_BAD_ITEM', c, pos, el.tag);
+      if (pos + 8 + length > r.length) this.fail('DICOM_TRUNCATED_ELEMENT', c, pos, el.tag);
+      fragments.push({ offset: pos, valueOffset: pos + 8, length });
+      pos += 8 + length;
+    }
+  }
+
+  allZero(from: number, to: number): boolean {
+    for (let p = from; p < to; p++) if (this.r.byte(p) !== 0) return false;
+    return true;
+  }
+
+  /** Some writers leave a stray delimiter or zero padding after the dataset. */
+  allZeroOrDelims(from: number, to: number, le: boolean): boolean {
+    let p = from;
+    while (p + 8 <= to) {
+      const tag = this.r.tag(p, le);
+      if (tag !== SEQUENCE_DELIMITATION && tag !== ITEM_DELIMITATION && tag !== 0) return false;
+      if (this.r.u32(p + 4, le) !== 0) return false;
+      p += 8;
+    }
+    return this.allZero(p, to);
+  }
+}
+
+function newDataset(start: number, syntax: Syntax, source: ByteSource): DicomDataset {
+  return { kind: 'dataset', elements: [], contentStart: start, contentEnd: start, syntax, characterSet: undefined, source };
+}
+
+/** Guesses the syntax of a dataset that starts at pos, from its first element. */
+function guessSyntax(r: Reader, pos: number): Syntax {
+  if (pos + 8 > r.length) return IMPLICIT_LE;
+  const b4 = r.byte(pos + 4);
+  const b5 = r.byte(pos + 5);
+  const explicit = isUpper(b4) && isUpper(b5) && isKnownVR(String.fromCharCode(b4, b5));
+  const groupLE = r.u16(pos, true);
+  const groupBE = r.u16(pos, false);
+  // Datasets start with a low group number (0002..0008 typically); a byte-swapped one reads as 0x0800.
+  const littleEndian = !(groupBE <= 0x00ff && groupBE !== 0 && groupLE > 0x00ff);
+  return { explicitVR: explicit, littleEndian };
+}
+
+function syntaxName(s: Syntax): string {
+  if (!s.explicitVR) return IMPLICIT_VR_LITTLE_ENDIAN;
+  return s.littleEndian ? EXPLICIT_VR_LITTLE_ENDIAN : EXPLICIT_VR_BIG_ENDIAN;
+}
+
+/** Scans a Part 10 file, or a bare dataset with no preamble or meta. */
+export function scanFile(source: ByteSource | Uint8Array, options: ScanOptions = {}): DicomFile {
+  return guarded(() => scanFileUnguarded(source, options));
+}
+
+/** Turns the engine's own range and stack errors into VeilErrors: hostile input must fail with a code. */
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof VeilError) throw e;
+    if (e instanceof RangeError) {
+      const tooDeep = /call stack/i.test(e.message);
+      throw new VeilError(tooDeep ? 'DICOM_TOO_DEEP' : 'DICOM_TRUNCATED_HEADER');
+    }
+    throw e;
+  }
+}
+
+function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions): DicomFile {
+  const src = source instanceof Uint8Array ? bytesSource(source) : source;
+  const r = new Reader(src);
+  const scanner = new Scanner(r, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  let pos = 0;
+  let hasPreamble = false;
+  if (r.length >= 132 && r.ascii(128, 4) === 'DICM') {
+    hasPreamble = true;
+    pos = 132;
+  } else if (r.length >= 4 && r.ascii(0, 4) === 'DICM') {
+    // "DICM" without the preamble: seen in the wild.
+    scanner.findings.push({ code: 'NO_PREAMBLE', path: '', offset: 0 });
+    pos = 4;
+  }
+  if (r.length < pos + 8 || (!hasPreamble && !looksLikeDataset(r, pos))) {
+    throw new VeilError('DICOM_NOT_DICOM', { offset: 0 });
+  }
+
+  // File meta information: group 0002, explicit VR little endian (lenient: per-element implicit is tolerated).
+  let meta: DicomDataset | undefined;
+  let declared: string | undefined;
+  if (pos + 8 <= r.length && r.u16(pos, true) === 0x0002) {
+    meta = newDataset(pos, EXPLICIT_LE, src);
+    let end = pos;
+    while (end + 8 <= r.length && r.u16(end, true) === 0x0002) end = metaElementEnd(r, end);
+    if (end > r.length) throw new VeilError('DICOM_TRUNCATED_ELEMENT', { path: '(0002,xxxx)', offset: pos });
+    scanner.readElements(meta, pos, end, false, 0);
+    const groupLength = meta.elements[0];
+    if (groupLength && groupLength.tag === 0x00020000 && groupLength.length === 4) {
+      const declaredEnd = groupLength.end + r.u32(groupLength.valueOffset, true);
+      if (declaredEnd !== end) scanner.findings.push({ code: 'META_GROUP_LENGTH_MISMATCH', path: '(0002,0000)', offset: groupLength.offset });
+    } else {
+      scanner.findings.push({ code: 'META_GROUP_LENGTH_MISSING', path: '(0002,0000)', offset: pos });
+    }
+    const ts = meta.elements.find((e) => e.tag === TRANSFER_SYNTAX_UID);
+    if (ts) declared = trimValue(r.ascii(ts.valueOffset, ts.length));
+    pos = end;
+  } else if (hasPreamble) {
+    scanner.findings.push({ code: 'META_MISSING', path: '', offset: pos });
+  }
+
+  let ts: TransferSyntax;
+  if (declared) {
+    ts = transferSyntax(declared);
+  } else {
+    ts = transferSyntax(syntaxName(guessSyntax(r, pos)));
+    if (meta) scanner.findings.push({ code: 'TRANSFER_SYNTAX_MISSING', path: '(0002,0010)', offset: pos });
+  }
+
+  let datasetSource: ByteSource = src;
+  let scanSource = scanner;
+  let dsStart = pos;
+  if (ts.deflated && !options.metaOnly) {
+    const compressed = src.read(pos, src.length);
+    let inflated: Uint8Array;
+    try {
+      inflated = inflateSync(compressed);
+    } catch {
+      try {
+        inflated = unzlibSync(compressed);
+        scanner.findings.push({ code: 'DEFLATE_ZLIB_WRAPPED', path: '', offset: pos });
+      } catch {
+        throw new VeilError('DICOM_DEFLATE_FAILED', { offset: pos });
+      }
+    }
+    datasetSource = bytesSource(inflated);
+    scanSource = new Scanner(new Reader(datasetSource), options.maxDepth ?? DEFAULT_MAX_DEPTH);
+    dsStart = 0;
+  }
+
+  let syntax: Syntax = { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
+  // A dataset that is not in the declared syntax (implicit data under an explicit UID, or the reverse).
+  const sr = scanSource.r;
+  if (dsStart + 8 <= sr.length) {
+    const guess = guessSyntax(sr, dsStart);
+    if (guess.explicitVR !== syntax.explicitVR || (guess.explicitVR && guess.littleEndian !== syntax.littleEndian)) {
+      scanner.findings.push({ code: 'SYNTAX_MISMATCH', path: '(0002,0010)', offset: dsStart });
+      syntax = guess;
+      if (!ts.deflated) ts = { ...transferSyntax(syntaxName(guess)), uid: ts.uid, encapsulated: ts.encapsulated };
+    }
+  }
+  const dataset = newDataset(dsStart, syntax, datasetSource);
+  if (!options.metaOnly) {
+    scanSource.readElements(dataset, dsStart, sr.length, false, 0);
+    if (scanSource !== scanner) scanner.findings.push(...scanSource.findings);
+  }
+  return {
+    source: src,
+    hasPreamble,
+    meta,
+    declaredTransferSyntax: declared,
+    transferSyntax: ts,
+    datasetOffset: pos,
+    datasetSource,
+    dataset,
+    findings: scanner.findings,
+  };
+}
+
+function metaElementEnd(r: Reader, pos: number): number {
+  const b0 = r.byte(pos + 4);
+  const b1 = r.byte(pos + 5);
+  if (isUpper(b0) && isUpper(b1)) {
+    const vr = String.fromCharCode(b0, b1);
+    if (hasLongLength(vr) || !isKnownVR(vr)) return pos + 12 + r.u32(pos + 8, true);
+    return pos + 8 + r.u16(pos + 6, true);
+  }
+  return pos + 8 + r.u32(pos + 4, true);
+}
+
+/**
+ * Without a preamble, a file must begin with a plausible first element: a low group number (meta or a dataset's
+ * first groups) and either a VR or an implicit length that fits in the file.
+ */
+function looksLikeDataset(r: Reader, pos: number): boolean {
+  const g = r.u16(pos, true);
+  const gBE = r.u16(pos, false);
+  const lowGroup = (g >= 0x0002 && g <= 0x0010) || (gBE >= 0x0002 && gBE <= 0x0010);
+  if (!lowGroup) return false;
+  const b4 = r.byte(pos + 4);
+  const b5 = r.byte(pos + 5);
+  if (isUpper(b4) && isUpper(b5)) return true;
+  const le = g >= 0x0002 && g <= 0x0010;
+  return r.u32(pos + 4, le) <= r.length - pos - 8;
+}
+
+/** Scans a bare dataset (no preamble, no meta) in a known syntax, e.g. a DIMSE data set. */
+export function scanDataset(source: ByteSource | Uint8Array, syntax: Syntax, options: ScanOptions = {}): DicomDataset {
+  return guarded(() => {
+  const src = source instanceof Uint8Array ? bytesSource(source) : source;
+  const scanner = new Scanner(new Reader(src), options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const ds = newDataset(0, syntax, src);
+  scanner.readElements(ds, 0, src.length, false, 0);
+  return ds;
+  });
+}

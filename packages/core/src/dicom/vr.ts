@@ -1,0 +1,48 @@
+/**
+ * Value representations (PS3.5 6.2): which VRs use the 4-byte explicit length form, which are text,
+ * and how values are padded.
+ */
+export type VR = string;
+
+/** VRs whose explicit VR encoding has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2). */
+const LONG_FORM = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+const KNOWN = new Set([
+  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN',
+  'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+]);
+
+/** Text VRs whose bytes are decoded with the Specific Character Set. */
+const CHARSET_TEXT = new Set(['LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);
+/** Text VRs in the default repertoire only. */
+const ASCII_TEXT = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'TM', 'UI', 'UR']);
+
+const BINARY_SIZE: Record<string, number> = {
+  AT: 4, FD: 8, FL: 4, SL: 4, SS: 2, SV: 8, UL: 4, US: 2, UV: 8, OB: 1, OD: 8, OF: 4, OL: 4, OV: 8, OW: 2,
+};
+
+export function isKnownVR(vr: string): boolean {
+  return KNOWN.has(vr);
+}
+
+export function hasLongLength(vr: VR): boolean {
+  return LONG_FORM.has(vr);
+}
+
+export function isTextVR(vr: VR): boolean {
+  return CHARSET_TEXT.has(vr) || ASCII_TEXT.has(vr);
+}
+
+export function usesCharacterSet(vr: VR): boolean {
+  return CHARSET_TEXT.has(vr);
+}
+
+/** Byte size of one value for fixed-size binary VRs (for byte swapping), undefined for text, SQ and UN. */
+export function binaryUnitSize(vr: VR): number | undefined {
+  return BINARY_SIZE[vr];
+}
+
+/** Padding byte for an odd-length value: NUL for UI and binary, space for text. */
+export function paddingByte(vr: VR): number {
+  return vr === 'UI' || BINARY_SIZE[vr] !== undefined || vr === 'UN' ? 0x00 : 0x20;
+}
