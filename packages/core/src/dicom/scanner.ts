@@ -21,12 +21,13 @@ import {
   IMPLICIT_LE,
   type Syntax,
 } from './dataset.ts';
-import { implicitVR } from './dictionary/index.ts';
+import { implicitVR, lookupTag } from './dictionary/index.ts';
 import { VeilError } from './errors.ts';
 import {
   ITEM,
   ITEM_DELIMITATION,
   PIXEL_DATA,
+  PIXEL_REPRESENTATION,
   SEQUENCE_DELIMITATION,
   SPECIFIC_CHARACTER_SET,
   TRANSFER_SYNTAX_UID,
@@ -138,6 +139,8 @@ class Scanner {
     const { explicitVR, littleEndian: le } = c.syntax;
     const stop = Math.min(end, r.length);
     let privateCreators: Map<number, string> | undefined;
+    // Pixel Representation decides the 'US or SS' attributes of implicit VR datasets, as dcmtk does.
+    let signedPixels = false;
     while (pos < stop) {
       if (pos + 8 > stop) {
         if (this.allZero(pos, stop)) {
@@ -196,6 +199,7 @@ class Scanner {
         }
       } else {
         vr = this.dictionaryVR(tag, group, privateCreators);
+        if (signedPixels && vr === 'US' && lookupTag(tag)?.vr.startsWith('US or SS')) vr = 'SS';
         length = r.u32(pos + 4, le);
         header = 8;
       }
@@ -235,6 +239,7 @@ class Scanner {
           this.tryImplicitSequence(el, valueOffset, length, depth + 1);
         }
         if (tag === SPECIFIC_CHARACTER_SET) c.characterSet = r.ascii(valueOffset, length);
+        else if (tag === PIXEL_REPRESENTATION && length === 2) signedPixels = r.u16(valueOffset, le) === 1;
         else if (group % 2 === 1 && (tag & 0xff00) === 0 && (tag & 0xff) >= 0x10) {
           privateCreators ??= new Map();
           privateCreators.set(tag, trimValue(r.ascii(valueOffset, Math.min(length, 64))));
@@ -272,13 +277,13 @@ class Scanner {
     try {
       this.readItems(el, valueOffset, length, IMPLICIT_LE, depth);
     } catch {
-      el.items = undefined;
+      delete el.items;
       this.findings.length = saved;
       return;
     }
     if (this.findings.length > saved) {
       // Anything odd inside means this was probably not a sequence: keep it opaque.
-      el.items = undefined;
+      delete el.items;
       this.findings.length = saved;
     }
   }

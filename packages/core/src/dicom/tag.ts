@@ -5,6 +5,7 @@ export const ITEM = 0xfffee000;
 export const ITEM_DELIMITATION = 0xfffee00d;
 export const SEQUENCE_DELIMITATION = 0xfffee0dd;
 export const PIXEL_DATA = 0x7fe00010;
+export const PIXEL_REPRESENTATION = 0x00280103;
 export const FLOAT_PIXEL_DATA = 0x7fe00008;
 export const DOUBLE_FLOAT_PIXEL_DATA = 0x7fe00009;
 export const TRANSFER_SYNTAX_UID = 0x00020010;

@@ -1,0 +1,2 @@
+export type { DictionaryEntry } from './dictionary.ts';
+export { implicitVR, lookupPrivate, lookupTag, tagForKeyword } from './dictionary.ts';
