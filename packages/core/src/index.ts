@@ -7,11 +7,15 @@
  *   const el = findElement(file.dataset, 0x00100010);
  *   const out = rewrite(file, el ? [{ op: 'remove', element: el }] : []);
  */
+
+export * from './deid/index.ts';
 export * from './dicom/byte-source.ts';
 export * from './dicom/charset/specific-character-set.ts';
 export * from './dicom/dataset.ts';
 export * from './dicom/dictionary/index.ts';
+export * from './dicom/dump.ts';
 export * from './dicom/errors.ts';
+export * from './dicom/json-model.ts';
 export * from './dicom/rewriter.ts';
 export * from './dicom/scanner.ts';
 export * from './dicom/tag.ts';
@@ -19,3 +23,4 @@ export * from './dicom/tag-path.ts';
 export * from './dicom/transfer-syntax.ts';
 export * from './dicom/value.ts';
 export * from './dicom/vr.ts';
+export * from './pseudonym/index.ts';

@@ -134,38 +134,54 @@ function toSplice(edit: Edit, order: number): Splice {
   return { start: el.offset, end: el.end, bytes, container: el.parent, tag: el.tag, order };
 }
 
-function u32Bytes(n: number, le: boolean): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, le);
-  return b;
+/** Length field position of a defined-length sequence element: decided by the header as it was read. */
+function lengthFieldOffset(el: DicomElement): number {
+  const header = el.valueOffset - el.offset;
+  if (header === 12) return el.offset + 8;
+  return el.vrExplicit ? el.offset + 6 : el.offset + 4;
 }
 
-/** Length field position of a defined-length sequence element. */
-function lengthFieldOffset(el: DicomElement): number {
-  if (!el.vrExplicit) return el.offset + 4;
-  return hasLongLength(el.vr) || el.valueOffset - el.offset === 12 ? el.offset + 8 : el.offset + 6;
+/** The element (removed or replaced whole) that encloses a container, if any. */
+function enclosedBy(c: ElementContainer | undefined, whole: ReadonlySet<DicomElement>): boolean {
+  let cur = c;
+  while (cur && cur.kind === 'item') {
+    const seq = (cur as DicomItem).parent;
+    if (whole.has(seq)) return true;
+    cur = seq.parent;
+  }
+  return false;
+}
+
+/** Inserts at one point go in tag order; an insert goes before the element that starts where it is inserted. */
+function spliceOrder(a: Splice, b: Splice): number {
+  return a.start - b.start || a.end - a.start - (b.end - b.start) || a.tag - b.tag || a.order - b.order;
 }
 
 /**
  * Plans the splices of one byte space (the file, or the inflated dataset): drops edits nested in removed or replaced
- * elements, and adds length patches for every enclosing defined-length item, sequence and group length.
+ * elements, rejects conflicting edits, and adds length patches for every enclosing defined-length item, sequence and
+ * group length.
  */
-function planSpace(splices: Splice[], source: ByteSource, readU32: (pos: number, le: boolean) => number): Splice[] {
-  splices.sort((a, b) => a.start - b.start || a.end - a.start - (b.end - b.start) || a.order - b.order);
-  // Drop splices inside a removed/replaced range; reject partial overlaps.
+function planSpace(splices: Splice[], whole: ReadonlySet<DicomElement>): Splice[] {
+  splices.sort(spliceOrder);
   const kept: Splice[] = [];
   let coverEnd = -1;
-  let coverStart = -1;
+  let prev: Splice | undefined;
   for (const s of splices) {
+    // An edit inside an element that is removed or replaced whole is moot: the outer edit wins.
+    if (enclosedBy(s.container, whole)) continue;
+    if (prev && prev.start === s.start && prev.end === s.end && (s.end > s.start || prev.tag === s.tag)) {
+      // Two edits of one element, or one tag inserted twice at one point.
+      if (s.end > s.start || prev.container === s.container) {
+        throw new VeilError('DICOM_BAD_EDIT', { offset: s.start });
+      }
+    }
     if (s.end > s.start) {
-      if (s.start >= coverStart && s.end <= coverEnd && coverEnd > coverStart) continue;
       if (s.start < coverEnd) throw new VeilError('DICOM_BAD_EDIT', { offset: s.start });
-      coverStart = s.start;
       coverEnd = s.end;
-    } else if (s.start > coverStart && s.start < coverEnd) {
-      continue; // an insert inside a removed element
     }
     kept.push(s);
+    prev = s;
   }
   // Accumulate size changes upwards.
   const itemDelta = new Map<DicomItem, number>();
@@ -196,24 +212,36 @@ function planSpace(splices: Splice[], source: ByteSource, readU32: (pos: number,
     }
   }
   const patches: Splice[] = [];
-  const patch = (pos: number, value: number, le: boolean): void => {
-    if (value < 0 || value >= UNDEFINED_LENGTH) throw new VeilError('DICOM_BAD_LENGTH', { offset: pos });
-    patches.push({ start: pos, end: pos + 4, bytes: u32Bytes(value, le), container: undefined, tag: 0, order: -1 });
+  const patch = (pos: number, value: number, le: boolean, size: 2 | 4 = 4): void => {
+    const max = size === 4 ? UNDEFINED_LENGTH : 0x10000;
+    if (value < 0 || value >= max) throw new VeilError('DICOM_BAD_LENGTH', { offset: pos });
+    const bytes = new Uint8Array(size);
+    if (size === 4) new DataView(bytes.buffer).setUint32(0, value, le);
+    else new DataView(bytes.buffer).setUint16(0, value, le);
+    patches.push({ start: pos, end: pos + size, bytes, container: undefined, tag: 0, order: -1 });
   };
   for (const [item, d] of itemDelta) patch(item.offset + 4, item.length + d, item.syntax.littleEndian);
-  for (const [seq, d] of seqDelta) patch(lengthFieldOffset(seq), seq.length + d, seq.parent.syntax.littleEndian);
-  for (const [gl, d] of groupDelta) {
-    const le = gl.parent.syntax.littleEndian;
-    patch(gl.valueOffset, readU32(gl.valueOffset, le) + d, le);
+  for (const [seq, d] of seqDelta) {
+    // A sequence read from an element with a 16-bit length field (an invalid VR read as dcmtk does) keeps that form.
+    const at = lengthFieldOffset(seq);
+    const size = seq.vrExplicit && seq.valueOffset - seq.offset === 8 ? 2 : 4;
+    patch(at, seq.length + d, seq.parent.syntax.littleEndian, size);
   }
-  void source;
+  for (const [gl, d] of groupDelta) {
+    // Recompute from the group's real extent: some writers store a wrong group length, and stored + delta
+    // would carry the error on (or go negative).
+    const group = gl.tag >>> 16;
+    let last = gl;
+    for (const e of gl.parent.elements) if (e.tag >>> 16 === group) last = e;
+    patch(gl.valueOffset, last.end - gl.end + d, gl.parent.syntax.littleEndian);
+  }
   if (patches.length === 0) return kept;
   // A patch that falls inside an edited range is moot (the range is rewritten whole).
   const all = kept.slice();
   for (const p of patches) {
     if (!kept.some((s) => p.start < s.end && p.end > s.start)) all.push(p);
   }
-  all.sort((a, b) => a.start - b.start || a.end - a.start - (b.end - b.start) || a.order - b.order);
+  all.sort(spliceOrder);
   return all;
 }
 
@@ -235,13 +263,6 @@ function segmentLength(segments: readonly Segment[]): number {
   return n;
 }
 
-function sourceU32(src: ByteSource): (pos: number, le: boolean) => number {
-  return (pos, le) => {
-    const b = src.read(pos, pos + 4);
-    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, le);
-  };
-}
-
 /** Materialises segments whose ranges refer to `source`. */
 export function materialize(source: ByteSource, segments: readonly Segment[]): Uint8Array {
   const out = new Uint8Array(segmentLength(segments));
@@ -261,6 +282,8 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
   const deflated = file.datasetSource !== fileSource;
   const metaSplices: Splice[] = [];
   const dataSplices: Splice[] = [];
+  const whole = new Set<DicomElement>();
+  for (const edit of edits) if (edit.op !== 'insert') whole.add(edit.element);
   edits.forEach((edit, i) => {
     const container = edit.op === 'insert' ? edit.container : edit.element.parent;
     const s = toSplice(edit, i);
@@ -268,17 +291,17 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
     else metaSplices.push(s);
   });
   if (!deflated) {
-    const planned = planSpace(metaSplices, fileSource, sourceU32(fileSource));
+    const planned = planSpace(metaSplices, whole);
     const segments = segmentsOf(planned, 0, fileSource.length);
     return { segments, length: segmentLength(segments) };
   }
-  const metaPlanned = planSpace(metaSplices, fileSource, sourceU32(fileSource));
+  const metaPlanned = planSpace(metaSplices, whole);
   const segments = segmentsOf(metaPlanned, 0, file.datasetOffset);
   if (dataSplices.length === 0) {
     segments.push({ start: file.datasetOffset, end: fileSource.length });
   } else {
     const ds = file.datasetSource;
-    const planned = planSpace(dataSplices, ds, sourceU32(ds));
+    const planned = planSpace(dataSplices, whole);
     const inflated = materialize(ds, segmentsOf(planned, 0, ds.length));
     segments.push(deflateSync(inflated, { level: 6 }));
   }

@@ -1,0 +1,78 @@
+/**
+ * What a de-identified instance says about its de-identification (PS3.15 E.1.1, E.2, E.3.6): Patient Identity
+ * Removed (0012,0062) YES, De-identification Method (0012,0063) as text, De-identification Method Code Sequence
+ * (0012,0064) with the CID 7050 codes of the profile and options applied, Longitudinal Temporal Information
+ * Modified (0028,0303), and, when the pixel stage cleans them, Burned In Annotation (0028,0301) and Recognizable
+ * Visual Features (0028,0302) NO.
+ *
+ * Example:
+ *   methodCodes(config); // [{ value: '113100', meaning: 'Basic Application Confidentiality Profile' }, ...]
+ */
+import type { Syntax } from '../dicom/dataset.ts';
+import { encodeElement, encodeItems } from '../dicom/rewriter.ts';
+import type { DeidConfig } from './config.ts';
+import {
+  BASIC_PROFILE_CODE,
+  CLEAN_PIXEL_DATA_CODE,
+  CLEAN_VISUAL_FEATURES_CODE,
+  type MethodCode,
+  OPTION_CODES,
+  OPTION_KEYS,
+} from './options.ts';
+import { PS315_EDITION } from './profiles/_generated/ps315-2024b.ts';
+
+export const PATIENT_IDENTITY_REMOVED = 0x00120062;
+export const DEIDENTIFICATION_METHOD = 0x00120063;
+export const DEIDENTIFICATION_METHOD_CODE_SEQUENCE = 0x00120064;
+export const BURNED_IN_ANNOTATION = 0x00280301;
+export const RECOGNIZABLE_VISUAL_FEATURES = 0x00280302;
+export const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = 0x00280303;
+
+/** The CID 7050 codes for a configuration: the Basic Profile, then each option in code order. */
+export function methodCodes(config: DeidConfig): MethodCode[] {
+  const codes: MethodCode[] = [BASIC_PROFILE_CODE];
+  if (config.pixels?.cleanPixelData) codes.push(CLEAN_PIXEL_DATA_CODE);
+  if (config.pixels?.cleanRecognizableVisualFeatures) codes.push(CLEAN_VISUAL_FEATURES_CODE);
+  for (const k of OPTION_KEYS) if (config.options[k]) codes.push(OPTION_CODES[k]);
+  return codes.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
+
+/**
+ * The values of De-identification Method (LO, one per line, each at most 64 characters): the tool and table
+ * edition, then how dates, private tags and overrides were handled.
+ */
+export function methodText(config: DeidConfig): string[] {
+  const lines = [`Veil; PS3.15-${PS315_EDITION} Basic Profile`];
+  if (config.options.retainLongitudinalModifiedDates) {
+    lines.push(config.dates.mode === 'shift' ? 'Dates shifted per patient' : 'Dates reduced to the year');
+  }
+  if (config.privateTags === 'tcia') lines.push('Private tags per TCIA Private Tag KB 2024-02-01');
+  else if (config.privateTags === 'safe-private') lines.push('Private tags per PS3.15 Table E.3.10-1');
+  if (config.overrides.length > 0) lines.push(`Site overrides: ${config.overrides.length}`);
+  return lines;
+}
+
+/** 'UNMODIFIED' with full dates, 'MODIFIED' with modified dates, else 'REMOVED' (PS3.15 E.2, E.3.6). */
+export function longitudinalTemporalInformationModified(config: DeidConfig): 'UNMODIFIED' | 'MODIFIED' | 'REMOVED' {
+  if (config.options.retainLongitudinalFullDates) return 'UNMODIFIED';
+  if (config.options.retainLongitudinalModifiedDates) return 'MODIFIED';
+  return 'REMOVED';
+}
+
+function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** The value of De-identification Method Code Sequence: one defined-length item per code, in `syntax`. */
+export function encodeMethodCodeSequence(codes: readonly MethodCode[], syntax: Syntax): Uint8Array {
+  return encodeItems(
+    codes.map((c) => [
+      encodeElement(0x00080100, 'SH', ascii(c.value), syntax),
+      encodeElement(0x00080102, 'SH', ascii('DCM'), syntax),
+      encodeElement(0x00080104, 'LO', ascii(c.meaning), syntax),
+    ]),
+    syntax,
+  );
+}
