@@ -13,15 +13,42 @@ export interface FileSource extends ByteSource {
   close(): void;
 }
 
+/**
+ * Reads `size` bytes (fewer if the file shrank) straight into one uninitialised buffer: no zero fill, no second
+ * copy, no extra fstat (readFileSync does both; on a 500 KB CT slice the copy cost as much as the read).
+ */
+function readWhole(fd: number, size: number): Uint8Array {
+  const bytes = viewOf(Buffer.allocUnsafeSlow(size));
+  let o = 0;
+  while (o < size) {
+    const n = readSync(fd, bytes, o, size - o, o);
+    if (n === 0) break;
+    o += n;
+  }
+  return o === size ? bytes : bytes.subarray(0, o);
+}
+
+function viewOf(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
 export function openFileSource(path: string, wholeLimit = WHOLE_FILE_LIMIT): FileSource {
   const fd = openSync(path, 'r');
   let size: number;
   try {
-    size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    size = stat.size;
     if (size <= wholeLimit) {
-      const bytes = new Uint8Array(readFileSync(fd));
+      // A pipe or device reports size 0: read it to its end.
+      const bytes = stat.isFile() ? readWhole(fd, size) : viewOf(readFileSync(fd));
       closeSync(fd);
-      return { length: bytes.length, bytes, fd: undefined, read: (s, e) => bytes.subarray(s, Math.min(e, bytes.length)), close: () => {} };
+      return {
+        length: bytes.length,
+        bytes,
+        fd: undefined,
+        read: (s, e) => bytes.subarray(s, Math.min(e, bytes.length)),
+        close: () => {},
+      };
     }
   } catch (e) {
     closeSync(fd);

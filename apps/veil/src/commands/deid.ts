@@ -1,0 +1,65 @@
+/** `veil deid`: de-identify DICOM files and folders into an output folder (see deid/run.ts). */
+import { type Command, InvalidArgumentError } from 'commander';
+import { runCommand } from '../deid/cli-error.ts';
+
+function parseJobs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 256) throw new InvalidArgumentError('a whole number from 1 to 256');
+  return n;
+}
+
+interface DeidFlags {
+  out?: string;
+  config?: string;
+  keyFile?: string;
+  jobs?: number;
+  dryRun?: boolean;
+  crosswalk?: string;
+  quarantine?: string;
+  report?: string;
+  progress: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('deid')
+    .description('De-identify DICOM files and folders (PS3.15 Basic Application Level Confidentiality Profile)')
+    .argument('<input...>', 'DICOM files and folders (walked recursively; never written to)')
+    .option('-o, --out <dir>', 'output folder (must not be inside an input)')
+    .option('-c, --config <file>', 'configuration, .json or .yaml (default: Basic Profile, no options)')
+    .option('-k, --key-file <file>', 'file holding the secret key (base64 or hex); default: $VEIL_KEY')
+    .option('-j, --jobs <n>', 'worker threads (default: number of cores)', parseJobs)
+    .option('--dry-run', 'print what would change in each file (values masked); write nothing')
+    .option('--crosswalk <file>', 'also record pseudonym -> identity in this encrypted SQLite file')
+    .option('--quarantine <dir>', 'where files that cannot be de-identified are copied (default: <out>.quarantine)')
+    .option('--report <dir>', 'where veil-report.json and veil-report.html go (default: <out>)')
+    .option('--no-progress', 'no progress bar or progress lines')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 all files written (non-DICOM files skipped), 1 some files quarantined or failed, 2 usage error,
+3 configuration or key error.
+
+Example:
+  veil keygen --out veil.key
+  veil deid samples --out /tmp/veil-out --key-file veil.key --config samples/deid.config.json`,
+    )
+    .action(async (inputs: string[], flags: DeidFlags) => {
+      // Loaded on use: the core, SQLite and the worker pool are not needed for `veil --help` or other commands.
+      const { runDeid } = await import('../deid/run.ts');
+      await runCommand('deid', () =>
+        runDeid({
+          inputs,
+          out: flags.out,
+          config: flags.config,
+          keyFile: flags.keyFile,
+          jobs: flags.jobs,
+          dryRun: flags.dryRun === true,
+          crosswalk: flags.crosswalk,
+          quarantine: flags.quarantine,
+          report: flags.report,
+          progress: flags.progress,
+        }),
+      );
+    });
+}

@@ -1,0 +1,117 @@
+/**
+ * A pool of worker threads that each run scan -> deidentify -> write for the files they are sent. Each worker holds at
+ * most PREFETCH tasks so that it never waits for the main thread. A worker that dies is replaced; the tasks it held are
+ * retried once, and a task that kills a worker twice fails with WORKER_CRASHED (the run goes on).
+ */
+import { Worker } from 'node:worker_threads';
+import { describeError } from './cli-error.ts';
+import type { FromWorker, Task, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
+
+const PREFETCH = 2;
+const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+interface Slot {
+  worker: Worker;
+  inflight: Task[];
+  ready: boolean;
+  dead: boolean;
+}
+
+export class WorkerStartError extends Error {
+  constructor(readonly code: string) {
+    super(`a worker could not start (${code})`);
+    this.name = 'WorkerStartError';
+  }
+}
+
+/** Runs all tasks on `size` workers; calls onResult once per task, in completion order. */
+export function runPool(
+  tasks: readonly Task[],
+  size: number,
+  init: WorkerInit,
+  onResult: (task: Task, result: TaskResult) => void,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const queue: Task[] = [...tasks].reverse();
+    const retried = new Set<number>();
+    const slots: Slot[] = [];
+    let remaining = tasks.length;
+    let restarts = 0;
+    let finished = false;
+
+    const finish = (error?: Error): void => {
+      if (finished) return;
+      finished = true;
+      for (const s of slots) {
+        s.dead = true;
+        void s.worker.terminate();
+      }
+      if (error) reject(error);
+      else resolve();
+    };
+
+    const dispatch = (s: Slot): void => {
+      while (s.ready && !s.dead && s.inflight.length < PREFETCH && queue.length > 0) {
+        const task = queue.pop()!;
+        s.inflight.push(task);
+        s.worker.postMessage({ type: 'task', task } satisfies ToWorker);
+      }
+    };
+
+    const complete = (task: Task, result: TaskResult): void => {
+      onResult(task, result);
+      remaining--;
+      if (remaining === 0) finish();
+    };
+
+    const lost = (s: Slot): void => {
+      if (s.dead) return;
+      s.dead = true;
+      for (const task of s.inflight) {
+        if (retried.has(task.id)) complete(task, { id: task.id, outcome: 'error', code: 'WORKER_CRASHED' });
+        else {
+          retried.add(task.id);
+          queue.push(task);
+        }
+      }
+      s.inflight = [];
+      if (finished) return;
+      const i = slots.indexOf(s);
+      if (restarts++ < 2 * size + 2) slots[i] = spawn();
+      else slots.splice(i, 1);
+      if (slots.length === 0) finish(new WorkerStartError('WORKERS_KEEP_CRASHING'));
+      for (const other of slots) dispatch(other);
+    };
+
+    const spawn = (): Slot => {
+      // execArgv: [] — a parent started with `--import tsx` would pass it on, and tsx is registered by the entry.
+      const worker = new Worker(ENTRY, { workerData: init, execArgv: [] });
+      const s: Slot = { worker, inflight: [], ready: false, dead: false };
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          s.ready = true;
+          dispatch(s);
+        } else if (m.type === 'fatal') {
+          finish(new WorkerStartError(m.code));
+        } else {
+          const i = s.inflight.findIndex((t) => t.id === m.result.id);
+          const task = i >= 0 ? s.inflight.splice(i, 1)[0] : undefined;
+          if (task) complete(task, m.result);
+          if (!finished) dispatch(s);
+        }
+      });
+      worker.on('error', (e) => {
+        if (process.env.VEIL_DEBUG === '1') process.stderr.write(`veil deid: worker error: ${describeError(e)}\n`);
+        lost(s);
+      });
+      worker.on('exit', () => lost(s));
+      return s;
+    };
+
+    if (tasks.length === 0) {
+      resolve();
+      return;
+    }
+    for (let i = 0; i < Math.max(1, Math.min(size, tasks.length)); i++) slots.push(spawn());
+  });
+}

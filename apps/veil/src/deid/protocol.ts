@@ -1,0 +1,56 @@
+/**
+ * Messages between the run (main thread) and its worker threads. Everything here is structured-clone data. Identities
+ * (patient id, accession, study UID and their pseudonyms) travel only in memory, for the crosswalk; they are never
+ * logged or written to a report.
+ */
+import type { Layout } from './config.ts';
+
+export interface WorkerInit {
+  /** The core configuration as read from the file (parsed again in each worker). */
+  readonly deidInput: Record<string, unknown>;
+  readonly layout: Layout;
+  readonly key: Uint8Array;
+  readonly outDir: string | undefined;
+  readonly quarantineDir: string | undefined;
+  readonly dryRun: boolean;
+  /** Collect identities for the crosswalk. */
+  readonly identities: boolean;
+}
+
+export interface Task {
+  readonly id: number;
+  readonly path: string;
+  readonly rel: string;
+}
+
+export type Outcome = 'written' | 'skipped' | 'quarantined' | 'error';
+
+export interface Identity {
+  readonly patientId?: string;
+  readonly pseudoPatientId?: string;
+  readonly accession?: string;
+  readonly pseudoAccession?: string;
+  readonly studyUID?: string;
+  readonly pseudoStudyUID?: string;
+}
+
+export interface TaskResult {
+  readonly id: number;
+  readonly outcome: Outcome;
+  /** Why a file was skipped, quarantined or failed: a stable code, never a value. */
+  readonly code?: string;
+  readonly tagPath?: string;
+  /** Output path relative to the output folder (written, or would be in a dry run). */
+  readonly out?: string;
+  /** [keyword, action, count] for the report. */
+  readonly actions?: [string, string, number][];
+  readonly identity?: Identity;
+  /** Dry run: one line per change, values masked. */
+  readonly changes?: string[];
+}
+
+export type ToWorker = { readonly type: 'task'; readonly task: Task } | { readonly type: 'stop' };
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly result: TaskResult }
+  | { readonly type: 'fatal'; readonly code: string };

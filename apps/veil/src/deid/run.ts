@@ -1,0 +1,207 @@
+/**
+ * A `veil deid` run over files and folders: check paths, load key and configuration, list the inputs, process them
+ * on a pool of worker threads, feed the crosswalk, write the report. Returns the exit code: 0 when every DICOM file
+ * was written, 1 when some were quarantined or failed; usage and configuration errors throw CliError (2, 3).
+ *
+ * Example:
+ *   const code = await runDeid({ inputs: ['in/'], out: 'out/', keyFile: 'veil.key', dryRun: false });
+ */
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { CliError, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
+import type { Crosswalk } from './crosswalk.ts';
+import { assertOutsideInputs, listInputs } from './inputs.ts';
+import { keyId, loadKey } from './keys.ts';
+import { runPool, WorkerStartError } from './pool.ts';
+import type { FileContext } from './process-file.ts';
+import { createProgress } from './progress.ts';
+import type { Task, TaskResult, WorkerInit } from './protocol.ts';
+import { RunReport, writeReport } from './report.ts';
+
+export interface DeidRunOptions {
+  readonly inputs: readonly string[];
+  readonly out?: string | undefined;
+  readonly config?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly jobs?: number | undefined;
+  readonly dryRun: boolean;
+  readonly crosswalk?: string | undefined;
+  readonly quarantine?: string | undefined;
+  readonly report?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly stdout?: NodeJS.WriteStream;
+  readonly stderr?: NodeJS.WriteStream;
+  /** Show progress (default true). */
+  readonly progress?: boolean;
+}
+
+/**
+ * One worker's worth of work is done on the main thread: starting a thread (and tsx in it) costs more than it saves.
+ * Yields between files so the progress bar keeps drawing.
+ */
+async function runInline(
+  tasks: readonly Task[],
+  init: WorkerInit,
+  onResult: (t: Task, r: TaskResult) => void,
+): Promise<void> {
+  // Loaded here, not at the top: usage and key errors are reported before the core is loaded.
+  const [{ parseDeidConfig }, { processFile }] = await Promise.all([import('@veil/core'), import('./process-file.ts')]);
+  const ctx: FileContext = {
+    config: parseDeidConfig(init.deidInput),
+    keys: { key: init.key },
+    layout: init.layout,
+    outDir: init.outDir,
+    quarantineDir: init.quarantineDir,
+    dryRun: init.dryRun,
+    identities: init.identities,
+  };
+  for (const task of tasks) {
+    let result: TaskResult;
+    try {
+      result = processFile(task, ctx);
+    } catch {
+      result = { id: task.id, outcome: 'error', code: 'INTERNAL_ERROR' };
+    }
+    onResult(task, result);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/** `<out>/../<out-name>.quarantine`. */
+export function defaultQuarantineDir(out: string): string {
+  const abs = resolve(out);
+  return join(dirname(abs), `${basename(abs)}.quarantine`);
+}
+
+export async function runDeid(o: DeidRunOptions): Promise<number> {
+  const stdout = o.stdout ?? process.stdout;
+  const stderr = o.stderr ?? process.stderr;
+  const started = new Date();
+  if (o.inputs.length === 0) throw new CliError(EXIT_USAGE, 'give at least one input file or folder');
+  if (o.out === undefined && !o.dryRun) throw new CliError(EXIT_USAGE, '--out DIR is required (or use --dry-run)');
+  const jobs = o.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new CliError(EXIT_USAGE, '--jobs must be 1 to 256');
+
+  const outDir = o.out === undefined ? undefined : resolve(o.out);
+  const quarantineDir = outDir === undefined ? undefined : resolve(o.quarantine ?? defaultQuarantineDir(outDir));
+  const reportDir = outDir === undefined ? undefined : resolve(o.report ?? outDir);
+  if (!o.dryRun) {
+    const outputs = [
+      { flag: '--out', path: outDir! },
+      { flag: '--quarantine', path: quarantineDir! },
+      { flag: '--report', path: reportDir! },
+    ];
+    if (o.crosswalk !== undefined) outputs.push({ flag: '--crosswalk', path: resolve(o.crosswalk) });
+    assertOutsideInputs(o.inputs, outputs);
+  }
+
+  const key = loadKey({
+    keyFile: o.keyFile,
+    env: o.env ?? process.env,
+    warn: (m) => stderr.write(`veil deid: ${m}\n`),
+  });
+  const files = listInputs(o.inputs);
+  const { loadRunConfig } = await import('./config.ts');
+  const config = loadRunConfig(o.config);
+  let crosswalk: Crosswalk | undefined;
+  if (o.crosswalk !== undefined && !o.dryRun) {
+    const { Crosswalk } = await import('./crosswalk.ts');
+    crosswalk = Crosswalk.open(o.crosswalk, key, { create: true });
+  }
+
+  const init: WorkerInit = {
+    deidInput: config.deidInput,
+    layout: config.layout,
+    key,
+    outDir,
+    quarantineDir,
+    dryRun: o.dryRun,
+    identities: crosswalk !== undefined,
+  };
+  const tasks: Task[] = files.map((f, id) => ({ id, path: f.path, rel: f.rel }));
+  const report = new RunReport();
+  const workers = Math.max(1, Math.min(jobs, tasks.length));
+  const progress = createProgress(tasks.length, stderr, (o.progress ?? true) && !(o.dryRun && stdout.isTTY));
+  let sinceFlush = 0;
+
+  const onResult = (task: Task, r: TaskResult): void => {
+    report.add(task, r);
+    if (o.dryRun) {
+      const head =
+        r.outcome === 'written'
+          ? `${task.rel}: would write ${r.out ?? ''}`
+          : r.outcome === 'skipped'
+            ? `${task.rel}: would skip (not DICOM)`
+            : `${task.rel}: would ${r.outcome === 'quarantined' ? 'quarantine' : 'fail'} (${r.code ?? ''}${r.tagPath ? ` at ${r.tagPath}` : ''})`;
+      stdout.write(`${[head, ...(r.changes ?? []).map((c) => `  ${c}`)].join('\n')}\n`);
+    }
+    if (crosswalk && r.identity) {
+      const i = r.identity;
+      if (i.patientId !== undefined && i.pseudoPatientId !== undefined)
+        crosswalk.put('patientId', i.patientId, i.pseudoPatientId);
+      if (i.accession !== undefined && i.pseudoAccession !== undefined)
+        crosswalk.put('accession', i.accession, i.pseudoAccession);
+      if (i.studyUID !== undefined && i.pseudoStudyUID !== undefined)
+        crosswalk.put('studyUID', i.studyUID, i.pseudoStudyUID);
+      if (++sinceFlush >= 256) {
+        crosswalk.flush();
+        sinceFlush = 0;
+      }
+    }
+    progress.tick({ quarantined: report.quarantinedCount, errors: report.errorCount });
+  };
+
+  try {
+    if (workers === 1) await runInline(tasks, init, onResult);
+    else await runPool(tasks, workers, init, onResult);
+  } catch (e) {
+    if (e instanceof WorkerStartError)
+      throw new CliError(EXIT_INTERNAL, `cannot start de-identification workers (${e.code})`);
+    throw e;
+  } finally {
+    progress.stop();
+    crosswalk?.close();
+  }
+
+  const finished = new Date();
+  const seconds = (finished.getTime() - started.getTime()) / 1000;
+  const d = config.deid;
+  const json = report.toJson({
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    seconds,
+    jobs: workers,
+    dryRun: o.dryRun,
+    keyId: keyId(key),
+    layout: config.layout,
+    inputs: o.inputs.length,
+    crosswalk: crosswalk !== undefined,
+    // A summary of the configuration: no override values, no lookup table (they can hold identities).
+    config: {
+      profile: d.profile,
+      options: d.options,
+      privateTags: d.privateTags,
+      dates: d.dates,
+      overrides: d.overrides.length,
+      sopClassAllowList: d.sopClassAllowList?.length ?? null,
+      lookupEntries: d.lookup?.size ?? 0,
+    },
+  });
+  const c = json.counts;
+  const rate = seconds > 0 ? c.processed / seconds : 0;
+  let where = '';
+  if (!o.dryRun && reportDir !== undefined) {
+    const paths = writeReport(reportDir, json);
+    where = `; report ${relative(process.cwd(), paths.html) || paths.html}`;
+  }
+  stderr.write(
+    `veil deid: ${c.processed} files in ${seconds.toFixed(1)} s (${rate.toFixed(1)} files/s): ` +
+      `${c.written} ${o.dryRun ? 'would be written' : 'written'}, ${c.skippedNonDicom} skipped (not DICOM), ` +
+      `${c.quarantined} quarantined, ${c.errors} failed${where}\n`,
+  );
+  if (c.quarantined > 0 && !o.dryRun) stderr.write(`veil deid: quarantined files are in ${quarantineDir}\n`);
+  if (json.outputCollisions > 0) {
+    stderr.write(`veil deid: ${json.outputCollisions} output path(s) were produced twice (duplicate instances?)\n`);
+  }
+  return c.quarantined + c.errors > 0 ? EXIT_FAILURES : EXIT_OK;
+}

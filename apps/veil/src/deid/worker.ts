@@ -1,0 +1,49 @@
+/**
+ * A de-identification worker thread: parses the configuration once, then processes the files it is sent one by one
+ * and posts a result for each. Loaded through worker-entry.mjs (which registers tsx).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseDeidConfig } from '@veil/core';
+import { describeError } from './cli-error.ts';
+import { type FileContext, processFile } from './process-file.ts';
+import type { FromWorker, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('worker.ts runs in a worker thread');
+const init = workerData as WorkerInit;
+const post = (m: FromWorker): void => port.postMessage(m);
+
+let ctx: FileContext | undefined;
+try {
+  ctx = {
+    config: parseDeidConfig(init.deidInput),
+    keys: { key: init.key },
+    layout: init.layout,
+    outDir: init.outDir,
+    quarantineDir: init.quarantineDir,
+    dryRun: init.dryRun,
+    identities: init.identities,
+  };
+} catch (e) {
+  post({ type: 'fatal', code: describeError(e) });
+}
+
+if (ctx) {
+  const context = ctx;
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'stop') {
+      port.close();
+      return;
+    }
+    let result: TaskResult;
+    try {
+      result = processFile(m.task, context);
+    } catch (e) {
+      // A bug, not a property of the file: report it by class and code only (the message might quote a value).
+      result = { id: m.task.id, outcome: 'error', code: 'INTERNAL_ERROR' };
+      if (process.env.VEIL_DEBUG === '1') process.stderr.write(`veil deid worker: ${describeError(e)}\n`);
+    }
+    post({ type: 'result', result });
+  });
+  post({ type: 'ready' });
+}
