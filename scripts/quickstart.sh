@@ -14,20 +14,20 @@ if [[ ! -d samples ]] || [[ -z "$(find samples -type f -print -quit)" ]]; then
   exit 1
 fi
 
-if [[ -f apps/veil/src/commands/deid.ts ]]; then
-  echo "==> veil deid samples --out out/deid"
-  npx veil deid samples --out out/deid
-  echo "de-identified files written to $PWD/out/deid"
-else
-  # Until the deid command lands, show what Veil reads: a dump of every sample DICOM file.
-  dumped=0
-  while IFS= read -r -d '' file; do
-    echo "==> veil dump $file"
-    npx veil dump "$file"
-    dumped=$((dumped + 1))
-  done < <(find samples -type f ! -name '*.md' ! -name '*.json' ! -name '*.txt' ! -name '*.tsv' ! -name '.*' -print0 | sort -z)
-  if ((dumped == 0)); then
-    echo "error: no sample DICOM files in $PWD/samples" >&2
-    exit 1
+# The secret key never lives in the repository: take VEIL_KEY from the environment, or a key file in the user's
+# config folder, made once with `veil keygen`.
+KEY_ARGS=()
+if [[ -z "${VEIL_KEY:-}" ]]; then
+  KEY_FILE="${VEIL_KEY_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/veil/quickstart.key}"
+  if [[ ! -s "$KEY_FILE" ]]; then
+    mkdir -p "$(dirname "$KEY_FILE")"
+    (umask 077 && npx veil keygen --out "$KEY_FILE")
+    echo "new key written to $KEY_FILE (keep it secret: it makes the pseudonyms)"
   fi
+  KEY_ARGS=(--key-file "$KEY_FILE")
 fi
+
+rm -rf out/deid out/deid.quarantine
+echo "==> veil deid samples --out out/deid (Basic Application Level Confidentiality Profile, no options)"
+npx veil deid samples --out out/deid "${KEY_ARGS[@]}"
+echo "de-identified files in $PWD/out/deid; run report: out/deid/veil-report.html"
