@@ -1,9 +1,10 @@
 /** The registry of CLI commands: one line per command module. */
 import type { Command } from 'commander';
 import { register as deid } from './deid.ts';
+import { register as dump } from './dump.ts';
 import { register as keygen } from './keygen.ts';
 import { register as reidentify } from './reidentify.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [deid, keygen, reidentify];
+export const commands: RegisterCommand[] = [deid, keygen, reidentify, dump];

@@ -6,7 +6,7 @@
  * one line per element (tag, VR, value, "# length, VM keyword"), two spaces of indentation per nesting level, items as
  * `(fffe,e000) na (Item with explicit length #=3)`, encapsulated Pixel Data fragments as `(fffe,e000) pi 00\01...`
  * and delimitation items where the file has them (dcmdump also prints made-up ones "for re-encoding"; Veil does not).
- * Differences from dcmdump: tags are printed as dcmdump does (lowercase hex), text is decoded to Unicode with the
+ * Tags are in lowercase hex, as dcmdump prints them. Differences from dcmdump: text is decoded to Unicode with the
  * Specific Character Set in force and control characters are shown as '.', UIDs are not mapped to names, an explicit
  * VR UN sequence (CP-246) keeps its VR UN where dcmdump says SQ, and a defined-length UN value that parsed as an
  * implicit VR sequence is shown with its items where dcmdump shows bytes.
@@ -14,8 +14,9 @@
  * Values longer than maxValueLength (default 70 characters, as dcmdump) are cut and end in "..."; binary values are
  * only read as far as they are shown, so dumping a file with large Pixel Data costs no more than its header.
  *
- * Example:
+ * Examples:
  *   console.log(dumpText(scanFile(bytes)));
+ *   console.log(dumpDataset(scanDataset(pdv, IMPLICIT_LE), { maxValueLength: Number.POSITIVE_INFINITY }));
  */
 import type { DicomDataset, DicomElement, DicomFile, ElementContainer } from './dataset.ts';
 import { lookupPrivate, lookupTag } from './dictionary/index.ts';

@@ -20,9 +20,13 @@
  * Pure: no I/O. Keys of the returned objects are in stream order, but JavaScript puts keys that look like array
  * indexes (all-digit tags such as "30060020") first: use stringifyDicomJson() for output in tag order.
  *
- * Example:
+ * Examples:
  *   const json = toDicomJson(scanFile(bytes).dataset, { bulkDataThreshold: 1024 });
  *   json['00100010']; // { vr: 'PN', Value: [{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }] }
+ *   attributeToJson(findElement(dataset, 0x00280030)!); // { vr: 'DS', Value: [0.5, 0.5] }
+ *   stringifyDicomJson(json, 2); // JSON text, attributes in tag order
+ *   base64(Uint8Array.of(0, 1)); // 'AAE='
+ *   shortestFloat32(Math.fround(0.3)); // 0.3
  */
 import type { DicomElement, ElementContainer } from './dataset.ts';
 import { formatTagJson, UNDEFINED_LENGTH } from './tag.ts';
@@ -123,7 +127,7 @@ function elementValues(el: DicomElement, vr: string): DicomJsonValue[] {
     case 'UV':
       return readBigInts(el, vr === 'SV');
     case 'AT':
-      return readNumbers(el).map(formatTagJson);
+      return readNumbers(el).map((t) => formatTagJson(t));
     default:
       break;
   }
