@@ -290,6 +290,22 @@ describe('insert', () => {
     );
   });
 
+  test("inserts at one offset into an item and into its parent: the item's go first, inside it", () => {
+    // (0008,1115) holds one empty defined-length item: the item's end is the sequence's end, where a dataset
+    // insert of a greater tag also goes.
+    const s = EXPLICIT_LE;
+    const ds = concat([el(0x00080016, 'UI', '1.2', s), sq(RefSeriesSeq, s, [[]])]);
+    const file = scanFile(part10(ds, TS.explicitLE));
+    const item = at(file.dataset, RefSeriesSeq).items![0]!;
+    const out = rewrite(file, [
+      { op: 'insert', container: item, tag: 0x00100020, vr: 'LO', value: text('IN ITEM') },
+      { op: 'insert', container: file.dataset, tag: PN, vr: 'PN', value: text('TOP') },
+    ]);
+    const again = rescan(out);
+    assert.equal(readString(at(again.dataset, RefSeriesSeq, 0, 0x00100020)), 'IN ITEM');
+    assert.equal(readString(at(again.dataset, PN)), 'TOP');
+  });
+
   test('goes before the first element with a greater tag', () => {
     const s = EXPLICIT_LE;
     const file = scanFile(

@@ -152,9 +152,24 @@ function enclosedBy(c: ElementContainer | undefined, whole: ReadonlySet<DicomEle
   return false;
 }
 
-/** Inserts at one point go in tag order; an insert goes before the element that starts where it is inserted. */
+function depthOf(c: ElementContainer | undefined): number {
+  let d = 0;
+  for (let cur = c; cur && cur.kind === 'item'; cur = (cur as DicomItem).parent.parent) d++;
+  return d;
+}
+
+/**
+ * Inserts at one point: the more deeply nested container first (the end of a defined-length item is also the point
+ * after its sequence), then tag order; an insert goes before the element that starts where it is inserted.
+ */
 function spliceOrder(a: Splice, b: Splice): number {
-  return a.start - b.start || a.end - a.start - (b.end - b.start) || a.tag - b.tag || a.order - b.order;
+  return (
+    a.start - b.start ||
+    a.end - a.start - (b.end - b.start) ||
+    (a.end === a.start ? depthOf(b.container) - depthOf(a.container) : 0) ||
+    a.tag - b.tag ||
+    a.order - b.order
+  );
 }
 
 /**
