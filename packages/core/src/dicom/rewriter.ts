@@ -15,9 +15,8 @@ import { deflateSync } from 'fflate';
 import type { ByteSource } from './byte-source.ts';
 import type { DicomElement, DicomFile, DicomItem, ElementContainer, Syntax } from './dataset.ts';
 import { VeilError } from './errors.ts';
-import { UNDEFINED_LENGTH } from './tag.ts';
+import { formatTag, UNDEFINED_LENGTH } from './tag.ts';
 import { containerPath, elementPath } from './tag-path.ts';
-import { formatTag } from './tag.ts';
 import { hasLongLength, paddingByte } from './vr.ts';
 
 export type Edit =
@@ -206,7 +205,7 @@ function planSpace(splices: Splice[], whole: ReadonlySet<DicomElement>): Splice[
     const group = tag >>> 16;
     if ((tag & 0xffff) === 0) return;
     const first = c.elements.find((e) => e.tag >>> 16 >= group);
-    if (first && first.tag === ((group << 16) >>> 0) && first.vr === 'UL' && first.length === 4) {
+    if (first && first.tag === (group << 16) >>> 0 && first.vr === 'UL' && first.length === 4) {
       groupDelta.set(first, (groupDelta.get(first) ?? 0) + delta);
     }
   };

@@ -14,8 +14,8 @@ import {
   type DicomElement,
   type DicomFile,
   type DicomItem,
-  EXPLICIT_LE,
   type ElementContainer,
+  EXPLICIT_LE,
   type Finding,
   type Fragment,
   IMPLICIT_LE,
@@ -24,16 +24,16 @@ import {
 import { implicitVR, lookupTag } from './dictionary/index.ts';
 import { VeilError } from './errors.ts';
 import {
+  formatTag,
   ITEM,
   ITEM_DELIMITATION,
   PIXEL_DATA,
   PIXEL_REPRESENTATION,
+  privateCreatorTagOf,
   SEQUENCE_DELIMITATION,
   SPECIFIC_CHARACTER_SET,
   TRANSFER_SYNTAX_UID,
   UNDEFINED_LENGTH,
-  formatTag,
-  privateCreatorTagOf,
 } from './tag.ts';
 import { containerPath } from './tag-path.ts';
 import {
@@ -383,7 +383,15 @@ class Scanner {
 }
 
 function newDataset(start: number, syntax: Syntax, source: ByteSource): DicomDataset {
-  return { kind: 'dataset', elements: [], contentStart: start, contentEnd: start, syntax, characterSet: undefined, source };
+  return {
+    kind: 'dataset',
+    elements: [],
+    contentStart: start,
+    contentEnd: start,
+    syntax,
+    characterSet: undefined,
+    source,
+  };
 }
 
 /** Guesses the syntax of a dataset that starts at pos, from its first element. */
@@ -453,7 +461,8 @@ function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions
     const groupLength = meta.elements[0];
     if (groupLength && groupLength.tag === 0x00020000 && groupLength.length === 4) {
       const declaredEnd = groupLength.end + r.u32(groupLength.valueOffset, true);
-      if (declaredEnd !== end) scanner.findings.push({ code: 'META_GROUP_LENGTH_MISMATCH', path: '(0002,0000)', offset: groupLength.offset });
+      if (declaredEnd !== end)
+        scanner.findings.push({ code: 'META_GROUP_LENGTH_MISMATCH', path: '(0002,0000)', offset: groupLength.offset });
     } else {
       scanner.findings.push({ code: 'META_GROUP_LENGTH_MISSING', path: '(0002,0000)', offset: pos });
     }
@@ -552,10 +561,10 @@ function looksLikeDataset(r: Reader, pos: number): boolean {
 /** Scans a bare dataset (no preamble, no meta) in a known syntax, e.g. a DIMSE data set. */
 export function scanDataset(source: ByteSource | Uint8Array, syntax: Syntax, options: ScanOptions = {}): DicomDataset {
   return guarded(() => {
-  const src = source instanceof Uint8Array ? bytesSource(source) : source;
-  const scanner = new Scanner(new Reader(src), options.maxDepth ?? DEFAULT_MAX_DEPTH);
-  const ds = newDataset(0, syntax, src);
-  scanner.readElements(ds, 0, src.length, false, 0);
-  return ds;
+    const src = source instanceof Uint8Array ? bytesSource(source) : source;
+    const scanner = new Scanner(new Reader(src), options.maxDepth ?? DEFAULT_MAX_DEPTH);
+    const ds = newDataset(0, syntax, src);
+    scanner.readElements(ds, 0, src.length, false, 0);
+    return ds;
   });
 }

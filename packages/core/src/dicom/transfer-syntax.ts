@@ -20,16 +20,32 @@ export const ENCAPSULATED_UNCOMPRESSED = '1.2.840.10008.1.2.1.98';
 
 const NATIVE: Record<string, TransferSyntax> = {
   [IMPLICIT_VR_LITTLE_ENDIAN]: {
-    uid: IMPLICIT_VR_LITTLE_ENDIAN, explicitVR: false, littleEndian: true, deflated: false, encapsulated: false,
+    uid: IMPLICIT_VR_LITTLE_ENDIAN,
+    explicitVR: false,
+    littleEndian: true,
+    deflated: false,
+    encapsulated: false,
   },
   [EXPLICIT_VR_LITTLE_ENDIAN]: {
-    uid: EXPLICIT_VR_LITTLE_ENDIAN, explicitVR: true, littleEndian: true, deflated: false, encapsulated: false,
+    uid: EXPLICIT_VR_LITTLE_ENDIAN,
+    explicitVR: true,
+    littleEndian: true,
+    deflated: false,
+    encapsulated: false,
   },
   [DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN]: {
-    uid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, explicitVR: true, littleEndian: true, deflated: true, encapsulated: false,
+    uid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+    explicitVR: true,
+    littleEndian: true,
+    deflated: true,
+    encapsulated: false,
   },
   [EXPLICIT_VR_BIG_ENDIAN]: {
-    uid: EXPLICIT_VR_BIG_ENDIAN, explicitVR: true, littleEndian: false, deflated: false, encapsulated: false,
+    uid: EXPLICIT_VR_BIG_ENDIAN,
+    explicitVR: true,
+    littleEndian: false,
+    deflated: false,
+    encapsulated: false,
   },
 };
 

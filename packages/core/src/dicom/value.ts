@@ -79,7 +79,8 @@ export function readNumbers(el: DicomElement): number[] {
       for (let i = 0; i + 4 <= bytes.length; i += 4) out.push(dv.getInt32(i, le));
       break;
     case 'AT':
-      for (let i = 0; i + 4 <= bytes.length; i += 4) out.push(((dv.getUint16(i, le) << 16) | dv.getUint16(i + 2, le)) >>> 0);
+      for (let i = 0; i + 4 <= bytes.length; i += 4)
+        out.push(((dv.getUint16(i, le) << 16) | dv.getUint16(i + 2, le)) >>> 0);
       break;
     case 'FL':
     case 'OF':
@@ -113,7 +114,7 @@ export function findElement(container: ElementContainer, tag: number): DicomElem
 }
 
 /** Visits every element at every depth, depth first, in stream order. Return false from fn to skip children. */
-export function walkElements(container: ElementContainer, fn: (el: DicomElement) => boolean | undefined | void): void {
+export function walkElements(container: ElementContainer, fn: (el: DicomElement) => unknown): void {
   for (const el of container.elements) {
     if (fn(el) === false) continue;
     if (el.items) for (const item of el.items) walkElements(item, fn);
