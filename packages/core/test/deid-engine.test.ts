@@ -18,7 +18,9 @@ import {
   findElement,
   IMPLICIT_LE,
   lookupTag,
+  materialize,
   parseDeidConfig,
+  planDeidentified,
   readString,
   remapUID,
   type Syntax,
@@ -542,5 +544,24 @@ describe('determinism', () => {
     assert.throws(() => deidentify(input, parseDeidConfig({}), { key: new Uint8Array(16) }), {
       code: 'DEID_KEY_TOO_SHORT',
     });
+  });
+});
+
+describe('preamble', () => {
+  test('the 128-byte preamble is zeroed in the plan, so streaming writers blank it too', () => {
+    const bytes = part10(sample());
+    bytes.set(latin1('II*\0 Smith^John TIFF-like preamble'), 0);
+    const file = scanFile(bytes);
+    const result = deidentify(file, parseDeidConfig({}), { key: KEY });
+    const plan = planDeidentified(file, result);
+    const out = materialize(file.source, plan.segments);
+    assert.equal(out.length, plan.length);
+    assert.ok(out.subarray(0, 128).every((b) => b === 0));
+    assert.equal(latin1Text(out.subarray(128, 132)), 'DICM');
+    assert.deepEqual(out, writeDeidentified(file, result));
+    assert.equal(
+      scanFile(out).dataset.elements.length,
+      scanFile(writeDeidentified(file, result)).dataset.elements.length,
+    );
   });
 });

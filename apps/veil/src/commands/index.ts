@@ -4,7 +4,8 @@ import { register as deid } from './deid.ts';
 import { register as dump } from './dump.ts';
 import { register as keygen } from './keygen.ts';
 import { register as reidentify } from './reidentify.ts';
+import { register as verify } from './verify.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [deid, keygen, reidentify, dump];
+export const commands: RegisterCommand[] = [deid, keygen, reidentify, verify, dump];

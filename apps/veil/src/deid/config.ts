@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { type DeidConfig, isVeilError, parseDeidConfig } from '@veil/core';
 import { parse as parseYaml } from 'yaml';
+import { type DetectorLevels, parseVerifySection } from '../verify/levels.ts';
 import { CliError, EXIT_CONFIG } from './cli-error.ts';
 
 export type Layout = 'mirror' | 'hierarchy';
@@ -20,9 +21,11 @@ export interface RunConfig {
   /** What the core parses (JSON-compatible, so it can be posted to worker threads and parsed there again). */
   readonly deidInput: Record<string, unknown>;
   readonly deid: DeidConfig;
+  /** The verify section: detector levels for the release gate (undefined: defaults). */
+  readonly verifyLevels: DetectorLevels | undefined;
 }
 
-const APP_KEYS = new Set(['layout', '$schema']);
+const APP_KEYS = new Set(['layout', '$schema', 'verify']);
 
 export function readConfigFile(path: string): unknown {
   let text: string;
@@ -72,7 +75,7 @@ export function parseRunConfig(input: unknown, origin = 'config'): RunConfig {
     }
     throw e;
   }
-  return { layout, deidInput, deid };
+  return { layout, deidInput, deid, verifyLevels: parseVerifySection(raw.verify, origin) };
 }
 
 export function loadRunConfig(path: string | undefined): RunConfig {

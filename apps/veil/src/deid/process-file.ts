@@ -1,7 +1,8 @@
 /**
- * One file through the de-identification byte path: open -> scan -> deidentify -> plan the rewrite -> write
- * atomically. Files that are not DICOM are skipped; files that cannot be parsed or that the engine refuses are copied
- * to the quarantine folder with a JSON sidecar { code, tagPath, file } (no values). Runs inside a worker thread.
+ * One file through the de-identification byte path: open -> scan -> deidentify -> plan the rewrite -> verify ->
+ * write atomically. Files that are not DICOM are skipped; files that cannot be parsed, that the engine refuses or whose
+ * output fails verification (VERIFY_<DETECTOR>, see verify/gate.ts) are copied to the quarantine folder with a JSON
+ * sidecar { code, tagPath, file } (no values). Runs inside a worker thread.
  */
 
 import { createHash } from 'node:crypto';
@@ -21,12 +22,14 @@ import {
   formatTag,
   isVeilError,
   lookupTag,
-  planRewrite,
+  planDeidentified,
+  type RewritePlan,
   readString,
   scanFile,
 } from '@veil/core';
 import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { writePlan } from '../io/write-plan.ts';
+import { type DetectorLevels, verifyBeforeRelease } from '../verify/gate.ts';
 import type { Layout } from './config.ts';
 import { maskElement, showNewValue } from './mask.ts';
 import type { Identity, Task, TaskResult } from './protocol.ts';
@@ -39,6 +42,8 @@ export interface FileContext {
   readonly quarantineDir: string | undefined;
   readonly dryRun: boolean;
   readonly identities: boolean;
+  /** Detector levels from the configuration's verify section; undefined: the defaults (fail closed). */
+  readonly verifyLevels?: DetectorLevels | undefined;
 }
 
 const PATIENT_ID = 0x00100020;
@@ -190,13 +195,16 @@ export function processFile(task: Task, ctx: FileContext): TaskResult {
       return quarantine(task, ctx, code, tagPath);
     }
     if (result.quarantine) return quarantine(task, ctx, result.quarantine.code, result.quarantine.path || undefined);
-    let plan: ReturnType<typeof planRewrite>;
+    let plan: RewritePlan;
     try {
-      plan = planRewrite(file, result.edits);
+      plan = planDeidentified(file, result);
     } catch (e) {
       const { code, tagPath } = errorCode(e, 'REWRITE_FAILED');
       return quarantine(task, ctx, code, tagPath);
     }
+    // Verification before release: an output with an error-level finding is not written but quarantined.
+    const verdict = verifyBeforeRelease({ source: src, plan }, file, ctx.config, ctx.keys.key, ctx.verifyLevels);
+    if (!verdict.ok) return quarantine(task, ctx, verdict.code ?? 'VERIFY_FAILED', verdict.tagPath);
     const out = ctx.layout === 'hierarchy' ? hierarchyPath(file, result, task.rel) : task.rel;
     const done: TaskResult = {
       id: task.id,

@@ -15,6 +15,8 @@ export interface WorkerInit {
   readonly dryRun: boolean;
   /** Collect identities for the crosswalk. */
   readonly identities: boolean;
+  /** Detector levels for the release gate (the config's verify section). */
+  readonly verifyLevels?: Readonly<Record<string, 'error' | 'warn' | 'off'>> | undefined;
 }
 
 export interface Task {

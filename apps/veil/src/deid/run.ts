@@ -54,6 +54,7 @@ async function runInline(
     quarantineDir: init.quarantineDir,
     dryRun: init.dryRun,
     identities: init.identities,
+    verifyLevels: init.verifyLevels,
   };
   for (const task of tasks) {
     let result: TaskResult;
@@ -117,6 +118,7 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
     quarantineDir,
     dryRun: o.dryRun,
     identities: crosswalk !== undefined,
+    verifyLevels: config.verifyLevels,
   };
   const tasks: Task[] = files.map((f, id) => ({ id, path: f.path, rel: f.rel }));
   const report = new RunReport();

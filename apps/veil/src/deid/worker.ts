@@ -23,6 +23,7 @@ try {
     quarantineDir: init.quarantineDir,
     dryRun: init.dryRun,
     identities: init.identities,
+    verifyLevels: init.verifyLevels,
   };
 } catch (e) {
   post({ type: 'fatal', code: describeError(e) });

@@ -25,7 +25,7 @@ import { encodeText } from '../dicom/charset/specific-character-set.ts';
 import type { DicomElement, DicomFile, ElementContainer } from '../dicom/dataset.ts';
 import { lookupPrivate, lookupTag } from '../dicom/dictionary/index.ts';
 import { VeilError } from '../dicom/errors.ts';
-import { type Edit, materialize, planRewrite } from '../dicom/rewriter.ts';
+import { type Edit, materialize, planRewrite, type RewritePlan, zeroPrefix } from '../dicom/rewriter.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { characterSetOf, findElement, readString } from '../dicom/value.ts';
 import { hashText, pseudoAccession } from '../pseudonym/accession.ts';
@@ -913,10 +913,13 @@ export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys):
   };
 }
 
-/** Applies a de-identification result: the rewritten file, with its 128-byte preamble zeroed (PS3.15 E.1.1). */
-export function writeDeidentified(file: DicomFile, result: DeidResult): Uint8Array {
+/** Plans the de-identified file: the edits, and the 128-byte preamble zeroed (PS3.15 E.1.1). */
+export function planDeidentified(file: DicomFile, result: DeidResult): RewritePlan {
   const plan = planRewrite(file, result.edits);
-  const out = materialize(file.source, plan.segments);
-  if (result.clearPreamble && out.length >= 128) out.fill(0, 0, 128);
-  return out;
+  return result.clearPreamble ? zeroPrefix(plan, 128) : plan;
+}
+
+/** Applies a de-identification result in memory: the rewritten file, with its preamble zeroed. */
+export function writeDeidentified(file: DicomFile, result: DeidResult): Uint8Array {
+  return materialize(file.source, planDeidentified(file, result).segments);
 }

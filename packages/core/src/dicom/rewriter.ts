@@ -322,6 +322,27 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
   return { segments, length: segmentLength(segments) };
 }
 
+/**
+ * The same plan with output bytes [0, n) set to zero: used to blank a Part 10 preamble, which may carry anything
+ * (PS3.10 7.1; PS3.15 E.1.1 asks for it to be cleared), without reading the rest of the file.
+ */
+export function zeroPrefix(plan: RewritePlan, n: number): RewritePlan {
+  const zeros = Math.min(n, plan.length);
+  const segments: Segment[] = [new Uint8Array(zeros)];
+  let skip = zeros;
+  for (const seg of plan.segments) {
+    const len = seg instanceof Uint8Array ? seg.length : seg.end - seg.start;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    if (seg instanceof Uint8Array) segments.push(skip ? seg.subarray(skip) : seg);
+    else segments.push(skip ? { start: seg.start + skip, end: seg.end } : seg);
+    skip = 0;
+  }
+  return { segments, length: plan.length };
+}
+
 /** Applies edits to a scanned file and returns the new file's bytes. */
 export function rewrite(file: DicomFile, edits: readonly Edit[]): Uint8Array {
   const plan = planRewrite(file, edits);

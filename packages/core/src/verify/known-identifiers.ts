@@ -1,0 +1,354 @@
+/**
+ * The identifying values of an original file, in the forms the verifier looks for them in the output:
+ *
+ *  - person names: every PN value at any depth (patient, other names, physicians, operators, SR observers...) and
+ *    names written after a cue word in the original's free text. A name of two components or more is searched as
+ *    a phrase in every order people write it: "Family Given", "Given Family", "Given Middle Family", "Family Given
+ *    Middle", "Given M. Family" (separators and case do not matter: "Davidson, Douglas", "DAVIDSON^DOUGLAS" and
+ *    "douglas davidson" are one form). Scripts written without spaces (山田太郎) are also searched without spaces;
+ *  - name parts (warn only): each name word of four letters or more alone, and initials of three letters or more
+ *    as a whole value. Shorter parts and two-letter initials are not searched: "Li", "JD", "CT" are everywhere in
+ *    de-identified headers (abbreviations, codes) and identify no one alone; longer surnames are still common
+ *    words often enough ("Brown", "Chest") that a person has to look, hence 'warn';
+ *  - identifiers: Patient ID, Other Patient IDs, accession, study, admission, order and procedure step IDs, MRNs
+ *    written after a cue word; as whole words, when they can be told from ordinary numbers (four characters with a
+ *    digit, five digits, or six letters);
+ *  - dates: every DA value and DT date at any depth, as YYYYMMDD (searched in text in all written forms, and
+ *    compared with the output's DA/DT values by path), with the path of each;
+ *  - addresses (whole, each line or comma part with a digit, and the street: number and two words), telephone
+ *    numbers (digits only, the last ten), institution names and addresses;
+ *  - instance UIDs: every UI value that is not a class, transfer syntax or coding scheme UID, and not a UID of the
+ *    standard (1.2.840.10008...).
+ *
+ * Placeholder values that identify no one (ANONYMIZED, UNKNOWN, PHANTOM, TEST...) and the de-identifier's own
+ * dummies (19000101) are left out: test data is full of them and finding them in the output means nothing.
+ *
+ * The result holds clear values: it lives in memory for one comparison and is never printed or stored.
+ *
+ * Example:
+ *   const known = extractKnownIdentifiers(scanFile(originalBytes));
+ *   known.needles.length; // e.g. 23
+ */
+import type { DicomElement, DicomFile } from '../dicom/dataset.ts';
+import { lookupTag } from '../dicom/dictionary/index.ts';
+import { elementPath } from '../dicom/tag-path.ts';
+import { readString, readStrings, walkElements } from '../dicom/value.ts';
+import { usesCharacterSet } from '../dicom/vr.ts';
+import type { DetectorName } from './finding.ts';
+import { maskLength, maskName } from './mask.ts';
+import { compactForm, datesOfValue, digitsOf, wordForm } from './normalize.ts';
+import { findCuedIds, findCuedNames } from './patterns.ts';
+
+export interface KnownNeedle {
+  readonly detector: DetectorName;
+  readonly code: string;
+  /**
+   * 'words': `text` (' WORD WORD ') occurs in the word form of the output text. 'compact': `text` occurs in the
+   * compact form. 'digits': `text` occurs in the digits of a number-like run. 'whole': the compact form of the whole
+   * value equals `text`.
+   */
+  readonly match: 'words' | 'compact' | 'digits' | 'whole';
+  readonly text: string;
+  /** The needle masked, for the finding. */
+  readonly masked: string;
+}
+
+export interface KnownIdentifiers {
+  readonly needles: readonly KnownNeedle[];
+  /** Every date of the original, YYYYMMDD. */
+  readonly dates: readonly string[];
+  /** The dates of each DA/DT element of the original by tag path, joined by backslashes. */
+  readonly datesByPath: Readonly<Record<string, string>>;
+  /** Instance UIDs of the original. */
+  readonly uids: readonly string[];
+}
+
+const PATIENT_NAME_TAGS = new Set([
+  0x00100010, // Patient's Name
+  0x00101001, // Other Patient Names
+  0x00101005, // Patient's Birth Name
+  0x00101060, // Patient's Mother's Birth Name
+]);
+
+const ID_TAGS: ReadonlyMap<number, string> = new Map([
+  [0x00100020, 'KNOWN_PATIENT_ID'], // Patient ID
+  [0x00101000, 'KNOWN_PATIENT_ID'], // Other Patient IDs
+  [0x00101090, 'KNOWN_PATIENT_ID'], // Medical Record Locator
+  [0x00080050, 'KNOWN_ACCESSION'], // Accession Number
+  [0x0040050a, 'KNOWN_ACCESSION'], // Specimen Accession Number
+  [0x00200010, 'KNOWN_OTHER_ID'], // Study ID
+  [0x00380010, 'KNOWN_OTHER_ID'], // Admission ID
+  [0x00380060, 'KNOWN_OTHER_ID'], // Service Episode ID
+  [0x00400009, 'KNOWN_OTHER_ID'], // Scheduled Procedure Step ID
+  [0x00400253, 'KNOWN_OTHER_ID'], // Performed Procedure Step ID
+  [0x00401001, 'KNOWN_OTHER_ID'], // Requested Procedure ID
+  [0x00402016, 'KNOWN_OTHER_ID'], // Placer Order Number / Imaging Service Request
+  [0x00402017, 'KNOWN_OTHER_ID'], // Filler Order Number / Imaging Service Request
+  [0x00101050, 'KNOWN_OTHER_ID'], // Insurance Plan Identification
+]);
+
+const ADDRESS_TAGS = new Set([
+  0x00101040, // Patient's Address
+  0x00080092, // Referring Physician's Address
+  0x00401102, // Person's Address
+  0x00380400, // Patient's Institution Residence
+]);
+
+const PHONE_TAGS = new Set([
+  0x00102154, // Patient's Telephone Numbers
+  0x00080094, // Referring Physician's Telephone Numbers
+  0x00401103, // Person's Telephone Numbers
+  0x00402010, // Order Callback Phone Number
+  0x00102155, // Patient's Telecom Information
+  0x00401104, // Person's Telecom Information
+]);
+
+const INSTITUTION_NAME = 0x00080080;
+const MANUFACTURER = 0x00080070;
+const INSTITUTION_ADDRESS = 0x00080081;
+
+/** Values that identify no one (word forms, spaces removed). */
+const PLACEHOLDERS = new Set([
+  'ANONYMIZED',
+  'ANONYMISED',
+  'ANONYMOUS',
+  'ANON',
+  'UNKNOWN',
+  'NONE',
+  'NULL',
+  'NA',
+  'TEST',
+  'TESTPATIENT',
+  'PATIENT',
+  'PATIENTNAME',
+  'PHANTOM',
+  'DEMO',
+  'SAMPLE',
+  'NAME',
+  'NONAME',
+  'REMOVED',
+  'DELETED',
+  'REDACTED',
+  'HOSPITAL',
+  'INSTITUTION',
+  'INSTITUTIONNAME',
+  'DEPARTMENT',
+  'RADIOLOGY',
+  'CLINIC',
+  'ADDRESS',
+]);
+
+const PLACEHOLDER_DATES = new Set(['19000101', '00010101']);
+
+/** UI attributes that name a class of things, not an instance: never remapped, never identifying. */
+function isClassUIDAttribute(tag: number): boolean {
+  if (tag === 0x00020010 || tag === 0x00020012 || tag === 0x00020002) return true;
+  const kw = lookupTag(tag)?.keyword ?? '';
+  return /ClassUID|ClassesInStudy|SOPClassesSupported|TransferSyntaxUID|CodingSchemeUID|ContextGroupExtensionCreatorUID|PrivateInformationCreatorUID|MappingResourceUID|CreatorVersionUID|ContextUID$/.test(
+    kw,
+  );
+}
+
+function letterCount(s: string): number {
+  return (s.match(/\p{L}/gu) ?? []).length;
+}
+
+class Collector {
+  readonly needles: KnownNeedle[] = [];
+  readonly dates = new Set<string>();
+  readonly datesByPath: Record<string, string> = {};
+  readonly uids = new Set<string>();
+  private readonly seen = new Set<string>();
+
+  add(detector: DetectorName, code: string, match: KnownNeedle['match'], text: string, masked: string): void {
+    const key = `${match}\0${text}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.needles.push({ detector, code, match, text, masked });
+  }
+
+  /** A phrase of words (already in word form, no padding). */
+  phrase(detector: DetectorName, code: string, words: readonly string[]): void {
+    if (words.length === 0) return;
+    const compact = words.join('');
+    if (PLACEHOLDERS.has(compact) || letterCount(compact) + digitsOf(compact).length < 4) return;
+    this.add(detector, code, 'words', ` ${words.join(' ')} `, maskName(words.join(' ')));
+  }
+
+  name(value: string, patient: boolean): void {
+    const code = patient ? 'KNOWN_PATIENT_NAME' : 'KNOWN_PERSON_NAME';
+    for (const group of value.split('=')) {
+      const comps = group.split('^');
+      const words = (i: number): string[] =>
+        wordForm(comps[i] ?? '')
+          .trim()
+          .split(' ')
+          .filter((w) => w !== '');
+      const family = words(0);
+      const given = words(1);
+      const middle = words(2);
+      const all = [...family, ...given, ...middle];
+      if (all.length === 0) continue;
+      if (family.length > 0 && given.length > 0) {
+        this.phrase('known-name', code, [...family, ...given]);
+        this.phrase('known-name', code, [...given, ...family]);
+        if (middle.length > 0) {
+          this.phrase('known-name', code, [...given, ...middle, ...family]);
+          this.phrase('known-name', code, [...family, ...given, ...middle]);
+          this.phrase('known-name', code, [...given, ...middle.map((w) => w[0]!), ...family]);
+        }
+      } else if (all.length >= 2) {
+        // One component holding several words ("John Smith" without carets): the words as written, and reversed.
+        this.phrase('known-name', code, all);
+        if (all.length === 2) this.phrase('known-name', code, [all[1]!, all[0]!]);
+      }
+      // Scripts without spaces between words.
+      if (/[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\p{sc=Thai}]/u.test(group)) {
+        const c = compactForm(group);
+        if ([...c].length >= 2) this.add('known-name', code, 'compact', c, maskLength(c));
+      }
+      // Parts alone (warn): a one-word name is a part too, whatever its component.
+      for (const w of all) {
+        if (letterCount(w) >= 4 && !PLACEHOLDERS.has(w))
+          this.add('known-name-part', 'KNOWN_NAME_PART', 'words', ` ${w} `, maskName(w));
+      }
+      // Initials of a family and given name, three letters or more: "DJD" for Douglas J. Davidson, and "DDJ".
+      const initial = (w: string): string => [...w][0]!;
+      const initials = [...given, ...middle, ...family].map(initial);
+      if (family.length > 0 && given.length > 0 && initials.length >= 3 && initials.every((x) => /\p{L}/u.test(x))) {
+        for (const i of [initials.join(''), [...family, ...given, ...middle].map(initial).join('')]) {
+          this.add('known-name-part', 'KNOWN_INITIALS', 'whole', i, maskLength(i));
+        }
+      }
+    }
+  }
+
+  id(value: string, code: string): void {
+    const w = wordForm(value);
+    const compact = w.replace(/ /g, '');
+    if (compact === '' || PLACEHOLDERS.has(compact)) return;
+    const digits = digitsOf(compact).length;
+    const ok =
+      (digits > 0 && digits < compact.length && compact.length >= 4) ||
+      (digits === compact.length && digits >= 5) ||
+      (digits === 0 && compact.length >= 6);
+    if (ok) this.add('known-id', code, 'words', w, maskLength(value.trim()));
+  }
+
+  address(value: string, detector: DetectorName, code: string): void {
+    const w = wordForm(value);
+    if (w.replace(/ /g, '').length >= 8) this.add(detector, code, 'words', w, maskLength(value.trim()));
+    for (const part of value.split(/[,;\n\r^\\]|\s{2,}/)) {
+      const p = wordForm(part);
+      const c = p.replace(/ /g, '');
+      if (c.length >= 6 && /\d/.test(c) && !PLACEHOLDERS.has(c))
+        this.add(detector, code, 'words', p, maskLength(part.trim()));
+      // The street: its number and the two words after it ("334 Michael Manor Sarahview" -> "334 MICHAEL MANOR").
+      const street = /^ (\d+[A-Z]? \p{L}+ \p{L}+) /u.exec(p);
+      if (street) this.add(detector, code, 'words', ` ${street[1]} `, maskLength(street[1]!));
+    }
+  }
+
+  phone(value: string): void {
+    for (const v of value.split(/[\\\n\r,;]/)) {
+      let d = digitsOf(v);
+      if (d.length < 7) continue;
+      if (d.length > 10) d = d.slice(-10);
+      this.add('known-phone', 'KNOWN_PHONE', 'digits', d, maskLength(v.trim()));
+    }
+  }
+
+  institution(value: string): void {
+    const w = wordForm(value);
+    const c = w.replace(/ /g, '');
+    if (c.length >= 6 && !PLACEHOLDERS.has(c))
+      this.add('known-institution', 'KNOWN_INSTITUTION', 'words', w, maskLength(value.trim()));
+  }
+}
+
+/** A name written in text as a PN value: "Smith, John" and "John Smith" -> "Smith^John"; other shapes as they are. */
+function asPersonName(text: string): string {
+  if (text.includes('^')) return text;
+  const comma = /^([^,]+),\s*(.+)$/.exec(text);
+  if (comma) return `${comma[1]}^${comma[2]}`;
+  const two = /^(\S+)\s+(\S+)$/.exec(text);
+  return two ? `${two[2]}^${two[1]}` : text;
+}
+
+function safeStrings(el: DicomElement): string[] {
+  if (el.length === 0 || el.length === 0xffffffff || el.length > 1024 * 1024) return [];
+  return readStrings(el).filter((v) => v !== '');
+}
+
+/** Every identifying value of an original file (see the module comment). */
+export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
+  const c = new Collector();
+  // UIDs the original uses as classes anywhere (a private SOP Class, an implementation class) are not instance UIDs
+  // even where they also appear in an instance attribute.
+  const classUIDs = new Set<string>();
+  const visit = (el: DicomElement): void => {
+    if (el.items !== undefined || el.fragments !== undefined) return;
+    const tag = el.tag;
+    const vr = el.vr;
+    if (vr === 'UI') {
+      const set = isClassUIDAttribute(tag) ? classUIDs : c.uids;
+      for (const u of safeStrings(el)) {
+        const uid = u.replace(/\0+$/, '');
+        if (uid !== '' && uid !== '1.2.840.10008' && !uid.startsWith('1.2.840.10008.')) set.add(uid);
+      }
+      return;
+    }
+    if (vr === 'DA' || vr === 'DT') {
+      if (el.length > 4096) return;
+      const dates = datesOfValue(readString(el), vr).filter((d) => !PLACEHOLDER_DATES.has(d));
+      for (const d of dates) c.dates.add(d);
+      if (dates.length > 0) c.datesByPath[elementPath(el)] = dates.join('\\');
+      return;
+    }
+    if (vr === 'PN') {
+      for (const v of safeStrings(el)) c.name(v, PATIENT_NAME_TAGS.has(tag));
+      return;
+    }
+    const idCode = ID_TAGS.get(tag);
+    if (idCode !== undefined) {
+      for (const v of safeStrings(el)) c.id(v, idCode);
+      return;
+    }
+    if (ADDRESS_TAGS.has(tag)) {
+      for (const v of safeStrings(el)) c.address(v, 'known-address', 'KNOWN_ADDRESS');
+      return;
+    }
+    if (PHONE_TAGS.has(tag)) {
+      for (const v of safeStrings(el)) c.phone(v);
+      return;
+    }
+    if (tag === INSTITUTION_NAME) {
+      for (const v of safeStrings(el)) c.institution(v);
+      return;
+    }
+    if (tag === INSTITUTION_ADDRESS) {
+      for (const v of safeStrings(el)) c.address(v, 'known-institution', 'KNOWN_INSTITUTION_ADDRESS');
+      return;
+    }
+    // Free text of the original: names and MRNs written after cue words. Dates written in free text are not taken:
+    // there they are as often versions and build stamps (CVS $Id lines, coding scheme versions) as a person's dates.
+    if (usesCharacterSet(vr) && el.length > 0 && el.length <= 1024 * 1024) {
+      const text = readString(el);
+      for (const n of findCuedNames(text)) c.name(asPersonName(n), false);
+      for (const id of findCuedIds(text)) c.id(id, 'KNOWN_OTHER_ID');
+    }
+  };
+  const manufacturers: string[] = [];
+  if (original.meta) walkElements(original.meta, (el) => visit(el));
+  walkElements(original.dataset, (el) => {
+    if (el.tag === MANUFACTURER && el.items === undefined) manufacturers.push(...safeStrings(el).map(wordForm));
+    visit(el);
+  });
+  // An "institution" the original also names as the device manufacturer is the vendor (test and demo files put the
+  // vendor in both), and the Manufacturer stays in every de-identified file: it identifies no site.
+  const needles = c.needles.filter(
+    (n) => n.code !== 'KNOWN_INSTITUTION' || !manufacturers.some((m) => m.includes(n.text) || n.text.includes(m)),
+  );
+  const uids = [...c.uids].filter((u) => !classUIDs.has(u));
+  return { needles, dates: [...c.dates], datesByPath: c.datesByPath, uids };
+}

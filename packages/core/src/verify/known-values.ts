@@ -1,0 +1,87 @@
+/**
+ * Searching the output's text for the original's identifying values (see known-identifiers.ts for what they are
+ * and in which forms). Names, IDs, addresses and institutions are whole-word matches in the word form of each
+ * value; telephone numbers are digit matches inside number-like runs; dates are every date written in the text,
+ * in any common form, compared with the original's dates; UIDs inside text (a private header quoting the SOP
+ * Instance UID) are compared whole.
+ *
+ * Example:
+ *   const search = knownValueSearch(extractKnownIdentifiers(original));
+ *   search({ text: 'XR CHEST for Douglas Davidson', binary: false, coded: false }); // [{ detector: 'known-name', code: 'KNOWN_PATIENT_NAME', ... }]
+ */
+import type { DetectorName } from './finding.ts';
+import type { KnownIdentifiers, KnownNeedle } from './known-identifiers.ts';
+import { maskLength } from './mask.ts';
+import { datesInText, wordForm } from './normalize.ts';
+
+export interface KnownHit {
+  readonly detector: DetectorName;
+  readonly code: string;
+  readonly masked: string;
+}
+
+// A run that may be a telephone number: digits with the separators people write numbers with.
+const NUMBER_RUN = /\+?\d[\d\s().\-/]{5,}\d/g;
+const UID_TOKEN = /(?<![\d.])\d+(?:\.\d+){3,}(?![\d.])/g;
+
+/** A function that returns the known values found in one text value. */
+export interface SearchedText {
+  readonly text: string;
+  /** Printable runs of binary data: whole-value matches do not apply. */
+  readonly binary: boolean;
+  /** A coded value (CS...): name parts alone are not looked for (ImageType PRIMARY, ValueType TEXT). */
+  readonly coded: boolean;
+}
+
+export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText) => KnownHit[] {
+  const words: KnownNeedle[] = [];
+  const compact: KnownNeedle[] = [];
+  const digits: KnownNeedle[] = [];
+  const whole: KnownNeedle[] = [];
+  for (const n of known.needles) {
+    if (n.match === 'words') words.push(n);
+    else if (n.match === 'compact') compact.push(n);
+    else if (n.match === 'digits') digits.push(n);
+    else whole.push(n);
+  }
+  const dates = new Set(known.dates);
+  const uids = new Set(known.uids.filter((u) => u.length >= 10));
+
+  return ({ text, binary, coded }) => {
+    const hits: KnownHit[] = [];
+    const w = wordForm(text);
+    if (w !== '') {
+      for (const n of words) if (w.includes(n.text) && !(coded && n.detector === 'known-name-part')) hits.push(n);
+      if (compact.length > 0) {
+        const c = w.replace(/ /g, '');
+        for (const n of compact) if (c.includes(n.text)) hits.push(n);
+      }
+      if (!binary && whole.length > 0 && text.length <= 16) {
+        const c = w.replace(/ /g, '');
+        for (const n of whole) if (c === n.text) hits.push(n);
+      }
+    }
+    if (digits.length > 0) {
+      for (const m of text.matchAll(NUMBER_RUN)) {
+        const d = m[0].replace(/\D+/g, '');
+        for (const n of digits) if (d.includes(n.text)) hits.push(n);
+      }
+    }
+    if (dates.size > 0) {
+      for (const d of datesInText(text)) {
+        if (dates.has(d)) hits.push({ detector: 'known-date', code: 'KNOWN_DATE_IN_TEXT', masked: maskLength(d) });
+      }
+    }
+    if (uids.size > 0 && text.includes('.')) {
+      for (const m of text.matchAll(UID_TOKEN)) {
+        if (uids.has(m[0]))
+          hits.push({ detector: 'original-uid', code: 'ORIGINAL_UID_IN_TEXT', masked: maskLength(m[0]) });
+      }
+    }
+    // A whole name found: its parts alone add nothing.
+    const named = hits.some((h) => h.detector === 'known-name');
+    return hits
+      .filter((h) => !(named && h.detector === 'known-name-part'))
+      .map((h) => ({ detector: h.detector, code: h.code, masked: h.masked }));
+  };
+}
