@@ -43,13 +43,15 @@ import {
   type TransferSyntax,
   transferSyntax,
 } from './transfer-syntax.ts';
-import { hasLongLength, isKnownVR } from './vr.ts';
+import { hasLongLength, isKnownVR, vrForm, vrName } from './vr.ts';
 
 export interface ScanOptions {
   /** Deepest sequence nesting accepted (a guard against hostile input). */
   readonly maxDepth?: number;
   /** Stop after the file meta information (for a quick transfer syntax check). */
   readonly metaOnly?: boolean;
+  /** Bytes read at a time from a source that is not in memory (default 64 KiB). */
+  readonly windowSize?: number;
 }
 
 const DEFAULT_MAX_DEPTH = 256;
@@ -64,9 +66,12 @@ class Reader {
   view: DataView;
   readonly length: number;
 
-  constructor(readonly source: ByteSource) {
+  constructor(
+    readonly source: ByteSource,
+    readonly window = WINDOW,
+  ) {
     this.length = source.length;
-    this.buf = source.bytes ?? source.read(0, Math.min(source.length, WINDOW));
+    this.buf = source.bytes ?? source.read(0, Math.min(source.length, window));
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
@@ -75,18 +80,22 @@ class Reader {
     const i = pos - this.base;
     if (i >= 0 && i + n <= this.buf.length) return i;
     if (pos + n > this.length) throw new RangeError('past end');
-    this.buf = this.source.read(pos, Math.min(this.length, pos + Math.max(n, WINDOW)));
+    this.buf = this.source.read(pos, Math.min(this.length, pos + Math.max(n, this.window)));
     this.base = pos;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     return 0;
   }
 
+  // Each reader computes the index first: at() may move the window, and `this.view.getX(this.at(...))` would
+  // read from the old window (the member is evaluated before the argument).
   u16(pos: number, le: boolean): number {
-    return this.view.getUint16(this.at(pos, 2), le);
+    const i = this.at(pos, 2);
+    return this.view.getUint16(i, le);
   }
 
   u32(pos: number, le: boolean): number {
-    return this.view.getUint32(this.at(pos, 4), le);
+    const i = this.at(pos, 4);
+    return this.view.getUint32(i, le);
   }
 
   tag(pos: number, le: boolean): number {
@@ -95,7 +104,8 @@ class Reader {
   }
 
   byte(pos: number): number {
-    return this.buf[this.at(pos, 1)]!;
+    const i = this.at(pos, 1);
+    return this.buf[i]!;
   }
 
   /** Latin-1 text of a short value (VR codes, UIDs, charset terms, private creators). */
@@ -180,9 +190,10 @@ class Scanner {
         const b0 = r.byte(pos + 4);
         const b1 = r.byte(pos + 5);
         if (isUpper(b0) && isUpper(b1)) {
-          vr = String.fromCharCode(b0, b1);
-          if (hasLongLength(vr) || !isKnownVR(vr)) {
-            if (!isKnownVR(vr)) this.finding('UNKNOWN_VR', c, pos, tag);
+          vr = vrName(b0, b1);
+          const form = vrForm(b0, b1);
+          if (form !== 1) {
+            if (form === 0) this.finding('UNKNOWN_VR', c, pos, tag);
             length = r.u32(pos + 8, le);
             header = 12;
           } else {
@@ -399,7 +410,7 @@ function guessSyntax(r: Reader, pos: number): Syntax {
   if (pos + 8 > r.length) return IMPLICIT_LE;
   const b4 = r.byte(pos + 4);
   const b5 = r.byte(pos + 5);
-  const explicit = isUpper(b4) && isUpper(b5) && isKnownVR(String.fromCharCode(b4, b5));
+  const explicit = vrForm(b4, b5) !== 0;
   const groupLE = r.u16(pos, true);
   const groupBE = r.u16(pos, false);
   // Datasets start with a low group number (0002..0008 typically); a byte-swapped one reads as 0x0800.
@@ -433,7 +444,7 @@ function guarded<T>(fn: () => T): T {
 
 function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions): DicomFile {
   const src = source instanceof Uint8Array ? bytesSource(source) : source;
-  const r = new Reader(src);
+  const r = new Reader(src, options.windowSize);
   const scanner = new Scanner(r, options.maxDepth ?? DEFAULT_MAX_DEPTH);
   let pos = 0;
   let hasPreamble = false;
@@ -535,8 +546,7 @@ function metaElementEnd(r: Reader, pos: number): number {
   const b0 = r.byte(pos + 4);
   const b1 = r.byte(pos + 5);
   if (isUpper(b0) && isUpper(b1)) {
-    const vr = String.fromCharCode(b0, b1);
-    if (hasLongLength(vr) || !isKnownVR(vr)) return pos + 12 + r.u32(pos + 8, true);
+    if (vrForm(b0, b1) !== 1) return pos + 12 + r.u32(pos + 8, true);
     return pos + 8 + r.u16(pos + 6, true);
   }
   return pos + 8 + r.u32(pos + 4, true);

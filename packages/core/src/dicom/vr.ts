@@ -92,3 +92,22 @@ export function binaryUnitSize(vr: VR): number | undefined {
 export function paddingByte(vr: VR): number {
   return vr === 'UI' || BINARY_SIZE[vr] !== undefined || vr === 'UN' ? 0x00 : 0x20;
 }
+
+/** Header form of a two-letter VR code read from the stream: 0 unknown, 1 known with a 16-bit length, 2 known with a
+ * 32-bit length. Indexed by (first byte << 8 | second byte), so the scanner needs no string per element. */
+const VR_FORM = new Uint8Array(65536);
+const VR_NAME: string[] = [];
+for (const vr of KNOWN) {
+  const code = (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+  VR_FORM[code] = LONG_FORM.has(vr) ? 2 : 1;
+  VR_NAME[code] = vr;
+}
+
+export function vrForm(b0: number, b1: number): number {
+  return VR_FORM[(b0 << 8) | b1]!;
+}
+
+/** The VR string of a code (interned for known VRs). */
+export function vrName(b0: number, b1: number): string {
+  return VR_NAME[(b0 << 8) | b1] ?? String.fromCharCode(b0, b1);
+}
