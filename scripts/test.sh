@@ -96,6 +96,8 @@ SYSTEM_PEERS=(
   "dcmtk|cmd:dcmdump cmd:dcm2json cmd:storescu cmd:storescp"
   "python3-pydicom|py:pydicom"
   "libgdcm-tools|cmd:gdcmanon"
+  "orthanc|cmd:Orthanc"
+  "orthanc-dicomweb|file:/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 )
 
 peer_check() {
@@ -167,6 +169,7 @@ if [[ "${VEIL_SKIP_SYSTEM_PEERS:-}" == 1 ]]; then
 else
   run_step "system peers (apt)" install_system_peers
 fi
+source scripts/services.sh && run_step "services (Redis, PostgreSQL)" start_services
 run_step "npm ci" install_node_modules
 
 if [[ -f scripts/codegen/ps36.ts ]]; then

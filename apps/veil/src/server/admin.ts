@@ -1,0 +1,158 @@
+/**
+ * Operators' actions on a gateway's state, for `veil jobs` and `veil quarantine`: they work on the store named by the
+ * server's configuration, whether the server runs or not, and then tell the server to pick the job up: through the
+ * shared queue (BullMQ), or through the running embedded server's local HTTP endpoint (its address is in
+ * <spool>/run/all.json). A server that is not running resumes the job when it starts.
+ *
+ * Example:
+ *   const admin = await openAdmin(loadServerConfig('veil.yaml'));
+ *   const job = await admin.replay(jobId);
+ *   const how = await admin.kick(jobId);  // 'queue' | 'server' | 'later'
+ *   await admin.close();
+ */
+import { readFileSync } from 'node:fs';
+import { type Job, type JobStore, offerJob, type QuarantineRecord } from '@veil/pipeline';
+import { CliError, EXIT_FAILURES, EXIT_USAGE } from '../deid/cli-error.ts';
+import { openQueue, openStore } from './backends.ts';
+import type { LoadedServerConfig } from './config.ts';
+import { runFilePath } from './server.ts';
+import { Spool } from './spool.ts';
+
+/** The first processing step (a replayed failed job starts over from it). */
+export const FIRST_STEP = 'gate';
+
+export interface Admin {
+  readonly store: JobStore;
+  readonly spool: Spool;
+  job(id: string): Promise<Job>;
+  replay(id: string): Promise<Job>;
+  release(id: string): Promise<{ job: Job; record: QuarantineRecord }>;
+  purge(id: string): Promise<Job>;
+  /** Gets the job moving: 'queue' (enqueued), 'server' (the embedded server was told) or 'later' (at its next start). */
+  kick(id: string): Promise<'queue' | 'server' | 'later'>;
+  close(): Promise<void>;
+}
+
+export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
+  const cfg = config.server;
+  const store = await openStore(cfg.store);
+  await store.init();
+  const spool = new Spool(cfg.spool);
+  const now = Date.now;
+
+  const job = async (id: string): Promise<Job> => {
+    const j = await store.getJob(id);
+    if (!j) throw new CliError(EXIT_USAGE, `no job ${id}`);
+    return j;
+  };
+
+  return {
+    store,
+    spool,
+    job,
+    async replay(id) {
+      const j = await job(id);
+      let saved: Job | undefined;
+      if (j.state === 'dead') {
+        saved = await store.saveJob(
+          id,
+          { states: ['dead'] },
+          {
+            state: 'delivering',
+            replayDead: true,
+            error: null,
+            audit: { event: 'job.replayed', detail: { from: 'dead' } },
+          },
+          now(),
+        );
+      } else if (j.state === 'failed') {
+        saved = await store.saveJob(
+          id,
+          { states: ['failed'] },
+          {
+            state: 'queued',
+            step: FIRST_STEP,
+            attempts: 0,
+            error: null,
+            audit: { event: 'job.replayed', detail: { from: 'failed' } },
+          },
+          now(),
+        );
+      } else {
+        throw new CliError(EXIT_FAILURES, `job ${id} is ${j.state}: only dead and failed jobs are replayed`);
+      }
+      if (!saved) throw new CliError(EXIT_FAILURES, `job ${id} changed meanwhile; look again`);
+      return saved;
+    },
+    async release(id) {
+      const j = await job(id);
+      const record = await store.getQuarantine(id);
+      if (j.state !== 'quarantined' || !record || record.state !== 'held') {
+        throw new CliError(EXIT_FAILURES, `job ${id} is ${j.state}: only quarantined jobs are released`);
+      }
+      const prior = Array.isArray(j.stepState.released) ? j.stepState.released : [];
+      const saved = await store.saveJob(
+        id,
+        { states: ['quarantined'] },
+        {
+          state: 'queued',
+          step: record.step,
+          attempts: 0,
+          error: null,
+          stepState: { ...j.stepState, released: [...prior, record.code] },
+          quarantineState: 'released',
+          audit: { event: 'quarantine.released', detail: { code: record.code, step: record.step } },
+        },
+        now(),
+      );
+      if (!saved) throw new CliError(EXIT_FAILURES, `job ${id} changed meanwhile; look again`);
+      return { job: saved, record };
+    },
+    async purge(id) {
+      const j = await job(id);
+      if (j.state !== 'quarantined') {
+        throw new CliError(EXIT_FAILURES, `job ${id} is ${j.state}: only quarantined jobs are purged`);
+      }
+      const saved = await store.saveJob(
+        id,
+        { states: ['quarantined'] },
+        { state: 'purged', quarantineState: 'purged', audit: { event: 'quarantine.purged' } },
+        now(),
+      );
+      if (!saved) throw new CliError(EXIT_FAILURES, `job ${id} changed meanwhile; look again`);
+      // Recorded first, deleted second: a crash in between leaves files the server's start-up removes.
+      spool.remove(String(saved.source.spool));
+      spool.remove(spool.outputRel(id));
+      return saved;
+    },
+    async kick(id) {
+      if (cfg.queue.kind === 'bullmq') {
+        const queue = await openQueue(cfg.queue, {});
+        try {
+          await offerJob(store, queue, id, now());
+        } finally {
+          await queue.close();
+        }
+        return 'queue';
+      }
+      try {
+        const run = JSON.parse(readFileSync(runFilePath(cfg.spool, 'all'), 'utf8')) as { host: string; port: number };
+        const host = run.host === '0.0.0.0' || run.host === '::' ? '127.0.0.1' : run.host;
+        const res = await fetch(
+          `http://${host.includes(':') ? `[${host}]` : host}:${run.port}/admin/recover?job=${id}`,
+          {
+            method: 'POST',
+            signal: AbortSignal.timeout(5000),
+          },
+        );
+        if (res.ok) return 'server';
+      } catch {
+        // Not running (or not reachable): its start-up recovery picks the job up.
+      }
+      return 'later';
+    },
+    async close() {
+      await store.close();
+    },
+  };
+}

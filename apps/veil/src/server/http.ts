@@ -1,0 +1,124 @@
+/**
+ * The server's own HTTP endpoint (node:http), bound to 127.0.0.1 unless configured otherwise:
+ *   GET  /health                 200 {"status":"ok"} when the store answers, 503 otherwise
+ *   GET  /metrics                Prometheus text format
+ *   GET  /status                 JSON: jobs and deliveries by state, queue depth, studies, this process's counters
+ *   POST /admin/recover?job=ID   enqueue a job's unfinished work (after `veil jobs --replay` or a quarantine release)
+ * Responses carry ids, states, counts and codes only.
+ *
+ * Example:
+ *   const http = await startHttp({ host: '127.0.0.1', port: 9464, role: 'all', obs, store, queue, runner });
+ *   http.port; // the bound port (useful with port 0)
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorCode, isJobId, type JobQueue, type JobStore, type Runner } from '@veil/pipeline';
+import type { Observability, Role } from './observe.ts';
+
+export interface HttpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly role: Role;
+  readonly obs: Observability;
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly runner: Runner;
+}
+
+export interface HttpHandle {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? `${JSON.stringify(body)}\n` : String(body);
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export async function status(o: Omit<HttpOptions, 'host' | 'port' | 'runner'>): Promise<Record<string, unknown>> {
+  const [jobs, deliveries, queue, open, stable] = await Promise.all([
+    o.store.countJobs(),
+    o.store.countDeliveries(),
+    o.queue.depth(),
+    o.store.listStudies({ state: 'open' }),
+    o.store.listStudies({ state: 'stable' }),
+  ]);
+  const c = o.obs.counters;
+  return {
+    role: o.role,
+    jobs,
+    deliveries,
+    queue,
+    studies: { open: open.length, stable: stable.length },
+    process: {
+      received: c.received(),
+      deidentified: c.deidentified(),
+      verified: c.verified(),
+      quarantined: c.quarantined(),
+      exported: c.exported(),
+      failed: c.failed(),
+      dead: c.dead(),
+    },
+  };
+}
+
+export function startHttp(o: HttpOptions): Promise<HttpHandle> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method ?? 'GET'} ${url.pathname}`;
+    try {
+      switch (route) {
+        case 'GET /health':
+          try {
+            await o.store.ping();
+            send(res, 200, { status: 'ok', role: o.role });
+          } catch (e) {
+            send(res, 503, { status: 'unavailable', role: o.role, code: errorCode(e) });
+          }
+          return;
+        case 'GET /metrics':
+          send(res, 200, await o.obs.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+          return;
+        case 'GET /status':
+          send(res, 200, await status(o));
+          return;
+        case 'POST /admin/recover': {
+          const id = url.searchParams.get('job') ?? '';
+          if (!isJobId(id)) {
+            send(res, 400, { error: 'BAD_JOB_ID' });
+            return;
+          }
+          send(res, 200, { offered: await o.runner.recoverJob(id) });
+          return;
+        }
+        default:
+          send(res, 404, { error: 'NOT_FOUND' });
+      }
+    } catch (e) {
+      o.obs.log.error({ event: 'http.error', route, code: errorCode(e) }, 'request failed');
+      if (!res.headersSent) send(res, 500, { error: 'INTERNAL', code: errorCode(e) });
+      else res.end();
+    }
+  };
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        host: o.host,
+        port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}

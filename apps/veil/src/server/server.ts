@@ -1,0 +1,375 @@
+/**
+ * The gateway server, composed: spool, store, queue, steps, destinations, Runner, folder ingress, sweeper, HTTP.
+ *
+ * Roles: `all` (the default: everything in one process; with the embedded queue and SQLite this is the embedded
+ * deployment), `ingress` (folder watchers, recovery and the sweeper: exactly one such process per deployment) and
+ * `worker` (consumes the queue: as many as wanted). Scale-out needs a shared queue (BullMQ), a shared store
+ * (PostgreSQL) and a spool every process sees.
+ *
+ * Start-up, in this order, before anything new is taken in: leases of a dead predecessor are broken (single process
+ * only), spool files of finished jobs are removed, claims without a job row get one, and every unfinished job and
+ * delivery in the store is enqueued again (the embedded queue kept nothing; BullMQ drops duplicates by key).
+ *
+ * Example:
+ *   const server = await startServer({ config: loadServerConfig('veil.yaml'), key, role: 'all' });
+ *   ...
+ *   await server.close();
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Destination,
+  errorCode,
+  type Job,
+  type JobQueue,
+  type JobStore,
+  type OutgoingInstance,
+  Runner,
+  retryDelayMs,
+  routeFor,
+} from '@veil/pipeline';
+import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
+import { openQueue, openStore } from './backends.ts';
+import type { LoadedServerConfig } from './config.ts';
+import { FolderDestination } from './destinations/folder.ts';
+import { type HttpHandle, startHttp } from './http.ts';
+import { DimseIngress } from './ingress/dimse.ts';
+import { FolderIngress } from './ingress/folder.ts';
+import { Receiver } from './ingress/receiver.ts';
+import { StowIngress } from './ingress/stow.ts';
+import { createObservability, type Observability, type Role } from './observe.ts';
+import { Spool } from './spool.ts';
+import { createSteps, outputOf } from './steps.ts';
+
+export interface ServerOptions {
+  readonly config: LoadedServerConfig;
+  readonly key: Uint8Array;
+  readonly role: Role;
+  /** Overrides http.port (0: any free port). */
+  readonly httpPort?: number | undefined;
+  readonly obs?: Observability;
+}
+
+export interface ServerHandle {
+  readonly role: Role;
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly runner: Runner;
+  readonly obs: Observability;
+  readonly spool: Spool;
+  readonly http: HttpHandle | undefined;
+  /** Ports the network ingresses listen on, by ingress name. */
+  readonly ingressPorts: Readonly<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** An ingress, whatever its kind: recover its orphaned claims, start taking instances in, stop. */
+interface Ingress {
+  readonly name: string;
+  recoverOrphans(): Promise<number>;
+  /** Resolves with the port of a network ingress. */
+  start(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Where a running server says how to reach it (`veil jobs --replay` with the embedded queue). */
+export function runFilePath(spoolRoot: string, role: Role): string {
+  return join(spoolRoot, 'run', `${role}.json`);
+}
+
+function writeRunFile(file: string, body: Record<string, unknown>): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ...body }));
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The pid of another live `veil serve` that wrote this run file, if any (a dead one's file is stale). */
+function liveServer(file: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number((JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  // The pid may have been reused by something else since: on Linux, look at what it runs.
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (existsSync(cmdline)) {
+    try {
+      if (!readFileSync(cmdline, 'utf8').split('\0').includes('serve')) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return pid;
+}
+
+export function checkRole(config: LoadedServerConfig, role: Role): void {
+  if (role === 'all') return;
+  const s = config.server;
+  if (s.queue.kind === 'embedded') {
+    throw new CliError(
+      EXIT_USAGE,
+      `--role ${role} needs a shared queue (queue.kind: bullmq); embedded runs --role all`,
+    );
+  }
+  if (s.store.kind === 'sqlite') {
+    throw new CliError(
+      EXIT_USAGE,
+      `--role ${role} needs a shared store (store.kind: postgres); sqlite runs --role all`,
+    );
+  }
+}
+
+/**
+ * Removes spool files whose job is done or purged (or, for outputs, gone), and temporaries older than tempAgeMs.
+ * Quarantined, dead and unfinished jobs keep theirs.
+ */
+async function collectGarbage(store: JobStore, spool: Spool, tempAgeMs: number, now: number): Promise<number> {
+  let removed = 0;
+  const finished = (job: Job | undefined): boolean => job?.state === 'done' || job?.state === 'purged';
+  for (const id of spool.listOutputs()) {
+    const job = await store.getJob(id);
+    if (!job || finished(job)) {
+      spool.remove(spool.outputRel(id));
+      removed++;
+    }
+  }
+  for (const f of spool.listIncoming()) {
+    if (finished(await store.getJob(f.jobId))) {
+      spool.remove(f.rel);
+      removed++;
+    }
+  }
+  removed += spool.removeStaleTemporaries(now, tempAgeMs);
+  return removed;
+}
+
+export async function startServer(o: ServerOptions): Promise<ServerHandle> {
+  const { server: cfg, routes } = o.config;
+  checkRole(o.config, o.role);
+  const obs = o.obs ?? createObservability({ level: cfg.log.level, role: o.role });
+  const { log } = obs;
+  const spool = new Spool(cfg.spool);
+  spool.init();
+  const takesIn = o.role !== 'worker';
+  const runFile = runFilePath(cfg.spool, o.role);
+  if (takesIn) {
+    // One `all` (or one `ingress`) per deployment: two would break each other's leases and claims.
+    const other = liveServer(runFile);
+    if (other !== undefined) {
+      throw new CliError(EXIT_USAGE, `another veil serve --role ${o.role} (pid ${other}) is running on this spool`);
+    }
+    writeRunFile(runFile, { host: null, port: null });
+  }
+  const store = await openStore(cfg.store);
+  await store.init();
+  const queue = await openQueue(cfg.queue, {
+    maxAttempts: 5,
+    retryDelayMs: 1000,
+    onError: (m, code) => log.error({ event: 'queue.dropped', kind: m.kind, jobId: m.jobId, code }, 'message dropped'),
+  });
+  const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const destinations = new Map<string, Destination>(
+    cfg.destinations.map((d) => [d.name, new FolderDestination(d)] as const),
+  );
+  const steps = createSteps({
+    spool,
+    deid: o.config.deid.deid,
+    verifyLevels: o.config.deid.verifyLevels,
+    key: o.key,
+    routes,
+  });
+  const outgoing = (job: Job): OutgoingInstance => {
+    const out = outputOf(job);
+    if (!out) throw Object.assign(new Error('no output'), { code: 'PIPELINE_NO_OUTPUT' });
+    return {
+      jobId: job.id,
+      path: spool.path(out.path),
+      size: out.size,
+      sopInstanceUid: out.sopInstanceUid,
+      sopClassUid: out.sopClassUid,
+      transferSyntaxUid: out.transferSyntaxUid,
+      studyKey: job.studyKey,
+      hierarchy: out.hierarchy,
+    };
+  };
+  const runner = new Runner({
+    store,
+    queue,
+    steps,
+    destinations,
+    routes,
+    outgoing,
+    owner,
+    processing: {
+      maxAttempts: cfg.processing.maxAttempts,
+      leaseMs: cfg.processing.leaseSeconds * 1000,
+      retryDelayMs: (n) => retryDelayMs(n, 1, 60),
+    },
+    delivery: {
+      maxAttempts: cfg.delivery.maxAttempts,
+      leaseMs: cfg.delivery.leaseSeconds * 1000,
+      retryDelayMs: (n) => retryDelayMs(n, cfg.delivery.backoffSeconds, cfg.delivery.maxBackoffSeconds),
+    },
+    stableAfterMs: cfg.studies.stableAfterSeconds * 1000,
+    onEvent: obs.onRunnerEvent,
+    // Only called after the commit that recorded the last delivery.
+    onDone: (job) => {
+      spool.remove(String(job.source.spool));
+      spool.remove(spool.outputRel(job.id));
+    },
+  });
+  obs.watch(queue, store);
+
+  const ingresses: Ingress[] = [];
+  for (const config of takesIn ? cfg.ingress : []) {
+    const receiver = new Receiver({
+      ingress: config.name,
+      transport: config.kind,
+      spool,
+      store,
+      runner,
+      routeName: routeFor(routes, config.name)?.name,
+      obs,
+    });
+    if (config.kind === 'folder') {
+      const folder = new FolderIngress({ config, spool, receiver, obs });
+      ingresses.push({
+        name: config.name,
+        recoverOrphans: () => folder.recoverOrphans(),
+        start: async () => {
+          folder.start();
+          return undefined;
+        },
+        stop: () => folder.stop(),
+      });
+    } else {
+      const net =
+        config.kind === 'dimse'
+          ? new DimseIngress({ config, receiver, obs })
+          : new StowIngress({ config, receiver, obs });
+      ingresses.push({
+        name: config.name,
+        recoverOrphans: () => receiver.recoverOrphans(),
+        start: () => net.start(),
+        stop: () => net.stop(),
+      });
+    }
+  }
+  const ingressPorts: Record<string, number> = {};
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+  let closed = false;
+  let http: HttpHandle | undefined;
+
+  try {
+    if (takesIn) {
+      const now = Date.now();
+      if (o.role === 'all') {
+        const broken = await store.breakLeases(now);
+        if (broken > 0) log.warn({ event: 'recovery.leases', broken }, 'took over leases of a previous run');
+      }
+      // Alone (all), nothing else can be writing: every temporary is a crash's leftover.
+      const removed = await collectGarbage(store, spool, o.role === 'all' ? 0 : 3_600_000, now);
+      if (removed > 0) log.info({ event: 'recovery.spool', removed }, 'removed finished spool files');
+      for (const ing of ingresses) await ing.recoverOrphans();
+      const offered = await runner.recover();
+      if (offered > 0) log.info({ event: 'recovery.enqueued', messages: offered }, 'resumed unfinished work');
+      const staleMs = Math.max(cfg.processing.leaseSeconds * 1000, cfg.sweepSeconds * 3000);
+      // About every 10 s, the spool too: files of jobs finished by a process that died before removing them.
+      const gcEvery = Math.max(1, Math.round(10 / cfg.sweepSeconds));
+      let sweeps = 0;
+      const sweep = (): void => {
+        if (closed) return;
+        const gc = ++sweeps % gcEvery === 0;
+        sweeping = runner
+          .sweep(staleMs)
+          .then(async () => {
+            // Temporaries: only old ones (a live worker's and a dead one's look alike by name).
+            if (gc) await collectGarbage(store, spool, 600_000, Date.now());
+          })
+          .catch((e: unknown) => log.error({ event: 'sweep.error', code: errorCode(e) }, 'sweep failed'))
+          .finally(() => {
+            sweeping = undefined;
+            if (!closed) sweepTimer = setTimeout(sweep, cfg.sweepSeconds * 1000);
+          });
+      };
+      sweepTimer = setTimeout(sweep, cfg.sweepSeconds * 1000);
+    }
+    if (o.role !== 'ingress') {
+      await queue.consume((m) => runner.handle(m), { concurrency: cfg.processing.concurrency });
+    }
+    for (const ing of ingresses) {
+      const port = await ing.start();
+      if (port !== undefined) ingressPorts[ing.name] = port;
+    }
+    if (cfg.http !== false) {
+      http = await startHttp({
+        host: cfg.http.host,
+        port: o.httpPort ?? cfg.http.port,
+        role: o.role,
+        obs,
+        store,
+        queue,
+        runner,
+      });
+      if (takesIn) writeRunFile(runFile, { host: http.host, port: http.port });
+    }
+  } catch (e) {
+    closed = true;
+    if (sweepTimer) clearTimeout(sweepTimer);
+    for (const ing of ingresses) await ing.stop();
+    await http?.close();
+    await queue.close().catch(() => {});
+    await store.close().catch(() => {});
+    if (takesIn) rmSync(runFile, { force: true });
+    throw e;
+  }
+  await store.appendAudit(null, { event: 'server.started', detail: { role: o.role } }, Date.now());
+  log.info(
+    {
+      event: 'server.started',
+      role: o.role,
+      store: cfg.store.kind,
+      queue: cfg.queue.kind,
+      ingress: ingresses.map((i) => i.name),
+      ports: ingressPorts,
+      destinations: destinations.size,
+      http: http ? `${http.host}:${http.port}` : null,
+    },
+    'veil serve started',
+  );
+
+  return {
+    role: o.role,
+    store,
+    queue,
+    runner,
+    obs,
+    spool,
+    http,
+    ingressPorts,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (sweepTimer) clearTimeout(sweepTimer);
+      for (const ing of ingresses) await ing.stop();
+      await sweeping;
+      await queue.close();
+      for (const d of destinations.values()) await d.close?.();
+      await http?.close();
+      if (takesIn) rmSync(runFile, { force: true });
+      await store.appendAudit(null, { event: 'server.stopped', detail: { role: o.role } }, Date.now()).catch(() => {});
+      await store.close();
+      log.info({ event: 'server.stopped', role: o.role }, 'veil serve stopped');
+    },
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * The gateway server's configuration (`veil serve --config FILE`, YAML or JSON): where the durable state lives (spool,
+ * store, queue), what comes in (ingress), where it goes (destinations), which route joins them and with what policy,
+ * and the retry, lease and study timings. Validated here; relative paths are resolved by the app against the file's
+ * folder. Errors are `ConfigError`s naming the setting, never a value.
+ *
+ * Example (YAML):
+ *   spool: ./spool
+ *   store: { kind: sqlite, path: ./veil.db }
+ *   queue: { kind: embedded }
+ *   key: { file: /etc/veil/veil.key }
+ *   deid: ./deid.config.json
+ *   ingress:
+ *     - { name: inbox, kind: folder, path: ./inbox }
+ *     - { name: modalities, kind: dimse, aeTitle: VEIL, port: 11112 }
+ *     - { name: web, kind: stow, port: 8080, root: /dicom-web }
+ *   destinations: [{ name: research, kind: folder, path: ./out }]
+ *   routes: [{ name: default, from: [inbox], to: [research], policy: { sopClasses: [1.2.840.10008.5.1.4.1.1.2] } }]
+ *
+ *   const config = parseServerConfig(yaml.parse(text));
+ */
+import { z } from 'zod';
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+const name = z.string().regex(NAME, 'letters, digits, ".", "_" or "-" (at most 64)');
+const path = z.string().min(1);
+
+const policySchema = z.strictObject({
+  /** SOP Class UIDs let through; absent: all. */
+  sopClasses: z.array(z.string().regex(UID).max(64)).optional(),
+});
+
+const folderIngress = z.strictObject({
+  name,
+  kind: z.literal('folder'),
+  path,
+  /** How often the folder is scanned (a file-system watch also wakes it). */
+  pollMs: z.number().int().min(10).max(60_000).default(500),
+  /** A file is taken once unchanged for this long (a writer may still be filling it). */
+  settleMs: z.number().int().min(0).max(600_000).default(500),
+});
+
+const AE = z
+  .string()
+  .regex(/^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$/, 'an AE title (1 to 16 characters)');
+
+/** DICOM C-STORE SCP (DIMSE): instances stored to this AE are Veil's once the C-STORE-RSP says Success. */
+const dimseIngress = z.strictObject({
+  name,
+  kind: z.literal('dimse'),
+  aeTitle: AE.default('VEIL'),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(11112),
+  /** Calling AE titles allowed; absent: any. */
+  callingAeTitles: z.array(AE).optional(),
+});
+
+/** DICOMweb STOW-RS: instances posted here are Veil's once the response lists them as stored. */
+const stowIngress = z.strictObject({
+  name,
+  kind: z.literal('stow'),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  root: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._-]+)*$/)
+    .default('/dicom-web'),
+});
+
+const ingressSchema = z.discriminatedUnion('kind', [folderIngress, dimseIngress, stowIngress]);
+
+const folderDestination = z.strictObject({
+  name,
+  kind: z.literal('folder'),
+  path,
+  /** flat: <SOPInstanceUID>.dcm; hierarchy: <patient>/<study>/<series>/<SOPInstanceUID>.dcm (pseudonymised values). */
+  layout: z.enum(['flat', 'hierarchy']).default('flat'),
+});
+
+const routeSchema = z.strictObject({
+  name,
+  /** Ingress names; absent: every ingress. */
+  from: z.array(name).optional(),
+  to: z.array(name).min(1),
+  policy: policySchema.optional(),
+});
+
+const storeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('sqlite'), path }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    /** postgres://user@host:port/db (a password may come from PGPASSWORD instead). */
+    url: z.string().min(1),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+      .default('veil'),
+  }),
+]);
+
+const queueSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('embedded') }),
+  z.strictObject({
+    kind: z.literal('bullmq'),
+    url: z.string().min(1).default('redis://127.0.0.1:6379'),
+    prefix: z.string().regex(NAME).default('veil'),
+    /** Seconds before a dead worker's message is handed out again. */
+    lockSeconds: z.number().min(1).max(3600).default(30),
+  }),
+]);
+
+const serverSchema = z.strictObject({
+  $schema: z.string().optional(),
+  /** Veil's own durable folder: received bytes, de-identified outputs, quarantine. Shared storage in scale-out. */
+  spool: path,
+  store: storeSchema,
+  queue: queueSchema.default({ kind: 'embedded' }),
+  /** The project key: a file, or the environment variable (default VEIL_KEY). */
+  key: z
+    .strictObject({
+      file: path.optional(),
+      env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/)
+        .optional(),
+    })
+    .default({}),
+  /** A `veil deid` configuration: a file path, or the same settings inline. */
+  deid: z.union([path, z.record(z.string(), z.unknown())]).optional(),
+  ingress: z.array(ingressSchema).default([]),
+  destinations: z.array(folderDestination).min(1),
+  routes: z.array(routeSchema).optional(),
+  /** Default policy for routes without one. */
+  policy: policySchema.default({}),
+  processing: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).default(4),
+      /** Transient processing errors are retried this many times in all. */
+      maxAttempts: z.number().int().min(1).max(100).default(3),
+      leaseSeconds: z.number().min(1).max(3600).default(30),
+    })
+    .default({ concurrency: 4, maxAttempts: 3, leaseSeconds: 30 }),
+  delivery: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(1000).default(6),
+      /** First retry after this long, doubling each time up to maxBackoffSeconds. */
+      backoffSeconds: z.number().min(0).max(86_400).default(2),
+      maxBackoffSeconds: z.number().min(0).max(86_400).default(300),
+      concurrency: z.number().int().min(1).max(256).default(4),
+      leaseSeconds: z.number().min(1).max(3600).default(60),
+    })
+    .default({ maxAttempts: 6, backoffSeconds: 2, maxBackoffSeconds: 300, concurrency: 4, leaseSeconds: 60 }),
+  studies: z
+    .strictObject({
+      stableAfterSeconds: z
+        .number()
+        .min(0)
+        .max(7 * 86_400)
+        .default(60),
+    })
+    .default({ stableAfterSeconds: 60 }),
+  /** Period of the sweeper: studies, due retries, expired leases. */
+  sweepSeconds: z.number().min(0.05).max(3600).default(5),
+  http: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(9464),
+      }),
+    ])
+    .default({ host: '127.0.0.1', port: 9464 }),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .default({ level: 'info' }),
+});
+
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type IngressConfig = z.infer<typeof ingressSchema>;
+export type FolderIngressConfig = z.infer<typeof folderIngress>;
+export type DimseIngressConfig = z.infer<typeof dimseIngress>;
+export type StowIngressConfig = z.infer<typeof stowIngress>;
+export type FolderDestinationConfig = z.infer<typeof folderDestination>;
+export type DestinationConfig = ServerConfig['destinations'][number];
+export type StoreConfig = ServerConfig['store'];
+export type QueueConfig = ServerConfig['queue'];
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+export interface RouteConfig {
+  readonly name: string;
+  /** Undefined: every ingress. */
+  readonly from: readonly string[] | undefined;
+  readonly to: readonly string[];
+  readonly policy: PolicyConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path || '(top level)'}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a configuration; throws ConfigError for the first problem (setting path + what is expected). */
+export function parseServerConfig(input: unknown): ServerConfig {
+  const r = serverSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    // The issue message says what was expected; zod does not quote the value it got.
+    throw new ConfigError(issue.path.map(String).join('.'), issue.message);
+  }
+  const config = r.data;
+  const unique = (what: string, names: string[]): void => {
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (seen.has(n)) throw new ConfigError(what, `the name "${n}" is used twice`);
+      seen.add(n);
+    }
+  };
+  unique(
+    'ingress',
+    config.ingress.map((i) => i.name),
+  );
+  unique(
+    'destinations',
+    config.destinations.map((d) => d.name),
+  );
+  unique(
+    'routes',
+    (config.routes ?? []).map((r) => r.name),
+  );
+  const dests = new Set(config.destinations.map((d) => d.name));
+  const ingress = new Set(config.ingress.map((i) => i.name));
+  for (const [i, route] of (config.routes ?? []).entries()) {
+    for (const d of route.to) if (!dests.has(d)) throw new ConfigError(`routes.${i}.to`, `no destination "${d}"`);
+    for (const f of route.from ?? [])
+      if (!ingress.has(f)) throw new ConfigError(`routes.${i}.from`, `no ingress "${f}"`);
+  }
+  return config;
+}
+
+/** The routes in force: the configured ones, or one route `default` from every ingress to every destination. */
+export function routesOf(config: ServerConfig): RouteConfig[] {
+  if (config.routes && config.routes.length > 0) {
+    return config.routes.map((r) => ({ name: r.name, from: r.from, to: r.to, policy: r.policy ?? config.policy }));
+  }
+  return [{ name: 'default', from: undefined, to: config.destinations.map((d) => d.name), policy: config.policy }];
+}
+
+/** The first route that takes instances from this ingress, if any. */
+export function routeFor(routes: readonly RouteConfig[], ingress: string): RouteConfig | undefined {
+  return routes.find((r) => r.from === undefined || r.from.includes(ingress));
+}
+
+/** Delay before retry number `attempt` (1 = first retry): backoff * 2^(attempt-1), capped, with ±10% jitter. */
+export function retryDelayMs(
+  attempt: number,
+  backoffSeconds: number,
+  maxBackoffSeconds: number,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(maxBackoffSeconds, backoffSeconds * 2 ** Math.max(0, attempt - 1)) * 1000;
+  return Math.round(base * (0.9 + 0.2 * random()));
+}

@@ -1,0 +1,21 @@
+/**
+ * @veil/pipeline: the gateway's durable job model and the ports its backends implement. One job per received
+ * instance, resumable steps with JSON state, per-destination deliveries (pending -> sending -> delivered, retries with
+ * backoff, dead letter), quarantine records, study grouping, an audit log. JobStore (SQLite, PostgreSQL) and JobQueue
+ * (embedded, BullMQ) are ports; the Runner drives jobs through them; Destination is the egress port.
+ * Must not import: @veil/core's byte path, apps, or any backend. Conformance suites: '@veil/pipeline/testing'.
+ *
+ * Example:
+ *   import { EmbeddedQueue, Runner, newJobId, parseServerConfig } from '@veil/pipeline';
+ *   const queue = new EmbeddedQueue();
+ *   const runner = new Runner({ store, queue, steps, destinations, routes, outgoing, owner, processing, delivery });
+ *   await queue.consume((m) => runner.handle(m), { concurrency: 4 });
+ */
+export * from './config.ts';
+export * from './destination.ts';
+export * from './embedded-queue.ts';
+export * from './ids.ts';
+export * from './model.ts';
+export * from './queue.ts';
+export * from './runner.ts';
+export * from './store.ts';

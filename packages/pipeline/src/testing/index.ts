@@ -1,0 +1,10 @@
+/**
+ * '@veil/pipeline/testing': the conformance suites every backend runs (node:test), so the SQLite and PostgreSQL
+ * stores, and the embedded and BullMQ queues, are held to one contract.
+ *
+ * Example:
+ *   import { runStoreSuite } from '@veil/pipeline/testing';
+ *   runStoreSuite({ name: 'SqliteJobStore', create: async () => new SqliteJobStore(path) });
+ */
+export { type QueueSuiteOptions, runQueueSuite } from './queue-suite.ts';
+export { runStoreSuite, type StoreSuiteOptions } from './store-suite.ts';

@@ -1,0 +1,10 @@
+/**
+ * @veil/store-sqlite: the JobStore of the embedded gateway, on one SQLite file (WAL, synchronous=FULL).
+ * Must not import: apps, @veil/core, other backends.
+ *
+ * Example:
+ *   import { SqliteJobStore } from '@veil/store-sqlite';
+ *   const store = new SqliteJobStore('veil.db');
+ *   await store.init();
+ */
+export { SqliteJobStore, type SqliteJobStoreOptions } from './sqlite-job-store.ts';
