@@ -18,6 +18,9 @@ import { createProgress } from './progress.ts';
 import type { Task, TaskResult, WorkerInit } from './protocol.ts';
 import { RunReport, writeReport } from './report.ts';
 
+/** Files per worker thread below which the default run stays on the main thread (see below). */
+const FILES_PER_WORKER = 400;
+
 export interface DeidRunOptions {
   readonly inputs: readonly string[];
   readonly out?: string | undefined;
@@ -122,7 +125,10 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   };
   const tasks: Task[] = files.map((f, id) => ({ id, path: f.path, rel: f.rel }));
   const report = new RunReport();
-  const workers = Math.max(1, Math.min(jobs, tasks.length));
+  // A worker thread costs ~0.5 s of start-up (tsx loads the module graph again), about what the main thread needs for
+  // a few hundred files: without an explicit --jobs, add workers only when each gets enough files to repay it.
+  const byDefault = o.jobs === undefined ? Math.floor(tasks.length / FILES_PER_WORKER) : jobs;
+  const workers = Math.max(1, Math.min(jobs, byDefault, tasks.length));
   const progress = createProgress(tasks.length, stderr, (o.progress ?? true) && !(o.dryRun && stdout.isTTY));
   let sinceFlush = 0;
 
