@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KNOWN_VRS } from '../../packages/core/src/dicom/vr.ts';
 
 const SCRIPT = 'scripts/codegen/ps36.ts';
 const PS36_REL = 'standard/ps3.6_data_dictionary.2024b.tsv';
@@ -31,49 +32,9 @@ const PRIVATE_OUT = 'private-dcmtk.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** VR cells accepted from the PS3.6 table. Anything else stops the codegen. */
-const PS36_VRS = new Set([
-  'AE',
-  'AS',
-  'AT',
-  'CS',
-  'DA',
-  'DS',
-  'DT',
-  'FD',
-  'FL',
-  'IS',
-  'LO',
-  'LT',
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'PN',
-  'SH',
-  'SL',
-  'SQ',
-  'SS',
-  'ST',
-  'SV',
-  'TM',
-  'UC',
-  'UI',
-  'UL',
-  'UN',
-  'UR',
-  'US',
-  'UT',
-  'UV',
-  'US or SS',
-  'OB or OW',
-  'US or OW',
-  'US or SS or OW',
-  'See Note 2',
-  '',
-]);
+/** VR cells accepted from the PS3.6 table: the VRs the core knows, the table's multi-VR cells, and the notes on
+ * items and delimiters. Anything else stops the codegen. */
+const PS36_VRS = new Set([...KNOWN_VRS, 'US or SS', 'OB or OW', 'US or OW', 'US or SS or OW', 'See Note 2', '']);
 /** DCMTK adds its internal pseudo-VRs: ox = OB or OW, px = pixel data (OB or OW, or encapsulated), xs = US or SS, lt = US, SS or OW. */
 const PRIVATE_VRS = new Set([...[...PS36_VRS].filter((v) => /^[A-Z]{2}$/.test(v)), 'ox', 'px', 'xs', 'lt']);
 

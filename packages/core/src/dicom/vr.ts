@@ -7,7 +7,8 @@ export type VR = string;
 /** VRs whose explicit VR encoding has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2). */
 const LONG_FORM = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
-const KNOWN = new Set([
+/** Every VR of PS3.5 Table 6.2-1. */
+export const KNOWN_VRS: readonly string[] = [
   'AE',
   'AS',
   'AT',
@@ -42,7 +43,8 @@ const KNOWN = new Set([
   'US',
   'UT',
   'UV',
-]);
+];
+const KNOWN = new Set(KNOWN_VRS);
 
 /** Text VRs whose bytes are decoded with the Specific Character Set. */
 const CHARSET_TEXT = new Set(['LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);
