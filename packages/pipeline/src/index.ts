@@ -19,3 +19,4 @@ export * from './model.ts';
 export * from './queue.ts';
 export * from './runner.ts';
 export * from './store.ts';
+export * from './store-rows.ts';

@@ -25,88 +25,18 @@ import {
   type JobUpdate,
   type JsonObject,
   type NewJob,
+  num,
   type QuarantineRecord,
   type QuarantineState,
+  type Row,
+  rowMappers,
   SETTLED_STATES,
   type StudyRecord,
 } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 
-type Row = Record<string, unknown>;
-
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toJob(r: Row): Job {
-  return {
-    id: String(r.id),
-    state: r.state as JobState,
-    step: String(r.step),
-    stepState: JSON.parse(String(r.step_state)) as JsonObject,
-    ingress: String(r.ingress),
-    route: String(r.route),
-    source: JSON.parse(String(r.source)) as JsonObject,
-    studyKey: strOrNull(r.study_key),
-    attempts: num(r.attempts),
-    error: strOrNull(r.error),
-    leaseOwner: strOrNull(r.lease_owner),
-    leaseUntil: numOrNull(r.lease_until),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    finishedAt: numOrNull(r.finished_at),
-  };
-}
-
-function toDelivery(r: Row): Delivery {
-  return {
-    jobId: String(r.job_id),
-    destination: String(r.destination),
-    state: r.state as DeliveryState,
-    attempts: num(r.attempts),
-    nextAttemptAt: numOrNull(r.next_attempt_at),
-    error: strOrNull(r.error),
-    leaseOwner: strOrNull(r.lease_owner),
-    leaseUntil: numOrNull(r.lease_until),
-    updatedAt: num(r.updated_at),
-    deliveredAt: numOrNull(r.delivered_at),
-  };
-}
-
-function toQuarantine(r: Row): QuarantineRecord {
-  return {
-    jobId: String(r.job_id),
-    state: r.state as QuarantineState,
-    code: String(r.code),
-    tagPath: strOrNull(r.tag_path),
-    step: String(r.step),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-function toStudy(r: Row): StudyRecord {
-  return {
-    studyKey: String(r.study_key),
-    state: r.state as 'open' | 'stable',
-    instances: num(r.instances),
-    firstSeenAt: num(r.first_seen_at),
-    lastSeenAt: num(r.last_seen_at),
-    stableAt: numOrNull(r.stable_at),
-    outcome: r.outcome === null || r.outcome === undefined ? null : JSON.parse(String(r.outcome)),
-  };
-}
-
-function toAudit(r: Row): AuditEntry {
-  return {
-    seq: num(r.seq),
-    at: num(r.at),
-    jobId: strOrNull(r.job_id),
-    event: String(r.event),
-    detail: JSON.parse(String(r.detail)) as JsonObject,
-  };
-}
+const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => JSON.parse(String(v)));
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 const SETTLED_SQL = SETTLED_STATES.map((s) => `'${s}'`).join(',');

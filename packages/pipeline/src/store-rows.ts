@@ -1,0 +1,104 @@
+/**
+ * Rows of the job store's tables into the model's records, shared by the SQL backends. The drivers differ only in
+ * how a JSON column arrives: SQLite returns its text, PostgreSQL's jsonb an object already.
+ */
+import type {
+  AuditEntry,
+  Delivery,
+  DeliveryState,
+  Job,
+  JobState,
+  JsonObject,
+  QuarantineRecord,
+  QuarantineState,
+  StudyRecord,
+} from './model.ts';
+
+/** A database row as the drivers return it. */
+export type Row = Record<string, unknown>;
+
+export const num = (v: unknown): number => Number(v);
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export interface RowMappers {
+  toJob(r: Row): Job;
+  toDelivery(r: Row): Delivery;
+  toQuarantine(r: Row): QuarantineRecord;
+  toStudy(r: Row): StudyRecord;
+  toAudit(r: Row): AuditEntry;
+}
+
+/** Row mappers for a driver; `json` turns a JSON column's value into data. */
+export function rowMappers(json: (v: unknown) => unknown): RowMappers {
+  return {
+    toJob(r: Row): Job {
+      return {
+        id: String(r.id),
+        state: r.state as JobState,
+        step: String(r.step),
+        stepState: json(r.step_state) as JsonObject,
+        ingress: String(r.ingress),
+        route: String(r.route),
+        source: json(r.source) as JsonObject,
+        studyKey: strOrNull(r.study_key),
+        attempts: num(r.attempts),
+        error: strOrNull(r.error),
+        leaseOwner: strOrNull(r.lease_owner),
+        leaseUntil: numOrNull(r.lease_until),
+        createdAt: num(r.created_at),
+        updatedAt: num(r.updated_at),
+        finishedAt: numOrNull(r.finished_at),
+      };
+    },
+
+    toDelivery(r: Row): Delivery {
+      return {
+        jobId: String(r.job_id),
+        destination: String(r.destination),
+        state: r.state as DeliveryState,
+        attempts: num(r.attempts),
+        nextAttemptAt: numOrNull(r.next_attempt_at),
+        error: strOrNull(r.error),
+        leaseOwner: strOrNull(r.lease_owner),
+        leaseUntil: numOrNull(r.lease_until),
+        updatedAt: num(r.updated_at),
+        deliveredAt: numOrNull(r.delivered_at),
+      };
+    },
+
+    toQuarantine(r: Row): QuarantineRecord {
+      return {
+        jobId: String(r.job_id),
+        state: r.state as QuarantineState,
+        code: String(r.code),
+        tagPath: strOrNull(r.tag_path),
+        step: String(r.step),
+        createdAt: num(r.created_at),
+        updatedAt: num(r.updated_at),
+      };
+    },
+
+    toStudy(r: Row): StudyRecord {
+      return {
+        studyKey: String(r.study_key),
+        state: r.state as 'open' | 'stable',
+        instances: num(r.instances),
+        firstSeenAt: num(r.first_seen_at),
+        lastSeenAt: num(r.last_seen_at),
+        stableAt: numOrNull(r.stable_at),
+        outcome: r.outcome === null || r.outcome === undefined ? null : (json(r.outcome) as StudyRecord['outcome']),
+      };
+    },
+
+    toAudit(r: Row): AuditEntry {
+      return {
+        seq: num(r.seq),
+        at: num(r.at),
+        jobId: strOrNull(r.job_id),
+        event: String(r.event),
+        detail: json(r.detail) as JsonObject,
+      };
+    },
+  };
+}
