@@ -1,26 +1,6 @@
-/**
- * Codegen for the de-identification tables.
- *
- * Reads
- *   <shared>/data/standard/ps3.15_table_E.1-1_confidentiality_profile_attributes.2024b.tsv   (PS3.15 2024b Table E.1-1)
- *   <shared>/data/standard/ps3.15_table_E.3.10-1_safe_private_attributes.2020b.tsv          (PS3.15 2020b Table E.3.10-1)
- *   <shared>/data/standard/tcia/TCIAPrivateTagKB-02-01-2024-formatted.csv                    (TCIA private tag KB)
- * and writes
- *   packages/core/src/deid/profiles/_generated/ps315-2024b.ts
- *   packages/core/src/deid/profiles/_generated/safe-private-2020b.ts
- *   packages/core/src/deid/profiles/_generated/tcia-private-kb.ts
- *
- * <shared> is `../shared` next to the repository root unless VEIL_SHARED_DIR says otherwise.
- * `--out-dir DIR` writes the files into DIR instead (a drift test can use it).
- *
- * The output is a deterministic function of the input bytes: no timestamps, no absolute paths. Table E.1-1 rows stay
- * in source order; the TCIA knowledge base is sorted (its source order carries no meaning). Any row that does not
- * parse stops the codegen: a silently dropped profile row would be an attribute silently kept.
- */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { escapeTemplate, fail, repoRoot, runCodegen, sha256 } from './common.ts';
 
 const SCRIPT = 'scripts/codegen/ps315.ts';
 const E11_REL = 'standard/ps3.15_table_E.1-1_confidentiality_profile_attributes.2024b.tsv';
@@ -29,8 +9,6 @@ const TCIA_REL = 'standard/tcia/TCIAPrivateTagKB-02-01-2024-formatted.csv';
 const E11_OUT = 'ps315-2024b.ts';
 const SAFE_OUT = 'safe-private-2020b.ts';
 const TCIA_OUT = 'tcia-private-kb.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const E11_HEADER = [
   'attribute_name',
@@ -66,18 +44,6 @@ const OPTION_KEYS = [
 const BASIC_ACTIONS = new Set(['D', 'Z', 'X', 'K', 'C', 'U', 'Z/D', 'X/Z', 'X/D', 'X/Z/D', 'X/Z/U*']);
 const OPTION_ACTIONS = new Set(['', 'K', 'C']);
 const PRIVATE_PSEUDO_TAG = '(GGGG,EEEE) WHERE GGGG IS ODD';
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function fail(file: string, line: number, why: string, text: string): never {
-  throw new Error(`${file}:${line}: ${why}: ${JSON.stringify(text)}`);
-}
-
-function escapeTemplate(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');
-}
 
 function hex8(n: number): string {
   return `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
@@ -367,33 +333,10 @@ export function generateTcia(source: Buffer): string {
   );
 }
 
-export function sharedDataDir(): string {
-  const shared = process.env.VEIL_SHARED_DIR ?? path.resolve(repoRoot, '..', 'shared');
-  return path.join(path.resolve(shared), 'data');
-}
-
 export const DEFAULT_OUT_DIR = path.join(repoRoot, 'packages', 'core', 'src', 'deid', 'profiles', '_generated');
 
-function main(argv: string[]): void {
-  let outDir = DEFAULT_OUT_DIR;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--out-dir' && argv[i + 1] !== undefined) outDir = path.resolve(argv[++i]!);
-    else throw new Error(`usage: tsx ${SCRIPT} [--out-dir DIR]`);
-  }
-  const data = sharedDataDir();
-  const outputs: [string, string][] = [
-    [E11_OUT, generatePs315(readFileSync(path.join(data, E11_REL)))],
-    [SAFE_OUT, generateSafePrivate(readFileSync(path.join(data, SAFE_REL)))],
-    [TCIA_OUT, generateTcia(readFileSync(path.join(data, TCIA_REL)))],
-  ];
-  mkdirSync(outDir, { recursive: true });
-  const rel = (p: string) => path.relative(process.cwd(), p) || '.';
-  for (const [name, content] of outputs) {
-    writeFileSync(path.join(outDir, name), content);
-    console.log(`codegen ps315: wrote ${rel(path.join(outDir, name))} (${Buffer.byteLength(content)} bytes)`);
-  }
-}
-
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2));
-}
+runCodegen(import.meta.url, 'ps315', DEFAULT_OUT_DIR, (data) => [
+  [E11_OUT, generatePs315(readFileSync(path.join(data, E11_REL)))],
+  [SAFE_OUT, generateSafePrivate(readFileSync(path.join(data, SAFE_REL)))],
+  [TCIA_OUT, generateTcia(readFileSync(path.join(data, TCIA_REL)))],
+]);

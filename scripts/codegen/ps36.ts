@@ -1,36 +1,13 @@
-/**
- * Codegen for the core data dictionary.
- *
- * Reads
- *   <shared>/data/standard/ps3.6_data_dictionary.2024b.tsv   (PS3.6 2024b registry of data elements)
- *   <shared>/data/standard/dcmtk/private.dic                  (DCMTK 3.6.7 private tag dictionary)
- * and writes
- *   packages/core/src/dicom/dictionary/_generated/ps36-2024b.ts
- *   packages/core/src/dicom/dictionary/_generated/private-dcmtk.ts
- *
- * <shared> is `../shared` next to the repository root unless VEIL_SHARED_DIR says otherwise.
- * `--out-dir DIR` writes the two files into DIR instead (the drift test uses it).
- *
- * The output is a deterministic function of the input bytes: no timestamps, no absolute paths, rows kept in source
- * order. Both tables are emitted as one template-literal string each (one row per line, TAB-separated) that the
- * runtime parses lazily at first use; see the row format comments written into each file.
- *
- * Any row that does not parse is a hard error: a silently dropped dictionary row would mean a tag read with the
- * wrong VR in implicit VR files.
- */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KNOWN_VRS } from '../../packages/core/src/dicom/vr.ts';
+import { escapeTemplate, fail, repoRoot, runCodegen, sha256 } from './common.ts';
 
 const SCRIPT = 'scripts/codegen/ps36.ts';
 const PS36_REL = 'standard/ps3.6_data_dictionary.2024b.tsv';
 const PRIVATE_REL = 'standard/dcmtk/private.dic';
 const PS36_OUT = 'ps36-2024b.ts';
 const PRIVATE_OUT = 'private-dcmtk.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** VR cells accepted from the PS3.6 table: the VRs the core knows, the table's multi-VR cells, and the notes on
  * items and delimiters. Anything else stops the codegen. */
@@ -54,19 +31,6 @@ function keywordFromName(name: string): string {
     if (word.length > 0) out += word[0]!.toUpperCase() + word.slice(1);
   }
   return out;
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function fail(file: string, line: number, why: string, text: string): never {
-  throw new Error(`${file}:${line}: ${why}: ${JSON.stringify(text)}`);
-}
-
-/** Escape for a template literal body; rows never contain these today, but the output must stay valid TS. */
-function escapeTemplate(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');
 }
 
 function checkCell(file: string, line: number, cell: string): void {
@@ -215,30 +179,9 @@ export function generatePrivate(source: Buffer): string {
   );
 }
 
-export function sharedDataDir(): string {
-  const shared = process.env.VEIL_SHARED_DIR ?? path.resolve(repoRoot, '..', 'shared');
-  return path.join(path.resolve(shared), 'data');
-}
-
 export const DEFAULT_OUT_DIR = path.join(repoRoot, 'packages', 'core', 'src', 'dicom', 'dictionary', '_generated');
 
-function main(argv: string[]): void {
-  let outDir = DEFAULT_OUT_DIR;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--out-dir' && argv[i + 1] !== undefined) outDir = path.resolve(argv[++i]!);
-    else throw new Error(`usage: tsx ${SCRIPT} [--out-dir DIR]`);
-  }
-  const data = sharedDataDir();
-  const ps36 = generatePs36(readFileSync(path.join(data, PS36_REL)));
-  const priv = generatePrivate(readFileSync(path.join(data, PRIVATE_REL)));
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, PS36_OUT), ps36);
-  writeFileSync(path.join(outDir, PRIVATE_OUT), priv);
-  const rel = (p: string) => path.relative(process.cwd(), p) || '.';
-  console.log(`codegen ps36: wrote ${rel(path.join(outDir, PS36_OUT))} (${Buffer.byteLength(ps36)} bytes)`);
-  console.log(`codegen ps36: wrote ${rel(path.join(outDir, PRIVATE_OUT))} (${Buffer.byteLength(priv)} bytes)`);
-}
-
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2));
-}
+runCodegen(import.meta.url, 'ps36', DEFAULT_OUT_DIR, (data) => [
+  [PS36_OUT, generatePs36(readFileSync(path.join(data, PS36_REL)))],
+  [PRIVATE_OUT, generatePrivate(readFileSync(path.join(data, PRIVATE_REL)))],
+]);
