@@ -26,6 +26,7 @@ import type { DicomElement, DicomFile, ElementContainer } from '../dicom/dataset
 import { lookupPrivate, lookupTag } from '../dicom/dictionary/index.ts';
 import { VeilError } from '../dicom/errors.ts';
 import { type Edit, materialize, planRewrite, type RewritePlan, zeroPrefix } from '../dicom/rewriter.ts';
+import { formatTag } from '../dicom/tag.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { characterSetOf, findElement, readString } from '../dicom/value.ts';
 import { hashText, pseudoAccession } from '../pseudonym/accession.ts';
@@ -832,8 +833,12 @@ class Run {
       if (!el && truncated && tag > last) return;
       if (el) this.edits.push({ op: 'replace', element: el, value, vr });
       else this.edits.push({ op: 'insert', container: ds, tag, vr, value });
-      const tagPath = `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
-      this.actions.push({ tagPath, keyword: METHOD_KEYWORDS[tag] ?? '', action: el ? 'D' : 'add', rule: 'method' });
+      this.actions.push({
+        tagPath: formatTag(tag),
+        keyword: METHOD_KEYWORDS[tag] ?? '',
+        action: el ? 'D' : 'add',
+        rule: 'method',
+      });
     };
     put(PATIENT_IDENTITY_REMOVED, 'CS', latin1('YES'));
     put(DEIDENTIFICATION_METHOD, 'LO', latin1(this.compiled.methodValue));
@@ -848,10 +853,6 @@ class Run {
     if (this.config.pixels?.cleanRecognizableVisualFeatures) put(RECOGNIZABLE_VISUAL_FEATURES, 'CS', latin1('NO'));
     put(LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, 'CS', latin1(this.compiled.ltim));
   }
-}
-
-function hex4(n: number): string {
-  return n.toString(16).toUpperCase().padStart(4, '0');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { concat } from '@veil/core';
 /**
  * A-ASSOCIATE-RQ, A-ASSOCIATE-AC and A-ASSOCIATE-RJ PDUs (PS3.8 9.3.2 - 9.3.4) with their application context,
  * presentation context (RQ and AC), abstract/transfer syntax and user information items.
@@ -6,18 +7,7 @@
  *   const bytes = encodeAssociateRq({ type: 'A-ASSOCIATE-RQ', protocolVersion: 1, calledAeTitle: 'PACS', ... });
  *   const r = decodePdu(bytes); // { ok: true, value: { type: 'A-ASSOCIATE-RQ', ... } }
  */
-import {
-  aeTitleText,
-  asciiBytes,
-  concatBytes,
-  item,
-  items,
-  readU16,
-  u16be,
-  u32be,
-  uidText,
-  writeAeTitle,
-} from './byte-io.ts';
+import { aeTitleText, asciiBytes, item, items, readU16, u16be, u32be, uidText, writeAeTitle } from './byte-io.ts';
 import {
   AbortReason,
   type AssociateAcPdu,
@@ -45,7 +35,7 @@ export function pduHeader(type: number, length: number): Uint8Array {
 }
 
 function withHeader(type: number, body: Uint8Array): Uint8Array {
-  return concatBytes([pduHeader(type, body.length), body]);
+  return concat([pduHeader(type, body.length), body]);
 }
 
 function fixedPart(protocolVersion: number, calledAeTitle: string, callingAeTitle: string): Uint8Array {
@@ -64,10 +54,10 @@ export function encodeAssociateRq(pdu: AssociateRqPdu): Uint8Array {
   for (const pc of pdu.presentationContexts) {
     const subs = [item(ItemType.AbstractSyntax, asciiBytes(pc.abstractSyntax))];
     for (const ts of pc.transferSyntaxes) subs.push(item(ItemType.TransferSyntax, asciiBytes(ts)));
-    parts.push(item(ItemType.PresentationContextRq, concatBytes([new Uint8Array([pc.id, 0, 0, 0]), ...subs])));
+    parts.push(item(ItemType.PresentationContextRq, concat([new Uint8Array([pc.id, 0, 0, 0]), ...subs])));
   }
   parts.push(encodeUserInformation(pdu.userInformation));
-  return withHeader(PduType.AssociateRq, concatBytes(parts));
+  return withHeader(PduType.AssociateRq, concat(parts));
 }
 
 export function encodeAssociateAc(pdu: AssociateAcPdu): Uint8Array {
@@ -78,10 +68,10 @@ export function encodeAssociateAc(pdu: AssociateAcPdu): Uint8Array {
   for (const pc of pdu.presentationContexts) {
     // PS3.8 9.3.3.2: the transfer syntax sub-item is always present; not tested when the context is rejected.
     const ts = item(ItemType.TransferSyntax, asciiBytes(pc.transferSyntax ?? ''));
-    parts.push(item(ItemType.PresentationContextAc, concatBytes([new Uint8Array([pc.id, 0, pc.result, 0]), ts])));
+    parts.push(item(ItemType.PresentationContextAc, concat([new Uint8Array([pc.id, 0, pc.result, 0]), ts])));
   }
   parts.push(encodeUserInformation(pdu.userInformation));
-  return withHeader(PduType.AssociateAc, concatBytes(parts));
+  return withHeader(PduType.AssociateAc, concat(parts));
 }
 
 export function encodeAssociateRj(pdu: Omit<AssociateRjPdu, 'type'>): Uint8Array {

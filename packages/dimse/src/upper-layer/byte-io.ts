@@ -2,6 +2,7 @@
  * Big-endian building blocks of the upper layer's PDUs (PS3.8 9.3.1: PDU and item lengths are big endian), and the
  * ASCII text of UIDs and AE titles.
  */
+import { concat } from '@veil/core';
 
 export function asciiBytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
@@ -29,18 +30,6 @@ export function aeTitleText(b: Uint8Array, start: number): string {
 
 export function writeAeTitle(out: Uint8Array, offset: number, ae: string): void {
   for (let i = 0; i < 16; i++) out[offset + i] = i < ae.length ? ae.charCodeAt(i) & 0xff : 0x20;
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** An item: type, reserved byte, 16-bit length, value. */
@@ -72,7 +61,7 @@ export function readU32(b: Uint8Array, o: number): number {
 
 /** A 16-bit-length-prefixed field (user identity, role selection UIDs). */
 export function lengthPrefixed(value: Uint8Array): Uint8Array {
-  return concatBytes([u16be(value.length), value]);
+  return concat([u16be(value.length), value]);
 }
 
 /** Iterates the items of [start, end): yields type, value start and value end, or an error if one overruns. */

@@ -1,3 +1,4 @@
+import { concat } from '@veil/core';
 /**
  * The P-DATA-TF PDU (PS3.8 9.3.5) and its presentation data value items (PS3.8 E.2): each PDV carries a fragment
  * of a command set or data set for one presentation context, flagged command/data and last/not last.
@@ -5,7 +6,7 @@
  * Example:
  *   const head = pDataHeader(1, true, true, command.length); // write head then command: one PDU, one PDV
  */
-import { concatBytes, readU32, u32be } from './byte-io.ts';
+import { readU32, u32be } from './byte-io.ts';
 import { AbortReason, type Decoded, decodeFail, decodeOk, type PDataTfPdu, PduType, type Pdv } from './pdu.ts';
 
 /** Message control header bits (PS3.8 E.2). */
@@ -38,7 +39,7 @@ export function encodePDataTf(pdvs: readonly Pdv[]): Uint8Array {
   const head = new Uint8Array(6);
   head[0] = PduType.PDataTf;
   head.set(u32be(length), 2);
-  return concatBytes([head, ...parts]);
+  return concat([head, ...parts]);
 }
 
 /** Decodes the variable field b[start, end). PDV data are views into b, not copies. */

@@ -1,3 +1,4 @@
+import { concat } from '@veil/core';
 /**
  * The user information item (PS3.8 Annex D, PS3.7 Annex D.3.3) and its sub-items: maximum length, implementation
  * class UID and version name, asynchronous operations window, SCP/SCU role selection, SOP class extended
@@ -6,7 +7,6 @@
 import {
   asciiBytes,
   asciiText,
-  concatBytes,
   item,
   items,
   lengthPrefixed,
@@ -38,13 +38,13 @@ export function encodeUserInformation(u: UserInformation): Uint8Array {
   }
   if (u.asyncOperationsWindow !== undefined) {
     const w = u.asyncOperationsWindow;
-    subs.push(item(ItemType.AsynchronousOperationsWindow, concatBytes([u16be(w.invoked), u16be(w.performed)])));
+    subs.push(item(ItemType.AsynchronousOperationsWindow, concat([u16be(w.invoked), u16be(w.performed)])));
   }
   for (const r of u.roleSelections ?? []) {
     subs.push(
       item(
         ItemType.RoleSelection,
-        concatBytes([lengthPrefixed(asciiBytes(r.sopClassUid)), new Uint8Array([r.scuRole, r.scpRole])]),
+        concat([lengthPrefixed(asciiBytes(r.sopClassUid)), new Uint8Array([r.scuRole, r.scpRole])]),
       ),
     );
   }
@@ -52,9 +52,7 @@ export function encodeUserInformation(u: UserInformation): Uint8Array {
     subs.push(item(ItemType.ImplementationVersionName, asciiBytes(u.implementationVersionName)));
   }
   for (const x of u.extendedNegotiations ?? []) {
-    subs.push(
-      item(ItemType.SopClassExtendedNegotiation, concatBytes([lengthPrefixed(asciiBytes(x.sopClassUid)), x.info])),
-    );
+    subs.push(item(ItemType.SopClassExtendedNegotiation, concat([lengthPrefixed(asciiBytes(x.sopClassUid)), x.info])));
   }
   for (const x of u.other ?? []) subs.push(item(x.type, x.data));
   if (u.userIdentityRq !== undefined) {
@@ -62,7 +60,7 @@ export function encodeUserInformation(u: UserInformation): Uint8Array {
     subs.push(
       item(
         ItemType.UserIdentityRq,
-        concatBytes([
+        concat([
           new Uint8Array([id.type, id.positiveResponseRequested ? 1 : 0]),
           lengthPrefixed(id.primaryField),
           lengthPrefixed(id.secondaryField),
@@ -71,7 +69,7 @@ export function encodeUserInformation(u: UserInformation): Uint8Array {
     );
   }
   if (u.userIdentityAc !== undefined) subs.push(item(ItemType.UserIdentityAc, lengthPrefixed(u.userIdentityAc)));
-  return item(ItemType.UserInformation, concatBytes(subs));
+  return item(ItemType.UserInformation, concat(subs));
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
