@@ -127,7 +127,7 @@ function coreMain(listFile: string, outDir: string, keyFile: string): void {
       stages[stage]! += b - a;
       a = b;
     };
-    const src = openFileSource(path);
+    const src = openFileSource(path, { reuse: true });
     try {
       lap('open');
       const file = scanFile(src);

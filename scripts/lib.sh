@@ -26,3 +26,9 @@ install_node_modules() {
     return 1
   fi
 }
+
+# Bundles the `veil` executable (apps/veil/dist, see scripts/build.mjs). `npm ci` does it too (the root `prepare`
+# script), but node_modules may be reused from an earlier install while the sources changed: build every time (~1 s).
+build_bundle() {
+  node scripts/build.mjs
+}

@@ -8,6 +8,7 @@ source scripts/lib.sh
 
 echo "==> install"
 install_node_modules
+build_bundle
 
 if [[ ! -d samples ]] || [[ -z "$(find samples -type f -print -quit)" ]]; then
   echo "error: no sample files in $PWD/samples" >&2

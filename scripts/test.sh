@@ -171,6 +171,7 @@ else
 fi
 source scripts/services.sh && run_step "services (Redis, PostgreSQL)" start_services
 run_step "npm ci" install_node_modules
+run_step "build (apps/veil/dist)" build_bundle
 
 if [[ -f scripts/codegen/ps36.ts ]]; then
   check_step "codegen:check" npm run codegen:check

@@ -4,7 +4,7 @@
  * 3 configuration/key error, 70 internal error.
  */
 import { Command } from 'commander';
-import { commands } from './commands/index.ts';
+import { commandsFor } from './commands/index.ts';
 
 const program = new Command('veil')
   .description('Veil: the privacy gateway for medical imaging AI')
@@ -13,7 +13,7 @@ const program = new Command('veil')
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of commands) register(program);
+for (const m of await Promise.all(commandsFor(process.argv.slice(2)).map((c) => c.load()))) m.register(program);
 
 if (process.argv.length <= 2) program.help();
 await program.parseAsync(process.argv);

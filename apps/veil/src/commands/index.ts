@@ -1,33 +1,36 @@
-/** The registry of CLI commands: one line per command module. */
+/**
+ * The registry of CLI commands: one line per command module, with the command names it registers. A command's
+ * module (and what it imports: DIMSE, DICOMweb, the stores) is loaded only when that command runs, or when the
+ * whole list is needed (help, an unknown command): `veil deid` does not load the server.
+ */
 import type { Command } from 'commander';
-import { register as deid } from './deid.ts';
-import { register as dicomweb } from './dicomweb.ts';
-import { register as dump } from './dump.ts';
-import { register as echo } from './echo.ts';
-import { register as jobs } from './jobs.ts';
-import { register as keygen } from './keygen.ts';
-import { register as quarantine } from './quarantine.ts';
-import { register as reidentify } from './reidentify.ts';
-import { register as send } from './send.ts';
-import { register as serve } from './serve.ts';
-import { register as storeScp } from './store-scp.ts';
-import { register as stow } from './stow.ts';
-import { register as verify } from './verify.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [
-  deid,
-  keygen,
-  reidentify,
-  verify,
-  echo,
-  send,
-  storeScp,
-  dump,
-  stow,
-  dicomweb,
-  serve,
-  jobs,
-  quarantine,
+interface CommandModule {
+  readonly names: readonly string[];
+  readonly load: () => Promise<{ register: RegisterCommand }>;
+}
+
+export const commands: readonly CommandModule[] = [
+  { names: ['deid'], load: () => import('./deid.ts') },
+  { names: ['keygen'], load: () => import('./keygen.ts') },
+  { names: ['reidentify'], load: () => import('./reidentify.ts') },
+  { names: ['verify'], load: () => import('./verify.ts') },
+  { names: ['echo'], load: () => import('./echo.ts') },
+  { names: ['send'], load: () => import('./send.ts') },
+  { names: ['store-scp'], load: () => import('./store-scp.ts') },
+  { names: ['dump'], load: () => import('./dump.ts') },
+  { names: ['stow'], load: () => import('./stow.ts') },
+  { names: ['dicomweb-serve', 'dicomweb-pull'], load: () => import('./dicomweb.ts') },
+  { names: ['serve'], load: () => import('./serve.ts') },
+  { names: ['jobs'], load: () => import('./jobs.ts') },
+  { names: ['quarantine'], load: () => import('./quarantine.ts') },
 ];
+
+/** The modules to register for these arguments: the named command's alone, or all of them. */
+export function commandsFor(args: readonly string[]): readonly CommandModule[] {
+  const name = args[0];
+  const one = commands.find((c) => name !== undefined && c.names.includes(name));
+  return one ? [one] : commands;
+}

@@ -3,13 +3,25 @@
  * default key and no key in the repository: without one, commands that pseudonymise stop with exit code 3.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT_CONFIG } from './cli-error.ts';
 import { isInsideOrEqual, realPathOf } from './inputs.ts';
 
-/** The Veil checkout or installation this file belongs to: key files inside it are refused. */
-export const VEIL_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/**
+ * The Veil checkout this code runs from (the folder holding apps/veil), or else the folder of the installed bundle:
+ * key files inside it are refused. Found by walking up, since this module runs from apps/veil/src/deid or, bundled,
+ * from apps/veil/dist.
+ */
+export const VEIL_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'apps/veil/package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..');
+  }
+}
 
 /** Bytes of a key made by `veil keygen`; shorter keys are refused. */
 export const KEY_BYTES = 32;

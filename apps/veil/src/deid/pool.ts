@@ -8,7 +8,11 @@ import { describeError } from './cli-error.ts';
 import type { FromWorker, Task, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
 
 const PREFETCH = 2;
-const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+// From source (tsx), the worker starts through worker-entry.mjs, which registers tsx in the new thread; from the
+// bundle (scripts/build.mjs), the bundled worker sits beside the bundled CLI.
+const ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-entry.mjs', import.meta.url)
+  : new URL('./deid-worker.mjs', import.meta.url);
 
 interface Slot {
   worker: Worker;

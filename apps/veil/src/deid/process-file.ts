@@ -51,6 +51,17 @@ const STUDY_UID = 0x0020000d;
 const SERIES_UID = 0x0020000e;
 const SOP_UID = 0x00080018;
 
+/** Runs a write; when its folder is missing (ENOENT), makes the folder and runs it again: no mkdir per file. */
+function inFolder(dir: string, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true });
+    write();
+  }
+}
+
 function errorCode(e: unknown, fallback: string): { code: string; tagPath?: string } {
   if (isVeilError(e)) return e.path ? { code: e.code, tagPath: e.path } : { code: e.code };
   return { code: fallback };
@@ -173,7 +184,8 @@ function pickIdentity(result: DeidResult): Identity {
 export function processFile(task: Task, ctx: FileContext): TaskResult {
   let src: FileSource;
   try {
-    src = openFileSource(task.path);
+    // Nothing scanned from the file outlives this call: its bytes can go in the thread's reused buffer.
+    src = openFileSource(task.path, { reuse: true });
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     return { id: task.id, outcome: 'error', code: c ? `READ_FAILED_${c}` : 'READ_FAILED' };
@@ -217,15 +229,14 @@ export function processFile(task: Task, ctx: FileContext): TaskResult {
     if (ctx.dryRun || ctx.outDir === undefined) return done;
     const dest = join(ctx.outDir, out);
     try {
-      mkdirSync(dirname(dest), { recursive: true });
       if (ctx.layout === 'hierarchy') {
         // Two inputs may map to one output (the same SOP instance twice): stage under a name of this thread's own,
         // since writePlan's temporary name is per process, then rename (atomic; the last one wins).
         const staging = `${dest}.veil-${threadId}`;
-        writePlan(src, plan, staging);
+        inFolder(dirname(dest), () => writePlan(src, plan, staging));
         renameSync(staging, dest);
       } else {
-        writePlan(src, plan, dest);
+        inFolder(dirname(dest), () => writePlan(src, plan, dest));
       }
     } catch (e) {
       const c = (e as NodeJS.ErrnoException).code;

@@ -10,7 +10,6 @@
  *   const config = parseDeidConfig({ options: { retainUIDs: true }, overrides: [
  *     { selector: 'PatientBirthDate', override: { action: 'shift' } } ] });
  */
-import { z } from 'zod';
 import { VeilError } from '../dicom/errors.ts';
 import type { DateMode } from '../pseudonym/date-shift.ts';
 import { type DeidOptions, NO_OPTIONS, OPTION_KEYS } from './options.ts';
@@ -79,51 +78,147 @@ const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 /** Printable ASCII without backslash: safe in every text VR and character set. */
 const PLAIN_ASCII = /^[\x20-\x5b\x5d-\x7e]*$/;
 
-const optionsSchema = z.strictObject(
-  Object.fromEntries(OPTION_KEYS.map((k) => [k, z.boolean().default(NO_OPTIONS[k])])) as Record<
-    keyof DeidOptions,
-    z.ZodDefault<z.ZodBoolean>
-  >,
-);
+// The schema, checked by hand: this module loads in every worker thread, and a schema library (zod: ~90 ms to
+// import) cost more start-up than the rest of the core. Each check throws CONFIG_INVALID with the JSON path of the
+// first bad field; known fields are checked in order, then unknown keys.
+type Path = readonly (string | number)[];
 
-const overrideActionSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('keep') }),
-  z.strictObject({ action: z.literal('remove') }),
-  z.strictObject({ action: z.literal('empty') }),
-  z.strictObject({ action: z.literal('replace'), value: z.string().max(1024 * 1024) }),
-  z.strictObject({ action: z.literal('hash') }),
-  z.strictObject({ action: z.literal('shift') }),
-]);
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map);
+}
 
-const lookupSchema = z.union([
-  z.instanceof(Map),
-  z.record(z.string(), z.string()),
-  z.array(z.tuple([z.string(), z.string()])),
-]);
+function record(v: unknown, path: Path): Record<string, unknown> {
+  if (!isRecord(v)) throw invalid(path);
+  return v;
+}
 
-const schema = z.strictObject({
-  profile: z.literal('basic').default('basic'),
-  options: optionsSchema.default({ ...NO_OPTIONS }),
-  overrides: z
-    .array(z.strictObject({ selector: z.string().min(1).max(1000), override: overrideActionSchema }))
-    .default([]),
-  privateTags: z.enum(['safe-private', 'tcia', 'remove']).default('remove'),
-  dates: z
-    .strictObject({
-      mode: z.enum(['shift', 'year', 'remove']).default('shift'),
-      maxShiftDays: z.number().int().min(1).max(36500).default(365),
-    })
-    .default({ mode: 'shift', maxShiftDays: 365 }),
-  sopClassAllowList: z.array(z.string().max(64).regex(UID)).optional(),
-  lookup: lookupSchema.optional(),
-  patientNamePrefix: z.string().max(32).regex(PLAIN_ASCII).default(''),
-  pixels: z
-    .strictObject({
-      cleanPixelData: z.boolean().default(false),
-      cleanRecognizableVisualFeatures: z.boolean().default(false),
-    })
-    .default({ cleanPixelData: false, cleanRecognizableVisualFeatures: false }),
-});
+function noOtherKeys(v: Record<string, unknown>, path: Path, keys: readonly string[]): void {
+  for (const k of Object.keys(v)) if (!keys.includes(k)) throw invalid([...path, k]);
+}
+
+function bool(v: unknown, path: Path, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw invalid(path);
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, path: Path, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw invalid(path);
+  return v as T;
+}
+
+function text(v: unknown, path: Path, rule: { min?: number; max: number; pattern?: RegExp }): string {
+  if (typeof v !== 'string' || v.length < (rule.min ?? 0) || v.length > rule.max) throw invalid(path);
+  if (rule.pattern && !rule.pattern.test(v)) throw invalid(path);
+  return v;
+}
+
+function list(v: unknown, path: Path): unknown[] {
+  if (!Array.isArray(v)) throw invalid(path);
+  return v;
+}
+
+const ACTIONS = ['keep', 'remove', 'empty', 'replace', 'hash', 'shift'] as const;
+
+function overrideAction(v: unknown, path: Path): OverrideAction {
+  const o = record(v, path);
+  const action = o.action;
+  if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action))
+    throw invalid([...path, 'action']);
+  if (action === 'replace') {
+    const value = text(o.value, [...path, 'value'], { max: 1024 * 1024 });
+    noOtherKeys(o, path, ['action', 'value']);
+    return { action, value };
+  }
+  noOtherKeys(o, path, ['action']);
+  return { action } as OverrideAction;
+}
+
+function isLookupInput(v: unknown): boolean {
+  if (v instanceof Map || isRecord(v)) return true;
+  return Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 2);
+}
+
+interface Checked {
+  options: DeidOptions;
+  overrides: TagOverride[];
+  privateTags: PrivateTagPolicy;
+  dates: { mode: DateMode; maxShiftDays: number };
+  sopClassAllowList: string[] | undefined;
+  lookup: unknown;
+  patientNamePrefix: string;
+  pixels: { cleanPixelData: boolean; cleanRecognizableVisualFeatures: boolean };
+}
+
+const TOP_KEYS = [
+  'profile',
+  'options',
+  'overrides',
+  'privateTags',
+  'dates',
+  'sopClassAllowList',
+  'lookup',
+  'patientNamePrefix',
+  'pixels',
+];
+
+function check(input: unknown): Checked {
+  const c = record(input, []);
+  if (c.profile !== undefined && c.profile !== 'basic') throw invalid(['profile']);
+  const optionsIn = c.options === undefined ? {} : record(c.options, ['options']);
+  const options = { ...NO_OPTIONS };
+  for (const k of OPTION_KEYS) options[k] = bool(optionsIn[k], ['options', k], NO_OPTIONS[k]);
+  noOtherKeys(optionsIn, ['options'], OPTION_KEYS);
+  const overrides = (c.overrides === undefined ? [] : list(c.overrides, ['overrides'])).map((o, i) => {
+    const path = ['overrides', i];
+    const r = record(o, path);
+    const selector = text(r.selector, [...path, 'selector'], { min: 1, max: 1000 });
+    const override = overrideAction(r.override, [...path, 'override']);
+    noOtherKeys(r, path, ['selector', 'override']);
+    return { selector, override };
+  });
+  const privateTags = oneOf(c.privateTags, ['privateTags'], ['safe-private', 'tcia', 'remove'] as const, 'remove');
+  const datesIn = c.dates === undefined ? {} : record(c.dates, ['dates']);
+  const mode = oneOf(datesIn.mode, ['dates', 'mode'], ['shift', 'year', 'remove'] as const, 'shift');
+  const max = datesIn.maxShiftDays ?? 365;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 36500) {
+    throw invalid(['dates', 'maxShiftDays']);
+  }
+  noOtherKeys(datesIn, ['dates'], ['mode', 'maxShiftDays']);
+  const sopClassAllowList =
+    c.sopClassAllowList === undefined
+      ? undefined
+      : list(c.sopClassAllowList, ['sopClassAllowList']).map((u, i) =>
+          text(u, ['sopClassAllowList', i], { max: 64, pattern: UID }),
+        );
+  if (c.lookup !== undefined && !isLookupInput(c.lookup)) throw invalid(['lookup']);
+  const patientNamePrefix =
+    c.patientNamePrefix === undefined
+      ? ''
+      : text(c.patientNamePrefix, ['patientNamePrefix'], { max: 32, pattern: PLAIN_ASCII });
+  const pixelsIn = c.pixels === undefined ? {} : record(c.pixels, ['pixels']);
+  const pixels = {
+    cleanPixelData: bool(pixelsIn.cleanPixelData, ['pixels', 'cleanPixelData'], false),
+    cleanRecognizableVisualFeatures: bool(
+      pixelsIn.cleanRecognizableVisualFeatures,
+      ['pixels', 'cleanRecognizableVisualFeatures'],
+      false,
+    ),
+  };
+  noOtherKeys(pixelsIn, ['pixels'], ['cleanPixelData', 'cleanRecognizableVisualFeatures']);
+  noOtherKeys(c, [], TOP_KEYS);
+  return {
+    options,
+    overrides,
+    privateTags,
+    dates: { mode, maxShiftDays: max },
+    sopClassAllowList,
+    lookup: c.lookup,
+    patientNamePrefix,
+    pixels,
+  };
+}
 
 /** "$.overrides[2].selector": the JSON path of a field. Lookup keys are Patient IDs (PHI): never named. */
 function jsonPath(path: readonly PropertyKey[]): string {
@@ -166,14 +261,7 @@ function toLookup(input: unknown): ReadonlyMap<string, string> {
  * the first bad field, e.g. '$.options.retainUIDs' or '$.overrides[0].selector'.
  */
 export function parseDeidConfig(input: unknown): DeidConfig {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = [...issue.path];
-    if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
-    throw invalid(path);
-  }
-  const c = parsed.data;
+  const c = check(input ?? {});
   const options: DeidOptions = { ...c.options };
   if (options.retainLongitudinalFullDates && options.retainLongitudinalModifiedDates) {
     throw invalid(['options', 'retainLongitudinalModifiedDates']);
@@ -184,7 +272,7 @@ export function parseDeidConfig(input: unknown): DeidConfig {
   else if (options.retainSafePrivate) privateTags = 'safe-private';
   const overrides: TagOverride[] = c.overrides.map((o, i) => {
     if (parseSelector(o.selector) === undefined) throw invalid(['overrides', i, 'selector']);
-    return { selector: o.selector, override: { ...o.override } as OverrideAction };
+    return o;
   });
   const pixelsCfg = { ...c.pixels };
   return {

@@ -36,6 +36,7 @@ import { readString, readStrings, walkElements } from '../dicom/value.ts';
 import { usesCharacterSet } from '../dicom/vr.ts';
 import type { DetectorName } from './finding.ts';
 import { maskLength, maskName } from './mask.ts';
+import { memoize } from './memo.ts';
 import { compactForm, datesOfValue, digitsOf, wordForm } from './normalize.ts';
 import { findCuedIds, findCuedNames } from './patterns.ts';
 
@@ -70,7 +71,9 @@ const PATIENT_NAME_TAGS = new Set([
   0x00101060, // Patient's Mother's Birth Name
 ]);
 
-const ID_TAGS: ReadonlyMap<number, string> = new Map([
+const ID_CODES = ['KNOWN_PATIENT_ID', 'KNOWN_ACCESSION', 'KNOWN_OTHER_ID'] as const;
+
+const ID_TAGS: ReadonlyMap<number, (typeof ID_CODES)[number]> = new Map([
   [0x00100020, 'KNOWN_PATIENT_ID'], // Patient ID
   [0x00101000, 'KNOWN_PATIENT_ID'], // Other Patient IDs
   [0x00101090, 'KNOWN_PATIENT_ID'], // Medical Record Locator
@@ -140,31 +143,35 @@ const PLACEHOLDERS = new Set([
 
 const PLACEHOLDER_DATES = new Set(['19000101', '00010101']);
 
+const CLASS_UID_KEYWORD =
+  /ClassUID|ClassesInStudy|SOPClassesSupported|TransferSyntaxUID|CodingSchemeUID|ContextGroupExtensionCreatorUID|PrivateInformationCreatorUID|MappingResourceUID|CreatorVersionUID|ContextUID$/;
+const classUIDAttributes = new Map<number, boolean>();
+
 /** UI attributes that name a class of things, not an instance: never remapped, never identifying. */
 function isClassUIDAttribute(tag: number): boolean {
-  if (tag === 0x00020010 || tag === 0x00020012 || tag === 0x00020002) return true;
-  const kw = lookupTag(tag)?.keyword ?? '';
-  return /ClassUID|ClassesInStudy|SOPClassesSupported|TransferSyntaxUID|CodingSchemeUID|ContextGroupExtensionCreatorUID|PrivateInformationCreatorUID|MappingResourceUID|CreatorVersionUID|ContextUID$/.test(
-    kw,
-  );
+  let yes = classUIDAttributes.get(tag);
+  if (yes === undefined) {
+    yes =
+      tag === 0x00020010 ||
+      tag === 0x00020012 ||
+      tag === 0x00020002 ||
+      CLASS_UID_KEYWORD.test(lookupTag(tag)?.keyword ?? '');
+    // Public tags are a fixed set; private ones could be many: only the former are remembered.
+    if ((tag >>> 16) % 2 === 0) classUIDAttributes.set(tag, yes);
+  }
+  return yes;
 }
 
 function letterCount(s: string): number {
   return (s.match(/\p{L}/gu) ?? []).length;
 }
 
-class Collector {
-  readonly needles: KnownNeedle[] = [];
-  readonly dates = new Set<string>();
-  readonly datesByPath: Record<string, string> = {};
-  readonly uids = new Set<string>();
-  private readonly seen = new Set<string>();
+/** The needles of one value (a pure function of the value: see the memoized makers below). */
+class Needles {
+  readonly list: KnownNeedle[] = [];
 
   add(detector: DetectorName, code: string, match: KnownNeedle['match'], text: string, masked: string): void {
-    const key = `${match}\0${text}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.needles.push({ detector, code, match, text, masked });
+    this.list.push({ detector, code, match, text, masked });
   }
 
   /** A phrase of words (already in word form, no padding). */
@@ -266,6 +273,42 @@ class Collector {
   }
 }
 
+/** One maker per kind of value; the first character of the key says which variant (see the callers). */
+function maker(build: (n: Needles, value: string, variant: string) => void): (key: string) => readonly KnownNeedle[] {
+  return memoize((key) => {
+    const n = new Needles();
+    build(n, key.slice(1), key[0]!);
+    return n.list;
+  });
+}
+
+const NAME_NEEDLES = maker((n, v, variant) => n.name(v, variant === 'P'));
+const ID_NEEDLES = maker((n, v, code) => n.id(v, ID_CODES[Number(code)]!));
+const ADDRESS_NEEDLES = maker((n, v, which) =>
+  which === 'I'
+    ? n.address(v, 'known-institution', 'KNOWN_INSTITUTION_ADDRESS')
+    : n.address(v, 'known-address', 'KNOWN_ADDRESS'),
+);
+const PHONE_NEEDLES = maker((n, v) => n.phone(v));
+const INSTITUTION_NEEDLES = maker((n, v) => n.institution(v));
+
+class Collector {
+  readonly needles: KnownNeedle[] = [];
+  readonly dates = new Set<string>();
+  readonly datesByPath: Record<string, string> = {};
+  readonly uids = new Set<string>();
+  private readonly seen = new Set<string>();
+
+  addAll(needles: readonly KnownNeedle[]): void {
+    for (const needle of needles) {
+      const key = `${needle.match}\0${needle.text}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.needles.push(needle);
+    }
+  }
+}
+
 /** A name written in text as a PN value: "Smith, John" and "John Smith" -> "Smith^John"; other shapes as they are. */
 function asPersonName(text: string): string {
   if (text.includes('^')) return text;
@@ -306,36 +349,38 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
       return;
     }
     if (vr === 'PN') {
-      for (const v of safeStrings(el)) c.name(v, PATIENT_NAME_TAGS.has(tag));
+      const variant = PATIENT_NAME_TAGS.has(tag) ? 'P' : 'O';
+      for (const v of safeStrings(el)) c.addAll(NAME_NEEDLES(variant + v));
       return;
     }
     const idCode = ID_TAGS.get(tag);
     if (idCode !== undefined) {
-      for (const v of safeStrings(el)) c.id(v, idCode);
+      const variant = String(ID_CODES.indexOf(idCode));
+      for (const v of safeStrings(el)) c.addAll(ID_NEEDLES(variant + v));
       return;
     }
     if (ADDRESS_TAGS.has(tag)) {
-      for (const v of safeStrings(el)) c.address(v, 'known-address', 'KNOWN_ADDRESS');
+      for (const v of safeStrings(el)) c.addAll(ADDRESS_NEEDLES(`A${v}`));
       return;
     }
     if (PHONE_TAGS.has(tag)) {
-      for (const v of safeStrings(el)) c.phone(v);
+      for (const v of safeStrings(el)) c.addAll(PHONE_NEEDLES(`-${v}`));
       return;
     }
     if (tag === INSTITUTION_NAME) {
-      for (const v of safeStrings(el)) c.institution(v);
+      for (const v of safeStrings(el)) c.addAll(INSTITUTION_NEEDLES(`-${v}`));
       return;
     }
     if (tag === INSTITUTION_ADDRESS) {
-      for (const v of safeStrings(el)) c.address(v, 'known-institution', 'KNOWN_INSTITUTION_ADDRESS');
+      for (const v of safeStrings(el)) c.addAll(ADDRESS_NEEDLES(`I${v}`));
       return;
     }
     // Free text of the original: names and MRNs written after cue words. Dates written in free text are not taken:
     // there they are as often versions and build stamps (CVS $Id lines, coding scheme versions) as a person's dates.
     if (usesCharacterSet(vr) && el.length > 0 && el.length <= 1024 * 1024) {
       const text = readString(el);
-      for (const n of findCuedNames(text)) c.name(asPersonName(n), false);
-      for (const id of findCuedIds(text)) c.id(id, 'KNOWN_OTHER_ID');
+      for (const n of findCuedNames(text)) c.addAll(NAME_NEEDLES(`O${asPersonName(n)}`));
+      for (const id of findCuedIds(text)) c.addAll(ID_NEEDLES(`2${id}`));
     }
   };
   const manufacturers: string[] = [];

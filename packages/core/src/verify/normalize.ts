@@ -9,16 +9,29 @@
  *   datesInText('DOB 06/16/1976, seen 2013 Jul 13'); // ['19760616', '20130713'] (16/06 is no month: dropped)
  */
 
-/** Upper case, accents dropped, separators collapsed to single spaces, padded: ' WORD WORD '; '' when no word. */
-export function wordForm(text: string): string {
-  const s = text
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toUpperCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
+import { memoize } from './memo.ts';
+
+// Printable ASCII and the usual whitespace; anything else (accents, other scripts, control bytes) takes the full path.
+const ASCII = /^[\t\n\v\f\r -~]*$/;
+
+function computeWordForm(text: string): string {
+  // ASCII (most DICOM text) has no accents to drop and no letters outside A-Z: the Unicode passes are skipped.
+  const s = ASCII.test(text)
+    ? text
+        .toUpperCase()
+        .replace(/[^A-Z0-9]+/g, ' ')
+        .trim()
+    : text
+        .normalize('NFKD')
+        .replace(/\p{M}+/gu, '')
+        .toUpperCase()
+        .replace(/[^\p{L}\p{N}]+/gu, ' ')
+        .trim();
   return s === '' ? '' : ` ${s} `;
 }
+
+/** Upper case, accents dropped, separators collapsed to single spaces, padded: ' WORD WORD '; '' when no word. */
+export const wordForm: (text: string) => string = memoize(computeWordForm);
 
 /** The word form without spaces: for scripts written without spaces between words (山田太郎). */
 export function compactForm(text: string): string {
@@ -99,7 +112,13 @@ const Y_MONTH_D = /(?<!\d)(\d{4})[\s-]*(\p{L}{3,9}\.?)[\s-]*(\d{1,2})(?!\d)/giu;
  * not a date); digits glued to letters are (an accession number that embeds the study date leaks it). Years outside
  * 1800-2199 are not taken as dates.
  */
-export function datesInText(text: string): string[] {
+export const datesInText: (text: string) => readonly string[] = memoize(computeDatesInText);
+
+// Every written form has a run of two digits at least.
+const TWO_DIGITS = /\d\d/;
+
+function computeDatesInText(text: string): readonly string[] {
+  if (!TWO_DIGITS.test(text)) return [];
   const out = new Set<string>();
   // Years a person's date falls in; 0017 in "V7.4.0017" is a version, not a date.
   const add = (d: string | undefined): void => {

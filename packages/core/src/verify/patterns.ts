@@ -12,6 +12,7 @@
  *   findPatterns('Call 555-123-4567 re Dr. Smith'); // [{ detector: 'phone', ... }, { detector: 'name-cue', ... }]
  */
 import { maskLength, maskName } from './mask.ts';
+import { memoize } from './memo.ts';
 
 export interface PatternHit {
   readonly detector: 'phone' | 'email' | 'ssn' | 'mrn-cue' | 'name-cue';
@@ -84,24 +85,33 @@ function digitCount(s: string): number {
   return n;
 }
 
-/** Person names written after a cue word. */
-export function findCuedNames(text: string): string[] {
-  const out: string[] = [];
-  for (const re of [TITLE_CUE, LABEL_CUE]) {
-    for (const m of text.matchAll(re)) if (plausibleName(m[1]!)) out.push(m[1]!);
-  }
-  return out;
-}
+// Cheap tests that rule a pattern out before its full expression runs: the start of every title (Dr, Doctor, Prof,
+// Mr, Mrs, Ms, Miss, in either case), a label's ':' or '='.
+const TITLE_START = /D[rRo]|P[rR]|M[rRsSi]/;
+const LABEL_MARK = /[:=]/;
 
-/** Identifiers written after a cue word: four digits or more. */
-export function findCuedIds(text: string): string[] {
+/** Person names written after a cue word. */
+export const findCuedNames: (text: string) => readonly string[] = memoize((text) => {
   const out: string[] = [];
+  if (TITLE_START.test(text)) for (const m of text.matchAll(TITLE_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
+  if (LABEL_MARK.test(text)) for (const m of text.matchAll(LABEL_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
+  return out;
+});
+
+function cuedIds(text: string, digits: number): string[] {
+  const out: string[] = [];
+  if (digits < 4) return out;
   for (const m of text.matchAll(MRN_CUE)) if (digitCount(m[1]!) >= 4) out.push(m[1]!);
   return out;
 }
 
+/** Identifiers written after a cue word: four digits or more. */
+export const findCuedIds: (text: string) => readonly string[] = memoize((text) => cuedIds(text, digitCount(text)));
+
 /** Every pattern hit in a free-text value. */
-export function findPatterns(text: string): PatternHit[] {
+export const findPatterns: (text: string) => readonly PatternHit[] = memoize(computePatterns);
+
+function computePatterns(text: string): PatternHit[] {
   const hits: PatternHit[] = [];
   const seen = new Set<string>();
   const add = (detector: PatternHit['detector'], code: string, value: string, masked: string): void => {
@@ -110,16 +120,20 @@ export function findPatterns(text: string): PatternHit[] {
     seen.add(k);
     hits.push({ detector, code, value, masked });
   };
-  for (const m of text.matchAll(SSN)) add('ssn', 'SSN_LIKE', m[0], maskLength(m[0]));
-  for (const re of [PHONE_NANP, PHONE_INTL]) {
-    for (const m of text.matchAll(re)) {
-      const n = digitCount(m[0]);
-      if (n < 10 || n > 15) continue;
-      add('phone', 'PHONE_NUMBER', m[0], maskLength(m[0]));
+  // An SSN has nine digits, a telephone number ten or more.
+  const digits = digitCount(text);
+  if (digits >= 9) {
+    for (const m of text.matchAll(SSN)) add('ssn', 'SSN_LIKE', m[0], maskLength(m[0]));
+    for (const re of [PHONE_NANP, PHONE_INTL]) {
+      for (const m of text.matchAll(re)) {
+        const n = digitCount(m[0]);
+        if (n < 10 || n > 15) continue;
+        add('phone', 'PHONE_NUMBER', m[0], maskLength(m[0]));
+      }
     }
   }
-  for (const m of text.matchAll(EMAIL)) add('email', 'EMAIL_ADDRESS', m[0], maskLength(m[0]));
-  for (const id of findCuedIds(text)) add('mrn-cue', 'ID_NEAR_CUE', id, maskLength(id));
+  if (text.includes('@')) for (const m of text.matchAll(EMAIL)) add('email', 'EMAIL_ADDRESS', m[0], maskLength(m[0]));
+  for (const id of cuedIds(text, digits)) add('mrn-cue', 'ID_NEAR_CUE', id, maskLength(id));
   for (const name of findCuedNames(text)) add('name-cue', 'NAME_NEAR_CUE', name, maskName(name));
   return hits;
 }

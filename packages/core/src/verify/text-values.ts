@@ -97,12 +97,34 @@ export function elementText(el: DicomElement): Omit<OutputText, 'element' | 'pat
   return runs === '' ? undefined : { text: runs, free: false, binary: true, coded: false };
 }
 
+/** An element's text; its tag path is built only when asked for (on a finding): most texts have none. */
+class ElementText implements OutputText {
+  #path: string | undefined;
+  readonly text: string;
+  readonly free: boolean;
+  readonly binary: boolean;
+  readonly coded: boolean;
+  constructor(
+    readonly element: DicomElement,
+    t: Omit<OutputText, 'element' | 'path'>,
+  ) {
+    this.text = t.text;
+    this.free = t.free;
+    this.binary = t.binary;
+    this.coded = t.coded;
+  }
+  get path(): string {
+    this.#path ??= elementPath(this.element);
+    return this.#path;
+  }
+}
+
 /** Every element with text to search, file meta first, depth first in stream order. */
 export function outputTexts(file: DicomFile): OutputText[] {
   const out: OutputText[] = [];
   const visit = (el: DicomElement): void => {
     const t = elementText(el);
-    if (t) out.push({ element: el, path: elementPath(el), ...t });
+    if (t) out.push(new ElementText(el, t));
   };
   if (file.meta) walkElements(file.meta, visit);
   walkElements(file.dataset, visit);
