@@ -142,6 +142,9 @@ describe('the bundle writes what the sources write', { skip: !existsSync(sharedD
     const b = hashTree(join(tmpRoot, 'out-source'));
     assert.ok(a.size >= 15, `only ${a.size} outputs`);
     assert.deepEqual(a, b);
-    assert.deepEqual(hashTree(join(tmpRoot, 'out-bundle.quarantine')), hashTree(join(tmpRoot, 'out-source.quarantine')));
+    assert.deepEqual(
+      hashTree(join(tmpRoot, 'out-bundle.quarantine')),
+      hashTree(join(tmpRoot, 'out-source.quarantine')),
+    );
   });
 });

@@ -227,6 +227,24 @@ describe('parseDeidConfig', () => {
     [{ options: { retainLongitudinalModifiedDates: true }, dates: { mode: 'remove' } }, '$.dates.mode'],
     [{ unknownField: 1 }, '$.unknownField'],
     [[], '$'],
+    ['basic', '$'],
+    [{ options: null }, '$.options'],
+    [{ options: { retainUIDs: null } }, '$.options.retainUIDs'],
+    [{ overrides: {} }, '$.overrides'],
+    [
+      { overrides: [{ selector: 'PatientName', override: { action: 'keep', value: 'x' } }] },
+      '$.overrides[0].override.value',
+    ],
+    [{ overrides: [{ selector: 'PatientName', override: { action: 'keep' }, note: 1 }] }, '$.overrides[0].note'],
+    [{ overrides: [{ selector: '', override: { action: 'keep' } }] }, '$.overrides[0].selector'],
+    [{ overrides: [{ selector: 'PatientName' }] }, '$.overrides[0].override'],
+    [{ dates: { maxShiftDays: 1.5 } }, '$.dates.maxShiftDays'],
+    [{ dates: { shift: 3 } }, '$.dates.shift'],
+    [{ sopClassAllowList: '1.2.3' }, '$.sopClassAllowList'],
+    [{ lookup: 'A=S1' }, '$.lookup'],
+    [{ pixels: { cleanPixelData: 'yes' } }, '$.pixels.cleanPixelData'],
+    [{ pixels: { blur: true } }, '$.pixels.blur'],
+    [{ patientNamePrefix: 'X'.repeat(33) }, '$.patientNamePrefix'],
   ];
   for (const [input, where] of bad) {
     test(`invalid ${JSON.stringify(input)} -> ${where}`, () => {

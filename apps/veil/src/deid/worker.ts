@@ -1,6 +1,7 @@
 /**
  * A de-identification worker thread: parses the configuration once, then processes the files it is sent one by one
- * and posts a result for each. Loaded through worker-entry.mjs (which registers tsx).
+ * and posts a result for each. Bundled as dist/deid-worker.mjs (scripts/build.mjs); from source it is loaded through
+ * worker-entry.mjs, which registers tsx first.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
