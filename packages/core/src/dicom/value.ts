@@ -30,9 +30,13 @@ export function characterSetOf(container: ElementContainer): CharacterSet {
   return cs;
 }
 
+/** Bytes as ISO 8859-1 code points: one call per 4 KB chunk, not one string per byte (UIDs, dates, numbers). */
 function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= 4096) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  }
   return s;
 }
 

@@ -22,7 +22,30 @@ type Mac = ReturnType<typeof hmac.create>;
 const keyed = new WeakMap<Uint8Array, Mac>();
 const encoder = new TextEncoder();
 
+/**
+ * MACs of text messages already computed, per key object: a series asks for the same patient, accession and date
+ * shift in every file. A pure cache (a copy is returned, so no caller can change what another gets), bounded.
+ */
+const macs = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+const MAC_CACHE = 4096;
+
 export function hmacSha256(key: Uint8Array, message: string | Uint8Array): Uint8Array {
+  if (typeof message !== 'string') return computeMac(key, message);
+  let known = macs.get(key);
+  if (known === undefined) {
+    known = new Map();
+    macs.set(key, known);
+  }
+  let mac = known.get(message);
+  if (mac === undefined) {
+    mac = computeMac(key, message);
+    if (known.size >= MAC_CACHE) known.clear();
+    known.set(message, mac);
+  }
+  return mac.slice();
+}
+
+function computeMac(key: Uint8Array, message: string | Uint8Array): Uint8Array {
   let base = keyed.get(key);
   if (base === undefined) {
     base = hmac.create(sha256, key);
