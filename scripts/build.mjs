@@ -12,12 +12,14 @@
  * the sources, so a stale bundle never runs. `npm ci` builds it (the root `prepare` script), so do the quick start
  * and the test command; `npm run build` rebuilds it by hand.
  *
- * Usage: node scripts/build.mjs [--quiet] [--out DIR]   (--out: somewhere else than apps/veil/dist, for tests)
+ * Usage: node scripts/build.mjs [--quiet] [--out DIR] [--if-available]
+ *   --out DIR        somewhere else than apps/veil/dist (tests)
+ *   --if-available   without esbuild (an install without dev dependencies), say so and exit 0: `veil` then runs
+ *                    from source (the `prepare` script, so that `npm ci --omit=dev` still installs)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const APP = join(ROOT, 'apps/veil');
@@ -35,6 +37,16 @@ const externalDependencies = {
     });
   },
 };
+
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch {
+  if (!process.argv.includes('--if-available'))
+    throw new Error('esbuild is not installed: run npm ci (with dev dependencies)');
+  console.log('esbuild is not installed (no dev dependencies): veil will run from its TypeScript sources through tsx');
+  process.exit(0);
+}
 
 const startedAt = Date.now();
 rmSync(OUT, { recursive: true, force: true });
