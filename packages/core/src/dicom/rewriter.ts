@@ -48,8 +48,17 @@ interface Splice {
   order: number;
 }
 
-/** Encodes one element (header, value, padding to even length) in a syntax. */
-export function encodeElement(tag: number, vr: string, value: Uint8Array, syntax: Syntax, path = ''): Uint8Array {
+/**
+ * Encodes one element (header, value, padding to even length) in a syntax. `path` names the element in an error: a
+ * string, or a function that builds it (only called when the value does not fit).
+ */
+export function encodeElement(
+  tag: number,
+  vr: string,
+  value: Uint8Array,
+  syntax: Syntax,
+  path: string | (() => string) = '',
+): Uint8Array {
   const padded = value.length % 2 === 1;
   const length = value.length + (padded ? 1 : 0);
   const le = syntax.littleEndian;
@@ -57,7 +66,9 @@ export function encodeElement(tag: number, vr: string, value: Uint8Array, syntax
   if (!syntax.explicitVR) header = 8;
   else header = hasLongLength(vr) ? 12 : 8;
   if (syntax.explicitVR && header === 8 && length > 0xffff) {
-    throw new VeilError('DICOM_VALUE_TOO_LONG', { path: path || formatTag(tag) });
+    throw new VeilError('DICOM_VALUE_TOO_LONG', {
+      path: (typeof path === 'function' ? path() : path) || formatTag(tag),
+    });
   }
   const out = new Uint8Array(header + length);
   const dv = new DataView(out.buffer);
@@ -117,19 +128,22 @@ function insertionPoint(container: ElementContainer, tag: number): number {
   return container.contentEnd;
 }
 
+/** The bytes of a removal (shared: never written to). */
+const NO_BYTES = new Uint8Array(0);
+
 function toSplice(edit: Edit, order: number): Splice {
   if (edit.op === 'insert') {
     const c = edit.container;
     const pos = insertionPoint(c, edit.tag);
-    const bytes = encodeElement(edit.tag, edit.vr, edit.value, c.syntax, containerPath(c) + formatTag(edit.tag));
+    const bytes = encodeElement(edit.tag, edit.vr, edit.value, c.syntax, () => containerPath(c) + formatTag(edit.tag));
     return { start: pos, end: pos, bytes, container: c, tag: edit.tag, order };
   }
   const el = edit.element;
   if (edit.op === 'remove') {
-    return { start: el.offset, end: el.end, bytes: new Uint8Array(0), container: el.parent, tag: el.tag, order };
+    return { start: el.offset, end: el.end, bytes: NO_BYTES, container: el.parent, tag: el.tag, order };
   }
   const vr = edit.vr ?? el.vr;
-  const bytes = encodeElement(el.tag, vr, edit.value, el.parent.syntax, elementPath(el));
+  const bytes = encodeElement(el.tag, vr, edit.value, el.parent.syntax, () => elementPath(el));
   return { start: el.offset, end: el.end, bytes, container: el.parent, tag: el.tag, order };
 }
 

@@ -85,22 +85,27 @@ function digitCount(s: string): number {
   return n;
 }
 
-// Cheap tests that rule a pattern out before its full expression runs: the start of every title (Dr, Doctor, Prof,
-// Mr, Mrs, Ms, Miss, in either case), a label's ':' or '='.
+// Cheap tests that rule a pattern out before its full expression runs (each is a necessary condition of it): the
+// start of every title (Dr, Doctor, Prof, Mr, Mrs, Ms, Miss, in either case); a label word and its ':' or '='; the
+// start of every MRN cue word (case-insensitive, like MRN_CUE).
 const TITLE_START = /D[rRo]|P[rR]|M[rRsSi]/;
 const LABEL_MARK = /[:=]/;
+const LABEL_WORD = /Pat|PAT|Pt|PT|Name|NAME/;
+const MRN_WORD = /mr|med|pat|pt|pid|chart|hospital|unit/i;
 
 /** Person names written after a cue word. */
 export const findCuedNames: (text: string) => readonly string[] = memoize((text) => {
   const out: string[] = [];
   if (TITLE_START.test(text)) for (const m of text.matchAll(TITLE_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
-  if (LABEL_MARK.test(text)) for (const m of text.matchAll(LABEL_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
+  if (LABEL_MARK.test(text) && LABEL_WORD.test(text)) {
+    for (const m of text.matchAll(LABEL_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
+  }
   return out;
 });
 
 function cuedIds(text: string, digits: number): string[] {
   const out: string[] = [];
-  if (digits < 4) return out;
+  if (digits < 4 || !MRN_WORD.test(text)) return out;
   for (const m of text.matchAll(MRN_CUE)) if (digitCount(m[1]!) >= 4) out.push(m[1]!);
   return out;
 }
