@@ -10,7 +10,7 @@
  *   upper('abc'); // computed
  *   upper('abc'); // from the cache
  */
-export function memoize<T>(fn: (text: string) => T, max = 8192): (text: string) => T {
+export function memoize<T>(fn: (text: string) => T, max = 2048): (text: string) => T {
   let cache = new Map<string, T>();
   return (text) => {
     const hit = cache.get(text);

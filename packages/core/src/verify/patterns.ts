@@ -94,7 +94,15 @@ const LABEL_WORD = /Pat|PAT|Pt|PT|Name|NAME/;
 const MRN_WORD = /mr|med|pat|pt|pid|chart|hospital|unit/i;
 
 /** Person names written after a cue word. */
-export const findCuedNames: (text: string) => readonly string[] = memoize((text) => {
+export function findCuedNames(text: string): readonly string[] {
+  const title = TITLE_START.test(text);
+  const label = LABEL_MARK.test(text) && LABEL_WORD.test(text);
+  return title || label ? cuedNamesCached(text) : NONE;
+}
+
+const NONE: readonly string[] = [];
+
+const cuedNamesCached = memoize((text: string): readonly string[] => {
   const out: string[] = [];
   if (TITLE_START.test(text)) for (const m of text.matchAll(TITLE_CUE)) if (plausibleName(m[1]!)) out.push(m[1]!);
   if (LABEL_MARK.test(text) && LABEL_WORD.test(text)) {
@@ -111,7 +119,11 @@ function cuedIds(text: string, digits: number): string[] {
 }
 
 /** Identifiers written after a cue word: four digits or more. */
-export const findCuedIds: (text: string) => readonly string[] = memoize((text) => cuedIds(text, digitCount(text)));
+export function findCuedIds(text: string): readonly string[] {
+  return MRN_WORD.test(text) ? cuedIdsCached(text) : NONE;
+}
+
+const cuedIdsCached = memoize((text: string): readonly string[] => cuedIds(text, digitCount(text)));
 
 /** Every pattern hit in a free-text value. */
 export const findPatterns: (text: string) => readonly PatternHit[] = memoize(computePatterns);
