@@ -17,7 +17,8 @@
  *   --if-available   without esbuild (an install without dev dependencies), say so and exit 0: `veil` then runs
  *                    from source (the `prepare` script, so that `npm ci --omit=dev` still installs)
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,6 +49,37 @@ try {
   process.exit(0);
 }
 
+/** The folder `name` resolves to from `dir` by Node's node_modules walk, or undefined. */
+function packageDir(name, dir) {
+  for (let d = dir; ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules', name);
+    if (existsSync(candidate)) return realpathSync(candidate);
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * npm packages stay external, so the bundle resolves them from its own folder: each must be the copy the importing
+ * source file gets. A workspace that npm gave its own nested version (packages/x/node_modules/y) would otherwise run
+ * against the hoisted one.
+ */
+function checkExternals(metafile) {
+  const problems = new Set();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    for (const imp of imports) {
+      if (!imp.external || imp.path.startsWith('node:')) continue;
+      const parts = imp.path.split('/');
+      const name = imp.path.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+      if (builtinModules.includes(name)) continue;
+      const fromSource = packageDir(name, dirname(resolve(ROOT, input)));
+      const fromBundle = packageDir(name, OUT);
+      if (fromSource !== fromBundle)
+        problems.add(`${name}: ${input} gets ${fromSource}, the bundle would get ${fromBundle}`);
+    }
+  }
+  if (problems.size > 0) throw new Error(`cannot bundle:\n  ${[...problems].join('\n  ')}`);
+}
+
 const startedAt = Date.now();
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
@@ -68,6 +100,7 @@ const result = await build({
   logLevel: 'warning',
   plugins: [externalDependencies],
 });
+checkExternals(result.metafile);
 const inputs = Object.keys(result.metafile.inputs)
   .map((p) => relative(ROOT, resolve(ROOT, p)))
   .sort();
