@@ -1,6 +1,7 @@
 /**
- * A pool of worker threads that each run scan -> deidentify -> write for the files they are sent. Each worker holds at
- * most PREFETCH tasks so that it never waits for the main thread. A worker that dies is replaced; the tasks it held are
+ * A pool of worker threads that each run scan -> deidentify -> write for the files they are sent. Tasks are sent in
+ * batches (see ToWorker) of up to MAX_BATCH files, smaller as the queue runs down so that the workers finish together;
+ * each worker holds at most PREFETCH batches so that it never waits for the main thread. A worker that dies is replaced; the tasks it held are
  * retried once, and a task that kills a worker twice fails with WORKER_CRASHED (the run goes on).
  */
 import { Worker } from 'node:worker_threads';
@@ -8,6 +9,7 @@ import { describeError } from './cli-error.ts';
 import type { FromWorker, Task, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
 
 const PREFETCH = 2;
+const MAX_BATCH = 16;
 // From source (tsx), the worker starts through worker-entry.mjs, which registers tsx in the new thread; from the
 // bundle (scripts/build.mjs), the bundled worker sits beside the bundled CLI.
 const ENTRY = import.meta.url.endsWith('.ts')
@@ -17,6 +19,8 @@ const ENTRY = import.meta.url.endsWith('.ts')
 interface Slot {
   worker: Worker;
   inflight: Task[];
+  /** Batches sent and not answered yet. */
+  batches: number;
   ready: boolean;
   dead: boolean;
 }
@@ -28,15 +32,20 @@ export class WorkerStartError extends Error {
   }
 }
 
-/** Runs all tasks on `size` workers; calls onResult once per task, in completion order. */
+/**
+ * Runs all tasks on `size` workers; calls onResult once per task, in completion order. `entry` is the worker module
+ * (tests give one that speaks the same protocol).
+ */
 export function runPool(
   tasks: readonly Task[],
   size: number,
   init: WorkerInit,
   onResult: (task: Task, result: TaskResult) => void,
+  entry: URL = ENTRY,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const queue: Task[] = [...tasks].reverse();
+    const retry: Task[] = [];
     const retried = new Set<number>();
     const slots: Slot[] = [];
     let remaining = tasks.length;
@@ -55,10 +64,17 @@ export function runPool(
     };
 
     const dispatch = (s: Slot): void => {
-      while (s.ready && !s.dead && s.inflight.length < PREFETCH && queue.length > 0) {
-        const task = queue.pop()!;
-        s.inflight.push(task);
-        s.worker.postMessage({ type: 'task', task } satisfies ToWorker);
+      while (s.ready && !s.dead && s.batches < PREFETCH && (retry.length > 0 || queue.length > 0)) {
+        // A task that was in flight when a worker died runs alone in a worker with nothing else in flight: if it
+        // kills that one too, it alone is blamed (WORKER_CRASHED), not the files it happened to travel with.
+        if (s.inflight.some((t) => retried.has(t.id))) break;
+        if (retry.length > 0 && s.batches > 0) break;
+        // Otherwise a quarter of each worker's fair share of what is left, so the last batches are small.
+        const size = Math.max(1, Math.min(MAX_BATCH, Math.floor(queue.length / (4 * slots.length))));
+        const batch = retry.length > 0 ? [retry.pop()!] : queue.splice(Math.max(0, queue.length - size)).reverse();
+        s.inflight.push(...batch);
+        s.batches++;
+        s.worker.postMessage({ type: 'tasks', tasks: batch } satisfies ToWorker);
       }
     };
 
@@ -75,7 +91,7 @@ export function runPool(
         if (retried.has(task.id)) complete(task, { id: task.id, outcome: 'error', code: 'WORKER_CRASHED' });
         else {
           retried.add(task.id);
-          queue.push(task);
+          retry.push(task);
         }
       }
       s.inflight = [];
@@ -89,8 +105,8 @@ export function runPool(
 
     const spawn = (): Slot => {
       // execArgv: [] — a parent started with `--import tsx` would pass it on, and tsx is registered by the entry.
-      const worker = new Worker(ENTRY, { workerData: init, execArgv: [] });
-      const s: Slot = { worker, inflight: [], ready: false, dead: false };
+      const worker = new Worker(entry, { workerData: init, execArgv: [] });
+      const s: Slot = { worker, inflight: [], batches: 0, ready: false, dead: false };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
           s.ready = true;
@@ -98,9 +114,12 @@ export function runPool(
         } else if (m.type === 'fatal') {
           finish(new WorkerStartError(m.code));
         } else {
-          const i = s.inflight.findIndex((t) => t.id === m.result.id);
-          const task = i >= 0 ? s.inflight.splice(i, 1)[0] : undefined;
-          if (task) complete(task, m.result);
+          s.batches--;
+          for (const result of m.results) {
+            const i = s.inflight.findIndex((t) => t.id === result.id);
+            const task = i >= 0 ? s.inflight.splice(i, 1)[0] : undefined;
+            if (task) complete(task, result);
+          }
           if (!finished) dispatch(s);
         }
       });

@@ -51,8 +51,12 @@ export interface TaskResult {
   readonly changes?: string[];
 }
 
-export type ToWorker = { readonly type: 'task'; readonly task: Task } | { readonly type: 'stop' };
+/**
+ * Tasks go out and results come back in batches: on a virtual machine every message between threads wakes the other
+ * one (an interrupt between virtual CPUs), which cost as much as de-identifying a small file.
+ */
+export type ToWorker = { readonly type: 'tasks'; readonly tasks: readonly Task[] } | { readonly type: 'stop' };
 export type FromWorker =
   | { readonly type: 'ready' }
-  | { readonly type: 'result'; readonly result: TaskResult }
+  | { readonly type: 'results'; readonly results: readonly TaskResult[] }
   | { readonly type: 'fatal'; readonly code: string };

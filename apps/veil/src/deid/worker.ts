@@ -37,15 +37,17 @@ if (ctx) {
       port.close();
       return;
     }
-    let result: TaskResult;
-    try {
-      result = processFile(m.task, context);
-    } catch (e) {
-      // A bug, not a property of the file: report it by class and code only (the message might quote a value).
-      result = { id: m.task.id, outcome: 'error', code: 'INTERNAL_ERROR' };
-      if (process.env.VEIL_DEBUG === '1') process.stderr.write(`veil deid worker: ${describeError(e)}\n`);
+    const results: TaskResult[] = [];
+    for (const task of m.tasks) {
+      try {
+        results.push(processFile(task, context));
+      } catch (e) {
+        // A bug, not a property of the file: report it by class and code only (the message might quote a value).
+        results.push({ id: task.id, outcome: 'error', code: 'INTERNAL_ERROR' });
+        if (process.env.VEIL_DEBUG === '1') process.stderr.write(`veil deid worker: ${describeError(e)}\n`);
+      }
     }
-    post({ type: 'result', result });
+    post({ type: 'results', results });
   });
   post({ type: 'ready' });
 }
