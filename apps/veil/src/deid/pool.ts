@@ -1,8 +1,9 @@
 /**
  * A pool of worker threads that each run scan -> deidentify -> write for the files they are sent. Tasks are sent in
  * batches (see ToWorker) of up to MAX_BATCH files, smaller as the queue runs down so that the workers finish together;
- * each worker holds at most PREFETCH batches so that it never waits for the main thread. A worker that dies is replaced; the tasks it held are
- * retried once, and a task that kills a worker twice fails with WORKER_CRASHED (the run goes on).
+ * each worker holds at most PREFETCH batches so that it never waits for the main thread. A worker that dies is
+ * replaced; the tasks it held are retried once, each alone, and a task that kills a worker twice fails with
+ * WORKER_CRASHED (the run goes on).
  */
 import { Worker } from 'node:worker_threads';
 import { describeError } from './cli-error.ts';

@@ -23,8 +23,8 @@ const keyed = new WeakMap<Uint8Array, Mac>();
 const encoder = new TextEncoder();
 
 /**
- * MACs of text messages already computed, per key object: a series asks for the same patient, accession and date
- * shift in every file. A pure cache (a copy is returned, so no caller can change what another gets), bounded.
+ * MACs of text messages already computed, per key object: a series asks for the same patient, accession, date
+ * shift and study / series / frame of reference UIDs in every file. A pure cache (a copy is returned, so no caller can change what another gets), bounded.
  */
 const macs = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 const MAC_CACHE = 4096;

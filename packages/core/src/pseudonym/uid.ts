@@ -28,25 +28,6 @@ const HEX = '0123456789abcdef';
 export function remapUID(uid: string, key: Uint8Array): string {
   const u = uid.replace(/^[ \0]+|[ \0]+$/g, '');
   if (u === '' || isWellKnownUID(u)) return u;
-  // A series repeats its study, series and frame of reference UIDs in every file: each is hashed once per key.
-  let known = remapped.get(key);
-  if (known === undefined) {
-    known = new Map();
-    remapped.set(key, known);
-  }
-  const hit = known.get(u);
-  if (hit !== undefined) return hit;
-  const out = computeRemap(u, key);
-  if (known.size >= REMAP_CACHE) known.clear();
-  known.set(u, out);
-  return out;
-}
-
-/** Replacements already computed, per key object (held weakly); a pure cache: it never changes a result. */
-const remapped = new WeakMap<Uint8Array, Map<string, string>>();
-const REMAP_CACHE = 16384;
-
-function computeRemap(u: string, key: Uint8Array): string {
   const mac = hmacSha256(key, `uid:${u}`);
   let hex = '';
   for (let i = 0; i < 16; i++) {
