@@ -107,6 +107,24 @@ describe('planSource', () => {
     ] as const) {
       assert.deepEqual(src.read(a, b), whole.subarray(a, Math.min(b, whole.length)), `${a}-${b}`);
     }
+    // Starts spread over the file and at every segment boundary (+-2), with lengths inside one segment, across
+    // segments and past the end; in-memory input too (reads inside one segment are views then).
+    const inMemory = planSource(file.source, plan);
+    const starts = new Set<number>();
+    for (let a = 0; a <= whole.length; a += Math.max(1, Math.floor(whole.length / 500))) starts.add(a);
+    let at = 0;
+    for (const seg of plan.segments) {
+      for (let d = -2; d <= 2; d++) if (at + d >= 0 && at + d <= whole.length) starts.add(at + d);
+      at += seg instanceof Uint8Array ? seg.length : seg.end - seg.start;
+    }
+    starts.add(whole.length);
+    for (const a of starts) {
+      for (const n of [0, 1, 2, 7, 40, 301, 5000]) {
+        const want = whole.subarray(a, Math.min(a + n, whole.length));
+        assert.ok(Buffer.from(src.read(a, a + n)).equals(want), `windowed ${a}+${n}`);
+        assert.ok(Buffer.from(inMemory.read(a, a + n)).equals(want), `in memory ${a}+${n}`);
+      }
+    }
     assert.deepEqual(planSource(bytesSource(whole), planRewrite(scanFile(whole), [])).bytes, whole);
   });
 });

@@ -48,6 +48,15 @@ interface Splice {
   order: number;
 }
 
+function put16(out: Uint8Array, at: number, v: number, le: boolean): void {
+  out[at + (le ? 0 : 1)] = v & 0xff;
+  out[at + (le ? 1 : 0)] = (v >>> 8) & 0xff;
+}
+
+function put32(out: Uint8Array, at: number, v: number, le: boolean): void {
+  for (let i = 0; i < 4; i++) out[at + (le ? i : 3 - i)] = (v >>> (8 * i)) & 0xff;
+}
+
 /**
  * Encodes one element (header, value, padding to even length) in a syntax. `path` names the element in an error: a
  * string, or a function that builds it (only called when the value does not fit).
@@ -71,16 +80,16 @@ export function encodeElement(
     });
   }
   const out = new Uint8Array(header + length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, tag >>> 16, le);
-  dv.setUint16(2, tag & 0xffff, le);
+  // Byte by byte rather than through a DataView: a view of a small array makes V8 move it off the heap first.
+  put16(out, 0, tag >>> 16, le);
+  put16(out, 2, tag & 0xffff, le);
   if (!syntax.explicitVR) {
-    dv.setUint32(4, length, le);
+    put32(out, 4, length, le);
   } else {
     out[4] = vr.charCodeAt(0);
     out[5] = vr.charCodeAt(1);
-    if (header === 12) dv.setUint32(8, length, le);
-    else dv.setUint16(6, length, le);
+    if (header === 12) put32(out, 8, length, le);
+    else put16(out, 6, length, le);
   }
   out.set(value, header);
   if (padded) out[header + value.length] = paddingByte(vr);
@@ -93,10 +102,9 @@ export function encodeItems(items: readonly (readonly Uint8Array[])[], syntax: S
   for (const elements of items) {
     const length = elements.reduce((n, e) => n + e.length, 0);
     const header = new Uint8Array(8);
-    const dv = new DataView(header.buffer);
-    dv.setUint16(0, 0xfffe, syntax.littleEndian);
-    dv.setUint16(2, 0xe000, syntax.littleEndian);
-    dv.setUint32(4, length, syntax.littleEndian);
+    put16(header, 0, 0xfffe, syntax.littleEndian);
+    put16(header, 2, 0xe000, syntax.littleEndian);
+    put32(header, 4, length, syntax.littleEndian);
     parts.push(header, ...elements);
   }
   return concat(parts);
@@ -244,8 +252,8 @@ function planSpace(splices: Splice[], whole: ReadonlySet<DicomElement>): Splice[
     const max = size === 4 ? UNDEFINED_LENGTH : 0x10000;
     if (value < 0 || value >= max) throw new VeilError('DICOM_BAD_LENGTH', { offset: pos });
     const bytes = new Uint8Array(size);
-    if (size === 4) new DataView(bytes.buffer).setUint32(0, value, le);
-    else new DataView(bytes.buffer).setUint16(0, value, le);
+    if (size === 4) put32(bytes, 0, value, le);
+    else put16(bytes, 0, value, le);
     patches.push({ start: pos, end: pos + size, bytes, container: undefined, tag: 0, order: -1 });
   };
   for (const [item, d] of itemDelta) patch(item.offset + 4, item.length + d, item.syntax.littleEndian);

@@ -38,8 +38,11 @@ function days(ymd: string): number {
 export interface UnshiftedDateOptions {
   /** Under the 'year' date mode, YYYY0101 values keep only the year: not reported. */
   readonly yearOnly: boolean;
-  /** The patient's shift in days, when known (otherwise only the shifts the file shows explain coincidences). */
-  readonly shift?: number;
+  /**
+   * The patient's shift in days, when known (otherwise only the shifts the file shows explain coincidences); or a
+   * function that gives it, called only when an output date needs explaining (it costs a keyed hash).
+   */
+  readonly shift?: number | (() => number | undefined);
 }
 
 export function unshiftedDates(output: DicomFile, known: KnownIdentifiers, opts: UnshiftedDateOptions): DateHit[] {
@@ -59,7 +62,12 @@ export function unshiftedDates(output: DicomFile, known: KnownIdentifiers, opts:
 
   // The shifts this file shows.
   const shifts = new Set<number>();
-  if (opts.shift !== undefined && opts.shift !== 0) shifts.add(opts.shift);
+  let patientShiftAdded = false;
+  const addPatientShift = (): void => {
+    patientShiftAdded = true;
+    const shift = typeof opts.shift === 'function' ? opts.shift() : opts.shift;
+    if (shift !== undefined && shift !== 0) shifts.add(shift);
+  };
   for (const v of values) {
     const before = byPath[v.path]?.split('\\');
     if (!before || before.length !== v.dates.length) continue;
@@ -79,6 +87,7 @@ export function unshiftedDates(output: DicomFile, known: KnownIdentifiers, opts:
     }
     for (const d of v.dates) {
       if (!originals.has(d)) continue;
+      if (!patientShiftAdded) addPatientShift();
       const n = days(d);
       let explained = false;
       for (const s of shifts) {

@@ -87,10 +87,29 @@ export function effectiveLevels(
   return levels;
 }
 
+/** effectiveLevels for the last configuration and explicit levels seen (the same two objects for a whole run). */
+let lastLevels:
+  | {
+      config: DeidConfig | undefined;
+      explicit: Readonly<Record<string, DetectorLevel>> | undefined;
+      levels: Readonly<Record<DetectorName, DetectorLevel>>;
+    }
+  | undefined;
+
+function levelsFor(
+  config: DeidConfig | undefined,
+  explicit: Readonly<Record<string, DetectorLevel>> | undefined,
+): Readonly<Record<DetectorName, DetectorLevel>> {
+  if (lastLevels === undefined || lastLevels.config !== config || lastLevels.explicit !== explicit) {
+    lastLevels = { config, explicit, levels: Object.freeze(effectiveLevels(config, explicit)) };
+  }
+  return lastLevels.levels;
+}
+
 class Findings {
   readonly list: VerifyFinding[] = [];
   private readonly seen = new Set<string>();
-  constructor(private readonly levels: Record<DetectorName, DetectorLevel>) {}
+  constructor(private readonly levels: Readonly<Record<DetectorName, DetectorLevel>>) {}
 
   on(detector: DetectorName): boolean {
     return this.levels[detector] !== 'off';
@@ -264,7 +283,7 @@ function expectedShift(original: DicomFile, config: DeidConfig | undefined, key:
 
 /** Scans one de-identified file; see the module comment. Findings are in file order within each check. */
 export function verifyFile(output: DicomFile, ctx: VerifyContext = {}): VerifyFinding[] {
-  const out = new Findings(effectiveLevels(ctx.config, ctx.detectorLevels));
+  const out = new Findings(levelsFor(ctx.config, ctx.detectorLevels));
   const known = ctx.known ?? (ctx.original ? extractKnownIdentifiers(ctx.original) : undefined);
 
   identityRemoved(output, out);
@@ -280,10 +299,10 @@ export function verifyFile(output: DicomFile, ctx: VerifyContext = {}): VerifyFi
       }
     }
     if (out.on('unshifted-date')) {
-      const shift = ctx.key && ctx.original ? expectedShift(ctx.original, ctx.config, ctx.key) : undefined;
+      const { key, original } = ctx;
       const hits = unshiftedDates(output, known, {
         yearOnly: ctx.config?.dates.mode === 'year',
-        ...(shift !== undefined ? { shift } : {}),
+        ...(key && original ? { shift: () => expectedShift(original, ctx.config, key) } : {}),
       });
       for (const h of hits) out.add('unshifted-date', h.path, h.code, h.masked);
     }
