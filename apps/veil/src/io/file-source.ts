@@ -64,6 +64,9 @@ function viewOf(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
+/** The chunk that small reads of a large (windowed) file are served from. */
+const READ_CACHE = 1024 * 1024;
+
 export interface OpenOptions {
   /** Files up to this size are read whole (default WHOLE_FILE_LIMIT). */
   readonly wholeLimit?: number;
@@ -99,19 +102,35 @@ export function openFileSource(path: string, options: OpenOptions | number = {})
     throw e;
   }
   let open = true;
+  const readAt = (start: number, stop: number): Uint8Array => {
+    const out = new Uint8Array(Math.max(0, stop - start));
+    let o = 0;
+    while (o < out.length) {
+      const n = readSync(fd, out, o, out.length - o, start + o);
+      if (n === 0) break;
+      o += n;
+    }
+    return o === out.length ? out : out.subarray(0, o);
+  };
+  // Small reads (the scanner's windows, then one per value read: ~10,000 in the header of a 400-frame enhanced
+  // multi-frame) are served from a cached chunk instead of a pread each. A refill reads into a fresh buffer, so what
+  // an earlier read returned stays valid; large reads (pixel data copied out) go straight to the file.
+  let cache: Uint8Array | undefined;
+  let cacheStart = 0;
   return {
     length: size,
     fd,
     read(start, end) {
       const stop = Math.min(end, size);
-      const out = new Uint8Array(Math.max(0, stop - start));
-      let o = 0;
-      while (o < out.length) {
-        const n = readSync(fd, out, o, out.length - o, start + o);
-        if (n === 0) break;
-        o += n;
+      if (stop - start > READ_CACHE / 2) return readAt(start, stop);
+      if (cache === undefined || start < cacheStart || stop > cacheStart + cache.length) {
+        cache = readAt(start, Math.min(size, start + READ_CACHE));
+        cacheStart = start;
       }
-      return out;
+      return cache.subarray(
+        start - cacheStart,
+        Math.max(start, Math.min(stop, cacheStart + cache.length)) - cacheStart,
+      );
     },
     close() {
       if (open) closeSync(fd);
