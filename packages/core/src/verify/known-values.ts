@@ -46,12 +46,44 @@ export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText)
   }
   const dates = new Set(known.dates);
   const uids = new Set(known.uids.filter((u) => u.length >= 10));
+  // A 'words' needle (' JOHN DOE ') can only occur in a word form that has its first word (JOHN) as a word: each
+  // text is compared with the needles of its own words instead of all of them (a file has ~100 needles and ~100
+  // text values).
+  const byFirstWord = new Map<string, number[]>();
+  const unindexed: number[] = [];
+  words.forEach((n, i) => {
+    const end = n.text.indexOf(' ', 1);
+    if (n.text[0] !== ' ' || end <= 1) {
+      unindexed.push(i);
+      return;
+    }
+    const first = n.text.slice(1, end);
+    const list = byFirstWord.get(first);
+    if (list) list.push(i);
+    else byFirstWord.set(first, [i]);
+  });
 
   return ({ text, binary, coded }) => {
     const hits: KnownHit[] = [];
     const w = wordForm(text);
     if (w !== '') {
-      for (const n of words) if (w.includes(n.text) && !(coded && n.detector === 'known-name-part')) hits.push(n);
+      if (words.length > 0) {
+        let candidates: number[] = unindexed;
+        let start = 1;
+        while (start < w.length) {
+          const end = w.indexOf(' ', start);
+          const list = byFirstWord.get(w.slice(start, end));
+          if (list) candidates = candidates === unindexed ? [...unindexed, ...list] : candidates.concat(list);
+          start = end + 1;
+        }
+        // In needle order, once each: findings come out as a scan of every needle would give them.
+        if (candidates !== unindexed && candidates.length > 1)
+          candidates = [...new Set(candidates)].sort((a, b) => a - b);
+        for (const i of candidates) {
+          const n = words[i]!;
+          if (w.includes(n.text) && !(coded && n.detector === 'known-name-part')) hits.push(n);
+        }
+      }
       if (compact.length > 0) {
         const c = w.replace(/ /g, '');
         for (const n of compact) if (c.includes(n.text)) hits.push(n);
