@@ -46,8 +46,17 @@ function hex4(n: number): string {
 }
 
 /** "(0010,0010)" */
+/** Formatted public tags: tag paths are built for every recorded action and date, from a few hundred tags. */
+const formatted = new Map<number, string>();
+
 export function formatTag(tag: Tag): string {
-  return `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
+  let text = formatted.get(tag);
+  if (text === undefined) {
+    text = `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
+    // Public tags are a fixed set; private ones could be many: only the former are remembered.
+    if ((tag >>> 16) % 2 === 0) formatted.set(tag, text);
+  }
+  return text;
 }
 
 /** "00100010", as in the DICOM JSON model. */

@@ -163,7 +163,13 @@ function isClassUIDAttribute(tag: number): boolean {
 }
 
 function letterCount(s: string): number {
-  return (s.match(/\p{L}/gu) ?? []).length;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return (s.match(/\p{L}/gu) ?? []).length;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) n++;
+  }
+  return n;
 }
 
 /** The needles of one value (a pure function of the value: see the memoized makers below). */
@@ -298,8 +304,12 @@ class Collector {
   readonly datesByPath: Record<string, string> = {};
   readonly uids = new Set<string>();
   private readonly seen = new Set<string>();
+  /** Lists already added: the needle makers are memoised, so a value seen twice gives the same list. */
+  private readonly lists = new Set<readonly KnownNeedle[]>();
 
   addAll(needles: readonly KnownNeedle[]): void {
+    if (needles.length === 0 || this.lists.has(needles)) return;
+    this.lists.add(needles);
     for (const needle of needles) {
       const key = `${needle.match}\0${needle.text}`;
       if (this.seen.has(key)) continue;

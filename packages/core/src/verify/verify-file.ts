@@ -247,13 +247,13 @@ function burnedIn(file: DicomFile, out: Findings): void {
   }
 }
 
-function uidsOf(file: DicomFile): { path: string; values: string[] }[] {
-  const out: { path: string; values: string[] }[] = [];
+function uidsOf(file: DicomFile): { element: DicomElement; values: string[] }[] {
+  const out: { element: DicomElement; values: string[] }[] = [];
   const visit = (c: ElementContainer): void => {
     for (const el of c.elements) {
       if (el.items) for (const item of el.items) visit(item);
       else if (el.vr === 'UI' && el.length > 0 && el.length <= 64 * 1024) {
-        out.push({ path: elementPath(el), values: readStrings(el).map((v) => v.replace(/\0+$/, '')) });
+        out.push({ element: el, values: readStrings(el).map((v) => v.replace(/\0+$/, '')) });
       }
     }
   };
@@ -295,7 +295,7 @@ export function verifyFile(output: DicomFile, ctx: VerifyContext = {}): VerifyFi
       const uids = new Set(known.uids);
       for (const u of uidsOf(output)) {
         const hit = u.values.find((v) => uids.has(v));
-        if (hit !== undefined) out.add('original-uid', u.path, 'ORIGINAL_UID', maskLength(hit));
+        if (hit !== undefined) out.add('original-uid', elementPath(u.element), 'ORIGINAL_UID', maskLength(hit));
       }
     }
     if (out.on('unshifted-date')) {
