@@ -96,7 +96,10 @@ describe('planSource', () => {
     const whole = materialize(file.source, plan.segments);
     // A source without the `bytes` fast path, as for a large file read in windows.
     const windowed = { length: file.source.length, read: (a: number, b: number) => file.source.read(a, b).slice() };
-    const src = planSource(windowed, plan);
+    // Read lazily (as an output over 64 KB is), and materialised whole (as a small one is).
+    const src = planSource(windowed, plan, 0);
+    assert.equal(src.bytes, undefined);
+    assert.ok(Buffer.from(planSource(windowed, plan, whole.length).bytes!).equals(whole));
     assert.equal(src.length, whole.length);
     for (const [a, b] of [
       [0, 132],
@@ -109,7 +112,7 @@ describe('planSource', () => {
     }
     // Starts spread over the file and at every segment boundary (+-2), with lengths inside one segment, across
     // segments and past the end; in-memory input too (reads inside one segment are views then).
-    const inMemory = planSource(file.source, plan);
+    const inMemory = planSource(file.source, plan, 0);
     const starts = new Set<number>();
     for (let a = 0; a <= whole.length; a += Math.max(1, Math.floor(whole.length / 500))) starts.add(a);
     let at = 0;

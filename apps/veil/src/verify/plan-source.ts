@@ -8,7 +8,11 @@
  */
 import type { ByteSource, RewritePlan } from '@veil/core';
 
-export function planSource(input: ByteSource, plan: RewritePlan): ByteSource {
+/** Outputs up to this size are materialised whole (the scanner reads 64 KB windows). */
+const SMALL = 64 * 1024;
+
+/** `small`: outputs up to this many bytes are materialised whole (see the end; tests give 0 to read lazily). */
+export function planSource(input: ByteSource, plan: RewritePlan, small = SMALL): ByteSource {
   const segments = plan.segments;
   // Start offset of each segment in the output.
   const starts: number[] = [];
@@ -24,7 +28,7 @@ export function planSource(input: ByteSource, plan: RewritePlan): ByteSource {
     return { length: bytes.length, bytes, read: (a, b) => bytes.subarray(a, Math.min(b, bytes.length)) };
   }
   const whole = input.bytes;
-  return {
+  const lazy: ByteSource = {
     length,
     read(start, end) {
       const stop = Math.min(end, length);
@@ -64,6 +68,11 @@ export function planSource(input: ByteSource, plan: RewritePlan): ByteSource {
       return out;
     },
   };
+  // A small output (all of it within the scanner's first window anyway) is copied out once: then every value read
+  // is a view, without a search through ~150 segments each.
+  if (length > small) return lazy;
+  const bytes = lazy.read(0, length);
+  return { length, bytes, read: (a, b) => bytes.subarray(a, Math.min(b, length)) };
 }
 
 /**
