@@ -436,6 +436,44 @@ describe('group lengths', () => {
   }
 });
 
+describe('length patches inside edited ranges', () => {
+  for (const [syntaxName, s, ts] of SYNTAXES) {
+    test(`a removed group length, a replaced sequence: their patches are moot (${syntaxName})`, () => {
+      const groupOf = (elements: Uint8Array[]): Uint8Array[] => {
+        const g = new DataView(elements[0]!.buffer, elements[0]!.byteOffset).getUint16(0, s.littleEndian);
+        const n = elements.reduce((k, e) => k + e.length, 0);
+        return [el((g << 16) >>> 0, 'UL', u32(n, s), s), ...elements];
+      };
+      const item = [el(RefSOPClass, 'UI', '1.2.3.4', s), el(RefSOPInstance, 'UI', '1.2.3.4.5', s)];
+      const ds = concat([
+        ...groupOf([
+          el(0x00080016, 'UI', '1.2.3', s),
+          sq(RefSeriesSeq, s, [item, item]),
+          el(0x00080060, 'CS', 'OT', s),
+        ]),
+        ...groupOf([el(PN, 'PN', 'DOE^JOHN', s), el(0x00100030, 'DA', '19700101', s)]),
+      ]);
+      const file = scanFile(part10(ds, ts));
+      const seq = at(file.dataset, RefSeriesSeq);
+      const out = rewrite(file, [
+        // The group length of 0010 goes, and the name in its group shrinks: the patch of (0010,0000) is moot.
+        { op: 'remove', element: at(file.dataset, 0x00100000) },
+        { op: 'replace', element: at(file.dataset, PN), value: text('X') },
+        // The sequence is replaced whole and an element inside it changes: the patches of its items are moot.
+        { op: 'replace', element: seq, value: new Uint8Array(0) },
+        { op: 'remove', element: at(file.dataset, RefSeriesSeq, 0, RefSOPInstance) },
+      ]);
+      const again = rescan(out);
+      assert.equal(findElement(again.dataset, 0x00100000), undefined);
+      assert.equal(readString(at(again.dataset, PN)), 'X');
+      assert.equal(readString(at(again.dataset, 0x00100030)), '19700101');
+      assert.equal(at(again.dataset, RefSeriesSeq).length, 0);
+      assertGroupLengths(again.dataset);
+      dcmdump(out);
+    });
+  }
+});
+
 describe('corpus files', () => {
   test('big endian: text, numbers, insert and remove (MR_small_bigendian.dcm)', () => {
     const file = scanFile(readBytes(path.join(PYDICOM, 'MR_small_bigendian.dcm')));

@@ -274,11 +274,49 @@ function planSpace(splices: Splice[], whole: ReadonlySet<DicomElement>): Splice[
   if (patches.length === 0) return kept;
   // A patch that falls inside an edited range is moot (the range is rewritten whole).
   const all = kept.slice();
+  const overlaps = overlapTest(kept);
   for (const p of patches) {
-    if (!kept.some((s) => p.start < s.end && p.end > s.start)) all.push(p);
+    if (!overlaps(p.start, p.end)) all.push(p);
   }
   all.sort(spliceOrder);
   return all;
+}
+
+/** Index of the first of `sorted` (ascending) that is >= x, or sorted.length. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Whether [a, b) overlaps a splice (s.start < b and s.end > a), for splices as planSpace keeps them: ranges that do
+ * not overlap each other, sorted, and insertion points. A binary search each instead of a scan of every splice per
+ * patch (an SR file has ~100 of each).
+ */
+function overlapTest(splices: readonly Splice[]): (a: number, b: number) => boolean {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const points: number[] = [];
+  for (const s of splices) {
+    if (s.end > s.start) {
+      starts.push(s.start);
+      ends.push(s.end);
+    } else points.push(s.start);
+  }
+  points.sort((x, y) => x - y);
+  return (a, b) => {
+    // The last range that starts before b: if any earlier range reached past a, this one would too.
+    const i = lowerBound(starts, b) - 1;
+    if (i >= 0 && ends[i]! > a) return true;
+    const j = lowerBound(points, a + 1);
+    return j < points.length && points[j]! < b;
+  };
 }
 
 function segmentsOf(splices: Splice[], from: number, to: number): Segment[] {

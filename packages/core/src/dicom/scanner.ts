@@ -43,7 +43,7 @@ import {
   type TransferSyntax,
   transferSyntax,
 } from './transfer-syntax.ts';
-import { hasLongLength, isKnownVR, vrForm, vrName } from './vr.ts';
+import { hasLongLength, vrForm, vrName } from './vr.ts';
 
 export interface ScanOptions {
   /** Deepest sequence nesting accepted (a guard against hostile input). */
