@@ -23,6 +23,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { hashTree } from './server-support.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(repoRoot, 'apps/veil/bin/veil.mjs');
@@ -63,12 +64,6 @@ function filesUnder(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name))
     .sort();
-}
-
-function hashTree(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of filesUnder(dir)) m.set(relative(dir, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  return m;
 }
 
 function dicomOutputs(dir: string): string[] {

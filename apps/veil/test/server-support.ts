@@ -263,6 +263,16 @@ export function filesUnder(dir: string): string[] {
   }
 }
 
+/** SHA-256 of every file in a folder tree, by path relative to it; files whose name matches `skip` left out. */
+export function hashTree(dir: string, skip?: RegExp): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const f of filesUnder(dir)) {
+    if (skip?.test(basename(f))) continue;
+    m.set(relative(dir, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
+  }
+  return m;
+}
+
 export function ensureDir(p: string): string {
   mkdirSync(p, { recursive: true });
   return p;
