@@ -101,7 +101,7 @@ async function runSend(inputs: string[], flags: SendFlags): Promise<number> {
     let source: ReturnType<typeof openFileSource> | undefined;
     try {
       // Windowed source: only the meta is read here; the data set is read when it is sent.
-      source = openFileSource(f.path, 0);
+      source = openFileSource(f.path, { wholeLimit: 0 });
       items.push({ path: f.path, rel: f.rel, info: describePart10(source) });
     } catch (e) {
       if (isVeilError(e) && e.code === 'DICOM_NOT_DICOM') skipped++;

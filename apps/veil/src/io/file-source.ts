@@ -64,8 +64,11 @@ function viewOf(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-/** The chunk that small reads of a large (windowed) file are served from. */
-const READ_CACHE = 1024 * 1024;
+/**
+ * The chunk that small reads of a large (windowed) file are served from: the scanner's window size, so that opening a
+ * file to read its header (`veil send` reads only the meta) reads no more than before.
+ */
+const READ_CACHE = 64 * 1024;
 
 export interface OpenOptions {
   /** Files up to this size are read whole (default WHOLE_FILE_LIMIT). */
@@ -77,8 +80,7 @@ export interface OpenOptions {
   readonly reuse?: boolean;
 }
 
-export function openFileSource(path: string, options: OpenOptions | number = {}): FileSource {
-  const o = typeof options === 'number' ? { wholeLimit: options } : options;
+export function openFileSource(path: string, o: OpenOptions = {}): FileSource {
   const wholeLimit = o.wholeLimit ?? WHOLE_FILE_LIMIT;
   const fd = openSync(path, 'r');
   let size: number;
@@ -122,7 +124,7 @@ export function openFileSource(path: string, options: OpenOptions | number = {})
     fd,
     read(start, end) {
       const stop = Math.min(end, size);
-      if (stop - start > READ_CACHE / 2) return readAt(start, stop);
+      if (stop - start > READ_CACHE) return readAt(start, stop);
       if (cache === undefined || start < cacheStart || stop > cacheStart + cache.length) {
         cache = readAt(start, Math.min(size, start + READ_CACHE));
         cacheStart = start;
