@@ -98,6 +98,7 @@ SYSTEM_PEERS=(
   "libgdcm-tools|cmd:gdcmanon"
   "orthanc|cmd:Orthanc"
   "orthanc-dicomweb|file:/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+  "chromium|cmd:chromium" # browser tests (playwright-core drives Debian's Chromium; never `playwright install`)
 )
 
 peer_check() {
