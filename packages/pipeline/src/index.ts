@@ -11,9 +11,12 @@
  *   const runner = new Runner({ store, queue, steps, destinations, routes, outgoing, owner, processing, delivery });
  *   await queue.consume((m) => runner.handle(m), { concurrency: 4 });
  */
+
+export * from './audit-chain.ts';
 export * from './config.ts';
 export * from './destination.ts';
 export * from './embedded-queue.ts';
+export * from './governance-store.ts';
 export * from './ids.ts';
 export * from './model.ts';
 export * from './queue.ts';

@@ -84,10 +84,20 @@ export interface NewJob {
  * retry      the last attempt failed; due again at nextAttemptAt
  * delivered  durably recorded as delivered (terminal)
  * dead       out of attempts or refused permanently (dead letter)
+ * withheld   not sent, by policy at the deliver step (CONSENT_OPT_OUT: the patient opted out of the destination's
+ *            purpose); terminal, and counts as settled for the job (a job whose deliveries are all delivered or
+ *            withheld is done)
  */
-export type DeliveryState = 'pending' | 'sending' | 'retry' | 'delivered' | 'dead';
+export type DeliveryState = 'pending' | 'sending' | 'retry' | 'delivered' | 'dead' | 'withheld';
 
-export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'sending', 'retry', 'delivered', 'dead'];
+export const DELIVERY_STATES: readonly DeliveryState[] = [
+  'pending',
+  'sending',
+  'retry',
+  'delivered',
+  'dead',
+  'withheld',
+];
 
 export interface Delivery {
   readonly jobId: string;
@@ -147,11 +157,21 @@ export interface AuditEntry {
   readonly event: string;
   /** Codes, counts, step and destination names: never PHI. */
   readonly detail: JsonObject;
+  /** Who: `system` (the pipeline), `cli:<user>`, `console:<account>`, `portal:patient`, `vendor:<destination>`. */
+  readonly actor: string | null;
+  /** The purpose of use the event served (a delivery's destination purpose), if any. */
+  readonly purpose: string | null;
+  /** The hash chain (audit-chain.ts): the previous event's hash and this one's. */
+  readonly prevHash: string | null;
+  readonly hash: string | null;
 }
 
 export interface AuditInput {
   readonly event: string;
   readonly detail?: JsonObject;
+  /** Default `system`. */
+  readonly actor?: string;
+  readonly purpose?: string | null;
 }
 
 export function emptyOutcome(): Record<JobState, number> {

@@ -98,6 +98,10 @@ export function rowMappers(json: (v: unknown) => unknown): RowMappers {
         jobId: strOrNull(r.job_id),
         event: String(r.event),
         detail: json(r.detail) as JsonObject,
+        actor: strOrNull(r.actor),
+        purpose: strOrNull(r.purpose),
+        prevHash: strOrNull(r.prev_hash),
+        hash: strOrNull(r.hash),
       };
     },
   };

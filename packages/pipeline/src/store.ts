@@ -52,7 +52,9 @@ export interface JobUpdate {
 export type DeliveryResult =
   | { readonly state: 'delivered' }
   | { readonly state: 'retry'; readonly nextAttemptAt: number; readonly error: string }
-  | { readonly state: 'dead'; readonly error: string };
+  | { readonly state: 'dead'; readonly error: string }
+  /** Not sent by policy (CONSENT_OPT_OUT): terminal, settles like delivered. */
+  | { readonly state: 'withheld'; readonly error: string };
 
 export interface JobFilter {
   readonly states?: readonly JobState[];

@@ -1,5 +1,6 @@
 /**
- * @veil/store-postgres: the JobStore of a scaled-out gateway, on PostgreSQL (pg 8).
+ * @veil/store-postgres: the JobStore of a scaled-out gateway, on PostgreSQL (pg 8), and the GovernanceStore (chained
+ * audit, consent, releases, portal, accounts) in the same schema.
  * Must not import: apps, @veil/core, other backends.
  *
  * Example:
@@ -7,4 +8,6 @@
  *   const store = new PostgresJobStore({ connectionString: 'postgres://postgres@127.0.0.1:5432/veil' });
  *   await store.init();
  */
+
+export { PostgresGovernanceStore, type PostgresGovernanceStoreOptions } from './governance.ts';
 export { PostgresJobStore, type PostgresJobStoreOptions } from './postgres-job-store.ts';

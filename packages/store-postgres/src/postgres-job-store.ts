@@ -34,6 +34,7 @@ import {
   type StudyRecord,
 } from '@veil/pipeline';
 import pg from 'pg';
+import { appendChainedPg, type PendingAudit, upgradeAuditPg } from './governance.ts';
 import { SCHEMA_VERSION, schemaSql } from './schema.ts';
 
 type Client = pg.PoolClient | pg.Pool;
@@ -53,6 +54,8 @@ export class PostgresJobStore implements JobStore {
   readonly schema: string;
   readonly #pool: pg.Pool;
   #closed = false;
+  /** Audit events of each open transaction: chained and appended last, just before COMMIT (governance.ts). */
+  readonly #pending = new WeakMap<object, PendingAudit[]>();
 
   constructor(options: PostgresJobStoreOptions) {
     this.schema = options.schema ?? 'veil';
@@ -70,13 +73,17 @@ export class PostgresJobStore implements JobStore {
     const c = await this.#pool.connect();
     try {
       await c.query('BEGIN');
+      const pending: PendingAudit[] = [];
+      this.#pending.set(c, pending);
       const out = await fn(c);
+      await appendChainedPg(c, this.schema, pending);
       await c.query('COMMIT');
       return out;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
+      this.#pending.delete(c);
       c.release();
     }
   }
@@ -90,6 +97,7 @@ export class PostgresJobStore implements JobStore {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`veil-schema:${this.schema}`]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
       await c.query(schemaSql(`"${this.schema}"`));
+      await upgradeAuditPg(c, this.schema);
       const [row] = await this.#rows(c, `SELECT value FROM ${this.#t('veil_meta')} WHERE key = 'schema_version'`);
       if (!row) {
         await c.query(`INSERT INTO ${this.#t('veil_meta')} (key, value) VALUES ('schema_version', $1)`, [
@@ -110,12 +118,10 @@ export class PostgresJobStore implements JobStore {
   }
 
   async #audit(c: Client, jobId: string | null, entry: AuditInput, now: number): Promise<void> {
-    await c.query(`INSERT INTO ${this.#t('audit')} (at, job_id, event, detail) VALUES ($1, $2, $3, $4)`, [
-      now,
-      jobId,
-      entry.event,
-      JSON.stringify(entry.detail ?? {}),
-    ]);
+    // Hash-chained at the end of the transaction (governance.ts): every event commits to the one before it.
+    const pending = this.#pending.get(c);
+    if (!pending) throw new Error('STORE_AUDIT_OUTSIDE_TRANSACTION');
+    pending.push({ jobId, entry, now });
   }
 
   async #getJob(c: Client, id: string, lock = false): Promise<Job | undefined> {
@@ -310,7 +316,14 @@ export class PostgresJobStore implements JobStore {
   }
 
   async countDeliveries(): Promise<Record<DeliveryState, number>> {
-    const counts: Record<DeliveryState, number> = { pending: 0, sending: 0, retry: 0, delivered: 0, dead: 0 };
+    const counts: Record<DeliveryState, number> = {
+      pending: 0,
+      sending: 0,
+      retry: 0,
+      delivered: 0,
+      dead: 0,
+      withheld: 0,
+    };
     for (const r of await this.#rows(
       this.#pool,
       `SELECT state, COUNT(*) AS n FROM ${this.#t('deliveries')} GROUP BY state`,
@@ -494,7 +507,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async appendAudit(jobId: string | null, entry: AuditInput, now: number): Promise<void> {
-    await this.#audit(this.#pool, jobId, entry, now);
+    await this.#tx(async (c) => this.#audit(c, jobId, entry, now));
   }
 
   async listAudit(

@@ -34,6 +34,7 @@ import {
   type StudyRecord,
 } from '@veil/pipeline';
 import Database from 'better-sqlite3';
+import { appendChained, upgradeAudit } from './governance.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => JSON.parse(String(v)));
@@ -77,6 +78,7 @@ export class SqliteJobStore implements JobStore {
     }
     this.#tx((db) => {
       db.exec(SCHEMA);
+      upgradeAudit(db);
       const row = db.prepare(`SELECT value FROM veil_meta WHERE key = 'schema_version'`).get() as Row | undefined;
       if (!row)
         db.prepare(`INSERT INTO veil_meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
@@ -94,12 +96,8 @@ export class SqliteJobStore implements JobStore {
   }
 
   #audit(db: Database.Database, jobId: string | null, entry: AuditInput, now: number): void {
-    db.prepare('INSERT INTO audit (at, job_id, event, detail) VALUES (?, ?, ?, ?)').run(
-      now,
-      jobId,
-      entry.event,
-      JSON.stringify(entry.detail ?? {}),
-    );
+    // Hash-chained (governance.ts): every event commits to the one before it.
+    appendChained(db, jobId, entry, now);
   }
 
   #getJob(db: Database.Database, id: string): Job | undefined {
@@ -280,7 +278,14 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countDeliveries(): Promise<Record<DeliveryState, number>> {
-    const counts: Record<DeliveryState, number> = { pending: 0, sending: 0, retry: 0, delivered: 0, dead: 0 };
+    const counts: Record<DeliveryState, number> = {
+      pending: 0,
+      sending: 0,
+      retry: 0,
+      delivered: 0,
+      dead: 0,
+      withheld: 0,
+    };
     for (const r of this.#conn.prepare('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state').all() as Row[]) {
       counts[r.state as DeliveryState] = num(r.n);
     }

@@ -6,5 +6,7 @@
  *   import { runStoreSuite } from '@veil/pipeline/testing';
  *   runStoreSuite({ name: 'SqliteJobStore', create: async () => new SqliteJobStore(path) });
  */
+
+export { type GovernanceFixture, type GovernanceSuiteOptions, runGovernanceSuite } from './governance-suite.ts';
 export { type QueueSuiteOptions, runQueueSuite } from './queue-suite.ts';
 export { runStoreSuite, type StoreSuiteOptions } from './store-suite.ts';
