@@ -22,7 +22,7 @@ import {
 import { CliError } from '../src/deid/cli-error.ts';
 import { parseVerifyConfig } from '../src/verify/config.ts';
 import { verifyBeforeRelease } from '../src/verify/gate.ts';
-import { planSource } from '../src/verify/plan-source.ts';
+import { planSource } from '@veil/core';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const sharedDir = process.env.VEIL_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');

@@ -24,4 +24,5 @@ export * from './dicom/transfer-syntax.ts';
 export * from './dicom/value.ts';
 export * from './dicom/vr.ts';
 export * from './pseudonym/index.ts';
+export * from './release/index.ts';
 export * from './verify/index.ts';

@@ -83,6 +83,8 @@ export interface DeidResult {
    * complete all the same, so a caller that writes them anyway leaks nothing the profile removes.
    */
   readonly quarantine: { code: string; path: string } | undefined;
+  /** Every reason to hold the file back, in the order found (the first is `quarantine`); empty when none. */
+  readonly quarantines: readonly { code: string; path: string }[];
   /** PHI: only for the encrypted crosswalk. */
   readonly identity: {
     patientId?: string;
@@ -292,6 +294,7 @@ class Run {
   readonly edits: Edit[] = [];
   readonly actions: ActionRecord[] = [];
   quarantine: { code: string; path: string } | undefined;
+  readonly quarantines: { code: string; path: string }[] = [];
   /** Steps from the top-level dataset to the container being walked. */
   private readonly path: PathStep[] = [];
   private readonly uids = new Map<string, string>();
@@ -329,6 +332,7 @@ class Run {
 
   setQuarantine(code: string, path: string): void {
     this.quarantine ??= { code, path };
+    if (!this.quarantines.some((q) => q.code === code && q.path === path)) this.quarantines.push({ code, path });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -426,8 +430,6 @@ class Run {
   walkDataset(): void {
     const skip = new Set([PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD, DEIDENTIFICATION_METHOD_CODE_SEQUENCE]);
     skip.add(LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED);
-    if (this.config.pixels?.cleanPixelData) skip.add(BURNED_IN_ANNOTATION);
-    if (this.config.pixels?.cleanRecognizableVisualFeatures) skip.add(RECOGNIZABLE_VISUAL_FEATURES);
     this.walk(this.file.dataset, 'normal', skip);
   }
 
@@ -849,8 +851,8 @@ class Run {
       this.compiled.codeSequences.set(syntaxKey, codes);
     }
     put(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, 'SQ', codes);
-    if (this.config.pixels?.cleanPixelData) put(BURNED_IN_ANNOTATION, 'CS', latin1('NO'));
-    if (this.config.pixels?.cleanRecognizableVisualFeatures) put(RECOGNIZABLE_VISUAL_FEATURES, 'CS', latin1('NO'));
+    // Burned In Annotation / Recognizable Visual Features NO are not the header engine's to state: a pixel stage
+    // earns them (release/claims.ts), whatever config.pixels asks for.
     put(LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, 'CS', latin1(this.compiled.ltim));
   }
 }
@@ -908,6 +910,7 @@ export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys):
     edits: run.edits,
     actions: run.actions,
     quarantine: run.quarantine,
+    quarantines: run.quarantines,
     identity,
     dateShiftDays: run.shifted ? run.shiftDays() : undefined,
     clearPreamble: file.hasPreamble,

@@ -2,8 +2,9 @@
  * What a de-identified instance says about its de-identification (PS3.15 E.1.1, E.2, E.3.6): Patient Identity
  * Removed (0012,0062) YES, De-identification Method (0012,0063) as text, De-identification Method Code Sequence
  * (0012,0064) with the CID 7050 codes of the profile and options applied, Longitudinal Temporal Information
- * Modified (0028,0303), and, when the pixel stage cleans them, Burned In Annotation (0028,0301) and Recognizable
- * Visual Features (0028,0302) NO.
+ * Modified (0028,0303). Burned In Annotation (0028,0301) NO, Recognizable Visual Features (0028,0302) NO and the codes
+ * 113101 / 113102 are never derived from the configuration: only a pixel stage that ran on the file earns them (the
+ * release path, release/claims.ts, adds them from the stage's claims).
  *
  * Example:
  *   methodCodes(config); // [{ value: '113100', meaning: 'Basic Application Confidentiality Profile' }, ...]
@@ -28,11 +29,15 @@ export const BURNED_IN_ANNOTATION = 0x00280301;
 export const RECOGNIZABLE_VISUAL_FEATURES = 0x00280302;
 export const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = 0x00280303;
 
-/** The CID 7050 codes for a configuration: the Basic Profile, then each option in code order. */
-export function methodCodes(config: DeidConfig): MethodCode[] {
+/**
+ * The CID 7050 codes of a file: the Basic Profile, each header option of the configuration, and the pixel options a
+ * stage earned on this file (`earned`: '113101', '113102'), in code order. config.pixels alone adds nothing: it is a
+ * request that the release path checks, not a record of work done.
+ */
+export function methodCodes(config: DeidConfig, earned: readonly string[] = []): MethodCode[] {
   const codes: MethodCode[] = [BASIC_PROFILE_CODE];
-  if (config.pixels?.cleanPixelData) codes.push(CLEAN_PIXEL_DATA_CODE);
-  if (config.pixels?.cleanRecognizableVisualFeatures) codes.push(CLEAN_VISUAL_FEATURES_CODE);
+  if (earned.includes(CLEAN_PIXEL_DATA_CODE.value)) codes.push(CLEAN_PIXEL_DATA_CODE);
+  if (earned.includes(CLEAN_VISUAL_FEATURES_CODE.value)) codes.push(CLEAN_VISUAL_FEATURES_CODE);
   for (const k of OPTION_KEYS) if (config.options[k]) codes.push(OPTION_CODES[k]);
   return codes.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }

@@ -6,7 +6,8 @@
  * Example:
  *   const out = scanFile(planSource(src, planRewrite(file, edits)));
  */
-import type { ByteSource, RewritePlan } from '@veil/core';
+import type { ByteSource } from '../dicom/byte-source.ts';
+import type { RewritePlan } from '../dicom/rewriter.ts';
 
 /** Outputs up to this size are materialised whole (the scanner reads 64 KB windows). */
 const SMALL = 64 * 1024;
