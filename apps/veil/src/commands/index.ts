@@ -15,6 +15,7 @@ interface CommandModule {
 export const commands: readonly CommandModule[] = [
   { names: ['deid'], load: () => import('./deid.ts') },
   { names: ['keygen'], load: () => import('./keygen.ts') },
+  { names: ['token'], load: () => import('./token.ts') },
   { names: ['reidentify'], load: () => import('./reidentify.ts') },
   { names: ['verify'], load: () => import('./verify.ts') },
   { names: ['echo'], load: () => import('./echo.ts') },
@@ -26,6 +27,7 @@ export const commands: readonly CommandModule[] = [
   { names: ['serve'], load: () => import('./serve.ts') },
   { names: ['jobs'], load: () => import('./jobs.ts') },
   { names: ['quarantine'], load: () => import('./quarantine.ts') },
+  { names: ['risk'], load: () => import('./risk.ts') },
 ];
 
 /** The modules to register for these arguments: the named command's alone, or all of them. */
