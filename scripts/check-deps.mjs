@@ -3,6 +3,7 @@
 //
 //   core      packages/core/src imports only files inside packages/core and its declared dependencies: no node:*
 //             or bare Node builtins, no @veil/* package, and no `process.` or `Buffer` identifiers (core is pure).
+//             packages/text (@veil/text) is held to the same rule.
 //   packages  other packages import @veil/core and their declared dependencies (Node builtins are fine), never an
 //             app (apps/*, @veil/app); protocol packages (dimse, dicomweb) never import store-* or queue-* packages.
 //   layout    nothing reaches into another package by relative path (../../core/src/x.ts) or past its `exports`
@@ -330,8 +331,9 @@ function workspaceOf(file) {
   return workspaces.find((w) => isInside(w.dir, file));
 }
 
+/** The pure packages: core, and text (the free-text PHI engine), held to the same rule. */
 function isCore(ws) {
-  return ws.group === 'packages' && ws.folder === 'core';
+  return ws.group === 'packages' && (ws.folder === 'core' || ws.folder === 'text');
 }
 
 function isBackend(ws) {

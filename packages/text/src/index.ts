@@ -1,1 +1,22 @@
-export {};
+/**
+ * @veil/text: free-text PHI detection and replacement for reports, DICOM text values and LLM prompts. Pure and
+ * offline: a layered rule and lexicon engine (no model), no Node built-ins, no I/O, no clock.
+ *
+ * Example:
+ *   import { deidentify, detectPhi } from '@veil/text';
+ *   detectPhi('Pt John Smith, DOB 01/02/1950, MRN 123456');      // spans with type and confidence
+ *   deidentify(report, { mode: 'surrogate', key, patientKey: 'P1' }).text;
+ */
+export { dateShiftDays } from './calendar.ts';
+export { ibanValid, luhnValid, nhsValid } from './checksums.ts';
+export { type DateOrder, shiftDateText } from './date-shift.ts';
+export {
+  type DeidentifyOptions,
+  type DeidentifyResult,
+  deidentify,
+  type OutputMode,
+  type Replacement,
+} from './deidentify.ts';
+export { type DetectOptions, detectPhi } from './detect.ts';
+export { type SurrogateOptions, Surrogates } from './surrogates.ts';
+export { type KnownValue, PHI_TYPES, type PhiType, type Span } from './types.ts';

@@ -1,0 +1,353 @@
+/**
+ * Person names, by layered evidence on each word, then on runs of words:
+ *   1. cues: a title before (Dr., Mrs., Prof.), a context phrase before ("seen by", "my name is", "patient"), a
+ *      suffix after (MD, RN, Jr.): the words they touch are a name whatever they look like;
+ *   2. lexicons: first and last names (weighted by frequency) that are not also common English words;
+ *   3. shape: a capitalised word that is neither an English word nor clinical vocabulary, mid-sentence, is a
+ *      proper noun (names from every locale the lexicons lack); the places detector types city and street names;
+ *   4. runs: initials ("J.", "J"), particles (van, de, ten, bin) and possessives join the words around them;
+ *      a run with a known first name and another name-like word is a name.
+ * The safe-list (lexicon/medical.ts) keeps eponyms used as eponyms ("Parkinson's disease"), drugs before a dose
+ * and clinical acronyms out, unless a cue says otherwise ("Dr. Parkinson").
+ */
+
+import { EPONYM_HEADS, SAFE_ACRONYMS, SAFE_PROPER, UNITS_RE } from '../lexicon/medical.ts';
+import { type Lexicons, lexicons } from '../lexicon/names.ts';
+import type { Token } from '../tokens.ts';
+import type { Span } from '../types.ts';
+import { MONTHS, WEEKDAYS } from './dates.ts';
+
+export const TITLES = new Set(
+  'dr doctor mr mrs ms miss mx prof professor sir dame lady lord nurse rev reverend fr father sister brother capt captain sgt lt col gen hon judge pt patient mme mlle herr frau sr sra srta dott'.split(
+    ' ',
+  ),
+);
+const STRONG_TITLES = new Set(
+  'dr doctor mr mrs ms miss mx prof professor sir dame nurse rev mme mlle herr frau dott'.split(' '),
+);
+const SUFFIXES = new Set(
+  'md m.d do rn np pa pa-c phd dds dmd jr sr ii iii iv mbbs frcr frcp facr lpn crna esq'.split(' '),
+);
+const PARTICLES = new Set(
+  'van von der den de del della di da dos das du le la ten ter bin ibn al el mac mc st y e'.split(' '),
+);
+
+/** Phrases after which the next words are a person's name (lowercased; matched on the words before a run). */
+const CUE_PHRASES: readonly string[][] = [
+  'my name is',
+  'name is',
+  'name',
+  'named',
+  'called',
+  'call me',
+  'calls me',
+  'i am',
+  "i'm",
+  'im',
+  'this is',
+  'patient',
+  'pt',
+  'seen by',
+  'examined by',
+  'referred by',
+  'dictated by',
+  'signed by',
+  'reviewed by',
+  'read by',
+  'reported by',
+  'transcribed by',
+  'verified by',
+  'approved by',
+  'attending',
+  'resident',
+  'physician',
+  'surgeon',
+  'radiologist',
+  'pcp',
+  'dear',
+  'hi',
+  'hello',
+  'hey',
+  'thanks',
+  'thank you',
+  'regards',
+  'sincerely',
+  'cc',
+  'mother',
+  'father',
+  'wife',
+  'husband',
+  'son',
+  'daughter',
+  'brother',
+  'sister',
+  'spouse',
+  'partner',
+  'friend',
+  'guardian',
+  'contact',
+  'emergency contact',
+  'next of kin',
+  'mrs',
+  'mr',
+  'ms',
+  'meet',
+  'met',
+  'with',
+  'by',
+  'to',
+  'from',
+  'and',
+  'for',
+  'says',
+  'said',
+  'told',
+  'asked',
+  'ask',
+  'mr.',
+].map((p) => p.split(' '));
+const STRONG_CUES = new Set([
+  'my name is',
+  'name is',
+  'named',
+  'called',
+  'call me',
+  'calls me',
+  'seen by',
+  'examined by',
+  'referred by',
+  'dictated by',
+  'signed by',
+  'reviewed by',
+  'read by',
+  'reported by',
+  'transcribed by',
+  'verified by',
+  'approved by',
+  'dear',
+  'patient',
+  'pt',
+]);
+
+interface Word {
+  tok: Token;
+  /** evidence the word is part of a name, 0..1 */
+  score: number;
+  /** can sit inside a run without evidence of its own: initials, particles */
+  joiner: boolean;
+  safe: boolean;
+  firstName: boolean;
+}
+
+function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons): boolean {
+  const t = tokens[i]!;
+  if (t.allCaps && SAFE_ACRONYMS.has(t.text.toUpperCase())) return true;
+  const next = tokens[i + 1];
+  const gapToNext = next ? text.slice(t.fullEnd, next.start) : '';
+  // Eponym used as one: "Parkinson's disease", "Graves' disease", "Colles fracture", "Glasgow Coma Scale".
+  if (t.cap && next && /^['’]?\s*$/.test(gapToNext) && EPONYM_HEADS.has(next.lower)) return true;
+  if (t.cap && next && /^['’]?\s*$/.test(gapToNext)) {
+    const after = tokens[i + 2];
+    if (after && EPONYM_HEADS.has(after.lower) && (next.lower === 'coma' || SAFE_PROPER.has(next.lower))) return true;
+  }
+  if (SAFE_PROPER.has(t.lower)) {
+    // Common surnames among the eponyms (Jones, Smith, Murphy) are names unless used as an eponym (above).
+    const w = lex.last.get(t.lower) ?? -1;
+    const f = lex.first.get(t.lower) ?? -1;
+    if (w <= 0 && f <= 0) return true;
+  }
+  // A capitalised word before a dose is a drug: "Metformin 500 mg".
+  if (t.cap && UNITS_RE.test(text.slice(t.fullEnd, t.fullEnd + 16))) return true;
+  return false;
+}
+
+/** Capitalised words that are neither names nor places: calendar words. */
+const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
+
+function isEnglishWord(lower: string, lex: Lexicons): boolean {
+  if (lex.words.has(lower)) return true;
+  // Contractions and plurals: we'll, don't, I'm, patients.
+  const base = lower.replace(/['’](?:ll|re|ve|d|m|s|t)$/, '').replace(/n['’]t$/, '');
+  if (lower.includes('-') && lower.split('-').every((p) => p.length <= 1 || lex.words.has(p))) return true;
+  if (base !== lower && (lex.words.has(base) || base === 'i' || base === 'won' || base === 'can' || base === 'ain'))
+    return true;
+  return lower.endsWith('s') && lex.words.has(lower.slice(0, -1));
+}
+
+function wordEvidence(t: Token, lex: Lexicons): { score: number; firstName: boolean } {
+  if (CALENDAR.has(t.lower) || lex.countries.has(t.lower)) return { score: 0, firstName: false };
+  const f = lex.first.get(t.lower);
+  const l = lex.last.get(t.lower);
+  const isWord = isEnglishWord(t.lower, lex);
+  const inLex = f !== undefined || l !== undefined;
+  const letters = t.text.replace(/[^\p{L}]/gu, '').length;
+  const firstName = f !== undefined && !isWord;
+  if (t.initial) return { score: 0, firstName: false };
+  if (t.cap || t.allCaps) {
+    // Short capitals are acronyms (IBAN, ASAP) unless they are names.
+    if (t.allCaps && letters <= 4 && !inLex) return { score: 0, firstName: false };
+    if (inLex && !isWord) return { score: t.sentenceStart ? 0.8 : 0.9, firstName };
+    if (inLex && isWord) {
+      const weight = Math.max(f ?? 0, l ?? 0);
+      if (t.sentenceStart) return { score: 0.25, firstName: false };
+      return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
+    }
+    if (!isWord && letters >= 2) return { score: t.sentenceStart ? 0.55 : 0.7, firstName: false };
+    return { score: 0, firstName: false };
+  }
+  if (inLex && !isWord && letters >= 3) return { score: 0.55, firstName };
+  return { score: 0, firstName: false };
+}
+
+/** Cue phrases by their last word. */
+const CUES_BY_LAST = new Map<string, string[][]>();
+for (const p of CUE_PHRASES) {
+  const last = p[p.length - 1]!.replace(/\.$/, '').replace(/['’]/g, '');
+  CUES_BY_LAST.set(last, [...(CUES_BY_LAST.get(last) ?? []), p]);
+}
+
+/** The cue phrase that ends right before token i, if any. */
+function cueBefore(tokens: readonly Token[], i: number, text: string): string | undefined {
+  const prev = tokens[i - 1];
+  if (prev === undefined) return undefined;
+  const candidates = CUES_BY_LAST.get(prev.lower.replace(/['’]/g, ''));
+  if (candidates === undefined) return undefined;
+  for (const phrase of candidates) {
+    const n = phrase.length;
+    if (i - n < 0) continue;
+    let ok = true;
+    for (let k = 0; k < n; k++) {
+      const tk = tokens[i - n + k]!;
+      const p = phrase[k]!.replace(/\.$/, '');
+      if (tk.lower !== p && tk.lower.replace(/['’]/g, '') !== p.replace(/['’]/g, '')) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    const gap = text.slice(tokens[i - 1]!.fullEnd, tokens[i]!.start);
+    if (/\n/.test(gap) || gap.length > 4) continue;
+    return phrase.join(' ');
+  }
+  return undefined;
+}
+
+export function detectNames(text: string, tokens: readonly Token[]): Span[] {
+  const lex = lexicons();
+  const words: Word[] = tokens.map((tok, i) => {
+    const safe = isSafe(tokens, i, text, lex);
+    let ev = safe ? { score: 0, firstName: false } : wordEvidence(tok, lex);
+    // A speaker at the start of a line ("John: You saved my life"): a known name there is a name.
+    if (
+      !safe &&
+      ev.score < 0.7 &&
+      tok.cap &&
+      tok.sentenceStart &&
+      text.charAt(tok.fullEnd) === ':' &&
+      (lex.first.has(tok.lower) || lex.last.has(tok.lower))
+    ) {
+      ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
+    }
+    const joiner = tok.initial || PARTICLES.has(tok.lower);
+    return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
+  });
+  const out: Span[] = [];
+  let i = 0;
+  while (i < words.length) {
+    const w = words[i]!;
+    const prev = tokens[i - 1];
+    const titleBefore =
+      prev !== undefined && TITLES.has(prev.lower) && /^\.?\s{1,3}$/.test(text.slice(prev.end, w.tok.start));
+    const maybe = w.score > 0 || w.tok.cap || w.tok.allCaps || w.tok.text.length >= 3;
+    const cue = titleBefore || !maybe ? undefined : cueBefore(tokens, i, text);
+    const strongCue = titleBefore
+      ? STRONG_TITLES.has(prev!.lower) || prev!.lower === 'patient'
+      : cue !== undefined && STRONG_CUES.has(cue);
+    // A title is not part of the name it introduces: the next word sees it as a cue.
+    if (TITLES.has(w.tok.lower) && (w.tok.cap || w.tok.allCaps) && STRONG_TITLES.has(w.tok.lower)) {
+      i++;
+      continue;
+    }
+    const startsRun =
+      w.score > 0 ||
+      (w.tok.initial && words[i + 1] !== undefined && words[i + 1]!.score > 0) ||
+      ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps)) ||
+      (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex));
+    if (!startsRun) {
+      i++;
+      continue;
+    }
+    // Grow the run over name-like words, initials and particles on one line.
+    let j = i;
+    let best = w.score;
+    let strong = 0;
+    let hasFirst = w.firstName;
+    const cued = titleBefore || strongCue;
+    while (j + 1 < words.length) {
+      const a = words[j]!.tok;
+      const b = words[j + 1]!;
+      const gap = text.slice(a.fullEnd, b.tok.start);
+      if (!/^(?:\.?\s{1,2}|\.|-)$/.test(gap) || a.fullEnd !== a.end) break; // possessive ends a run
+      const nameLike = b.score > 0 || (cued && (b.tok.cap || b.tok.allCaps) && !b.safe);
+      // A lowercase surname after a lowercase first name: "patricia desrosiers".
+      // A capitalised word after a known first name or an initial is the surname, even if it is also a word:
+      // "Moira Pagan", "Jildau S Bouts".
+      const surname =
+        (hasFirst || (a.initial && j > i)) &&
+        (b.tok.cap || b.tok.allCaps) &&
+        !b.safe &&
+        b.score === 0 &&
+        !CALENDAR.has(b.tok.lower) &&
+        !b.tok.sentenceStart;
+      const lowerSurname =
+        hasFirst && !b.tok.cap && !b.safe && b.tok.text.length >= 3 && !isEnglishWord(b.tok.lower, lex);
+      const lowerInitial =
+        hasFirst && !a.cap && /^\p{Ll}$/u.test(b.tok.text) && j + 2 < words.length && !words[j + 2]!.tok.cap;
+      let k2 = j + 2;
+      while (k2 < words.length && words[k2]!.joiner && !words[k2]!.tok.initial) k2++;
+      const joiner =
+        lowerSurname || lowerInitial || (b.joiner && k2 < words.length && (words[k2]!.score > 0 || words[k2]!.tok.cap));
+      if (!(nameLike || surname || joiner || (b.tok.initial && !b.safe))) break;
+      if (b.tok.sentenceStart && !/^\.?\s$/.test(gap)) break;
+      j++;
+      best = Math.max(best, b.score);
+      if (b.score >= 0.4) strong++;
+      hasFirst ||= b.firstName;
+    }
+    // Trim trailing joiners that are not initials.
+    while (j > i && words[j]!.joiner && !words[j]!.tok.initial) j--;
+    if (w.score >= 0.4) strong++;
+    let conf = best;
+    if (cued) conf = Math.max(conf, 0.95);
+    else if (cue !== undefined && best > 0) conf = Math.max(conf, Math.min(0.9, best + 0.3));
+    if (hasFirst && j > i) conf = Math.max(conf, 0.92);
+    if (strong >= 2) conf = Math.max(conf, 0.85);
+    const next = tokens[j + 1];
+    if (
+      next &&
+      SUFFIXES.has(next.lower.replace(/\./g, '')) &&
+      /^,?\s$/.test(text.slice(tokens[j]!.fullEnd, next.start))
+    ) {
+      conf = Math.max(conf, 0.93);
+    }
+    let start = words[i]!.tok.start;
+    if (titleBefore && STRONG_TITLES.has(prev!.lower)) start = words[i]!.tok.start;
+    let end = words[j]!.tok.end;
+    if (words[j]!.tok.initial && text.charAt(end) === '.') end++;
+    // A run that is a single initial is noise.
+    if (!(i === j && words[i]!.tok.initial)) {
+      const rule = titleBefore
+        ? 'name.title'
+        : cue !== undefined
+          ? 'name.cue'
+          : hasFirst
+            ? 'name.lexicon'
+            : best >= 0.7
+              ? 'name.shape'
+              : 'name.weak';
+      out.push({ start, end, type: 'NAME', confidence: Math.min(0.99, conf), rule });
+    }
+    i = j + 1;
+  }
+  return out;
+}

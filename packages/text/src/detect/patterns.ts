@@ -1,0 +1,176 @@
+/**
+ * Identifiers with a fixed written shape: e-mail, URL, IP, SSN, phone and fax numbers, payment cards and IBANs
+ * (check digits), NHS numbers (mod 11), MRNs and other IDs after a context word, licence and device numbers, ZIP
+ * codes and ages over 89. Shapes alone are weak for bare digit runs, so those need a context word or a check digit.
+ */
+import { ibanValid, luhnValid, nhsValid } from '../checksums.ts';
+import type { PhiType, Span } from '../types.ts';
+
+function push(out: Span[], start: number, end: number, type: PhiType, confidence: number, rule: string): void {
+  out.push({ start, end, type, confidence, rule });
+}
+
+const EMAIL_RE = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+const URL_RE = /\b(?:https?:\/\/|ftp:\/\/|www\.)[^\s<>"'()[\]]+[^\s<>"'()[\].,;:!?]/giu;
+// Bare domains: name.tld with a common TLD (not file names such as report.pdf).
+const DOMAIN_RE =
+  /\b[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|mil|int|info|biz|io|co|us|uk|de|fr|nl|be|se|dk|no|fi|ch|at|es|it|pt|pl|cz|hu|gr|ie|ca|au|nz|br|uy|cy|ee|si|is|jp|cn|in|ru)(?:\.[a-z]{2})?\b(?:\/(?:[^\s<>"']*[^\s<>"'.,;:!?)])?)?/giu;
+const IPV4_RE = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g;
+const IPV6_RE =
+  /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi;
+const SSN_RE = /\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b/g;
+const SSN_CONTEXT_RE = /\b(?:SSN|SS#|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b/gi;
+// Groups of digits separated by spaces, dots, dashes or brackets; an optional +CC and extension. Checked below.
+const PHONE_RE =
+  /(?<![\w.+/-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?(?:\(0\)\s?)?\d{1,5}(?:[\s.-]\d{1,5}){0,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w/])/gi;
+const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)/g;
+const IBAN_RE = /\b[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]{4}){2,7}(?:\s?[A-Za-z0-9]{1,4})?\b/g;
+const NHS_RE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;
+
+/** Context words before an identifier, and the type the identifier gets. */
+const ID_CONTEXTS: readonly [RegExp, PhiType][] = [
+  [/\b(?:fax|facsimile)\b/i, 'FAX'],
+  [
+    /\b(?:health ?plan|insurance|insurer|member|subscriber|policy|medicaid|medicare|beneficiary|group)\s*(?:id|no|number|#)?/i,
+    'ACCOUNT',
+  ],
+  [/\b(?:account|acct|a\/c|billing|invoice|iban|card)\s*(?:no|number|#)?/i, 'ACCOUNT'],
+  [
+    /\b(?:licen[cs]e|licen[cs]e plate|DL|driver'?s? licen[cs]e|DEA|NPI|certificate|cert|registration|vehicle|VIN|plate)\s*(?:no|number|#)?/i,
+    'LICENSE',
+  ],
+  [/\b(?:device|serial|implant|pacemaker|S\/N|SN|UDI|lot|model)\s*(?:no|number|#)?/i, 'DEVICE'],
+  [
+    /\b(?:MRN|MR|medical record|record|patient|pt|chart|hospital|unit|case|accession|acc|encounter|visit|admission|episode|specimen|study|order|requisition|NHS|CHI|ID|identifier|number|no|#)\s*(?:id|no|number|#)?/i,
+    'ID',
+  ],
+];
+/** An identifier token right after a context word: at least one digit, 4+ characters. */
+const ID_AFTER_RE =
+  /^[.\s]*(?:(?:is|was|of|=)\s*)?[:#]?\s*(?:no\.?\s*|number\s*)?[:#]?\s*(\d{3}[ -]\d{3}[ -]\d{4}\b|[A-Za-z]{0,4}[-/]?\d[\dA-Za-z\-/.]{2,24}[\dA-Za-z])/;
+/** Things that look like IDs but are measurements, doses or room numbers: never IDs without a strong context. */
+const NOT_ID_AFTER =
+  /^\s*(?:mg|mcg|ml|mm|cm|kg|g|%|units?|years?|yrs?|y\/o|yo|days?|weeks?|months?|hours?|hrs?|min|mmhg|bpm)\b/i;
+
+function digitsOf(s: string): string {
+  return s.replace(/\D/g, '');
+}
+
+export function detectPatterns(text: string): Span[] {
+  const out: Span[] = [];
+  for (const m of text.matchAll(EMAIL_RE)) push(out, m.index, m.index + m[0].length, 'EMAIL', 0.99, 'email');
+  for (const m of text.matchAll(URL_RE)) push(out, m.index, m.index + m[0].length, 'URL', 0.97, 'url');
+  for (const m of text.matchAll(DOMAIN_RE)) {
+    const before = text.charAt(m.index - 1);
+    if (before === '@' || before === '.') continue;
+    push(out, m.index, m.index + m[0].length, 'URL', 0.85, 'url.domain');
+  }
+  for (const m of text.matchAll(IPV4_RE)) push(out, m.index, m.index + m[0].length, 'IP', 0.95, 'ip.v4');
+  for (const m of text.matchAll(IPV6_RE)) {
+    if ((m[0].match(/:/g) ?? []).length >= 3) push(out, m.index, m.index + m[0].length, 'IP', 0.9, 'ip.v6');
+  }
+  for (const m of text.matchAll(SSN_RE)) push(out, m.index, m.index + m[0].length, 'SSN', 0.93, 'ssn');
+  for (const m of text.matchAll(SSN_CONTEXT_RE)) {
+    const v = m[1]!;
+    const s = m.index + m[0].lastIndexOf(v);
+    push(out, s, s + v.length, 'SSN', 0.98, 'ssn.context');
+  }
+  for (const m of text.matchAll(CARD_RE)) {
+    const d = digitsOf(m[0]);
+    if (d.length >= 12 && d.length <= 19 && luhnValid(d)) {
+      push(out, m.index, m.index + m[0].length, 'ACCOUNT', 0.95, 'account.luhn');
+    }
+  }
+  for (const m of text.matchAll(IBAN_RE)) {
+    if (ibanValid(m[0])) push(out, m.index, m.index + m[0].length, 'ACCOUNT', 0.98, 'account.iban');
+  }
+  for (const m of text.matchAll(NHS_RE)) {
+    if (nhsValid(digitsOf(m[0]))) push(out, m.index, m.index + m[0].length, 'ID', 0.8, 'id.nhs');
+  }
+  detectPhones(text, out);
+  detectContextIds(text, out);
+  detectLongDigitRuns(text, out);
+  detectAges(text, out);
+  return out;
+}
+
+const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
+const TIME_LIKE = /^\d{1,2}[:.]\d{2}$/;
+
+function detectPhones(text: string, out: Span[]): void {
+  for (const m of text.matchAll(PHONE_RE)) {
+    let v = m[0];
+    let start = m.index;
+    // Trim separators the regex allowed at the edges.
+    while (/[\s.-]$/.test(v)) v = v.slice(0, -1);
+    while (/^[\s.-]/.test(v)) {
+      v = v.slice(1);
+      start++;
+    }
+    const d = digitsOf(v.replace(/(?:x|ext\.?|extension)\s?\d+$/i, ''));
+    if (d.length < 7 || d.length > 15) continue;
+    if (DATE_LIKE.test(v) || TIME_LIKE.test(v)) continue;
+    // A decimal number or a list of small numbers is not a phone: require phone-like grouping.
+    const groups = v.split(/[\s.\-()]+/).filter(Boolean);
+    const plain = /^\d+$/.test(v);
+    if (plain && (d.length < 10 || d.length > 11)) continue;
+    if (!plain && groups.some((g) => /^\d+$/.test(g) && g.length === 1) && !v.startsWith('+') && !/^\(/.test(v)) {
+      continue;
+    }
+    if (luhnValid(d) && d.length >= 13) continue; // a card, reported by account.luhn
+    const before = text.slice(Math.max(0, start - 24), start);
+    const fax = /\bfax\b[^\n]*$/i.test(before);
+    const cue = /\b(?:tel|phone|telephone|call|cell|mobile|mob|ph|pager|contact|number|reach)\b[^\n]*$/i.test(before);
+    const shaped = v.startsWith('+') || /[()]/.test(v) || /^\d{3}[-. ]\d{3}[-. ]\d{4}/.test(v) || groups.length >= 2;
+    const conf = fax ? 0.95 : cue ? 0.9 : shaped ? 0.85 : 0.7;
+    push(out, start, start + v.length, fax ? 'FAX' : 'PHONE', conf, fax ? 'fax' : 'phone');
+  }
+}
+
+function detectContextIds(text: string, out: Span[]): void {
+  for (const [re, type] of ID_CONTEXTS) {
+    const g = new RegExp(re.source, 'gi');
+    for (const m of text.matchAll(g)) {
+      const after = text.slice(m.index + m[0].length, m.index + m[0].length + 48);
+      const idm = ID_AFTER_RE.exec(after);
+      if (!idm) continue;
+      const value = idm[1]!;
+      const vStart = m.index + m[0].length + idm[0].length - value.length;
+      const rest = text.slice(vStart + value.length, vStart + value.length + 8);
+      if (NOT_ID_AFTER.test(rest)) continue;
+      // "Room 4", "bed 12", "page 3", a year or a plain small number: not identifiers.
+      if (/^\d{1,3}$/.test(value)) continue;
+      const word = m[0].trim().toLowerCase();
+      const weakWord = /^(?:number|no|#|id|unit|case|order|study|group|model|lot|record|card|visit)$/.test(word);
+      if (weakWord && digitsOf(value).length < 4) continue;
+      push(out, vStart, vStart + value.length, type, weakWord ? 0.75 : 0.92, `id.context.${type.toLowerCase()}`);
+    }
+  }
+  // Licence-shaped: a letter then 6+ digits (many US driver's licences, passports) standing alone.
+  for (const m of text.matchAll(/\b[A-Z]\d{6,14}\b/g))
+    push(out, m.index, m.index + m[0].length, 'LICENSE', 0.7, 'license.shape');
+}
+
+/** Any run of 6+ digits not otherwise explained: unlabelled identifiers leak as easily as labelled ones. */
+function detectLongDigitRuns(text: string, out: Span[]): void {
+  for (const m of text.matchAll(/(?<![\w.,])\d{6,}(?![\w]|[.,]\d)/g)) {
+    push(out, m.index, m.index + m[0].length, 'ID', 0.6, 'id.digits');
+  }
+  for (const m of text.matchAll(/(?<![\w-])\d{3,5}-\d{2,4}-\d{3,5}(?![\w-])/g)) {
+    push(out, m.index, m.index + m[0].length, 'ID', 0.6, 'id.grouped');
+  }
+}
+
+/**
+ * Ages over 89 (HIPAA Safe Harbor): "92-year-old", "aged 95", "age: 91", "91 yo", "91 y/o", "91 years old".
+ * Younger ages are not identifiers and stay.
+ */
+function detectAges(text: string, out: Span[]): void {
+  const re =
+    /\b(?:(\d{2,3})(?=[- ]?(?:years?|yrs?|y)[- ]?(?:old|o\b|\/o\b))|(?<=\b(?:aged?|age:)\s*)(\d{2,3})\b|(\d{2,3})(?=\s*(?:yo|y\/o|yr old|year old|years old)\b))/gi;
+  for (const m of text.matchAll(re)) {
+    const v = m[1] ?? m[2] ?? m[3]!;
+    const n = Number(v);
+    if (n > 89 && n < 130) push(out, m.index, m.index + v.length, 'AGE', 0.95, 'age.over89');
+  }
+}

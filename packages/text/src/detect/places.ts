@@ -1,0 +1,331 @@
+/**
+ * Places: street addresses (US "1668 Glyn St", European "Koskikatu 25", "Via Franscini 71", "Rue de Piétrain
+ * 371"), secondary units (Apt., Suite, PO Box, military APO/FPO/DPO), cities (lexicon of many countries), US states
+ * (names; abbreviations after "City,"), ZIP and postal codes next to an address, and hospitals and clinics.
+ * "Room 4" and "Bed 12" are locations inside a hospital, not addresses: they are left alone.
+ */
+import { type Lexicons, lexicons } from '../lexicon/names.ts';
+import type { Token } from '../tokens.ts';
+import type { Span } from '../types.ts';
+
+/** Street words written before the street's name ("Rue X", "Via X", "ul. X"). */
+const PREFIX_STREET = new Set(
+  'rue via viale vicolo piazza calle avenida avda rua travessa largo praça praca ul ulica al aleja plac avenue av bd boulevard chemin allée allee route rambla paseo carrer camino strada str'.split(
+    ' ',
+  ),
+);
+/** English street words (also from the lexicon) that may end a street name: "Crown Street", "Glyn St". */
+const US_STREET = new Set(
+  'street st avenue ave road rd lane ln drive dr boulevard blvd court ct place pl way terrace ter circle cir parkway pkwy highway hwy square sq trail trl alley crescent close grove gardens mews row walk loop path pike plaza run turnpike expressway freeway route estate estates heights park view hill hills ridge point crossing commons green'.split(
+    ' ',
+  ),
+);
+const SECONDARY_RE =
+  /\b(?:(?:Apt|Apartment|Suite|Ste|Flat)\.?\s*#?\s*\d{1,5}[A-Za-z]?|Unit\s+#?\d{2,5}[A-Za-z]?(?:\s+Box\s+\d{1,5})?|P\.?\s?O\.?\s*Box\s+\d{1,6}|PSC\s+\d{1,5},?\s+Box\s+\d{1,5}|Box\s+\d{2,6}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})\b/gi;
+const HOSPITAL_RE =
+  /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’.&-]*\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
+const HOSPITAL_OF_RE =
+  /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
+const ADDRESS_CUE_RE =
+  /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|sent\s+to|send\s+(?:it\s+)?to|return\s+to|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|deliver(?:ed)?\s+to|mail(?:ed)?\s+to|ship(?:ped)?\s+to|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
+const CORNER_RE = /\bcorner\s+of\s+((?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
+const POSTCODE_RE =
+  /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
+
+function isStreetWord(t: Token, lex: Lexicons, next: Token | undefined): 'prefix' | 'suffix' | 'compound' | undefined {
+  const l = t.lower.replace(/\.$/, '');
+  // "Rue X" is a prefix; "Pentelis Str." (no name after) is a suffix.
+  if (PREFIX_STREET.has(l)) return next && (next.cap || next.allCaps) ? 'prefix' : 'suffix';
+  if (US_STREET.has(l)) return 'suffix';
+  if (lex.streetWords.has(l)) return 'suffix';
+  if (l.length >= 6) {
+    const suffixes = suffixSet(lex);
+    for (let n = 3; n <= Math.min(10, l.length - 3); n++) {
+      if (suffixes.has(l.slice(-n))) return 'compound';
+    }
+  }
+  return undefined;
+}
+
+let suffixCache: Set<string> | undefined;
+function suffixSet(lex: Lexicons): Set<string> {
+  suffixCache ??= new Set(lex.streetSuffixes);
+  return suffixCache;
+}
+
+export function detectPlaces(text: string, tokens: readonly Token[]): Span[] {
+  const lex = lexicons();
+  const out: Span[] = [];
+  detectStreets(text, tokens, lex, out);
+  for (const m of text.matchAll(SECONDARY_RE))
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      type: 'ADDRESS',
+      confidence: 0.9,
+      rule: 'address.secondary',
+    });
+  for (const m of text.matchAll(HOSPITAL_RE)) {
+    let s = m.index;
+    let v = m[0];
+    const lead = /^(?:The|A|An|At|In|To|From|Our|Your|His|Her|Their)\s+/.exec(v);
+    if (lead) {
+      s += lead[0].length;
+      v = v.slice(lead[0].length);
+    }
+    const generic = v.split(/\s+/).every((w) => lex.words.has(w.toLowerCase().replace(/[.'’]/g, '')));
+    out.push({ start: s, end: s + v.length, type: 'HOSPITAL', confidence: generic ? 0.6 : 0.92, rule: 'hospital' });
+  }
+  for (const m of text.matchAll(HOSPITAL_OF_RE))
+    out.push({
+      start: m.index,
+      end: m.index + m[0].trimEnd().length,
+      type: 'HOSPITAL',
+      confidence: 0.9,
+      rule: 'hospital.of',
+    });
+  // After an address cue, the words up to a house number: "lives on Sludevej 13", "address:\n947 trg revolucije 17".
+  for (const m of text.matchAll(ADDRESS_CUE_RE)) {
+    const v = m[1] ?? m[2]!;
+    const s = m.index + m[0].length - v.length;
+    out.push({ start: s, end: s + v.trimEnd().length, type: 'ADDRESS', confidence: 0.85, rule: 'address.cue' });
+  }
+  // "the corner of X and Y": both streets.
+  for (const m of text.matchAll(CORNER_RE)) {
+    const s = m.index + m[0].length - m[1]!.length;
+    out.push({ start: s, end: s + m[1]!.trimEnd().length, type: 'ADDRESS', confidence: 0.85, rule: 'address.corner' });
+  }
+  for (const m of text.matchAll(
+    /\b(?:USS|USNS|USNV|USCGC)\s+[\p{Lu}][\p{L}'’-]+|\bC\/\s?(?:[\p{Lu}][\p{L}'’.-]*\s){1,4}\d{1,5}\b/gu,
+  )) {
+    out.push({ start: m.index, end: m.index + m[0].length, type: 'ADDRESS', confidence: 0.85, rule: 'address.other' });
+  }
+  // "20789 Allika 46", "5049 Harjukuja 54": a house or postal number, capitalised words, a number.
+  for (const m of text.matchAll(
+    /(?<![\w.,-])\d{3,6}[ \t]+[\p{Lu}][\p{L}'’.-]+(?:[ \t]+[\p{L}'’.-]+){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?/gu,
+  )) {
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      type: 'ADDRESS',
+      confidence: 0.8,
+      rule: 'address.numbered',
+    });
+  }
+  // A postal code after a country name ends an address block: "Estonia 62488".
+  for (const m of text.matchAll(
+    /([\p{Lu}][\p{L}]+(?: [\p{Lu}][\p{L}]+)*(?: \([\p{L}]+\))?)[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu,
+  )) {
+    if (!lex.countries.has(m[1]!.toLowerCase().replace(/\s*\(.*\)$/, ''))) continue;
+    const s = m.index + m[0].length - m[2]!.length;
+    out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+  }
+  detectCitiesStates(text, tokens, lex, out);
+  return out;
+}
+
+function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.text.length < 2 && t.lower !== 'u') continue;
+    const kind = isStreetWord(t, lex, tokens[i + 1]);
+    if (kind === undefined) continue;
+    const lineStart = text.lastIndexOf('\n', t.start) + 1;
+    let start = t.start;
+    let end = t.end;
+    let hasNumber = false;
+    let named = kind === 'compound';
+    if (kind === 'suffix') {
+      // Words before: up to 4 name words, then a house number.
+      let k = i - 1;
+      while (k >= 0 && i - k <= 4) {
+        const p = tokens[k]!;
+        if (p.start < lineStart || !/^\s{1,2}$/.test(text.slice(p.fullEnd, tokens[k + 1]!.start))) break;
+        if (!(p.cap || p.allCaps || /^\d/.test(p.text))) break;
+        start = p.start;
+        named = true;
+        k--;
+      }
+      const before = text.slice(Math.max(lineStart, start - 12), start);
+      const num = /(\d{1,6}[A-Za-z]?)\s+$/.exec(before);
+      if (num) {
+        start -= num[0].length;
+        hasNumber = true;
+      }
+      if (!t.cap && !t.allCaps && !(named && (hasNumber || /^\.?\s{1,2}\d/.test(text.slice(t.end, t.end + 6)))))
+        continue;
+    } else if (kind === 'prefix') {
+      // Words after: the street's name (particles allowed), up to 5 words.
+      let k = i + 1;
+      while (k < tokens.length && k - i <= 5) {
+        const n = tokens[k]!;
+        if (
+          !/^[\s.]{1,2}$/.test(text.slice(tokens[k - 1]!.fullEnd, n.start)) ||
+          text.slice(tokens[k - 1]!.end, n.start).includes('\n')
+        )
+          break;
+        if (
+          !(
+            n.cap ||
+            n.allCaps ||
+            /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/.test(n.lower)
+          )
+        )
+          break;
+        end = n.end;
+        named = true;
+        k++;
+      }
+      if (!t.cap && !named) continue;
+      const before = text.slice(Math.max(lineStart, t.start - 12), t.start);
+      const num = /(\d{1,6}[A-Za-z]?),?\s+$/.exec(before);
+      if (num) {
+        start -= num[0].length;
+        hasNumber = true;
+      }
+    } else {
+      if (!(t.cap || t.allCaps)) {
+        const num = /^\s+\d{1,5}/.test(text.slice(t.end, t.end + 8));
+        if (!num) continue;
+      }
+    }
+    // A number after the street: "Koskikatu 25", "Via Franscini 71", "Erzsébet tér 19."
+    const after = /^\.?,?\s{1,2}(\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?)\.?(?!\d)/.exec(text.slice(end, end + 16));
+    if (after) {
+      end += after[0].length;
+      hasNumber = true;
+    }
+    if (!named && kind !== 'compound') continue;
+    if (!hasNumber && kind === 'suffix' && !t.cap) continue;
+    const conf = hasNumber ? 0.92 : kind === 'compound' ? 0.75 : 0.6;
+    out.push({
+      start,
+      end,
+      type: 'ADDRESS',
+      confidence: conf,
+      rule: hasNumber ? 'address.street' : 'address.street-name',
+    });
+  }
+}
+
+function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!(t.cap || t.allCaps)) continue;
+    // Longest city name from here (up to 4 words).
+    let matched = -1;
+    let phrase = t.lower;
+    for (let k = i; k < Math.min(tokens.length, i + 4); k++) {
+      if (k > i) {
+        const gap = text.slice(tokens[k - 1]!.fullEnd, tokens[k]!.start);
+        if (!/^[\s-]{1}$/.test(gap)) break;
+        phrase += gap + tokens[k]!.lower;
+      }
+      if (lex.cities.has(phrase)) matched = k;
+    }
+    if (matched >= 0) {
+      const single = matched === i;
+      const common = single && (lex.words.has(t.lower) || lex.first.has(t.lower) || lex.last.has(t.lower));
+      const conf = common ? (t.sentenceStart ? 0.3 : 0.5) : 0.85;
+      out.push({ start: t.start, end: tokens[matched]!.end, type: 'CITY', confidence: conf, rule: 'city.lexicon' });
+    }
+    // US states by name.
+    for (const n of [3, 2, 1]) {
+      if (i + n > tokens.length) continue;
+      const name = tokens
+        .slice(i, i + n)
+        .map((x) => x.lower)
+        .join(' ');
+      if (lex.states.has(name) && tokens.slice(i, i + n).every((x) => x.cap)) {
+        const common = n === 1 && lex.words.has(name);
+        out.push({
+          start: t.start,
+          end: tokens[i + n - 1]!.end,
+          type: 'STATE',
+          confidence: common ? 0.4 : 0.8,
+          rule: 'state.name',
+        });
+        break;
+      }
+    }
+  }
+  // "City, ST 12345" and "City, ST": the abbreviation is a state only there.
+  const re = /([\p{Lu}][\p{L}'’.-]*(?:[ -][\p{Lu}][\p{L}'’.-]*){0,3}),\s*([A-Z]{2})\b(?:\s+(\d{5}(?:-\d{4})?))?/gu;
+  for (const m of text.matchAll(re)) {
+    const st = m[2]!;
+    if (!lex.stateAbbr.has(st)) continue;
+    // "Smith, MD" is a credential, "Baltimore, MD 21201" a state: without a ZIP, only after a known city.
+    if (/^(?:MD|DO|PA|NP|RN|MS|ME|OR|IN|DE)$/.test(st) && !m[3] && !lex.cities.has(m[1]!.toLowerCase())) continue;
+    const cityStart = m.index;
+    out.push({ start: cityStart, end: cityStart + m[1]!.length, type: 'CITY', confidence: 0.85, rule: 'city.state' });
+    const sStart = m.index + m[0].indexOf(st, m[1]!.length);
+    out.push({ start: sStart, end: sStart + 2, type: 'STATE', confidence: 0.9, rule: 'state.abbr' });
+    if (m[3]) {
+      const zStart = m.index + m[0].lastIndexOf(m[3]);
+      out.push({ start: zStart, end: zStart + m[3].length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
+    }
+  }
+  // ZIP after a ZIP cue.
+  for (const m of text.matchAll(
+    /\b(?:zip|zip code|postcode|postal code|post code)\s*:?\s*(\d{5}(?:-\d{4})?|\d{3,5}(?:[\s-]\d{2,4})?|[A-Z0-9]{2,4}\s?[A-Z0-9]{3})\b/gi,
+  )) {
+    const s = m.index + m[0].lastIndexOf(m[1]!);
+    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.cue' });
+  }
+}
+
+/**
+ * Grows address-like spans over what sits next to them on the same address block: house numbers, postal codes,
+ * city and country lines, commas and line breaks ("6750 Koskikatu 25 Apt. 864\nArtilleros\n, CO\n Uruguay 64677").
+ * Returns new spans for the glued parts.
+ */
+export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
+  const lex = lexicons();
+  const extra: Span[] = [];
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const anchors = sorted.filter(
+    (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE') && s.confidence >= 0.6,
+  );
+  for (const a of anchors) {
+    // Right side: postal codes, states, city lines and country names, separated by spaces, commas or line breaks.
+    let pos = a.end;
+    for (let n = 0; n < 6; n++) {
+      const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos))!;
+      const p = pos + m[0].length;
+      if (p === pos && n > 0 && !/^[ \t]/.test(text.slice(pos))) break;
+      const rest = text.slice(p, p + 40);
+      const code = POSTCODE_RE.exec(rest);
+      if (code && !/^[\p{L}\p{N}]/u.test(rest.charAt(code[0].length))) {
+        extra.push({ start: p, end: p + code[0].length, type: 'ZIP', confidence: 0.85, rule: 'address.glue' });
+        pos = p + code[0].length;
+        continue;
+      }
+      const next = sorted.find((s) => s.start === p && s.confidence >= 0.5);
+      if (next) {
+        pos = next.end;
+        continue;
+      }
+      const word = /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u.exec(rest);
+      if (word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) {
+        pos = p + word[0].length;
+        continue;
+      }
+      if (word && /^[A-Z]{1,3}$/.test(word[0])) {
+        extra.push({ start: p, end: p + word[0].length, type: 'STATE', confidence: 0.7, rule: 'address.glue' });
+        pos = p + word[0].length;
+        continue;
+      }
+      break;
+    }
+    // Left side: a postal code or house number right before ("08428 Rue de ...", "1987 74 Diakou Street").
+    if (a.type !== 'ADDRESS') continue;
+    const left = /(?:^|[\s,])(\d{3,6}(?:[ \t]\d{1,4})?)[ \t]*,?[ \t]*$/.exec(
+      text.slice(Math.max(0, a.start - 16), a.start),
+    );
+    if (left) {
+      const st = Math.max(0, a.start - 16) + left.index + left[0].indexOf(left[1]!);
+      extra.push({ start: st, end: st + left[1]!.length, type: 'ADDRESS', confidence: 0.8, rule: 'address.glue' });
+    }
+  }
+  return extra;
+}

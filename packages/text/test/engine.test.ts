@@ -1,0 +1,127 @@
+/** The engine's rules on hand-written cases: each PHI type, the hard negatives, the output modes and surrogates. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deidentify, detectPhi, ibanValid, luhnValid, nhsValid, Surrogates, shiftDateText } from '@veil/text';
+
+const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+const other = new Uint8Array(32).map((_, i) => i * 5 + 3);
+
+function found(text: string): string[] {
+  return detectPhi(text).map((s) => `${s.type}:${text.slice(s.start, s.end)}`);
+}
+
+test('names: titles, cues, lexicon, initials, possessives, lowercase', () => {
+  assert.deepEqual(found('Seen by Dr. Ana Ortiz today.'), ['NAME:Ana Ortiz']);
+  assert.deepEqual(found('Patient John Q. Smith reports pain.'), ['NAME:John Q. Smith']);
+  assert.deepEqual(found("Mrs. Kowalczyk's daughter called."), ['NAME:Kowalczyk']);
+  assert.deepEqual(found('follow up with patricia desrosiers next week'), ['NAME:patricia desrosiers']);
+  assert.deepEqual(found('Signed: Jildau S Bouts, MD'), ['NAME:Jildau S Bouts']);
+});
+
+test('hard negatives stay: eponyms, ages under 90, rooms, relative dates, doses, scores', () => {
+  const text =
+    "A 34-year-old with Parkinson's disease and Crohn disease, Glasgow Coma Scale 15, in Room 4, bed 12. " +
+    'Started Metformin 500 mg 3 days ago; Hodgkin lymphoma in 2 weeks follow-up. CT and MRI of the brain.';
+  assert.deepEqual(found(text), []);
+});
+
+test('dates in many written forms, years and weekdays; ages over 89', () => {
+  const text =
+    'Admitted 03/04/2021, MRI 2021-03-05 11:34, discharged March 9th, 2021 (Tuesday); seen 4 Apr 2021 and 04.05.2021, DOB: 1/2. A 92-year-old.';
+  const types = found(text);
+  for (const v of ['03/04/2021', '2021-03-05 11:34', 'March 9th, 2021', 'Tuesday', '4 Apr 2021', '04.05.2021', '1/2']) {
+    assert.ok(types.includes(`DATE:${v}`), `${v} in ${types.join(' | ')}`);
+  }
+  assert.ok(types.includes('AGE:92'));
+});
+
+test('identifiers: check digits and context words', () => {
+  const text =
+    'MRN: 4412889. NHS number 943 476 5919. Card 4111 1111 1111 1111. IBAN GB82 WEST 1234 5698 7654 32. ' +
+    'SSN 123-45-6789. Call (617) 555-0199, fax 617-555-0100. j.doe@mail.example.org, https://portal.example.org/x, 10.2.3.4. ' +
+    'Policy no. HP-99812. Device serial SN 7734-AX-991.';
+  const got = found(text);
+  for (const want of [
+    'ID:4412889',
+    'ID:943 476 5919',
+    'ACCOUNT:4111 1111 1111 1111',
+    'ACCOUNT:GB82 WEST 1234 5698 7654 32',
+    'SSN:123-45-6789',
+    'PHONE:(617) 555-0199',
+    'FAX:617-555-0100',
+    'EMAIL:j.doe@mail.example.org',
+    'URL:https://portal.example.org/x',
+    'IP:10.2.3.4',
+    'ACCOUNT:HP-99812',
+  ]) {
+    assert.ok(got.includes(want), `${want} in ${got.join(' | ')}`);
+  }
+  assert.ok(luhnValid('4111111111111111') && !luhnValid('4111111111111112'));
+  assert.ok(nhsValid('9434765919') && !nhsValid('9434765918'));
+  assert.ok(ibanValid('GB82WEST12345698765432') && !ibanValid('GB82WEST12345698765433'));
+});
+
+test('places: street addresses, secondary units, city/state/ZIP, hospitals', () => {
+  const got = found(
+    'Lives at 1668 Glyn St, Apt. 4, Springfield, IL 62704. Transferred from Massachusetts General Hospital.',
+  );
+  assert.ok(got.includes('ADDRESS:1668 Glyn St'), got.join(' | '));
+  assert.ok(
+    got.some((g) => g.startsWith('CITY:Springfield')),
+    got.join(' | '),
+  );
+  assert.ok(got.includes('ZIP:62704') || got.some((g) => g.includes('62704')), got.join(' | '));
+  assert.ok(got.includes('HOSPITAL:Massachusetts General Hospital'), got.join(' | '));
+});
+
+test('known values from the DICOM header are found in any case and word order', () => {
+  const spans = detectPhi('Comparison with prior study of JOHN doe, accession A77.', {
+    known: [
+      { type: 'NAME', value: 'DOE^JOHN' },
+      { type: 'ID', value: 'A77' },
+    ],
+  });
+  assert.deepEqual(
+    spans.map((s) => s.type),
+    ['NAME', 'NAME', 'ID'],
+  );
+});
+
+test('placeholder and mask modes', () => {
+  const t = 'Dr. Ana Ortiz called 617-555-0199.';
+  assert.equal(deidentify(t).text, 'Dr. [NAME] called [PHONE].');
+  assert.equal(deidentify(t, { mode: 'mask' }).text, 'Dr. *** ***** called ***-***-****.');
+});
+
+test('surrogates are keyed and consistent across documents; dates keep their intervals', () => {
+  const a = deidentify('John Smith was seen on 03/04/2021 and again on 03/14/2021.', {
+    mode: 'surrogate',
+    key,
+    patientKey: 'P1',
+  });
+  const b = deidentify('Smith called back; John Smith is fine.', { mode: 'surrogate', key, patientKey: 'P1' });
+  const c = deidentify('John Smith was seen on 03/04/2021 and again on 03/14/2021.', {
+    mode: 'surrogate',
+    key: other,
+    patientKey: 'P1',
+  });
+  const sa = a.replacements.map((r) => r.replacement);
+  assert.ok(!a.text.includes('John') && !a.text.includes('Smith') && !a.text.includes('03/04/2021'));
+  assert.equal(b.replacements.at(-1)!.replacement, sa[0], 'same name, same surrogate in another document');
+  assert.notEqual(c.replacements[0]!.replacement, sa[0], 'another key, another surrogate');
+  const [d1, d2] = sa.slice(1).map((d) => {
+    const [m, dd, y] = d.split('/').map(Number) as [number, number, number];
+    return Date.UTC(y, m - 1, dd);
+  });
+  assert.equal((d2! - d1!) / 86400000, 10, 'the interval is kept');
+  const s = new Surrogates({ key, patientKey: 'P1' });
+  assert.notEqual(s.shiftDays, 0);
+  assert.equal(shiftDateText('March 3rd, 2020', 30, 'mdy'), 'April 2nd, 2020');
+  assert.equal(shiftDateText('04.03.2020', 1, 'mdy'), '05.03.2020');
+  assert.equal(shiftDateText('2020-03-04 11:34:00', -4, 'mdy'), '2020-02-29 11:34:00');
+  assert.equal(shiftDateText('Tuesday', 2, 'mdy'), 'Thursday');
+  // A surrogate card number still passes Luhn; a surrogate SSN starts with 9 (never issued).
+  const card = s.for('ACCOUNT', '4111 1111 1111 1111');
+  assert.ok(luhnValid(card.replace(/\D/g, '')) && card !== '4111 1111 1111 1111');
+  assert.match(s.for('SSN', '123-45-6789'), /^9\d\d-\d\d-\d{4}$/);
+});
