@@ -1,0 +1,82 @@
+/**
+ * A small PNG encoder (8-bit RGB, no interlace) over node:zlib, for previews of redacted output frames.
+ *
+ * Example:
+ *   writeFileSync('frame.png', encodePng(width, height, rgb));
+ */
+import { deflateSync } from 'node:zlib';
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(parts: readonly Uint8Array[]): number {
+  let c = 0xffffffff;
+  for (const p of parts) for (const b of p) c = (CRC_TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  const t = new TextEncoder().encode(type);
+  out.set(t, 4);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32([t, data]));
+  return out;
+}
+
+export function encodePng(width: number, height: number, rgb: Uint8Array): Uint8Array {
+  const raw = new Uint8Array((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * 3 + 1)] = 0; // filter: none
+    raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
+  }
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  const sig = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const parts = [sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Draws a rectangle outline (2 pixels wide) into an RGB image, clipped to it. */
+export function outline(
+  img: { width: number; height: number; rgb: Uint8Array },
+  box: { x0: number; y0: number; x1: number; y1: number },
+  colour: readonly [number, number, number],
+): void {
+  const put = (x: number, y: number) => {
+    if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
+    const i = (y * img.width + x) * 3;
+    img.rgb[i] = colour[0];
+    img.rgb[i + 1] = colour[1];
+    img.rgb[i + 2] = colour[2];
+  };
+  for (let t = 0; t < 2; t++) {
+    for (let x = box.x0 - 1 - t; x <= box.x1 + t; x++) {
+      put(x, box.y0 - 1 - t);
+      put(x, box.y1 + t);
+    }
+    for (let y = box.y0 - 1 - t; y <= box.y1 + t; y++) {
+      put(box.x0 - 1 - t, y);
+      put(box.x1 + t, y);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The burned-in text stage's configuration: the `pixels.text` section of a `veil deid` / `veil serve` configuration.
+ * With no section the stage runs on every image and removes every detected text line (fail closed).
+ *
+ *   pixels:
+ *     text:
+ *       enabled: true              # false turns the stage off (then Burned In Annotation NO is never claimed)
+ *       redact: all                # every detected text line is filled ('identifying' is not available yet)
+ *       margin: 3                  # pixels added around each box
+ *       lossy: quarantine          # a JPEG baseline/extended or lossy J2K/JPEG-LS input with text: quarantine, or
+ *                                  # 'explicit-little-endian' to write its decoded, redacted pixels uncompressed
+ *       verify: true               # the pixel half of the release gate (VERIFY_PIXEL_TEXT)
+ *       pass:                      # images Veil cannot decode that may go out unscanned (never claimed clean)
+ *         sopClasses: []
+ *         modalities: []
+ *       regions: []                # extra region rules (regions.ts format), added to the built-in library
+ *
+ * Example:
+ *   const cfg = parsePixelTextConfig(raw.pixels?.text);
+ */
+import { VeilError } from '@veil/core';
+import { parseRegionLibrary, type RegionRule } from './regions.ts';
+
+export interface PixelTextConfig {
+  readonly enabled: boolean;
+  readonly redact: 'all';
+  readonly margin: number;
+  readonly lossy: 'quarantine' | 'explicit-little-endian';
+  readonly verify: boolean;
+  readonly pass: { readonly sopClasses: readonly string[]; readonly modalities: readonly string[] };
+  readonly regions: readonly RegionRule[];
+}
+
+export const DEFAULT_PIXEL_TEXT_CONFIG: PixelTextConfig = {
+  enabled: true,
+  redact: 'all',
+  margin: 3,
+  lossy: 'quarantine',
+  verify: true,
+  pass: { sopClasses: [], modalities: [] },
+  regions: [],
+};
+
+const KEYS = new Set(['enabled', 'redact', 'margin', 'lossy', 'verify', 'pass', 'regions']);
+
+function strings(v: unknown, path: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new VeilError('CONFIG_INVALID', { path });
+  return v as string[];
+}
+
+/** Validates the section; errors are CONFIG_INVALID with the setting's path, never a value. */
+export function parsePixelTextConfig(input: unknown): PixelTextConfig {
+  if (input === undefined || input === null) return DEFAULT_PIXEL_TEXT_CONFIG;
+  if (typeof input !== 'object' || Array.isArray(input)) throw new VeilError('CONFIG_INVALID', { path: 'pixels.text' });
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new VeilError('CONFIG_INVALID', { path: `pixels.text.${k}` });
+  const bool = (k: string, d: boolean): boolean => {
+    const v = o[k];
+    if (v === undefined) return d;
+    if (typeof v !== 'boolean') throw new VeilError('CONFIG_INVALID', { path: `pixels.text.${k}` });
+    return v;
+  };
+  const redact = o.redact ?? 'all';
+  if (redact === 'identifying')
+    throw new VeilError('PIXELS_REDACT_IDENTIFYING_UNAVAILABLE', { path: 'pixels.text.redact' });
+  if (redact !== 'all') throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.redact' });
+  const margin = o.margin ?? DEFAULT_PIXEL_TEXT_CONFIG.margin;
+  if (typeof margin !== 'number' || !Number.isInteger(margin) || margin < 0 || margin > 64) {
+    throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.margin' });
+  }
+  const lossy = o.lossy ?? 'quarantine';
+  if (lossy !== 'quarantine' && lossy !== 'explicit-little-endian') {
+    throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.lossy' });
+  }
+  const passIn = o.pass ?? {};
+  if (typeof passIn !== 'object' || passIn === null || Array.isArray(passIn)) {
+    throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.pass' });
+  }
+  const p = passIn as Record<string, unknown>;
+  for (const k of Object.keys(p)) {
+    if (k !== 'sopClasses' && k !== 'modalities')
+      throw new VeilError('CONFIG_INVALID', { path: `pixels.text.pass.${k}` });
+  }
+  return {
+    enabled: bool('enabled', true),
+    redact: 'all',
+    margin,
+    lossy,
+    verify: bool('verify', true),
+    pass: {
+      sopClasses: strings(p.sopClasses, 'pixels.text.pass.sopClasses'),
+      modalities: strings(p.modalities, 'pixels.text.pass.modalities').map((m) => m.toUpperCase()),
+    },
+    regions: o.regions === undefined ? [] : parseRegionLibrary(o.regions),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Differentiable-binarisation post-processing (the DB text detector's output to boxes, as PaddleOCR does it):
+ * threshold the probability map, take connected regions, score each by its mean probability, drop weak and tiny
+ * ones, and grow each box by the unclip distance (area * ratio / perimeter), since DB maps shrink text regions.
+ *
+ * Example:
+ *   const boxes = dbBoxes(prob, w, h, { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5 });
+ */
+import type { Box } from '../box.ts';
+
+export interface DbOptions {
+  readonly threshold: number;
+  readonly boxThreshold: number;
+  readonly unclipRatio: number;
+  /** Smallest box side kept, in map pixels. */
+  readonly minSize: number;
+}
+
+export const DB_DEFAULTS: DbOptions = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, minSize: 3 };
+
+export function dbBoxes(prob: Float32Array, width: number, height: number, o: DbOptions = DB_DEFAULTS): Box[] {
+  const n = width * height;
+  const label = new Int32Array(n);
+  const stack: number[] = [];
+  const boxes: Box[] = [];
+  let next = 0;
+  for (let start = 0; start < n; start++) {
+    if (label[start] !== 0 || (prob[start] as number) <= o.threshold) continue;
+    next++;
+    label[start] = next;
+    stack.push(start);
+    let x0 = width;
+    let y0 = height;
+    let x1 = -1;
+    let y1 = -1;
+    let sum = 0;
+    let count = 0;
+    while (stack.length > 0) {
+      const p = stack.pop() as number;
+      const x = p % width;
+      const y = (p - x) / width;
+      sum += prob[p] as number;
+      count++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      const visit = (q: number) => {
+        if (label[q] === 0 && (prob[q] as number) > o.threshold) {
+          label[q] = next;
+          stack.push(q);
+        }
+      };
+      if (x > 0) visit(p - 1);
+      if (x + 1 < width) visit(p + 1);
+      if (y > 0) visit(p - width);
+      if (y + 1 < height) visit(p + width);
+    }
+    const w = x1 - x0 + 1;
+    const h = y1 - y0 + 1;
+    if (Math.min(w, h) < o.minSize) continue;
+    const score = sum / count;
+    if (score < o.boxThreshold) continue;
+    const d = (w * h * o.unclipRatio) / (2 * (w + h));
+    boxes.push({
+      x0: Math.max(0, Math.floor(x0 - d)),
+      y0: Math.max(0, Math.floor(y0 - d)),
+      x1: Math.min(width, Math.ceil(x1 + 1 + d)),
+      y1: Math.min(height, Math.ceil(y1 + 1 + d)),
+      source: 'detector',
+      score,
+    });
+  }
+  return boxes;
+}

@@ -1,0 +1,10 @@
+/**
+ * The text detector port: an 8-bit RGB frame in, text line boxes (frame coordinates) out. The app wires the
+ * PP-OCR implementation (ppocr.ts); tests may wire their own.
+ */
+import type { Box } from '../box.ts';
+import type { Rgb8 } from '../render.ts';
+
+export interface TextDetector {
+  detect(image: Rgb8): Promise<Box[]>;
+}

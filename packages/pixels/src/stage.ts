@@ -1,0 +1,260 @@
+/**
+ * The burned-in text stage and the pixel half of the release gate, as ReleaseStages of the core's release path.
+ *
+ * 'pixels:text' decodes every frame (one at a time), finds text lines with the detector and adds the region
+ * library's known text areas, fills them (with a margin) and returns the Pixel Data edits. It claims Burned In
+ * Annotation NO and 113101 (Clean Pixel Data) only when it scanned every frame of the file. An image it cannot
+ * decode is held back (PIXELS_UNSUPPORTED_ENCODING, PIXELS_DECODE_FAILED...) unless the configuration passes its SOP
+ * class or modality, in which case it goes out unscanned and unclaimed. A lossy input with text is held back
+ * (PIXELS_LOSSY_REDACTION_UNSUPPORTED) unless the configuration allows writing it uncompressed.
+ *
+ * 'pixels:verify' re-reads the pixels the plan will write (the Pixel Data edit of the earlier stages, or the
+ * original's), runs the detector on every frame and holds the file back (VERIFY_PIXEL_TEXT) when it finds a line.
+ * It shares with the text stage a cache of frames the detector already found empty (by a hash of the detector's
+ * input), so an unchanged frame is not run twice: the detector is deterministic, the same input gives the same
+ * answer.
+ *
+ * Example:
+ *   const stages = createPixelStages({ detector, codec, config: parsePixelTextConfig(undefined) });
+ *   const outcome = await releaseFile(bytes, { config, keys, stages });
+ */
+import { createHash } from 'node:crypto';
+import {
+  type DicomFile,
+  DOUBLE_FLOAT_PIXEL_DATA,
+  type Edit,
+  FLOAT_PIXEL_DATA,
+  findElement,
+  isVeilError,
+  PIXEL_DATA,
+  type ReleaseStage,
+  readString,
+  type StageOutput,
+} from '@veil/core';
+import { type Box, grow } from './box.ts';
+import type { FrameCodec } from './codecs/port.ts';
+import { LOSSY } from './codecs/port.ts';
+import type { PixelTextConfig } from './config.ts';
+import { openPixels, type PixelAccess } from './decode.ts';
+import type { TextDetector } from './detect/port.ts';
+import type { DecodedFrame } from './frame.ts';
+import { decodeNative } from './native.ts';
+import type { PixelModule } from './pixel-module.ts';
+import { fillBoxes } from './redact.ts';
+import { BUILTIN_REGIONS, headerFacts, regionBoxes } from './regions.ts';
+import { toRgb8 } from './render.ts';
+import { photometricAfterDecode, redactionEdits } from './write-back.ts';
+
+export interface PixelStageOptions {
+  readonly detector: TextDetector;
+  readonly codec?: FrameCodec | undefined;
+  readonly config: PixelTextConfig;
+}
+
+/** Frames the detector found empty, by hash of its input: bounded, most recent kept. */
+class EmptyFrames {
+  private readonly seen = new Set<string>();
+  add(h: string): void {
+    if (this.seen.size >= 256) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.add(h);
+  }
+  has(h: string): boolean {
+    return this.seen.has(h);
+  }
+}
+
+function hashRgb(rgb: Uint8Array, w: number, h: number): string {
+  return createHash('sha256').update(rgb).update(`${w}x${h}`).digest('hex');
+}
+
+export interface FrameBoxes {
+  readonly frame: number;
+  readonly boxes: readonly Box[];
+}
+
+const TAG = '(7FE0,0010)';
+
+function passes(file: DicomFile, config: PixelTextConfig): boolean {
+  const sop = findElement(file.dataset, 0x00080016);
+  const mod = findElement(file.dataset, 0x00080060);
+  return (
+    (sop !== undefined && config.pass.sopClasses.includes(readString(sop).trim())) ||
+    (mod !== undefined && config.pass.modalities.includes(readString(mod).trim().toUpperCase()))
+  );
+}
+
+function hasPixels(file: DicomFile): boolean {
+  return [PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA].some(
+    (t) => findElement(file.dataset, t) !== undefined,
+  );
+}
+
+/** Detector boxes of one frame (through the empty-frame cache), in frame coordinates. */
+async function detectFrame(
+  detector: TextDetector,
+  cache: EmptyFrames,
+  frame: DecodedFrame,
+  m: PixelModule,
+): Promise<Box[]> {
+  const img = toRgb8(frame, m.palette);
+  const h = hashRgb(img.rgb, img.width, img.height);
+  if (cache.has(h)) return [];
+  const boxes = await detector.detect(img);
+  if (boxes.length === 0) cache.add(h);
+  return boxes;
+}
+
+/**
+ * Scans a file's frames: detector boxes plus region boxes, grown by the margin. Used by the stage and by
+ * `veil pixels scan`. Returns the boxes per frame and the redacted frames.
+ */
+export async function scanAndRedact(
+  file: DicomFile,
+  px: PixelAccess,
+  options: PixelStageOptions,
+  cache: EmptyFrames = new EmptyFrames(),
+): Promise<{ boxes: FrameBoxes[]; changed: Map<number, DecodedFrame>; pixels: number }> {
+  const m = px.module;
+  const facts = headerFacts(file);
+  const regions = regionBoxes([...BUILTIN_REGIONS, ...options.config.regions], facts);
+  const boxes: FrameBoxes[] = [];
+  const changed = new Map<number, DecodedFrame>();
+  let pixels = 0;
+  for (let i = 0; i < px.frames; i++) {
+    const frame = px.decodeFrame(i);
+    const found = await detectFrame(options.detector, cache, frame, m);
+    const all = [...found, ...regions].map((b) =>
+      grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows),
+    );
+    if (all.length === 0) continue;
+    boxes.push({ frame: i, boxes: all });
+    pixels += fillBoxes(frame, all);
+    changed.set(i, frame);
+  }
+  return { boxes, changed, pixels };
+}
+
+export function createTextStage(options: PixelStageOptions, cache: EmptyFrames = new EmptyFrames()): ReleaseStage {
+  return {
+    name: 'pixels:text',
+    kind: 'pixels',
+    appliesTo: (file) => hasPixels(file),
+    async run({ file }): Promise<StageOutput> {
+      const { config } = options;
+      let px: PixelAccess | undefined;
+      try {
+        if (!findElement(file.dataset, PIXEL_DATA)) {
+          throw Object.assign(new Error('float pixel data'), { code: 'PIXELS_UNSUPPORTED_ENCODING', path: TAG });
+        }
+        px = openPixels(file, options.codec);
+      } catch (e) {
+        if (passes(file, config)) return { report: { scanned: false, passed: true } };
+        const code = isVeilError(e) ? e.code : ((e as { code?: string }).code ?? 'PIXELS_UNSUPPORTED_ENCODING');
+        return { quarantine: { code, tagPath: isVeilError(e) && e.path ? e.path : TAG } };
+      }
+      if (!px) return {};
+      let result: Awaited<ReturnType<typeof scanAndRedact>>;
+      try {
+        result = await scanAndRedact(file, px, options, cache);
+      } catch (e) {
+        if (passes(file, config)) return { report: { scanned: false, passed: true } };
+        const code = isVeilError(e) ? e.code : 'PIXELS_DECODE_FAILED';
+        return { quarantine: { code, tagPath: isVeilError(e) && e.path ? e.path : TAG } };
+      }
+      const report = {
+        scanned: true,
+        frames: px.frames,
+        boxes: result.boxes.map((f) => ({
+          frame: f.frame,
+          boxes: f.boxes.map((b) => [b.x0, b.y0, b.x1, b.y1, b.source]),
+        })),
+        redactedPixels: result.pixels,
+      };
+      const claims = { burnedInAnnotationNo: true, methodCodes: ['113101' as const] };
+      if (result.changed.size === 0) return { claims, report };
+      if (LOSSY.has(px.transferSyntax) && config.lossy === 'quarantine') {
+        return { quarantine: { code: 'PIXELS_LOSSY_REDACTION_UNSUPPORTED', tagPath: TAG }, report };
+      }
+      let edits: Edit[];
+      try {
+        edits = redactionEdits(file, px, result.changed);
+      } catch (e) {
+        return { quarantine: { code: isVeilError(e) ? e.code : 'PIXELS_ENCODE_FAILED', tagPath: TAG }, report };
+      }
+      return { edits, claims, report };
+    },
+  };
+}
+
+/** The frames the plan will write: from the Pixel Data edit when an earlier stage made one, else the original. */
+function outputFrames(
+  file: DicomFile,
+  edits: readonly Edit[],
+  codec: FrameCodec | undefined,
+): { frames: number; module: PixelModule; frame(i: number): DecodedFrame } | undefined {
+  const px = openPixels(file, codec);
+  if (!px) return undefined;
+  const m = px.module;
+  const edit = edits.find((e) => e.op === 'replace' && e.element === m.pixelData);
+  if (edit?.op !== 'replace') return { frames: px.frames, module: m, frame: (i) => px.decodeFrame(i) };
+  // The replaced value is native: the original's byte order when it was native, little endian when decoded.
+  const native = !px.encapsulated;
+  const outModule: PixelModule = native
+    ? m
+    : { ...m, planarConfiguration: 0, photometric: photometricAfterDecode(px.transferSyntax, m.photometric) };
+  const le = native ? m.pixelData.parent.syntax.littleEndian : true;
+  const bits =
+    m.rows * m.columns * (outModule.photometric === 'YBR_FULL_422' ? 2 : m.samplesPerPixel) * m.bitsAllocated;
+  return {
+    frames: px.frames,
+    module: outModule,
+    frame(i) {
+      const first = bits * i;
+      const bytes = edit.value.subarray(Math.floor(first / 8), Math.ceil((first + bits) / 8));
+      return decodeNative(bytes, outModule, le, first % 8, native && m.pixelData.vr === 'OW');
+    },
+  };
+}
+
+export function createVerifyStage(options: PixelStageOptions, cache: EmptyFrames = new EmptyFrames()): ReleaseStage {
+  return {
+    name: 'pixels:verify',
+    kind: 'other',
+    appliesTo: (file) => hasPixels(file),
+    async run({ file, edits }): Promise<StageOutput> {
+      let out: ReturnType<typeof outputFrames>;
+      try {
+        out = outputFrames(file, edits, options.codec);
+      } catch {
+        // The text stage already held back what cannot be decoded (or passed it by configuration).
+        return { report: { verified: false } };
+      }
+      if (!out) return {};
+      let lines = 0;
+      for (let i = 0; i < out.frames; i++) {
+        const boxes = await detectFrame(options.detector, cache, out.frame(i), out.module);
+        lines += boxes.length;
+      }
+      if (lines > 0) {
+        return {
+          findings: [
+            { stage: 'pixels:verify', detector: 'ocr', tagPath: TAG, code: 'VERIFY_PIXEL_TEXT', level: 'error' },
+          ],
+          report: { verified: true, textLines: lines },
+        };
+      }
+      return { report: { verified: true, textLines: 0 } };
+    },
+  };
+}
+
+/** The text stage and, unless turned off, the verification stage, sharing one cache. */
+export function createPixelStages(options: PixelStageOptions): ReleaseStage[] {
+  if (!options.config.enabled) return [];
+  const cache = new EmptyFrames();
+  const stages = [createTextStage(options, cache)];
+  if (options.config.verify) stages.push(createVerifyStage(options, cache));
+  return stages;
+}
+
+export { EmptyFrames };
