@@ -222,6 +222,28 @@ describe('STOW-RS handleStow', { skip }, () => {
     });
     assert.equal(big.status, 202);
     assert.equal(big.response.failed[0]!.failureReason, FailureReason.OutOfResources);
+    const alone = await stow([{ body: file(CT) }], memory(), { limits: { maxInstanceBytes: 100_000 } });
+    assert.equal(alone.status, 413, 'nothing stored and an instance over its limit: 413');
+    assert.equal(alone.response.failed[0]!.failureReason, FailureReason.OutOfResources);
+  });
+
+  test('507: nothing stored because the handler is out of space', async () => {
+    const full: StowHandler = { begin: () => ({ failureReason: 0xa700, insufficientStorage: true, code: 'QUOTA_X' }) };
+    const boundary = newBoundary();
+    const r = await handleStow(
+      {
+        contentType: formatMediaType('multipart/related', { type: 'application/dicom', boundary }),
+        contentLength: undefined,
+        body: inChunks(await bodyOf([{ body: file(CT) }, { body: file(SR) }], boundary)),
+        studyInstanceUid: undefined,
+        signal: new AbortController().signal,
+        retrieveBase: undefined,
+      },
+      full,
+    );
+    assert.equal(r.status, 507);
+    assert.equal(decodeStowResponse(r.body).failed.length, 2);
+    assert.ok(r.warnings.some((w) => w.endsWith('QUOTA_X')));
   });
 
   test('the application refuses (begin), fails (end throws) or reports a failure or warning (end)', async () => {

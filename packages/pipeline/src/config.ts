@@ -46,6 +46,45 @@ const AE = z
   .string()
   .regex(/^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$/, 'an AE title (1 to 16 characters)');
 
+/** TLS for a listener: PEM files; `clientCa` asks every client for a certificate signed by it (mutual TLS). */
+const tlsSchema = z.strictObject({ cert: path, key: path, clientCa: path.optional() });
+
+/** A bearer token as stored: `sha256:<hex>` or `scrypt:N:r:p:<salt>:<hash>` (`veil token` prints one). */
+const TOKEN_HASH = /^(sha256:[0-9a-f]{64}|scrypt:\d+:\d+:\d+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+)$/;
+
+/** Who may use an HTTP listener: any of these bearer tokens, or (mtls) a client certificate the client CA verified. */
+const authSchema = z.strictObject({
+  tokens: z
+    .array(z.string().regex(TOKEN_HASH, 'a token hash (sha256:<hex> or scrypt:...; see `veil token`)'))
+    .default([]),
+  mtls: z.boolean().default(false),
+});
+
+/** Host header values accepted (names or addresses, no port); absent: the loopback names and the bound address. */
+const allowedHosts = z.array(z.string().min(1).max(253)).min(1).optional();
+
+const dimseLimits = z.strictObject({
+  /** Associations open at once, in all (more: A-ASSOCIATE-RJ transient, local-limit-exceeded). */
+  maxAssociations: z.number().int().min(1).max(10_000).default(100),
+  /** Associations open at once from one peer address. */
+  maxAssociationsPerPeer: z.number().int().min(1).max(10_000).default(10),
+  /** TCP connections at once (negotiating included); more are closed at once. */
+  maxConnections: z.number().int().min(1).max(20_000).default(200),
+  maxConnectionsPerPeer: z.number().int().min(1).max(20_000).default(20),
+  /** Time from connection to a complete A-ASSOCIATE-RQ (PS3.8 ARTIM). */
+  associateSeconds: z.number().min(0.1).max(600).default(10),
+  /** Nothing received for this long on an open association: A-ABORT. */
+  idleSeconds: z.number().min(0.1).max(86_400).default(120),
+  /** Once a PDU has begun, its last byte must arrive within this (a trickling peer cannot reset it). */
+  pduSeconds: z.number().min(0.1).max(86_400).default(120),
+  /** Longest life of one association, whatever it does. */
+  maxAssociationSeconds: z
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3600),
+});
+
 /** DICOM C-STORE SCP (DIMSE): instances stored to this AE are Veil's once the C-STORE-RSP says Success. */
 const dimseIngress = z.strictObject({
   name,
@@ -55,6 +94,42 @@ const dimseIngress = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(11112),
   /** Calling AE titles allowed; absent: any. */
   callingAeTitles: z.array(AE).optional(),
+  /** DICOM TLS (PS3.15 B.1): with clientCa, a peer without a certificate signed by it fails the handshake. */
+  tls: tlsSchema.optional(),
+  /** User identity negotiation (PS3.7 D.3.3.7), username + passcode; passcodes stored as token hashes. */
+  userIdentity: z
+    .strictObject({
+      /** Refuse associations that do not present a listed user. */
+      required: z.boolean().default(true),
+      users: z
+        .array(z.strictObject({ username: z.string().min(1).max(256), passcode: z.string().regex(TOKEN_HASH) }))
+        .min(1),
+    })
+    .optional(),
+  limits: dimseLimits.default(dimseLimits.parse({})),
+});
+
+const stowLimits = z.strictObject({
+  /** Open connections at once (more are refused by the socket layer). */
+  maxConnections: z.number().int().min(1).max(10_000).default(64),
+  /** Time to receive the request line and headers. */
+  headersSeconds: z.number().min(0.1).max(3600).default(30),
+  /** Time to receive a whole request, body included (408 / connection closed after). */
+  requestSeconds: z.number().min(1).max(86_400).default(900),
+  /** Largest single instance (part): 413 when nothing else was stored. */
+  maxInstanceBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 50)
+    .default(2 * 1024 ** 3),
+  /** Largest request body: 413. */
+  maxRequestBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 50)
+    .default(4 * 1024 ** 3),
 });
 
 /** DICOMweb STOW-RS: instances posted here are Veil's once the response lists them as stored. */
@@ -67,6 +142,11 @@ const stowIngress = z.strictObject({
     .string()
     .regex(/^(\/[A-Za-z0-9._-]+)*$/)
     .default('/dicom-web'),
+  tls: tlsSchema.optional(),
+  /** Absent: no credentials asked (and a warning when bound beyond loopback). */
+  auth: authSchema.optional(),
+  allowedHosts,
+  limits: stowLimits.default(stowLimits.parse({})),
 });
 
 const ingressSchema = z.discriminatedUnion('kind', [folderIngress, dimseIngress, stowIngress]);
@@ -161,6 +241,16 @@ const serverSchema = z.strictObject({
         .default(60),
     })
     .default({ stableAfterSeconds: 60 }),
+  /** Network ingress refuses new instances (C-STORE 0xA700, STOW-RS 507) while the spool's file system has less free. */
+  spoolQuota: z
+    .strictObject({
+      minFreeBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(512 * 1024 ** 2),
+    })
+    .default({ minFreeBytes: 512 * 1024 ** 2 }),
   /** Period of the sweeper: studies, due retries, expired leases. */
   sweepSeconds: z.number().min(0.05).max(3600).default(5),
   http: z
@@ -169,6 +259,10 @@ const serverSchema = z.strictObject({
       z.strictObject({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(9464),
+        tls: tlsSchema.optional(),
+        /** Required for /metrics and /status when set; /admin/* always needs a token (this or the run file's). */
+        auth: authSchema.optional(),
+        allowedHosts,
       }),
     ])
     .default({ host: '127.0.0.1', port: 9464 }),
@@ -182,6 +276,8 @@ export type IngressConfig = z.infer<typeof ingressSchema>;
 export type FolderIngressConfig = z.infer<typeof folderIngress>;
 export type DimseIngressConfig = z.infer<typeof dimseIngress>;
 export type StowIngressConfig = z.infer<typeof stowIngress>;
+export type TlsConfig = z.infer<typeof tlsSchema>;
+export type HttpAuthConfig = z.infer<typeof authSchema>;
 export type FolderDestinationConfig = z.infer<typeof folderDestination>;
 export type DestinationConfig = ServerConfig['destinations'][number];
 export type StoreConfig = ServerConfig['store'];

@@ -2,6 +2,7 @@
  * `veil dicomweb-serve --dir DIR`: a DICOMweb server (STOW-RS, QIDO-RS, WADO-RS) over a folder of Part 10 files,
  * on 127.0.0.1 unless told otherwise. Stored instances go to DIR/<study>/<series>/<SOP instance>.dcm byte for byte,
  * fsynced before the response. Logs one line per request: transaction, status, counts; never UIDs or values.
+ * Credentials: bearer tokens (--token-hash) and/or client certificates (--mtls); without them it serves loopback only.
  *
  * `veil dicomweb-pull --from URL --out DIR`: finds studies with QIDO-RS (by --study UIDs or --query matches) and
  * retrieves them with WADO-RS, each instance saved byte for byte as the server sent it.
@@ -19,6 +20,15 @@ import {
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CliError, EXIT_FAILURES, EXIT_USAGE, runCommand } from '../deid/cli-error.ts';
+import {
+  type AuthConfig,
+  allowedHostsFor,
+  authConfigured,
+  httpGuard,
+  isLoopback,
+  isTokenHash,
+  tlsServerOptions,
+} from '../server/auth.ts';
 import { parsePositive } from './echo.ts';
 import { headersFrom, parseHeader, parseServiceUrl } from './stow.ts';
 
@@ -31,6 +41,51 @@ interface ServeFlags {
   maxInstanceMb: number;
   fsync: boolean;
   quiet?: boolean;
+  tokenHash?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  mtls?: boolean;
+  allowedHost?: string[];
+  maxConnections: number;
+  requestTimeout: number;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseTokenHash(value: string, previous: string[] = []): string[] {
+  if (!isTokenHash(value)) throw new InvalidArgumentError('a token hash, sha256:<hex> or scrypt:... (see veil token)');
+  return [...previous, value];
+}
+
+/** Credentials and TLS of `veil dicomweb-serve`, checked before it listens. */
+function securityOf(flags: ServeFlags): { auth: AuthConfig; tls: ReturnType<typeof tlsServerOptions> | undefined } {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliError(EXIT_USAGE, '--tls-cert and --tls-key go together');
+  }
+  if (flags.tlsClientCa !== undefined && flags.tlsCert === undefined) {
+    throw new CliError(EXIT_USAGE, '--tls-client-ca needs --tls-cert and --tls-key');
+  }
+  if (flags.mtls && flags.tlsClientCa === undefined) throw new CliError(EXIT_USAGE, '--mtls needs --tls-client-ca');
+  const auth: AuthConfig = { tokens: flags.tokenHash ?? [], mtls: flags.mtls === true };
+  let tls: ReturnType<typeof tlsServerOptions> | undefined;
+  if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+    try {
+      tls = tlsServerOptions(
+        {
+          cert: flags.tlsCert,
+          key: flags.tlsKey,
+          ...(flags.tlsClientCa !== undefined ? { clientCa: flags.tlsClientCa } : {}),
+        },
+        flags.mtls === true && auth.tokens!.length === 0,
+      );
+    } catch (e) {
+      throw new CliError(EXIT_USAGE, (e as Error).message);
+    }
+  }
+  return { auth, tls };
 }
 
 interface PullFlags {
@@ -61,6 +116,26 @@ function parseQuery(value: string, previous: string[] = []): string[] {
 }
 
 async function runServe(flags: ServeFlags): Promise<number> {
+  const { auth, tls } = securityOf(flags);
+  const authOn = authConfigured(auth);
+  // The folder holds original files: QIDO shows names and IDs, WADO the whole file. Off this machine only with
+  // credentials; on it, say that every local user can read them.
+  if (!authOn && !isLoopback(flags.bind)) {
+    throw new CliError(
+      EXIT_USAGE,
+      `--bind ${flags.bind} reaches the network: give --token-hash or --mtls (the folder's files and names would be open to anyone)`,
+    );
+  }
+  if (!authOn) {
+    process.stderr.write(
+      'veil dicomweb-serve: WARNING: no authentication (--token-hash, --mtls): every local user and process can read and write this folder over HTTP\n',
+    );
+  } else if (!tls && !isLoopback(flags.bind)) {
+    process.stderr.write(
+      `veil dicomweb-serve: WARNING: --bind ${flags.bind} without TLS (--tls-cert/--tls-key): tokens and data cross the network in clear\n`,
+    );
+  }
+  const guard = httpGuard({ auth, allowedHosts: allowedHostsFor(flags.allowedHost, flags.bind) });
   try {
     mkdirSync(flags.dir, { recursive: true });
   } catch (e) {
@@ -100,7 +175,15 @@ async function runServe(flags: ServeFlags): Promise<number> {
           );
         },
       },
-      { port: flags.port, host: flags.bind },
+      {
+        port: flags.port,
+        host: flags.bind,
+        maxConnections: flags.maxConnections,
+        requestTimeoutMs: flags.requestTimeout * 1000,
+        ...(tls ? { tls } : {}),
+        guard: (req) => guard(req, authOn),
+        onRefused: (r) => log(`refused ${r.status} (${r.code})`),
+      },
     );
   } catch (e) {
     throw new CliError(
@@ -187,9 +270,21 @@ export function register(program: Command): void {
     .option('--max-instance-mb <n>', 'largest single instance', parsePositive, 2048)
     .option('--no-fsync', 'do not fsync before answering (faster, not crash-safe)')
     .option('--quiet', 'no per-request log lines')
+    .option('--token-hash <hash>', 'accept this bearer token (its hash, from `veil token`; repeatable)', parseTokenHash)
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
+    .option('--tls-key <file>', 'PEM key of --tls-cert')
+    .option('--tls-client-ca <file>', 'PEM CA that client certificates are verified against')
+    .option('--mtls', 'a client certificate verified by --tls-client-ca is enough (no token needed)')
+    .option('--allowed-host <name>', 'accepted Host header name (repeatable; default: the loopback names)', collect)
+    .option('--max-connections <n>', 'connections open at once', parsePositive, 64)
+    .option('--request-timeout <seconds>', 'longest time to receive one request, body included', parsePositive, 900)
     .addHelpText(
       'after',
       `
+Without --token-hash or --mtls the server answers anyone who can reach it: it refuses to start on an address other
+than loopback, and warns on loopback (every local user can then read the folder's original files).
+Clients send the token as 'Authorization: Bearer TOKEN' (veil stow / dicomweb-pull: --header).
+
 Stop with Ctrl-C (SIGINT) or SIGTERM.
 
 Example:

@@ -4,7 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { IMPLICIT_VR_LITTLE_ENDIAN } from '@veil/core';
-import { DimseClient, type DimseClientTlsOptions, isDimseError, VERIFICATION_SOP_CLASS } from '@veil/dimse';
+import {
+  DimseClient,
+  type DimseClientTlsOptions,
+  isDimseError,
+  type UserIdentityRq,
+  VERIFICATION_SOP_CLASS,
+} from '@veil/dimse';
 import { type Command, InvalidArgumentError } from 'commander';
 import { CliError, EXIT_CONFIG, EXIT_FAILURES, runCommand } from '../deid/cli-error.ts';
 
@@ -77,9 +83,36 @@ export function describeDimseFailure(e: unknown): string {
   return typeof code === 'string' ? code : 'unexpected error';
 }
 
-interface EchoFlags extends TlsFlags {
+interface EchoFlags extends TlsFlags, UserIdentityFlags {
   aet: string;
   timeout?: number;
+}
+
+export interface UserIdentityFlags {
+  username?: string;
+  passcodeEnv?: string;
+}
+
+/** --username / --passcode-env: user identity negotiation (PS3.7 D.3.3.7), the passcode never on the command line. */
+export function addUserIdentityOptions(cmd: Command): Command {
+  return cmd
+    .option('--username <name>', 'user identity (PS3.7 D.3.3.7): username, with the passcode from --passcode-env')
+    .option('--passcode-env <var>', 'environment variable holding the passcode', 'VEIL_DICOM_PASSCODE');
+}
+
+/** The A-ASSOCIATE-RQ user identity item: type 2 (username and passcode), positive response requested. */
+export function userIdentityFrom(flags: UserIdentityFlags): UserIdentityRq | undefined {
+  if (flags.username === undefined) return undefined;
+  const passcode = process.env[flags.passcodeEnv ?? 'VEIL_DICOM_PASSCODE'];
+  if (passcode === undefined) {
+    throw new CliError(EXIT_CONFIG, `--username needs the passcode in ${flags.passcodeEnv ?? 'VEIL_DICOM_PASSCODE'}`);
+  }
+  return {
+    type: 2,
+    positiveResponseRequested: true,
+    primaryField: new TextEncoder().encode(flags.username),
+    secondaryField: new TextEncoder().encode(passcode),
+  };
 }
 
 export function register(program: Command): void {
@@ -89,7 +122,7 @@ export function register(program: Command): void {
     .argument('<peer>', 'the peer as AET@host:port', parsePeerAddress)
     .option('--aet <title>', "calling AE title (Veil's)", parseAeTitle, 'VEIL')
     .option('--timeout <seconds>', 'connection and response timeout', parsePositive);
-  addClientTlsOptions(cmd)
+  addClientTlsOptions(addUserIdentityOptions(cmd))
     .addHelpText(
       'after',
       '\nExit codes: 0 the peer answered Success, 1 it did not (refused, failed, unreachable).\n\nExample:\n  veil echo PACS@127.0.0.1:11112 --aet VEIL',
@@ -97,6 +130,7 @@ export function register(program: Command): void {
     .action(async (peer: PeerAddress, flags: EchoFlags) => {
       await runCommand('echo', async () => {
         const tls = clientTlsFrom(flags);
+        const userIdentity = userIdentityFrom(flags);
         const ms = (flags.timeout ?? 30) * 1000;
         const started = Date.now();
         let client: DimseClient;
@@ -109,6 +143,7 @@ export function register(program: Command): void {
             contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }],
             timeouts: { acseMs: ms, idleMs: ms },
             ...(tls ? { tls } : {}),
+            ...(userIdentity ? { userIdentity } : {}),
           });
         } catch (e) {
           process.stderr.write(`veil echo: ${peer.aeTitle}@${peer.host}:${peer.port}: ${describeDimseFailure(e)}\n`);

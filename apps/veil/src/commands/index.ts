@@ -15,6 +15,7 @@ interface CommandModule {
 export const commands: readonly CommandModule[] = [
   { names: ['deid'], load: () => import('./deid.ts') },
   { names: ['keygen'], load: () => import('./keygen.ts') },
+  { names: ['token'], load: () => import('./token.ts') },
   { names: ['reidentify'], load: () => import('./reidentify.ts') },
   { names: ['verify'], load: () => import('./verify.ts') },
   { names: ['echo'], load: () => import('./echo.ts') },

@@ -11,6 +11,8 @@
  *   await admin.close();
  */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { type Job, type JobStore, offerJob, type QuarantineRecord } from '@veil/pipeline';
 import { CliError, EXIT_FAILURES, EXIT_USAGE } from '../deid/cli-error.ts';
 import { openQueue, openStore } from './backends.ts';
@@ -136,16 +138,23 @@ export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
         return 'queue';
       }
       try {
-        const run = JSON.parse(readFileSync(runFilePath(cfg.spool, 'all'), 'utf8')) as { host: string; port: number };
+        const run = JSON.parse(readFileSync(runFilePath(cfg.spool, 'all'), 'utf8')) as {
+          host: string;
+          port: number;
+          tls?: boolean;
+          token?: string;
+        };
         const host = run.host === '0.0.0.0' || run.host === '::' ? '127.0.0.1' : run.host;
-        const res = await fetch(
-          `http://${host.includes(':') ? `[${host}]` : host}:${run.port}/admin/recover?job=${id}`,
-          {
-            method: 'POST',
-            signal: AbortSignal.timeout(5000),
-          },
-        );
-        if (res.ok) return 'server';
+        const httpCfg = cfg.http === false ? undefined : cfg.http;
+        const status = await postLocal({
+          host,
+          port: run.port,
+          path: `/admin/recover?job=${id}`,
+          token: run.token,
+          // HTTPS: trust exactly the server's own certificate (the name in it need not be the loopback address).
+          ca: run.tls && httpCfg?.tls ? readFileSync(httpCfg.tls.cert) : undefined,
+        });
+        if (status >= 200 && status < 300) return 'server';
       } catch {
         // Not running (or not reachable): its start-up recovery picks the job up.
       }
@@ -155,4 +164,38 @@ export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
       await store.close();
     },
   };
+}
+
+/** POST to the local server's admin port (http, or https pinned to its certificate) with this run's token. */
+function postLocal(o: {
+  host: string;
+  port: number;
+  path: string;
+  token: string | undefined;
+  ca: Buffer | undefined;
+}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      host: o.host,
+      port: o.port,
+      path: o.path,
+      method: 'POST',
+      timeout: 5000,
+      headers: {
+        host: o.host.includes(':') ? `[${o.host}]` : o.host,
+        ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}),
+      },
+    };
+    const done = (res: import('node:http').IncomingMessage): void => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    };
+    const req =
+      o.ca !== undefined
+        ? httpsRequest({ ...options, ca: o.ca, checkServerIdentity: () => undefined }, done)
+        : httpRequest(options, done);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -8,7 +8,14 @@
  *   config.spool; // absolute
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigError, parseServerConfig, type RouteConfig, routesOf, type ServerConfig } from '@veil/pipeline';
+import {
+  ConfigError,
+  parseServerConfig,
+  type RouteConfig,
+  routesOf,
+  type ServerConfig,
+  type TlsConfig,
+} from '@veil/pipeline';
 import { CliError, EXIT_CONFIG } from '../deid/cli-error.ts';
 import { parseRunConfig, type RunConfig, readConfigFile } from '../deid/config.ts';
 import { loadKey } from '../deid/keys.ts';
@@ -23,6 +30,14 @@ export interface LoadedServerConfig {
 
 function abs(base: string, p: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
+}
+
+function absTls(base: string, t: TlsConfig): TlsConfig {
+  return {
+    cert: abs(base, t.cert),
+    key: abs(base, t.key),
+    ...(t.clientCa !== undefined ? { clientCa: abs(base, t.clientCa) } : {}),
+  };
 }
 
 /** Reads and validates the file; the key is loaded separately (loadServerKey) by the commands that need it. */
@@ -42,7 +57,11 @@ export function loadServerConfig(file: string): LoadedServerConfig {
     spool: abs(base, server.spool),
     store: server.store.kind === 'sqlite' ? { ...server.store, path: abs(base, server.store.path) } : server.store,
     key: server.key.file !== undefined ? { ...server.key, file: abs(base, server.key.file) } : server.key,
-    ingress: server.ingress.map((i) => (i.kind === 'folder' ? { ...i, path: abs(base, i.path) } : i)),
+    ingress: server.ingress.map((i) =>
+      i.kind === 'folder' ? { ...i, path: abs(base, i.path) } : i.tls ? { ...i, tls: absTls(base, i.tls) } : i,
+    ),
+    http:
+      server.http !== false && server.http.tls ? { ...server.http, tls: absTls(base, server.http.tls) } : server.http,
     destinations: server.destinations.map((d) => ({ ...d, path: abs(base, d.path) })),
     ...(typeof server.deid === 'string' ? { deid: abs(base, server.deid) } : {}),
   };

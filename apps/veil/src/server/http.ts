@@ -6,13 +6,28 @@
  *   POST /admin/recover?job=ID   enqueue a job's unfinished work (after `veil jobs --replay` or a quarantine release)
  * Responses carry ids, states, counts and codes only.
  *
+ * Every request passes the Host check (http.allowedHosts; default the loopback names). /admin/* always needs a
+ * bearer token: one of http.auth.tokens, or this run's own token (written to the spool's run file, 0600, for
+ * `veil jobs` / `veil quarantine`); /metrics and /status need one when http.auth is set; /health never does.
+ * With http.tls the port speaks HTTPS (and, with tls.clientCa and auth.mtls, a verified client certificate counts).
+ *
  * Example:
  *   const http = await startHttp({ host: '127.0.0.1', port: 9464, role: 'all', obs, store, queue, runner });
  *   http.port; // the bound port (useful with port 0)
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { errorCode, isJobId, type JobQueue, type JobStore, type Runner } from '@veil/pipeline';
+import {
+  errorCode,
+  type HttpAuthConfig,
+  isJobId,
+  type JobQueue,
+  type JobStore,
+  type Runner,
+  type TlsConfig,
+} from '@veil/pipeline';
+import { allowedHostsFor, authConfigured, httpGuard, sendRefusal, tlsServerOptions } from './auth.ts';
 import type { Observability, Role } from './observe.ts';
 
 export interface HttpOptions {
@@ -23,11 +38,17 @@ export interface HttpOptions {
   readonly store: JobStore;
   readonly queue: JobQueue;
   readonly runner: Runner;
+  readonly tls?: TlsConfig | undefined;
+  readonly auth?: HttpAuthConfig | undefined;
+  readonly allowedHosts?: readonly string[] | undefined;
+  /** This run's own admin token (plain; the run file holds it for the local CLI). */
+  readonly adminToken?: string | undefined;
 }
 
 export interface HttpHandle {
   readonly host: string;
   readonly port: number;
+  readonly tls: boolean;
   close(): Promise<void>;
 }
 
@@ -65,9 +86,22 @@ export async function status(o: Omit<HttpOptions, 'host' | 'port' | 'runner'>): 
 }
 
 export function startHttp(o: HttpOptions): Promise<HttpHandle> {
+  const guard = httpGuard({
+    auth: o.auth,
+    allowedHosts: allowedHostsFor(o.allowedHosts, o.host),
+    ...(o.adminToken !== undefined ? { extraTokens: [o.adminToken] } : {}),
+  });
+  const authOn = authConfigured(o.auth);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
+    const refusal = guard(req, url.pathname.startsWith('/admin/') || (authOn && url.pathname !== '/health'));
+    if (refusal) {
+      o.obs.log.warn({ event: 'http.refused', path: url.pathname.slice(0, 64), code: refusal.code }, 'refused');
+      req.resume();
+      sendRefusal(res, refusal);
+      return;
+    }
     try {
       switch (route) {
         case 'GET /health':
@@ -102,9 +136,17 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
       else res.end();
     }
   };
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res);
-  });
+  };
+  const server: Server = o.tls
+    ? createHttpsServer(tlsServerOptions(o.tls, o.auth?.mtls === true && (o.auth.tokens?.length ?? 0) === 0), listener)
+    : createServer(listener);
+  // Small requests only: a slow or idle peer is cut early and cannot hold many sockets.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxConnections = 64;
+  server.on('tlsClientError', () => {});
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
@@ -113,6 +155,7 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
       resolve({
         host: o.host,
         port,
+        tls: o.tls !== undefined,
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();

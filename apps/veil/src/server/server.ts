@@ -31,12 +31,14 @@ import {
   routeFor,
 } from '@veil/pipeline';
 import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
+import { exposureWarnings, generateToken } from './auth.ts';
 import { openQueue, openStore } from './backends.ts';
 import type { LoadedServerConfig } from './config.ts';
 import { FolderDestination } from './destinations/folder.ts';
 import { type HttpHandle, startHttp } from './http.ts';
 import { DimseIngress } from './ingress/dimse.ts';
 import { FolderIngress } from './ingress/folder.ts';
+import { SpoolQuota } from './ingress/quota.ts';
 import { Receiver } from './ingress/receiver.ts';
 import { StowIngress } from './ingress/stow.ts';
 import { createObservability, type Observability, type Role } from './observe.ts';
@@ -74,6 +76,42 @@ interface Ingress {
   stop(): Promise<void>;
 }
 
+/** The network listeners this process opens, for the start-up exposure warning. */
+function listenersOf(
+  cfg: LoadedServerConfig['server'],
+  takesIn: boolean,
+): { name: string; host: string; tls: boolean; auth: boolean }[] {
+  const out: { name: string; host: string; tls: boolean; auth: boolean }[] = [];
+  for (const i of takesIn ? cfg.ingress : []) {
+    if (i.kind === 'dimse') {
+      out.push({
+        name: i.name,
+        host: i.host,
+        tls: i.tls !== undefined,
+        // Who may associate is known only with a client CA or user identities; an AE title is not a credential.
+        auth: i.tls?.clientCa !== undefined || (i.userIdentity?.required ?? false),
+      });
+    } else if (i.kind === 'stow') {
+      out.push({
+        name: i.name,
+        host: i.host,
+        tls: i.tls !== undefined,
+        auth: (i.auth?.tokens.length ?? 0) > 0 || (i.auth?.mtls === true && i.tls?.clientCa !== undefined),
+      });
+    }
+  }
+  if (cfg.http !== false) {
+    const a = cfg.http.auth;
+    out.push({
+      name: 'http',
+      host: cfg.http.host,
+      tls: cfg.http.tls !== undefined,
+      auth: (a?.tokens.length ?? 0) > 0 || (a?.mtls === true && cfg.http.tls?.clientCa !== undefined),
+    });
+  }
+  return out;
+}
+
 /** Where a running server says how to reach it (`veil jobs --replay` with the embedded queue). */
 export function runFilePath(spoolRoot: string, role: Role): string {
   return join(spoolRoot, 'run', `${role}.json`);
@@ -81,7 +119,8 @@ export function runFilePath(spoolRoot: string, role: Role): string {
 
 function writeRunFile(file: string, body: Record<string, unknown>): void {
   mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ...body }));
+  // 0600: the file holds this run's admin token (POST /admin/*), for local operators who can read the spool.
+  writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ...body }), { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
 }
 
@@ -161,6 +200,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   spool.init();
   const takesIn = o.role !== 'worker';
   const runFile = runFilePath(cfg.spool, o.role);
+  const adminToken = generateToken();
   if (takesIn) {
     // One `all` (or one `ingress`) per deployment: two would break each other's leases and claims.
     const other = liveServer(runFile);
@@ -230,8 +270,10 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   obs.watch(queue, store);
 
   const ingresses: Ingress[] = [];
+  const quota = new SpoolQuota({ root: cfg.spool, minFreeBytes: cfg.spoolQuota.minFreeBytes });
   for (const config of takesIn ? cfg.ingress : []) {
     const receiver = new Receiver({
+      quota,
       ingress: config.name,
       transport: config.kind,
       spool,
@@ -311,8 +353,16 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       const port = await ing.start();
       if (port !== undefined) ingressPorts[ing.name] = port;
     }
+    for (const w of exposureWarnings(listenersOf(cfg, takesIn))) {
+      log.warn({ event: 'security.exposed', detail: w }, 'listener exposed');
+      process.stderr.write(`veil serve: WARNING: ${w}\n`);
+    }
     if (cfg.http !== false) {
       http = await startHttp({
+        tls: cfg.http.tls,
+        auth: cfg.http.auth,
+        allowedHosts: cfg.http.allowedHosts,
+        adminToken,
         host: cfg.http.host,
         port: o.httpPort ?? cfg.http.port,
         role: o.role,
@@ -321,7 +371,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         queue,
         runner,
       });
-      if (takesIn) writeRunFile(runFile, { host: http.host, port: http.port });
+      if (takesIn) writeRunFile(runFile, { host: http.host, port: http.port, tls: http.tls, token: adminToken });
     }
   } catch (e) {
     closed = true;

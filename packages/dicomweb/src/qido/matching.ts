@@ -8,18 +8,11 @@
  *   matchesAttribute({ vr: 'DA', Value: ['20240105'] }, '20240101-20240131'); // true
  */
 import type { DicomJsonAttribute, DicomJsonPersonName } from '@veil/core';
-
-function wildcardRegExp(pattern: string, flags: string): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, flags);
-}
+import { wildcardMatch } from './wildcard.ts';
 
 function textMatches(value: string, pattern: string, ignoreCase: boolean): boolean {
-  if (pattern.includes('*') || pattern.includes('?'))
-    return wildcardRegExp(pattern, ignoreCase ? 'is' : 's').test(value);
+  // Linear time whatever the pattern (a regular expression built from it backtracks for seconds).
+  if (pattern.includes('*') || pattern.includes('?')) return wildcardMatch(value, pattern, ignoreCase);
   return ignoreCase ? value.toLowerCase() === pattern.toLowerCase() : value === pattern;
 }
 

@@ -52,6 +52,13 @@ export interface StowStored {
 /** Not stored, with a Failure Reason (0008,1197). */
 export interface StowFailed {
   readonly failureReason: number;
+  /**
+   * The store is out of space (a quota): when no instance of the request was stored, the response is
+   * 507 Insufficient Storage instead of 409, and the part's warning names `code` (default DICOMWEB_INSUFFICIENT_STORAGE).
+   */
+  readonly insufficientStorage?: boolean;
+  /** A stable code for the part's Warning entry instead of DICOMWEB_REFUSED (letters, digits, '_'). */
+  readonly code?: string;
 }
 
 export type StowOutcome = StowStored | StowFailed;

@@ -8,7 +8,9 @@
  *   200 every instance stored, no warnings     202 some stored, with failures or warnings
  *   400 nothing stored: the body is not a valid multipart/related of DICOM files
  *   409 nothing stored for other reasons (study mismatch, refused by the application)
- *   413 the body exceeds the request limit     415 not multipart/related; type="application/dicom"
+ *   413 the body exceeds the request limit, or nothing was stored and an instance exceeded the instance limit
+ *   415 not multipart/related; type="application/dicom"
+ *   507 nothing stored and the handler said it is out of space (StowFailed.insufficientStorage)
  *
  * Request-level problems are also named, by code only, in a `Warning: 299` header field.
  *
@@ -23,7 +25,7 @@ import { parseMediaType } from '../media-type.ts';
 import { readMultipart } from '../multipart/reader.ts';
 import { identifyInstance, type Part10Meta, readPart10Meta } from '../part10.ts';
 import { isUid } from '../uid.ts';
-import { isStowFailed, type StowHandler, type StowInstance, type StowSink } from './ports.ts';
+import { isStowFailed, type StowFailed, type StowHandler, type StowInstance, type StowSink } from './ports.ts';
 import { FailureReason } from './reasons.ts';
 import { encodeStowResponse, type StowFailedSop, type StowOtherFailure, type StowReferencedSop } from './response.ts';
 
@@ -152,6 +154,13 @@ export async function handleStow(
   };
 
   let requestProblem: { status: number; code: string; close: boolean } | undefined;
+  let tooLargeParts = 0;
+  let noSpaceParts = 0;
+  const refusedCode = (f: StowFailed): string => {
+    if (f.insufficientStorage) noSpaceParts++;
+    if (f.code !== undefined && /^[A-Z0-9_]{1,64}$/.test(f.code)) return f.code;
+    return f.insufficientStorage ? 'DICOMWEB_INSUFFICIENT_STORAGE' : 'DICOMWEB_REFUSED';
+  };
   let partCount = 0;
   try {
     const parts = readMultipart(countBytes(request.body, lim.maxRequestBytes), boundary, {
@@ -214,7 +223,7 @@ export async function handleStow(
         continue;
       }
       if (isStowFailed(begun)) {
-        fail(index, meta, begun.failureReason, 'DICOMWEB_REFUSED');
+        fail(index, meta, begun.failureReason, refusedCode(begun));
         continue;
       }
       const sink = begun;
@@ -230,6 +239,7 @@ export async function handleStow(
           if (size > lim.maxInstanceBytes) {
             await safeAbort(sink);
             fail(index, meta, FailureReason.OutOfResources, 'DICOMWEB_INSTANCE_TOO_LARGE');
+            tooLargeParts++;
             partFailed = true;
             break;
           }
@@ -302,7 +312,7 @@ export async function handleStow(
         continue;
       }
       if (isStowFailed(outcome)) {
-        fail(index, known, outcome.failureReason, 'DICOMWEB_REFUSED');
+        fail(index, known, outcome.failureReason, refusedCode(outcome));
         continue;
       }
       if (outcome?.warningReason !== undefined) warned = true;
@@ -341,6 +351,8 @@ export async function handleStow(
     warnings.push('DICOMWEB_NO_PARTS');
   } else if (nFailed === 0) status = warned ? 202 : 200;
   else if (stored > 0) status = 202;
+  else if (noSpaceParts > 0) status = 507;
+  else if (tooLargeParts > 0) status = 413;
   else status = syntaxFailures === nFailed ? 400 : 409;
 
   const retrieveUrl =

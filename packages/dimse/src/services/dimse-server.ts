@@ -73,6 +73,15 @@ export interface DimseServerOptions {
   readonly maxPduLength?: number;
   /** Simultaneous associations (default 100); more are rejected transiently. */
   readonly maxAssociations?: number;
+  /** Simultaneous associations from one remote address (default: maxAssociations); more are rejected transiently. */
+  readonly maxAssociationsPerPeer?: number;
+  /**
+   * Open transport connections, negotiating ones included (default 2 x maxAssociations); one more is closed at once,
+   * before any PDU (PS3.8 lets an acceptor refuse the transport connection).
+   */
+  readonly maxConnections?: number;
+  /** Open transport connections from one remote address (default: maxConnections). */
+  readonly maxConnectionsPerPeer?: number;
   readonly timeouts?: Partial<AssociationTimeouts>;
   readonly tls?: DimseServerTlsOptions;
   /** Events for logs and metrics: AE titles, counts, codes and DIMSE statuses only, never UIDs or values. */
@@ -91,10 +100,17 @@ export type DimseServerEvent =
         | 'calling-ae-title'
         | 'no-reason'
         | 'busy'
+        | 'busy-peer'
         | 'application-context'
         | 'protocol-version';
     }
   | { readonly type: 'ended'; readonly association: AssociationInfo; readonly end: AssociationEnd }
+  /** A transport connection closed at once: too many open (in all, or from this address). */
+  | {
+      readonly type: 'refused';
+      readonly remoteAddress: string | undefined;
+      readonly reason: 'connections' | 'peer-connections';
+    }
   | {
       readonly type: 'operation';
       readonly association: AssociationInfo;
@@ -116,6 +132,10 @@ export class DimseServer {
   private readonly active = new Set<Association>();
   /** Associations accepted and not yet ended (the limit counts these, not connections still negotiating). */
   private accepted = 0;
+  /** Accepted associations and open connections by remote address. */
+  private readonly acceptedByPeer = new Map<string, number>();
+  private readonly connectionsByPeer = new Map<string, number>();
+  private connections = 0;
   private nextId = 1;
 
   constructor(readonly options: DimseServerOptions) {
@@ -166,6 +186,26 @@ export class DimseServer {
   }
 
   private onConnection(socket: Socket, tls: boolean): void {
+    const o = this.options;
+    const peer = peerKey(socket.remoteAddress);
+    const maxConnections = o.maxConnections ?? 2 * (o.maxAssociations ?? 100);
+    const fromPeer = this.connectionsByPeer.get(peer) ?? 0;
+    if (this.connections >= maxConnections || fromPeer >= (o.maxConnectionsPerPeer ?? maxConnections)) {
+      o.onEvent?.({
+        type: 'refused',
+        remoteAddress: socket.remoteAddress,
+        reason: this.connections >= maxConnections ? 'connections' : 'peer-connections',
+      });
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    this.connections++;
+    this.connectionsByPeer.set(peer, fromPeer + 1);
+    socket.once('close', () => {
+      this.connections--;
+      decrement(this.connectionsByPeer, peer);
+    });
     const id = this.nextId++;
     const channel = new DimseChannel();
     const association = Association.accept(socket, {
@@ -225,6 +265,7 @@ export class DimseServer {
           },
         };
       case 'busy':
+      case 'busy-peer':
         return {
           reject: {
             result: RejectResult.Transient,
@@ -286,9 +327,14 @@ export class DimseServer {
       userIdentityResponse = response;
     }
     if (this.accepted >= (o.maxAssociations ?? 100)) return this.reject(rq, socket, 'busy');
+    const peer = peerKey(socket.remoteAddress);
+    const fromPeer = this.acceptedByPeer.get(peer) ?? 0;
+    if (fromPeer >= (o.maxAssociationsPerPeer ?? o.maxAssociations ?? 100)) return this.reject(rq, socket, 'busy-peer');
     this.accepted++;
+    this.acceptedByPeer.set(peer, fromPeer + 1);
     void channel.association.whenEnded().then(() => {
       this.accepted--;
+      decrement(this.acceptedByPeer, peer);
     });
 
     const handlers = o.handlers;
@@ -343,4 +389,16 @@ export class DimseServer {
       },
     };
   }
+}
+
+/** One key per remote host: an IPv4 peer seen as ::ffff:a.b.c.d counts as a.b.c.d. */
+function peerKey(address: string | undefined): string {
+  if (address === undefined) return '?';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const n = (map.get(key) ?? 1) - 1;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
 }

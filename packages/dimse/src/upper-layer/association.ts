@@ -42,6 +42,13 @@ export interface AssociationTimeouts {
   readonly sendMs: number;
   /** Requestor: the wait for the A-ASSOCIATE-AC/RJ and for the A-RELEASE-RP. */
   readonly acseMs: number;
+  /**
+   * Once a PDU's first byte has arrived, its last must arrive within this (0: no limit). Unlike the idle timer, a
+   * peer trickling one byte at a time cannot reset it. Time spent paused by Veil's own backpressure does not count.
+   */
+  readonly pduMs: number;
+  /** Longest life of the association from its transport connection, whatever happens on it (0: no limit). */
+  readonly maxAssociationMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: AssociationTimeouts = {
@@ -49,6 +56,8 @@ export const DEFAULT_TIMEOUTS: AssociationTimeouts = {
   idleMs: 120_000,
   sendMs: 60_000,
   acseMs: 30_000,
+  pduMs: 120_000,
+  maxAssociationMs: 0,
 };
 
 /** Veil's default maximum P-DATA-TF length: large enough for throughput, small enough to bound memory. */
@@ -142,6 +151,8 @@ export class Association {
   private artimTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private acseTimer: NodeJS.Timeout | undefined;
+  private pduTimer: NodeJS.Timeout | undefined;
+  private lifeTimer: NodeJS.Timeout | undefined;
   /** Local work in progress (user callbacks, writes): the idle timer does not count it against the peer. */
   private activity = 0;
   private readonly ended: Promise<AssociationEnd>;
@@ -171,6 +182,9 @@ export class Association {
       // 'close' follows and raises Evt17; the error text is not interesting to anyone.
     });
     socket.on('close', () => this.onTransportClosed());
+    if (this.timeouts.maxAssociationMs > 0) {
+      this.lifeTimer = setTimeout(() => this.onLifeExpired(), this.timeouts.maxAssociationMs);
+    }
   }
 
   /** Accepts an incoming transport connection (Evt5, AE-5): starts ARTIM and waits for the A-ASSOCIATE-RQ. */
@@ -589,6 +603,8 @@ export class Association {
     this.end = end;
     this.stopArtim();
     this.stopAcseTimer();
+    this.stopPduTimer();
+    if (this.lifeTimer) clearTimeout(this.lifeTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.failWaiters(end);
     try {
@@ -635,6 +651,11 @@ export class Association {
       } else {
         this.inbox.push({ kind: 'invalid', code: d.error.code, reason: d.error.abortReason });
       }
+    }
+    // A PDU begun and not finished: its remaining bytes are due within pduMs, however slowly they trickle.
+    if (this.reader.buffered === 0) this.stopPduTimer();
+    else if (this.pduTimer === undefined && this.timeouts.pduMs > 0 && !this.end) {
+      this.pduTimer = setTimeout(() => this.onPduExpired(), this.timeouts.pduMs);
     }
     // The user is slower than the peer: stop reading until the backlog drains (the peer's TCP window closes).
     if (this.inboxBytes > INBOX_HIGH_WATER && !this.paused) {
@@ -857,6 +878,33 @@ export class Association {
   private stopAcseTimer(): void {
     if (this.acseTimer) clearTimeout(this.acseTimer);
     this.acseTimer = undefined;
+  }
+
+  private stopPduTimer(): void {
+    if (this.pduTimer) clearTimeout(this.pduTimer);
+    this.pduTimer = undefined;
+  }
+
+  private onPduExpired(): void {
+    this.pduTimer = undefined;
+    if (this.end) return;
+    // Paused by Veil itself (a busy sink): the peer is not the slow one.
+    if (this.paused || this.activity > 0) {
+      this.pduTimer = setTimeout(() => this.onPduExpired(), this.timeouts.pduMs);
+      return;
+    }
+    this.expire('TIMEOUT_PDU');
+  }
+
+  private onLifeExpired(): void {
+    this.lifeTimer = undefined;
+    if (!this.end) this.expire('TIMEOUT_ASSOCIATION');
+  }
+
+  /** A deadline passed: no association yet, close the transport (as ARTIM); else A-ABORT. */
+  private expire(code: string): void {
+    if (this.state === 'Sta13') this.socket.destroy();
+    else this.localAbort(AbortSource.ServiceUser, AbortReason.NotSpecified, code);
   }
 
   /** Restarts the idle timer (on every byte received or written). */

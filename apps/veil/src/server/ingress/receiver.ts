@@ -7,6 +7,8 @@
  * creates it at the next start (the sender, not told Success, may send it again: a second job for the same instance
  * delivers the same bytes under the same name).
  *
+ * With a spool quota, open() and write() throw QuotaError (SPOOL_QUOTA_EXCEEDED) while the disk is nearly full.
+ *
  * Example:
  *   const w = await receiver.open();
  *   await w.write(fragment); ...
@@ -17,6 +19,7 @@ import { dirname } from 'node:path';
 import { type JobStore, newJobId, type Runner } from '@veil/pipeline';
 import type { Observability } from '../observe.ts';
 import { fsyncPathAsync, type Spool } from '../spool.ts';
+import type { SpoolQuota } from './quota.ts';
 
 export interface IncomingWriter {
   readonly jobId: string;
@@ -38,6 +41,8 @@ export interface ReceiverOptions {
   readonly routeName: string | undefined;
   readonly obs: Observability;
   readonly clock?: () => number;
+  /** Refuses new instances (QuotaError) before the spool's disk fills. */
+  readonly quota?: SpoolQuota | undefined;
 }
 
 export class Receiver {
@@ -78,6 +83,8 @@ export class Receiver {
 
   /** A writer for one instance arriving in pieces. */
   async open(facts: Record<string, string> = {}): Promise<IncomingWriter> {
+    const quota = this.#o.quota;
+    await quota?.check();
     const jobId = newJobId(this.#now());
     const tmp = this.#o.spool.path(`tmp/${jobId}.part`);
     const fh: FileHandle = await open(tmp, 'w');
@@ -92,6 +99,7 @@ export class Receiver {
     return {
       jobId,
       write: async (bytes) => {
+        await quota?.check(bytes.length);
         let off = 0;
         while (off < bytes.length) {
           const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);

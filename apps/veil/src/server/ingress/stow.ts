@@ -4,6 +4,11 @@
  * answers Processing failure 0x0110 for that instance, and the client keeps it). Only STOW is served: no QIDO or WADO
  * of what the gateway holds. Bound to 127.0.0.1 unless the configuration says otherwise.
  *
+ * Every request passes the Host check (allowedHosts) and, when `auth` is set, needs a listed bearer token or (with
+ * auth.mtls and tls.clientCa) a verified client certificate: 401 AUTH_REQUIRED, 403 AUTH_INVALID_TOKEN, 421
+ * HOST_NOT_ALLOWED, JSON bodies with the code only. `limits` bound connections, header and request time, instance
+ * and request size (413); a spool short of space (spoolQuota) answers 507 before storing.
+ *
  * Example:
  *   const ingress = new StowIngress({ config, receiver, obs });
  *   const port = await ingress.start(); // POST http://127.0.0.1:<port>/dicom-web/studies
@@ -17,8 +22,13 @@ import {
   serveDicomweb,
 } from '@veil/dicomweb';
 import { errorCode, type StowIngressConfig } from '@veil/pipeline';
+import { allowedHostsFor, authConfigured, httpGuard, tlsServerOptions } from '../auth.ts';
 import type { Observability } from '../observe.ts';
+import { isQuotaError } from './quota.ts';
 import type { Receiver } from './receiver.ts';
+
+/** PS3.18 Failure Reason: Out of Resources. */
+const OUT_OF_RESOURCES = 0xa700;
 
 /** PS3.18 Failure Reason: Processing failure. */
 const PROCESSING_FAILURE = 0x0110;
@@ -45,7 +55,14 @@ export class StowIngress {
     begin: async (): Promise<StowSink | StowFailed> => {
       const { receiver, obs } = this.#o;
       if (!receiver.routed) return { failureReason: PROCESSING_FAILURE };
-      const writer = await receiver.open();
+      let writer: Awaited<ReturnType<Receiver['open']>>;
+      try {
+        writer = await receiver.open();
+      } catch (e) {
+        if (!isQuotaError(e)) throw e;
+        obs.log.warn({ event: 'ingress.quota', ingress: this.name, code: e.code }, 'spool quota: refused');
+        return { failureReason: OUT_OF_RESOURCES, insufficientStorage: true, code: e.code };
+      }
       return {
         write: (chunk) => writer.write(chunk),
         end: async (): Promise<StowOutcome | undefined> => {
@@ -65,7 +82,26 @@ export class StowIngress {
 
   async start(): Promise<number> {
     const c = this.#o.config;
-    const server = await serveDicomweb({ stow: this.#handler, root: c.root }, { port: c.port, host: c.host });
+    const l = c.limits;
+    const guard = httpGuard({ auth: c.auth, allowedHosts: allowedHostsFor(c.allowedHosts, c.host) });
+    const server = await serveDicomweb(
+      {
+        stow: this.#handler,
+        root: c.root,
+        limits: { maxInstanceBytes: l.maxInstanceBytes, maxRequestBytes: l.maxRequestBytes },
+      },
+      {
+        port: c.port,
+        host: c.host,
+        requestTimeoutMs: l.requestSeconds * 1000,
+        headersTimeoutMs: l.headersSeconds * 1000,
+        maxConnections: l.maxConnections,
+        ...(c.tls ? { tls: tlsServerOptions(c.tls, c.auth?.mtls === true && (c.auth.tokens?.length ?? 0) === 0) } : {}),
+        guard: (req) => guard(req, authConfigured(c.auth)),
+        onRefused: (r) =>
+          this.#o.obs.log.warn({ event: 'http.refused', ingress: this.name, code: r.code }, 'request refused'),
+      },
+    );
     this.#server = server;
     this.#o.obs.log.info(
       { event: 'ingress.listening', ingress: this.name, kind: 'stow', port: server.port },
