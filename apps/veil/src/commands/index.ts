@@ -27,6 +27,8 @@ export const commands: readonly CommandModule[] = [
   { names: ['serve'], load: () => import('./serve.ts') },
   { names: ['jobs'], load: () => import('./jobs.ts') },
   { names: ['quarantine'], load: () => import('./quarantine.ts') },
+  { names: ['text'], load: () => import('./text.ts') },
+  { names: ['llm-proxy'], load: () => import('./llm-proxy.ts') },
   { names: ['risk'], load: () => import('./risk.ts') },
 ];
 

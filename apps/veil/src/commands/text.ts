@@ -1,0 +1,155 @@
+/**
+ * `veil text deid [FILE...]`: de-identifies free text (reports, notes, prompts) with @veil/text. Reads the files, or
+ * standard input when none; writes to standard output or, with --out, one file per input in DIR.
+ *
+ *   --format text   each input is one document; the output is the de-identified text (default)
+ *   --format jsonl  each input line is a JSON object with a "text" field (and optionally "patientKey"); the output
+ *                   line is the same object with "text" de-identified and "spans" added (start, end, type,
+ *                   confidence, rule: offsets into the original text, never the values)
+ *   --spans         with --format text: print one JSON object per document ({ file, text, spans }) instead
+ *   --mode placeholder|surrogate|mask (surrogate needs the key: --key-file or VEIL_KEY)
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { type DeidentifyOptions, deidentify, type OutputMode, type Span } from '@veil/text';
+import type { Command } from 'commander';
+import { CliError, EXIT_USAGE, runCommand } from '../deid/cli-error.ts';
+import { loadKey } from '../deid/keys.ts';
+
+interface TextFlags {
+  format: string;
+  mode: string;
+  keyFile?: string;
+  out?: string;
+  patientKey?: string;
+  spans?: boolean;
+  threshold?: string;
+  dateOrder?: string;
+}
+
+const MODES: readonly OutputMode[] = ['placeholder', 'surrogate', 'mask'];
+
+function spanJson(s: Span): object {
+  return { start: s.start, end: s.end, type: s.type, confidence: Math.round(s.confidence * 100) / 100, rule: s.rule };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function register(program: Command): void {
+  const text = program.command('text').description('Free-text de-identification (reports, notes, LLM prompts)');
+  text
+    .command('deid')
+    .description('Replace PHI in free text with typed placeholders, keyed surrogates or a mask')
+    .argument('[file...]', 'text files (standard input when none)')
+    .option('--format <format>', 'text (one document per input) or jsonl (one {"text": ...} object per line)', 'text')
+    .option('--mode <mode>', 'placeholder ([NAME]), surrogate (keyed realistic values), or mask (***)', 'placeholder')
+    .option('-k, --key-file <file>', 'the project key, for --mode surrogate; default: $VEIL_KEY')
+    .option('--out <dir>', 'write one output file per input there (default: standard output)')
+    .option('--patient-key <id>', "whose dates these are: every date shifts by this patient's keyed number of days")
+    .option('--spans', 'with --format text: print {file, text, spans} as JSON lines instead of the text')
+    .option('--threshold <n>', 'drop findings under this confidence (0-1, default 0.5)')
+    .option('--date-order <order>', 'mdy or dmy, for dates like 03/04/2020 (default mdy)')
+    .addHelpText(
+      'after',
+      `
+Spans are offsets into the original text with type, confidence and rule; values are never printed apart from
+the de-identified text itself. Surrogates are keyed: the same value and key give the same surrogate in every
+document, and dates of one --patient-key move by the same number of days (intervals are kept).
+
+Examples:
+  veil text deid report.txt
+  cat notes.jsonl | veil text deid --format jsonl --mode surrogate --key-file site.key
+  veil text deid reports/*.txt --out /tmp/clean --mode mask`,
+    )
+    .action(async (files: string[], flags: TextFlags) => {
+      await runCommand('text deid', async () => runTextDeid(files, flags));
+    });
+}
+
+async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
+  if (flags.format !== 'text' && flags.format !== 'jsonl')
+    throw new CliError(EXIT_USAGE, '--format must be text or jsonl');
+  if (!MODES.includes(flags.mode as OutputMode))
+    throw new CliError(EXIT_USAGE, '--mode must be placeholder, surrogate or mask');
+  if (flags.dateOrder !== undefined && flags.dateOrder !== 'mdy' && flags.dateOrder !== 'dmy') {
+    throw new CliError(EXIT_USAGE, '--date-order must be mdy or dmy');
+  }
+  const threshold = flags.threshold === undefined ? undefined : Number(flags.threshold);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1))
+    throw new CliError(EXIT_USAGE, '--threshold must be between 0 and 1');
+  const mode = flags.mode as OutputMode;
+  const options: DeidentifyOptions = { mode };
+  if (mode === 'surrogate') {
+    options.key = loadKey({ keyFile: flags.keyFile, warn: (m) => process.stderr.write(`veil text deid: ${m}\n`) });
+  }
+  if (threshold !== undefined) options.threshold = threshold;
+  if (flags.dateOrder !== undefined) options.dateOrder = flags.dateOrder as 'mdy' | 'dmy';
+  if (flags.patientKey !== undefined) options.patientKey = flags.patientKey;
+
+  const inputs: { name: string; content: string }[] = [];
+  if (files.length === 0) inputs.push({ name: '-', content: await readStdin() });
+  for (const f of files) {
+    try {
+      inputs.push({ name: f, content: readFileSync(f, 'utf8') });
+    } catch (e) {
+      throw new CliError(EXIT_USAGE, `cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (flags.out !== undefined) mkdirSync(flags.out, { recursive: true });
+  const seen = new Set<string>();
+  let failures = 0;
+  for (const input of inputs) {
+    let output: string;
+    if (flags.format === 'jsonl') {
+      const lines: string[] = [];
+      let lineNo = 0;
+      for (const line of input.content.split('\n')) {
+        lineNo++;
+        if (line.trim() === '') continue;
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          process.stderr.write(
+            `veil text deid: ${input.name}:${lineNo}: TEXT_BAD_JSONL (not a JSON object; line skipped)\n`,
+          );
+          failures++;
+          continue;
+        }
+        if (typeof obj !== 'object' || obj === null || typeof obj.text !== 'string') {
+          process.stderr.write(
+            `veil text deid: ${input.name}:${lineNo}: TEXT_NO_TEXT_FIELD (no "text" string; line skipped)\n`,
+          );
+          failures++;
+          continue;
+        }
+        const perRecord = typeof obj.patientKey === 'string' ? { ...options, patientKey: obj.patientKey } : options;
+        const r = deidentify(obj.text, perRecord);
+        lines.push(JSON.stringify({ ...obj, text: r.text, spans: r.spans.map(spanJson) }));
+      }
+      output = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+    } else {
+      const r = deidentify(input.content, options);
+      output = flags.spans
+        ? `${JSON.stringify({ file: input.name, text: r.text, spans: r.spans.map(spanJson) })}\n`
+        : r.text;
+    }
+    if (flags.out === undefined) {
+      process.stdout.write(output);
+      continue;
+    }
+    let name = input.name === '-' ? (flags.format === 'jsonl' ? 'stdin.jsonl' : 'stdin.txt') : basename(input.name);
+    for (let n = 2; seen.has(name); n++) name = `${n}-${basename(input.name)}`;
+    seen.add(name);
+    const target = join(flags.out, name);
+    if (input.name !== '-' && resolve(target) === resolve(input.name)) {
+      throw new CliError(EXIT_USAGE, `--out would overwrite the input ${input.name}`);
+    }
+    writeFileSync(target, output);
+  }
+  return failures > 0 ? 1 : 0;
+}

@@ -1,0 +1,286 @@
+/**
+ * The LLM privacy proxy: an OpenAI-compatible HTTP server (node:http) in front of any upstream that speaks the
+ * same API. For POST /v1/chat/completions and POST /v1/responses it replaces PHI in every text the model will see
+ * with keyed surrogates, forwards the request, guards the answer against exfiltration and restores the original
+ * values for the caller, streamed (server-sent events) or not. GET /v1/models passes through. Anything else: 404.
+ *
+ * One audit line per request (JSON): time, caller (address and a keyed fingerprint of its Authorization header),
+ * route, model, stream, PHI counts per type, restored / neutralised / blocked counts, status, decision, duration.
+ * Never text, never values. Errors answer with a code (`LLM_PROXY_...`) and no request content.
+ *
+ * Example:
+ *   const proxy = createLlmProxy({ upstream: 'https://api.example.com', key, config });
+ *   proxy.listen(8089, '127.0.0.1');
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { detectPhi } from '@veil/text';
+import { AnswerProcessor, ChatStream, ResponsesStream } from './answer.ts';
+import type { LlmProxyConfig } from './config.ts';
+import type { GuardContext } from './exfil.ts';
+import { Restorer } from './restore.ts';
+import { ScrubSession, scrubChatRequest, scrubResponsesRequest } from './scrub.ts';
+
+export interface LlmProxyOptions {
+  upstream: string;
+  key: Uint8Array;
+  config: LlmProxyConfig;
+  /** Receives each audit line (JSON text without newline). */
+  audit: (line: string) => void;
+}
+
+export interface AuditRecord {
+  time: string;
+  caller: string;
+  route: string;
+  model?: string;
+  stream: boolean;
+  phi: Record<string, number>;
+  restored: number;
+  neutralised: number;
+  blockedToolCalls: number;
+  status: number;
+  decision: 'forwarded' | 'neutralised' | 'blocked' | 'rejected' | 'failed';
+  code?: string;
+  ms: number;
+}
+
+class ProxyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(code);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new ProxyError(413, 'LLM_PROXY_BODY_TOO_LARGE'));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', () => reject(new ProxyError(400, 'LLM_PROXY_BODY_READ')));
+  });
+}
+
+function sendError(res: ServerResponse, status: number, code: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { message: `Veil LLM proxy: ${code}`, type: 'veil_proxy_error', code } }));
+}
+
+/** Hop-by-hop and recomputed headers are not forwarded. */
+const DROP_REQUEST_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'accept-encoding',
+  'keep-alive',
+  'upgrade',
+  'proxy-authorization',
+  'te',
+  'trailer',
+]);
+const DROP_RESPONSE_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'content-encoding',
+  'keep-alive',
+]);
+
+export function createLlmProxy(options: LlmProxyOptions): Server {
+  const base = options.upstream.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const { config, key } = options;
+  const callerId = (auth: string | undefined) =>
+    auth ? createHmac('sha256', key).update(`caller:${auth}`).digest('hex').slice(0, 12) : 'anonymous';
+
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://proxy.local');
+    const route = `${req.method ?? 'GET'} ${url.pathname}`;
+    const rec: AuditRecord = {
+      time: new Date(started).toISOString(),
+      caller: `${req.socket.remoteAddress ?? '?'}/${callerId(req.headers.authorization)}`,
+      route,
+      stream: false,
+      phi: {},
+      restored: 0,
+      neutralised: 0,
+      blockedToolCalls: 0,
+      status: 0,
+      decision: 'forwarded',
+      ms: 0,
+    };
+    const finish = () => {
+      rec.ms = Date.now() - started;
+      rec.status = res.statusCode;
+      options.audit(JSON.stringify(rec));
+    };
+    handle(req, res, url, rec)
+      .catch((e: unknown) => {
+        const err =
+          e instanceof ProxyError
+            ? e
+            : new ProxyError(
+                502,
+                (e as Error)?.name === 'TimeoutError' ? 'LLM_PROXY_UPSTREAM_TIMEOUT' : 'LLM_PROXY_UPSTREAM_FAILED',
+              );
+        rec.decision = err.status < 500 ? 'rejected' : 'failed';
+        rec.code = err.code;
+        sendError(res, err.status, err.code);
+      })
+      .finally(finish);
+  });
+  server.requestTimeout = config.timeoutMs + 10_000;
+  server.headersTimeout = 30_000;
+
+  function upstreamHeaders(req: IncomingMessage): Record<string, string> {
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined || DROP_REQUEST_HEADERS.has(k) || k === config.patientKeyHeader) continue;
+      h[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    if (config.upstreamKey !== undefined) h.authorization = `Bearer ${config.upstreamKey}`;
+    return h;
+  }
+
+  function copyResponseHeaders(up: Response, res: ServerResponse): void {
+    up.headers.forEach((v, k) => {
+      if (!DROP_RESPONSE_HEADERS.has(k)) res.setHeader(k, v);
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, rec: AuditRecord): Promise<void> {
+    const signal = AbortSignal.timeout(config.timeoutMs);
+    if (req.method === 'GET' && url.pathname === '/v1/models') {
+      const up = await fetch(`${base}/v1/models`, { headers: upstreamHeaders(req), signal });
+      res.statusCode = up.status;
+      copyResponseHeaders(up, res);
+      res.end(Buffer.from(await up.arrayBuffer()));
+      return;
+    }
+    const kind =
+      url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/responses' ? 'responses' : undefined;
+    if (req.method !== 'POST' || kind === undefined) throw new ProxyError(404, 'LLM_PROXY_NOT_FOUND');
+    const raw = await readBody(req, config.maxBodyBytes);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      throw new ProxyError(400, 'LLM_PROXY_BAD_JSON');
+    }
+    if (typeof body.model === 'string') rec.model = body.model;
+    rec.stream = body.stream === true;
+    const patientHeader = req.headers[config.patientKeyHeader];
+    const session = new ScrubSession(key, typeof patientHeader === 'string' ? patientHeader : '', config.threshold);
+    const scrubbed = kind === 'chat' ? scrubChatRequest(body, session) : scrubResponsesRequest(body, session);
+    rec.phi = session.counts as Record<string, number>;
+    const restorer = new Restorer(session.pairs);
+    const originals = [...session.pairs.values()];
+    const guard: GuardContext = {
+      allowHosts: config.allowHosts,
+      carriesPhi: (t) =>
+        restorer.contains(t) ||
+        originals.some((o) => o.length >= 3 && t.includes(o)) ||
+        detectPhi(t).some((s) => s.confidence >= 0.85),
+    };
+    const processor = new AnswerProcessor(restorer, guard);
+    const headers = upstreamHeaders(req);
+    headers['content-type'] = 'application/json';
+    const up = await fetch(`${base}${url.pathname}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(scrubbed),
+      signal,
+    });
+    const contentType = up.headers.get('content-type') ?? '';
+    res.statusCode = up.status;
+    copyResponseHeaders(up, res);
+    if (contentType.includes('text/event-stream') && up.body) {
+      res.flushHeaders();
+      await relayEvents(up.body, res, kind, processor, guard, restorer);
+    } else {
+      const text = await up.text();
+      let out = text;
+      if (up.ok && contentType.includes('json')) {
+        try {
+          const json = JSON.parse(text) as Record<string, unknown>;
+          out = JSON.stringify(kind === 'chat' ? processor.chat(json) : processor.response(json));
+        } catch {
+          throw new ProxyError(502, 'LLM_PROXY_UPSTREAM_BAD_JSON');
+        }
+      } else if (!up.ok) {
+        // Upstream errors may quote the (surrogate) prompt: the caller gets its own values back, like any answer.
+        out = processor.text(text);
+      }
+      res.end(out);
+    }
+    rec.restored = processor.stats.restored;
+    rec.neutralised = processor.stats.neutralised;
+    rec.blockedToolCalls = processor.stats.blockedToolCalls;
+    if (processor.stats.blockedToolCalls > 0) rec.decision = 'blocked';
+    else if (processor.stats.neutralised > 0) rec.decision = 'neutralised';
+  }
+
+  return server;
+}
+
+/** Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept. */
+async function relayEvents(
+  body: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  kind: 'chat' | 'responses',
+  processor: AnswerProcessor,
+  guard: GuardContext,
+  restorer: Restorer,
+): Promise<void> {
+  const chat = new ChatStream(processor, guard, restorer);
+  const responses = new ResponsesStream(processor, guard, restorer);
+  const decoder = new TextDecoder();
+  let buf = '';
+  const handleEvent = (block: string) => {
+    let name: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('event:')) name = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (data.length === 0) return;
+    const payload = data.join('\n');
+    if (kind === 'chat') {
+      for (const d of chat.event(payload)) res.write(`${name ? `event: ${name}\n` : ''}data: ${d}\n\n`);
+    } else {
+      for (const [n, d] of responses.event(name, payload)) res.write(`${n ? `event: ${n}\n` : ''}data: ${d}\n\n`);
+    }
+  };
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
+    for (let i = buf.search(/\r?\n\r?\n/); i >= 0; i = buf.search(/\r?\n\r?\n/)) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(buf.slice(i).match(/^\r?\n\r?\n/)![0].length + i);
+      handleEvent(block);
+    }
+  }
+  buf += decoder.decode();
+  if (buf.trim() !== '') handleEvent(buf);
+  if (kind === 'chat') for (const d of chat.event('[DONE]').slice(0, -1)) res.write(`data: ${d}\n\n`);
+  res.end();
+}
