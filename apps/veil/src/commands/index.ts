@@ -14,6 +14,7 @@ interface CommandModule {
 
 export const commands: readonly CommandModule[] = [
   { names: ['deid'], load: () => import('./deid.ts') },
+  { names: ['deface'], load: () => import('./deface.ts') },
   { names: ['keygen'], load: () => import('./keygen.ts') },
   { names: ['token'], load: () => import('./token.ts') },
   { names: ['reidentify'], load: () => import('./reidentify.ts') },

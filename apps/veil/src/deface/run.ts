@@ -1,0 +1,317 @@
+/**
+ * `veil deface`: removes the face from head CT and MR series. The inputs are read and grouped into series (Series
+ * Instance UID + Frame of Reference UID); each series is assembled into a volume and the face detector decides:
+ *
+ * - present: the face region's voxels become air / background, each file is rewritten with only its Pixel Data value
+ *   replaced (same length; every other byte kept) plus Recognizable Visual Features NO and code 113102; the written
+ *   files are read back, decoded and checked (no head voxel left in the face region, no nose found there again);
+ *   a failed check quarantines the series (DEFACE_VERIFY_FAILED) and removes what was written.
+ * - absent (a head from vertex to skull base): the files are copied unchanged, with no claim.
+ * - uncertain: the series is quarantined (DEFACE_UNCERTAIN), never written with its face.
+ * Compressed pixel data is quarantined (DEFACE_COMPRESSED) until the pixel codecs can re-encode it losslessly.
+ *
+ * The report folder gets veil-deface.json, veil-deface.html and, per defaced series, after.png: a depth-map
+ * rendering of the head seen from the front (before.png too with --show-before; it shows the face).
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type DicomFile, isVeilError, rewrite, scanFile } from '@veil/core';
+import {
+  anteriorProfile,
+  assembleVolume,
+  defaceEdits,
+  defaceVolume,
+  detectFace,
+  type FaceDetection,
+  type FacePlane,
+  frontDepth,
+  groupSeries,
+  readInstance,
+  readNativeFrames,
+  type SeriesMember,
+  saysDefaced,
+  shadeDepth,
+  type Volume,
+  verifyDefaced,
+} from '@veil/pixels/deface';
+import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.ts';
+import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
+import { type LoadedInstance, loadInstances } from './load.ts';
+import { encodePng } from './png.ts';
+
+export interface DefaceOptions {
+  readonly inputs: readonly string[];
+  readonly out: string | undefined;
+  readonly quarantine?: string | undefined;
+  readonly report?: string | undefined;
+  readonly showBefore?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export type SeriesOutcome = 'defaced' | 'no-face' | 'already-defaced' | 'quarantined';
+
+export interface SeriesReport {
+  /** A hash of the Series Instance UID (the UID itself may identify). */
+  readonly series: string;
+  readonly modality: string;
+  readonly files: number;
+  readonly outcome: SeriesOutcome;
+  readonly code?: string;
+  readonly tagPath?: string;
+  readonly reason?: string;
+  readonly geometry?: Volume<unknown>['geometry'];
+  readonly prominenceMm?: number;
+  /** The cut (patient coordinates, mm): see inFaceRegion in @veil/pixels/deface. */
+  readonly plane?: FacePlane;
+  readonly changedVoxels?: number;
+  readonly changedFiles?: number;
+  /** How far the most anterior surface near the midline moved back at the nose tip's height, mm. */
+  readonly noseMovedBackMm?: number;
+  /** The largest such move anywhere between the chin and the brow, mm. */
+  readonly maxMovedBackMm?: number;
+  readonly residualVoxels?: number;
+  readonly seconds: number;
+  readonly pictures?: readonly string[];
+}
+
+export interface DefaceRunReport {
+  readonly series: SeriesReport[];
+  readonly skipped: number;
+  readonly passedThrough: number;
+}
+
+function seriesId(uid: string): string {
+  return createHash('sha256').update(uid).digest('hex').slice(0, 16);
+}
+
+function writeAtomic(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+function quarantineFiles(dir: string, files: readonly LoadedInstance[], code: string, tagPath?: string): void {
+  for (const f of files) {
+    const dest = join(dir, f.rel);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(f.path, dest);
+    writeFileSync(`${dest}.veil.json`, `${JSON.stringify({ code, tagPath: tagPath ?? null, file: f.rel }, null, 2)}\n`);
+  }
+}
+
+function scan(path: string): DicomFile {
+  return scanFile(new Uint8Array(readFileSync(path)));
+}
+
+function members(files: readonly LoadedInstance[]): SeriesMember<LoadedInstance>[] {
+  return files.map((f) => {
+    const file = scan(f.path);
+    const info = readInstance(file);
+    return { key: f, info, pixels: readNativeFrames(file, info) };
+  });
+}
+
+/** Profile before/after at the nose tip's height and the largest move between chin and brow. */
+function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetection) {
+  const t = d.modality === 'CT' ? d.threshold : d.surfaceThreshold;
+  const a = frontDepth(before, t, 1);
+  const b = frontDepth(after, t, 1);
+  const pa = anteriorProfile(a, d.midlineX);
+  const pb = anteriorProfile(b, d.midlineX);
+  const row = (z: number): number => Math.round((a.z0 - z) / a.step);
+  const tip = d.landmarks!.noseTip[2];
+  const at = (r: number): number => {
+    const x = pa[r]!;
+    const y = pb[r]!;
+    if (Number.isNaN(x)) return 0;
+    return Number.isNaN(y) ? Number.POSITIVE_INFINITY : y - x;
+  };
+  let max = 0;
+  for (let r = row(d.plane!.point[2]); r < a.height; r++) max = Math.max(max, at(r));
+  return { nose: at(row(tip)), max, before: a, after: b };
+}
+
+function html(report: DefaceRunReport): string {
+  const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const rows = report.series
+    .map((s) => {
+      const pics = (s.pictures ?? []).map((p) => `<img src="${esc(p)}" alt="${esc(p)}" height="256">`).join(' ');
+      const moved = s.noseMovedBackMm !== undefined ? `${s.noseMovedBackMm.toFixed(0)} mm` : '';
+      return `<tr><td>${esc(s.series)}</td><td>${esc(s.modality)}</td><td>${s.files}</td><td>${esc(s.outcome)}</td><td>${esc(s.code ?? '')} ${esc(s.reason ?? '')}</td><td>${moved}</td><td>${pics}</td></tr>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Veil defacing report</title>
+<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;vertical-align:top}table{border-collapse:collapse}</style>
+</head><body><h1>Veil defacing report</h1>
+<p>Pictures are depth maps of the head seen from the front, after defacing. Before pictures appear only with --show-before.</p>
+<table><thead><tr><th>Series (hash)</th><th>Modality</th><th>Files</th><th>Outcome</th><th>Code</th><th>Nose moved back</th><th>Pictures</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></body></html>
+`;
+}
+
+export function runDeface(opts: DefaceOptions): { report: DefaceRunReport; exitCode: number } {
+  if (!opts.out) throw new CliError(EXIT_USAGE, '--out is required');
+  const out = resolve(opts.out);
+  const qdir = resolve(opts.quarantine ?? `${out}.quarantine`);
+  const reportDir = resolve(opts.report ?? out);
+  assertOutsideInputs(opts.inputs, [
+    { flag: '--out', path: out },
+    { flag: '--quarantine', path: qdir },
+    { flag: '--report', path: reportDir },
+  ]);
+  const log = opts.log ?? (() => {});
+  const files = listInputs(opts.inputs);
+  const { instances, rejected } = loadInstances(files);
+  let skipped = 0;
+  let passedThrough = 0;
+  // DICOM files that are not images (or not usable ones) are not defaced; they pass through unchanged when they
+  // parse (they hold no face), and are skipped when they are not DICOM.
+  for (const r of rejected) {
+    if (r.code === 'DICOM_NOT_DICOM' || r.code.startsWith('DICOM_')) {
+      skipped++;
+      continue;
+    }
+    if (r.code === 'DEFACE_NOT_AN_IMAGE') {
+      const dest = join(out, r.rel);
+      mkdirSync(dirname(dest), { recursive: true });
+      copyFileSync(r.path, dest);
+      passedThrough++;
+      continue;
+    }
+    quarantineFiles(qdir, [{ rel: r.rel, path: r.path, info: undefined as never }], r.code, r.tagPath);
+  }
+  const series: SeriesReport[] = [];
+  for (const [, group] of groupSeries(instances)) {
+    const started = process.hrtime.bigint();
+    const first = group[0]!;
+    const id = seriesId(first.info.seriesInstanceUid);
+    const base = { series: id, modality: first.info.modality, files: group.length };
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    const fail = (code: string, tagPath?: string, reason?: string): void => {
+      quarantineFiles(qdir, group, code, tagPath);
+      series.push({
+        ...base,
+        outcome: 'quarantined',
+        code,
+        ...(tagPath ? { tagPath } : {}),
+        ...(reason ? { reason } : {}),
+        seconds: seconds(),
+      });
+      log(`series ${id}: quarantined ${code}${reason ? ` (${reason})` : ''}`);
+    };
+    if (group.some((g) => g.info.encapsulated)) {
+      fail('DEFACE_COMPRESSED', '(7FE0,0010)');
+      continue;
+    }
+    let volume: Volume<LoadedInstance>;
+    try {
+      volume = assembleVolume(members(group));
+    } catch (e) {
+      if (!isVeilError(e)) throw e;
+      fail(e.code, e.path);
+      continue;
+    }
+    if (group.every((g) => saysDefaced(scan(g.path)))) {
+      for (const g of group) {
+        mkdirSync(dirname(join(out, g.rel)), { recursive: true });
+        copyFileSync(g.path, join(out, g.rel));
+      }
+      series.push({ ...base, outcome: 'already-defaced', geometry: volume.geometry, seconds: seconds() });
+      continue;
+    }
+    const detection = detectFace(volume);
+    if (detection.verdict === 'uncertain') {
+      fail('DEFACE_UNCERTAIN', undefined, detection.reason);
+      continue;
+    }
+    if (detection.verdict === 'absent') {
+      for (const g of group) {
+        mkdirSync(dirname(join(out, g.rel)), { recursive: true });
+        copyFileSync(g.path, join(out, g.rel));
+      }
+      series.push({
+        ...base,
+        outcome: 'no-face',
+        reason: detection.reason,
+        geometry: volume.geometry,
+        seconds: seconds(),
+      });
+      log(`series ${id}: no face in the field of view (${detection.reason}); copied unchanged`);
+      continue;
+    }
+    const removal = defaceVolume(volume, detection.plane!, detection.background);
+    // New frames per instance.
+    const byInstance = new Map<LoadedInstance, Map<number, (typeof volume.frames)[number]['pixels']>>();
+    for (const [k, pixels] of removal.frames) {
+      const f = volume.frames[k]!;
+      const m = byInstance.get(f.key) ?? new Map();
+      m.set(f.frame, pixels);
+      byInstance.set(f.key, m);
+    }
+    const written: string[] = [];
+    for (const g of group) {
+      const file = scan(g.path);
+      const info = readInstance(file);
+      const bytes = rewrite(file, defaceEdits(file, info, byInstance.get(g) ?? new Map()));
+      const dest = join(out, g.rel);
+      writeAtomic(dest, bytes);
+      written.push(dest);
+    }
+    // Verification on the written files, decoded again.
+    const outMembers = group.map((g, n) => {
+      const file = scan(written[n]!);
+      const info = readInstance(file);
+      return { key: g, info, pixels: readNativeFrames(file, info) };
+    });
+    const after = assembleVolume(outMembers);
+    const check = verifyDefaced(after, detection);
+    if (!check.ok) {
+      for (const w of written) rmSync(w, { force: true });
+      fail('DEFACE_VERIFY_FAILED', undefined, check.noseInRegion ? 'NOSE_IN_REGION' : 'RESIDUAL_VOXELS');
+      continue;
+    }
+    const moved = movedBack(volume, after, detection);
+    const pictures: string[] = [];
+    const picDir = join(reportDir, 'veil-deface', id);
+    mkdirSync(picDir, { recursive: true });
+    writeFileSync(join(picDir, 'after.png'), encodePng(moved.after.width, moved.after.height, shadeDepth(moved.after)));
+    pictures.push(`veil-deface/${id}/after.png`);
+    if (opts.showBefore) {
+      writeFileSync(
+        join(picDir, 'before.png'),
+        encodePng(moved.before.width, moved.before.height, shadeDepth(moved.before)),
+      );
+      pictures.push(`veil-deface/${id}/before.png`);
+    }
+    series.push({
+      ...base,
+      outcome: 'defaced',
+      geometry: volume.geometry,
+      prominenceMm: detection.prominenceMm,
+      plane: detection.plane!,
+      changedVoxels: removal.changedVoxels,
+      changedFiles: byInstance.size,
+      noseMovedBackMm: moved.nose,
+      maxMovedBackMm: moved.max,
+      residualVoxels: check.residualVoxels,
+      seconds: seconds(),
+      pictures,
+    });
+    log(
+      `series ${id}: defaced ${group.length} files (${removal.changedVoxels} voxels; nose surface moved back ${moved.nose.toFixed(0)} mm)`,
+    );
+  }
+  const report: DefaceRunReport = { series, skipped, passedThrough };
+  mkdirSync(reportDir, { recursive: true });
+  writeFileSync(join(reportDir, 'veil-deface.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(reportDir, 'veil-deface.html'), html(report));
+  const quarantined =
+    series.some((s) => s.outcome === 'quarantined') ||
+    rejected.some((r) => r.code.startsWith('DEFACE_') && r.code !== 'DEFACE_NOT_AN_IMAGE');
+  return { report, exitCode: quarantined ? EXIT_FAILURES : EXIT_OK };
+}
