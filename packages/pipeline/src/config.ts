@@ -20,6 +20,15 @@
  *   const config = parseServerConfig(yaml.parse(text));
  */
 import { z } from 'zod';
+import {
+  auditSchema,
+  consoleSchema,
+  contractFields,
+  governanceIssue,
+  governanceSchema,
+  portalSchema,
+  routePurposeFields,
+} from './governance-config.ts';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const UID = /^[0-9]+(\.[0-9]+)*$/;
@@ -157,6 +166,7 @@ const folderDestination = z.strictObject({
   path,
   /** flat: <SOPInstanceUID>.dcm; hierarchy: <patient>/<study>/<series>/<SOPInstanceUID>.dcm (pseudonymised values). */
   layout: z.enum(['flat', 'hierarchy']).default('flat'),
+  ...contractFields,
 });
 
 const routeSchema = z.strictObject({
@@ -165,6 +175,7 @@ const routeSchema = z.strictObject({
   from: z.array(name).optional(),
   to: z.array(name).min(1),
   policy: policySchema.optional(),
+  ...routePurposeFields,
 });
 
 const storeSchema = z.discriminatedUnion('kind', [
@@ -266,6 +277,13 @@ const serverSchema = z.strictObject({
       }),
     ])
     .default({ host: '127.0.0.1', port: 9464 }),
+  /** Purposes of use, region policy, facility (governance-config.ts). */
+  governance: governanceSchema,
+  /** Signed checkpoints of the audit chain. */
+  audit: auditSchema,
+  /** The operators' web console and the patient portal, on the http port. */
+  console: consoleSchema,
+  portal: portalSchema,
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),
@@ -290,6 +308,8 @@ export interface RouteConfig {
   readonly from: readonly string[] | undefined;
   readonly to: readonly string[];
   readonly policy: PolicyConfig;
+  readonly purpose?: string | undefined;
+  readonly legalBasis?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -337,13 +357,22 @@ export function parseServerConfig(input: unknown): ServerConfig {
     for (const f of route.from ?? [])
       if (!ingress.has(f)) throw new ConfigError(`routes.${i}.from`, `no ingress "${f}"`);
   }
+  const governance = governanceIssue(config);
+  if (governance) throw new ConfigError(governance.path, governance.reason);
   return config;
 }
 
 /** The routes in force: the configured ones, or one route `default` from every ingress to every destination. */
 export function routesOf(config: ServerConfig): RouteConfig[] {
   if (config.routes && config.routes.length > 0) {
-    return config.routes.map((r) => ({ name: r.name, from: r.from, to: r.to, policy: r.policy ?? config.policy }));
+    return config.routes.map((r) => ({
+      name: r.name,
+      from: r.from,
+      to: r.to,
+      policy: r.policy ?? config.policy,
+      purpose: r.purpose,
+      legalBasis: r.legalBasis,
+    }));
   }
   return [{ name: 'default', from: undefined, to: config.destinations.map((d) => d.name), policy: config.policy }];
 }

@@ -16,6 +16,7 @@ export * from './audit-chain.ts';
 export * from './config.ts';
 export * from './destination.ts';
 export * from './embedded-queue.ts';
+export * from './governance-config.ts';
 export * from './governance-store.ts';
 export * from './ids.ts';
 export * from './model.ts';

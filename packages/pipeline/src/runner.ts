@@ -78,6 +78,8 @@ export type RunnerEvent =
       readonly code: string;
       readonly attempts: number;
     }
+  /** Not sent by policy at the deliver step (beforeSend's code, e.g. CONSENT_OPT_OUT). */
+  | { readonly type: 'withheld'; readonly job: Job; readonly destination: string; readonly code: string }
   | { readonly type: 'done'; readonly job: Job; readonly latencyMs: number }
   | { readonly type: 'study-stable'; readonly study: StudyRecord }
   | { readonly type: 'error'; readonly where: string; readonly code: string; readonly jobId?: string };
@@ -106,6 +108,12 @@ export interface RunnerOptions {
   readonly stableAfterMs?: number;
   readonly clock?: () => number;
   readonly onEvent?: (event: RunnerEvent) => void;
+  /**
+   * Called for each delivery after its lease and before the destination is called: a code withholds it (not sent;
+   * the delivery ends `withheld` with that code). Where the consent check runs, and where the release is recorded
+   * before any byte leaves. A rejection is a failed attempt (retried, then dead): nothing is sent unchecked.
+   */
+  readonly beforeSend?: (job: Job, destination: string) => Promise<string | undefined>;
   /** After the commit that made a job done (every delivery recorded): remove its spool files. */
   readonly onDone?: (job: Job) => Promise<void> | void;
 }
@@ -344,8 +352,14 @@ export class Runner {
       result = { state: 'dead', error: code };
     } else {
       try {
-        await target.send(this.#o.outgoing(job));
-        result = { state: 'delivered' };
+        const hold = await this.#o.beforeSend?.(job, destination);
+        if (hold !== undefined) {
+          code = hold;
+          result = { state: 'withheld', error: hold };
+        } else {
+          await target.send(this.#o.outgoing(job));
+          result = { state: 'delivered' };
+        }
       } catch (e) {
         code = errorCode(e);
         const permanent = e instanceof DeliveryError && e.permanent;
@@ -364,6 +378,7 @@ export class Runner {
     const finished = await store.finishDelivery(jobId, destination, owner, result, now);
     if (!finished) return; // our lease ran out and someone else took over: their outcome stands
     if (result.state === 'delivered') this.#emit({ type: 'delivered', job: finished.job, destination, ms });
+    else if (result.state === 'withheld') this.#emit({ type: 'withheld', job: finished.job, destination, code });
     else if (result.state === 'retry') {
       const delayMs = Math.max(0, result.nextAttemptAt - now);
       this.#emit({ type: 'delivery-retry', job: finished.job, destination, code, attempts: d.attempts, delayMs });

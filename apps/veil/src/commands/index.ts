@@ -28,8 +28,11 @@ export const commands: readonly CommandModule[] = [
   { names: ['serve'], load: () => import('./serve.ts') },
   { names: ['jobs'], load: () => import('./jobs.ts') },
   { names: ['quarantine'], load: () => import('./quarantine.ts') },
-  { names: ['text'], load: () => import('./text.ts') },
-  { names: ['llm-proxy'], load: () => import('./llm-proxy.ts') },
+  { names: ['consent'], load: () => import('./consent.ts') },
+  { names: ['audit'], load: () => import('./audit.ts') },
+  { names: ['deletion'], load: () => import('./deletion.ts') },
+  { names: ['portal'], load: () => import('./portal.ts') },
+  { names: ['init', 'account'], load: () => import('./init.ts') },
   { names: ['risk'], load: () => import('./risk.ts') },
 ];
 

@@ -64,6 +64,11 @@ export function loadServerConfig(file: string): LoadedServerConfig {
       server.http !== false && server.http.tls ? { ...server.http, tls: absTls(base, server.http.tls) } : server.http,
     destinations: server.destinations.map((d) => ({ ...d, path: abs(base, d.path) })),
     ...(typeof server.deid === 'string' ? { deid: abs(base, server.deid) } : {}),
+    audit: {
+      ...server.audit,
+      ...(server.audit.signingKey !== undefined ? { signingKey: abs(base, server.audit.signingKey) } : {}),
+      ...(server.audit.publicKey !== undefined ? { publicKey: abs(base, server.audit.publicKey) } : {}),
+    },
   };
   let deid: RunConfig;
   if (typeof resolved.deid === 'string') {

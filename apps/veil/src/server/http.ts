@@ -28,6 +28,7 @@ import {
   type TlsConfig,
 } from '@veil/pipeline';
 import { allowedHostsFor, authConfigured, httpGuard, sendRefusal, tlsServerOptions } from './auth.ts';
+import type { WebHandler } from '../web/index.ts';
 import type { Observability, Role } from './observe.ts';
 
 export interface HttpOptions {
@@ -38,6 +39,8 @@ export interface HttpOptions {
   readonly store: JobStore;
   readonly queue: JobQueue;
   readonly runner: Runner;
+  /** The privacy fact sheet, portal, console and vendor API (web/index.ts): their own authentication. */
+  readonly web?: WebHandler | undefined;
   readonly tls?: TlsConfig | undefined;
   readonly auth?: HttpAuthConfig | undefined;
   readonly allowedHosts?: readonly string[] | undefined;
@@ -95,7 +98,8 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
-    const refusal = guard(req, url.pathname.startsWith('/admin/') || (authOn && url.pathname !== '/health'));
+    const web = o.web?.handles(url.pathname) === true;
+    const refusal = guard(req, !web && (url.pathname.startsWith('/admin/') || (authOn && url.pathname !== '/health')));
     if (refusal) {
       o.obs.log.warn({ event: 'http.refused', path: url.pathname.slice(0, 64), code: refusal.code }, 'refused');
       req.resume();
@@ -103,6 +107,10 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
       return;
     }
     try {
+      if (web) {
+        await o.web!.handle(req, res, url, o.tls !== undefined);
+        return;
+      }
       switch (route) {
         case 'GET /health':
           try {

@@ -31,6 +31,8 @@ import {
   routeFor,
 } from '@veil/pipeline';
 import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
+import { loadSigningKey, openGovernanceStore, startGovernance } from '../governance/runtime.ts';
+import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
 import { openQueue, openStore } from './backends.ts';
 import type { LoadedServerConfig } from './config.ts';
@@ -211,6 +213,17 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   }
   const store = await openStore(cfg.store);
   await store.init();
+  // Consent at the deliver step, releases under contracts, signed audit checkpoints (governance/runtime.ts). Only a
+  // process that takes data in holds the checkpoint signing key; workers never read it.
+  const gov = await openGovernanceStore(cfg.store);
+  await gov.init();
+  const governance = startGovernance({
+    config: o.config,
+    gov,
+    signingKey: o.role === 'worker' ? undefined : loadSigningKey(o.config),
+    metrics: obs.metrics,
+    log,
+  });
   const queue = await openQueue(cfg.queue, {
     maxAttempts: 5,
     retryDelayMs: 1000,
@@ -260,7 +273,11 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       retryDelayMs: (n) => retryDelayMs(n, cfg.delivery.backoffSeconds, cfg.delivery.maxBackoffSeconds),
     },
     stableAfterMs: cfg.studies.stableAfterSeconds * 1000,
-    onEvent: obs.onRunnerEvent,
+    onEvent: (e) => {
+      obs.onRunnerEvent(e);
+      governance.onRunnerEvent(e);
+    },
+    beforeSend: governance.beforeSend,
     // Only called after the commit that recorded the last delivery.
     onDone: (job) => {
       spool.remove(String(job.source.spool));
@@ -370,6 +387,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         store,
         queue,
         runner,
+        web: createWeb({ config: o.config, gov, store, runner, spool, key: o.key }),
       });
       if (takesIn) writeRunFile(runFile, { host: http.host, port: http.port, tls: http.tls, token: adminToken });
     }
@@ -379,6 +397,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     for (const ing of ingresses) await ing.stop();
     await http?.close();
     await queue.close().catch(() => {});
+    await governance.close().catch(() => {});
     await store.close().catch(() => {});
     if (takesIn) rmSync(runFile, { force: true });
     throw e;
@@ -418,6 +437,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       await http?.close();
       if (takesIn) rmSync(runFile, { force: true });
       await store.appendAudit(null, { event: 'server.stopped', detail: { role: o.role } }, Date.now()).catch(() => {});
+      await governance.close();
       await store.close();
       log.info({ event: 'server.stopped', role: o.role }, 'veil serve stopped');
     },

@@ -24,6 +24,7 @@ import {
 } from '@veil/core';
 import type { Job, JsonObject, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
 import { hierarchyPath, outputValue } from '../deid/process-file.ts';
+import { patientKeyState } from '../governance/patient-key.ts';
 import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { writePlan } from '../io/write-plan.ts';
 import { type DetectorLevels, verifyBeforeRelease } from '../verify/gate.ts';
@@ -116,7 +117,8 @@ export function gateStep(ctx: StepContext): Step {
         const sopClassUid = sopClassOf(file) ?? '';
         const studyUid = topString(file, STUDY_INSTANCE_UID);
         const studyKey = studyUid ? remapUID(studyUid, ctx.key) : undefined;
-        const stepState: JsonObject = { ...job.stepState, sopClassUid };
+        // The patient key (HMAC, never the ID): the deliver step checks consent with it.
+        const stepState: JsonObject = { ...job.stepState, sopClassUid, ...patientKeyState(file, ctx.key) };
         const policy = ctx.routes.find((r) => r.name === job.route)?.policy;
         const allowed = policy?.sopClasses;
         if (allowed && !allowed.includes(sopClassUid) && !released(job, 'SOP_CLASS_NOT_ALLOWED')) {

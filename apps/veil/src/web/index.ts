@@ -1,0 +1,130 @@
+/**
+ * The web side of `veil serve`, on its HTTP port next to /health and /metrics: the privacy fact sheet (/privacy,
+ * /privacy.json: always), the patient portal (/portal, when portal.enabled), the operators' console (/console, when
+ * console.enabled) and the vendors' deletion confirmation (POST /api/vendor/deletions with a token from
+ * `veil deletion token`). The listener's own checks (Host allow-list, TLS) apply first; these routes carry their own
+ * authentication (sessions, vendor tokens) instead of the admin bearer token.
+ *
+ * Example:
+ *   const web = createWeb({ config, gov, store, runner, spool, key });
+ *   if (web.handles(url.pathname)) await web.handle(req, res, url, false);
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GovernanceStore, JobStore, Runner } from '@veil/pipeline';
+import { vendorTokenHash } from '../governance/cli.ts';
+import type { LoadedServerConfig } from '../server/config.ts';
+import type { Spool } from '../server/spool.ts';
+import { Console } from './console.ts';
+import { clientKey, FailureLimiter, readJson, sendHtml, sendJson, WebError } from './http-util.ts';
+import { Portal } from './portal.ts';
+import { factSheet, factSheetHtml } from './privacy.ts';
+
+export interface WebOptions {
+  readonly config: LoadedServerConfig;
+  readonly gov: GovernanceStore;
+  readonly store: JobStore;
+  readonly runner: Runner;
+  readonly spool: Spool;
+  readonly key: Uint8Array;
+  readonly clock?: () => number;
+}
+
+export interface WebHandler {
+  handles(path: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, secure: boolean): Promise<void>;
+  readonly portal: Portal | undefined;
+  readonly console: Console | undefined;
+}
+
+export function createWeb(o: WebOptions): WebHandler {
+  const clock = o.clock ?? Date.now;
+  const cfg = o.config.server;
+  let publicKey: string | undefined;
+  if (cfg.audit.publicKey !== undefined) {
+    try {
+      publicKey = readFileSync(cfg.audit.publicKey, 'utf8');
+    } catch {
+      publicKey = undefined;
+    }
+  }
+  const portal = cfg.portal.enabled
+    ? new Portal({ config: o.config, gov: o.gov, store: o.store, spool: o.spool, clock })
+    : undefined;
+  const console = cfg.console.enabled
+    ? new Console({ config: o.config, gov: o.gov, store: o.store, runner: o.runner, key: o.key, publicKey, clock })
+    : undefined;
+  const vendorLimiter = new FailureLimiter(10, 100, 15 * 60_000, clock);
+
+  const vendorDeletions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const who = clientKey(req);
+    if (vendorLimiter.blocked(who)) throw new WebError('VENDOR_RATE_LIMITED', 429);
+    const m = /^Bearer ([A-Za-z0-9_-]{20,128})$/.exec(String(req.headers.authorization ?? ''));
+    const destination = m ? await o.gov.vendorTokenDestination(vendorTokenHash(m[1]!)) : undefined;
+    if (!destination) {
+      vendorLimiter.fail(who);
+      throw new WebError('VENDOR_TOKEN_INVALID', 401);
+    }
+    const body = await readJson(req, 256 * 1024);
+    const jobIds = body.jobIds;
+    const before = body.releasedBefore;
+    if (jobIds !== undefined && (!Array.isArray(jobIds) || !jobIds.every((x) => typeof x === 'string'))) {
+      throw new WebError('BAD_REQUEST', 400);
+    }
+    let releasedBefore: number | undefined;
+    if (before !== undefined) {
+      releasedBefore = typeof before === 'string' ? Date.parse(before) : Number.NaN;
+      if (Number.isNaN(releasedBefore)) throw new WebError('BAD_REQUEST', 400);
+    }
+    if ((jobIds === undefined) === (releasedBefore === undefined)) throw new WebError('BAD_REQUEST', 400);
+    const confirmed = await o.gov.confirmDeletion(
+      {
+        destination,
+        ...(jobIds !== undefined ? { jobIds: jobIds as string[] } : {}),
+        ...(releasedBefore !== undefined ? { releasedBefore } : {}),
+      },
+      `vendor:${destination}`,
+      clock(),
+    );
+    sendJson(res, 200, { destination, confirmed });
+  };
+
+  return {
+    portal,
+    console,
+    handles(path) {
+      return (
+        path === '/privacy' ||
+        path === '/privacy.json' ||
+        path === '/api/vendor/deletions' ||
+        (portal?.handles(path) ?? false) ||
+        (console?.handles(path) ?? false)
+      );
+    },
+    async handle(req, res, url, secure) {
+      const path = url.pathname;
+      const method = req.method ?? 'GET';
+      try {
+        if (path === '/privacy' || path === '/privacy.json') {
+          if (method !== 'GET') throw new WebError('METHOD_NOT_ALLOWED', 405);
+          const sheet = await factSheet(o.config, o.gov, clock());
+          if (path === '/privacy.json') sendJson(res, 200, sheet);
+          else sendHtml(res, 200, factSheetHtml(sheet));
+          return;
+        }
+        if (path === '/api/vendor/deletions') {
+          if (method !== 'POST') throw new WebError('METHOD_NOT_ALLOWED', 405);
+          await vendorDeletions(req, res);
+          return;
+        }
+        if (portal?.handles(path)) return await portal.handle(req, res, url, secure);
+        if (console?.handles(path)) return await console.handle(req, res, url, secure);
+        throw new WebError('NOT_FOUND', 404);
+      } catch (e) {
+        if (!(e instanceof WebError)) throw e;
+        if (!res.headersSent) sendJson(res, e.status, { error: e.code });
+        else res.end();
+      }
+    },
+  };
+}
