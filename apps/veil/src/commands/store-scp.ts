@@ -136,7 +136,11 @@ interface StoreScpFlags {
   transferSyntax?: string[];
   maxPdu?: number;
   maxAssociations?: number;
+  maxAssociationsPerPeer: number;
+  maxConnectionsPerPeer: number;
   idleTimeout?: number;
+  pduTimeout: number;
+  associationTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -191,7 +195,14 @@ async function runStoreScp(flags: StoreScpFlags): Promise<number> {
     handlers: { store: fileStoreHandler(flags.out) },
     ...(flags.maxPdu !== undefined ? { maxPduLength: flags.maxPdu } : {}),
     ...(flags.maxAssociations !== undefined ? { maxAssociations: flags.maxAssociations } : {}),
-    ...(flags.idleTimeout !== undefined ? { timeouts: { idleMs: flags.idleTimeout * 1000 } } : {}),
+    maxAssociationsPerPeer: flags.maxAssociationsPerPeer,
+    maxConnectionsPerPeer: flags.maxConnectionsPerPeer,
+    // A peer trickling bytes resets the idle timer; the per-PDU deadline and the lifetime it cannot.
+    timeouts: {
+      ...(flags.idleTimeout !== undefined ? { idleMs: flags.idleTimeout * 1000 } : {}),
+      pduMs: flags.pduTimeout * 1000,
+      maxAssociationMs: flags.associationTimeout * 1000,
+    },
     ...(tls ? { tls } : {}),
     onEvent(e) {
       switch (e.type) {
@@ -203,6 +214,9 @@ async function runStoreScp(flags: StoreScpFlags): Promise<number> {
           break;
         case 'rejected':
           log(`${e.callingAeTitle}@${e.remoteAddress ?? '?'} rejected (${e.reason})`);
+          break;
+        case 'refused':
+          log(`${e.remoteAddress ?? '?'} connection refused (${e.reason})`);
           break;
         case 'operation':
           if (e.service === 'store') {
@@ -263,7 +277,16 @@ export function register(program: Command): void {
     .option('--transfer-syntax <uids...>', 'accept only these transfer syntaxes, in this order of preference')
     .option('--max-pdu <bytes>', 'maximum PDU length announced', parsePositive)
     .option('--max-associations <n>', 'simultaneous associations (default 100)', parsePositive)
+    .option('--max-associations-per-peer <n>', 'simultaneous associations from one address', parsePositive, 10)
+    .option(
+      '--max-connections-per-peer <n>',
+      'open connections from one address (more: closed at once)',
+      parsePositive,
+      20,
+    )
     .option('--idle-timeout <seconds>', 'abort an association idle this long (default 120)', parsePositive)
+    .option('--pdu-timeout <seconds>', 'abort when a PDU begun is not complete within this', parsePositive, 120)
+    .option('--association-timeout <seconds>', 'longest life of one association', parsePositive, 3600)
     .option('--tls-cert <file>', 'PEM server certificate: serve DICOM over TLS')
     .option('--tls-key <file>', 'PEM key of the server certificate')
     .option('--tls-ca <file>', 'PEM CA: require client certificates signed by it')

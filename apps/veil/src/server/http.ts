@@ -27,8 +27,9 @@ import {
   type Runner,
   type TlsConfig,
 } from '@veil/pipeline';
-import { allowedHostsFor, authConfigured, httpGuard, sendRefusal, tlsServerOptions } from './auth.ts';
 import type { WebHandler } from '../web/index.ts';
+import { allowedHostsFor, authConfigured, httpGuard, sendRefusal, tlsServerOptions } from './auth.ts';
+import { refusals } from './metrics.ts';
 import type { Observability, Role } from './observe.ts';
 
 export interface HttpOptions {
@@ -101,7 +102,10 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
     const web = o.web?.handles(url.pathname) === true;
     const refusal = guard(req, !web && (url.pathname.startsWith('/admin/') || (authOn && url.pathname !== '/health')));
     if (refusal) {
-      o.obs.log.warn({ event: 'http.refused', path: url.pathname.slice(0, 64), code: refusal.code }, 'refused');
+      // The path is the client's: logged only when it is one of ours.
+      const path = ['/health', '/metrics', '/status', '/admin/recover'].includes(url.pathname) ? url.pathname : 'other';
+      o.obs.log.warn({ event: 'http.refused', path, code: refusal.code }, 'refused');
+      refusals(o.obs.metrics).inc({ listener: 'http', code: refusal.code });
       req.resume();
       sendRefusal(res, refusal);
       return;

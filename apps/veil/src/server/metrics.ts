@@ -130,6 +130,9 @@ export class Metrics {
   readonly #metrics: Metric[] = [];
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    // One series per name: a second registration (several listeners sharing a counter) gets the first.
+    const existing = this.#metrics.find((m) => m instanceof Counter && m.name === name) as Counter | undefined;
+    if (existing) return existing;
     const c = new Counter(name, help, labelNames);
     this.#metrics.push(c);
     return c;
@@ -164,4 +167,13 @@ export class Metrics {
     }
     return `${out.join('\n')}\n`;
   }
+}
+
+/** `veil_refused_total{listener,code}`: requests, connections and associations refused or cut by a security limit. */
+export function refusals(m: Metrics): Counter {
+  return m.counter(
+    'veil_refused_total',
+    'Requests, connections and associations refused or cut (authentication, Host, limits, quota), by listener and code',
+    ['listener', 'code'],
+  );
 }

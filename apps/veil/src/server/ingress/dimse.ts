@@ -26,6 +26,7 @@ import {
 } from '@veil/dimse';
 import { type DimseIngressConfig, errorCode } from '@veil/pipeline';
 import { readTlsFiles, verifyToken } from '../auth.ts';
+import { refusals } from '../metrics.ts';
 import type { Observability } from '../observe.ts';
 import { isQuotaError } from './quota.ts';
 import type { Receiver } from './receiver.ts';
@@ -60,6 +61,7 @@ export class DimseIngress {
     } catch (e) {
       if (!isQuotaError(e)) throw e;
       obs.log.warn({ event: 'ingress.quota', ingress: this.name, code: e.code }, 'spool quota: refused');
+      refusals(obs.metrics).inc({ listener: this.name, code: e.code });
       return { status: OUT_OF_RESOURCES, errorComment: 'SPOOL_QUOTA_EXCEEDED' };
     }
     try {
@@ -150,14 +152,18 @@ export class DimseIngress {
       },
       onEvent: (e) => {
         const log = this.#o.obs.log;
+        const refused = (code: string): void => refusals(this.#o.obs.metrics).inc({ listener: this.name, code });
         if (e.type === 'rejected') {
+          refused(`REJECTED_${e.reason.toUpperCase().replace(/-/g, '_')}`);
           log.warn(
             { event: 'dimse.rejected', ingress: this.name, callingAeTitle: e.callingAeTitle, reason: e.reason },
             'association rejected',
           );
         } else if (e.type === 'refused') {
+          refused(e.reason === 'connections' ? 'CONNECTION_LIMIT' : 'PEER_CONNECTION_LIMIT');
           log.warn({ event: 'dimse.refused', ingress: this.name, reason: e.reason }, 'connection refused');
         } else if (e.type === 'ended' && e.end.kind === 'aborted' && e.end.code?.startsWith('TIMEOUT')) {
+          refused(e.end.code);
           log.warn({ event: 'dimse.timeout', ingress: this.name, code: e.end.code }, 'association aborted');
         }
       },

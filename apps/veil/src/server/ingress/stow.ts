@@ -23,6 +23,7 @@ import {
 } from '@veil/dicomweb';
 import { errorCode, type StowIngressConfig } from '@veil/pipeline';
 import { allowedHostsFor, authConfigured, httpGuard, tlsServerOptions } from '../auth.ts';
+import { refusals } from '../metrics.ts';
 import type { Observability } from '../observe.ts';
 import { isQuotaError } from './quota.ts';
 import type { Receiver } from './receiver.ts';
@@ -61,6 +62,7 @@ export class StowIngress {
       } catch (e) {
         if (!isQuotaError(e)) throw e;
         obs.log.warn({ event: 'ingress.quota', ingress: this.name, code: e.code }, 'spool quota: refused');
+        refusals(obs.metrics).inc({ listener: this.name, code: e.code });
         return { failureReason: OUT_OF_RESOURCES, insufficientStorage: true, code: e.code };
       }
       return {
@@ -98,8 +100,10 @@ export class StowIngress {
         maxConnections: l.maxConnections,
         ...(c.tls ? { tls: tlsServerOptions(c.tls, c.auth?.mtls === true && (c.auth.tokens?.length ?? 0) === 0) } : {}),
         guard: (req) => guard(req, authConfigured(c.auth)),
-        onRefused: (r) =>
-          this.#o.obs.log.warn({ event: 'http.refused', ingress: this.name, code: r.code }, 'request refused'),
+        onRefused: (r) => {
+          refusals(this.#o.obs.metrics).inc({ listener: this.name, code: r.code });
+          this.#o.obs.log.warn({ event: 'http.refused', ingress: this.name, code: r.code }, 'request refused');
+        },
       },
     );
     this.#server = server;
