@@ -72,7 +72,10 @@ export async function serveDicomweb(
     }
     void appListener(req, res);
   };
-  const server: Server = listen.tls ? createHttpsServer(listen.tls, listener) : createServer(listener);
+  // A TLS handshake counts against the header time (Node's own default would allow 120 s).
+  const server: Server = listen.tls
+    ? createHttpsServer({ handshakeTimeout: listen.headersTimeoutMs ?? 30_000, ...listen.tls }, listener)
+    : createServer(listener);
   server.on('tlsClientError', () => {});
   server.requestTimeout = listen.requestTimeoutMs ?? 3_600_000;
   server.headersTimeout = Math.min(listen.headersTimeoutMs ?? 30_000, server.requestTimeout);

@@ -152,7 +152,13 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
     void handle(req, res);
   };
   const server: Server = o.tls
-    ? createHttpsServer(tlsServerOptions(o.tls, o.auth?.mtls === true && (o.auth.tokens?.length ?? 0) === 0), listener)
+    ? createHttpsServer(
+        {
+          ...tlsServerOptions(o.tls, o.auth?.mtls === true && (o.auth.tokens?.length ?? 0) === 0),
+          handshakeTimeout: 10_000,
+        },
+        listener,
+      )
     : createServer(listener);
   // Small requests only: a slow or idle peer is cut early and cannot hold many sockets.
   server.headersTimeout = 10_000;

@@ -22,6 +22,7 @@ import {
   type AssociationEnd,
   type AssociationTimeouts,
   DEFAULT_MAX_PDU_LENGTH,
+  DEFAULT_TIMEOUTS,
 } from '../upper-layer/association.ts';
 import {
   type AssociateRqPdu,
@@ -158,12 +159,16 @@ export class DimseServer {
             requestCert: tls.requireClientCertificate === true,
             rejectUnauthorized: tls.requireClientCertificate === true,
             minVersion: 'TLSv1.2',
+            // A handshake is part of the time before the A-ASSOCIATE-RQ: ARTIM bounds it too.
+            handshakeTimeout: this.options.timeouts?.artimMs ?? DEFAULT_TIMEOUTS.artimMs,
           },
           (socket) => this.onConnection(socket, true),
         )
       : createTcpServer((socket) => this.onConnection(socket, false));
     // A failed TLS handshake is the client's problem; it must not reach the process.
     server.on('tlsClientError', () => {});
+    // The socket layer's own cap also counts connections still in their TLS handshake (onConnection sees them after).
+    server.maxConnections = this.options.maxConnections ?? 2 * (this.options.maxAssociations ?? 100);
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
