@@ -118,7 +118,7 @@ async function runDump(inputs: readonly string[], flags: DumpFlags): Promise<num
 function render(file: string, flags: DumpFlags, jsonLines: boolean): string {
   const source = openFileSource(file);
   try {
-    const dicom = scanFile(source);
+    const dicom = scanFile(source, { lenient: true });
     if (flags.json !== true)
       return dumpText(dicom, flags.full === true ? { maxValueLength: Number.POSITIVE_INFINITY } : {});
     const json = toJson(dicom, flags);

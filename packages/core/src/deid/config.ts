@@ -11,6 +11,7 @@
  *     { selector: 'PatientBirthDate', override: { action: 'shift' } } ] });
  */
 import { VeilError } from '../dicom/errors.ts';
+import { parseScanLimits, type ScanLimits } from '../dicom/limits.ts';
 import type { DateMode } from '../pseudonym/date-shift.ts';
 import { type DeidOptions, NO_OPTIONS, OPTION_KEYS } from './options.ts';
 import { parseSelector, type Selector } from './selector.ts';
@@ -65,6 +66,8 @@ export interface DeidConfig {
    * Annotation / Recognizable Visual Features to NO. Default false.
    */
   pixels?: { cleanPixelData: boolean; cleanRecognizableVisualFeatures: boolean };
+  /** Scanner caps against hostile input (dicom/limits.ts); parseDeidConfig fills the defaults. */
+  limits?: ScanLimits;
 }
 
 /** A validated override with its parsed selector (what the engine uses). */
@@ -161,6 +164,7 @@ const TOP_KEYS = [
   'lookup',
   'patientNamePrefix',
   'pixels',
+  'limits',
 ];
 
 function check(input: unknown): Checked {
@@ -275,6 +279,7 @@ export function parseDeidConfig(input: unknown): DeidConfig {
     return o;
   });
   const pixelsCfg = { ...c.pixels };
+  const limits = parseScanLimits((input as Record<string, unknown> | null | undefined)?.limits);
   return {
     profile: 'basic',
     options,
@@ -285,6 +290,7 @@ export function parseDeidConfig(input: unknown): DeidConfig {
     lookup: c.lookup === undefined ? undefined : toLookup(c.lookup),
     patientNamePrefix: c.patientNamePrefix,
     pixels: pixelsCfg,
+    limits,
   };
 }
 

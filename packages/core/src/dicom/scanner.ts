@@ -7,7 +7,6 @@
  *   const file = scanFile(bytesSource(bytes));
  *   for (const el of file.dataset.elements) console.log(formatTag(el.tag), el.vr, el.length);
  */
-import { inflateSync, unzlibSync } from 'fflate';
 import { type ByteSource, bytesSource } from './byte-source.ts';
 import {
   type DicomDataset,
@@ -23,6 +22,8 @@ import {
 } from './dataset.ts';
 import { implicitVR, lookupTag } from './dictionary/index.ts';
 import { VeilError } from './errors.ts';
+import { inflateDataset } from './inflate.ts';
+import { inflateLimit, resolveScanLimits, type ScanLimits } from './limits.ts';
 import {
   formatTag,
   ITEM,
@@ -46,15 +47,19 @@ import {
 import { hasLongLength, vrForm, vrName } from './vr.ts';
 
 export interface ScanOptions {
-  /** Deepest sequence nesting accepted (a guard against hostile input). */
-  readonly maxDepth?: number;
+  /** Caps against hostile input (limits.ts); absent keys take the defaults, which apply whatever the caller. */
+  readonly limits?: Partial<ScanLimits> | undefined;
+  /**
+   * For diagnostics only (`veil dump`): bytes that are not elements (a stray delimiter, data after the data set, zero
+   * padding) become findings instead of errors. Never on a release path: there they mean quarantine (fail closed).
+   */
+  readonly lenient?: boolean;
   /** Stop after the file meta information (for a quick transfer syntax check). */
   readonly metaOnly?: boolean;
   /** Bytes read at a time from a source that is not in memory (default 64 KiB). */
   readonly windowSize?: number;
 }
 
-const DEFAULT_MAX_DEPTH = 256;
 const WINDOW = 64 * 1024;
 
 /**
@@ -125,12 +130,38 @@ function trimValue(s: string): string {
   return s.replace(/[\0 ]+$/, '').replace(/^ +/, '');
 }
 
+/** Pixel data values (7FE0,xxxx) are bulk: not decoded by the stages that follow, not counted as decoded bytes. */
+const BULK_GROUP = 0x7fe0;
+
 class Scanner {
   readonly findings: Finding[] = [];
+  readonly maxDepth: number;
+  readonly maxElements: number;
+  readonly maxDecodedBytes: number;
+  /** Elements, items and fragments read so far (kept across the meta and the data set). */
+  count = 0;
+  /** Bytes of values other than pixel data read so far. */
+  decoded = 0;
   constructor(
     readonly r: Reader,
-    readonly maxDepth: number,
-  ) {}
+    limits: ScanLimits,
+    readonly lenient: boolean,
+    shared?: Scanner,
+  ) {
+    this.maxDepth = limits.maxDepth;
+    this.maxElements = limits.maxElements;
+    this.maxDecodedBytes = limits.maxDecodedBytes;
+    if (shared) {
+      this.count = shared.count;
+      this.decoded = shared.decoded;
+    }
+  }
+
+  /** A finding when lenient, else a VeilError: for bytes that are not elements. */
+  unparsed(lenientCode: string, code: string, container: ElementContainer, offset: number, tag?: number): void {
+    if (!this.lenient) this.fail(code, container, offset, tag);
+    this.finding(lenientCode, container, offset, tag);
+  }
 
   finding(code: string, container: ElementContainer, offset: number, tag?: number): void {
     this.findings.push({ code, path: containerPath(container) + (tag !== undefined ? formatTag(tag) : ''), offset });
@@ -154,7 +185,7 @@ class Scanner {
     while (pos < stop) {
       if (pos + 8 > stop) {
         if (this.allZero(pos, stop)) {
-          this.finding('TRAILING_PADDING', c, pos);
+          this.unparsed('TRAILING_PADDING', 'DICOM_TRAILING_DATA', c, pos);
           c.contentEnd = pos;
           return stop;
         }
@@ -164,20 +195,23 @@ class Scanner {
       if (tag === ITEM_DELIMITATION) {
         c.contentEnd = pos;
         if (untilDelimiter) return pos + 8;
-        // A stray delimiter inside a defined-length item or at dataset level: note it, treat as the end.
-        this.finding('STRAY_ITEM_DELIMITATION', c, pos);
+        // A stray delimiter inside a defined-length item or at dataset level: what follows it is read by some readers
+        // (GDCM) and not by others (dcmtk stops). Lenient: note it, treat as the end.
+        this.unparsed('STRAY_ITEM_DELIMITATION', 'DICOM_STRAY_DELIMITER', c, pos);
         return pos + 8;
       }
       if (tag === SEQUENCE_DELIMITATION || tag === ITEM) {
         if (c.kind === 'dataset' && this.allZeroOrDelims(pos, stop, le)) {
-          this.finding('TRAILING_DELIMITER', c, pos);
+          this.unparsed('TRAILING_DELIMITER', 'DICOM_STRAY_DELIMITER', c, pos);
           c.contentEnd = pos;
           return stop;
         }
-        this.fail('DICOM_BAD_ITEM', c, pos, tag);
+        // A sequence delimitation where an element should start is a stray delimiter; an item outside a sequence
+        // is not an item.
+        this.fail(tag === SEQUENCE_DELIMITATION ? 'DICOM_STRAY_DELIMITER' : 'DICOM_BAD_ITEM', c, pos, tag);
       }
       if (tag === 0 && this.allZero(pos, stop)) {
-        this.finding('TRAILING_PADDING', c, pos);
+        this.unparsed('TRAILING_PADDING', 'DICOM_TRAILING_DATA', c, pos);
         c.contentEnd = pos;
         return stop;
       }
@@ -226,6 +260,7 @@ class Scanner {
         parent: c,
       };
       c.elements.push(el);
+      if (++this.count > this.maxElements) this.fail('DICOM_TOO_MANY_ELEMENTS', c, pos, tag);
       if (length === UNDEFINED_LENGTH) {
         if (tag === PIXEL_DATA && vr !== 'SQ' && vr !== 'UN') {
           el.end = this.readFragments(el, c);
@@ -248,6 +283,10 @@ class Scanner {
           this.readItems(el, valueOffset, length, c.syntax, depth + 1);
         } else if ((vr === 'UN' || (!vrExplicit && group % 2 === 1)) && length >= 8 && depth < this.maxDepth) {
           this.tryImplicitSequence(el, valueOffset, length, depth + 1);
+        }
+        if (!el.items && group !== BULK_GROUP) {
+          this.decoded += length;
+          if (this.decoded > this.maxDecodedBytes) this.fail('DICOM_DECODED_LIMIT', c, pos, tag);
         }
         if (tag === SPECIFIC_CHARACTER_SET) c.characterSet = r.ascii(valueOffset, length);
         else if (tag === PIXEL_REPRESENTATION && length === 2) signedPixels = r.u16(valueOffset, le) === 1;
@@ -285,18 +324,21 @@ class Scanner {
     const itemLength = r.u32(valueOffset + 4, true);
     if (itemLength !== UNDEFINED_LENGTH && itemLength > length - 8) return;
     const saved = this.findings.length;
+    const { count, decoded } = this;
+    const undo = (): void => {
+      delete el.items;
+      this.findings.length = saved;
+      this.count = count;
+      this.decoded = decoded;
+    };
     try {
       this.readItems(el, valueOffset, length, IMPLICIT_LE, depth);
     } catch {
-      delete el.items;
-      this.findings.length = saved;
+      undo();
       return;
     }
-    if (this.findings.length > saved) {
-      // Anything odd inside means this was probably not a sequence: keep it opaque.
-      delete el.items;
-      this.findings.length = saved;
-    }
+    // Anything odd inside means this was probably not a sequence: keep it opaque.
+    if (this.findings.length > saved) undo();
   }
 
   readItems(el: DicomElement, start: number, length: number, syntax: Syntax, depth: number): number {
@@ -319,7 +361,8 @@ class Scanner {
       const tag = r.tag(pos, le);
       const itemLength = r.u32(pos + 4, le);
       if (tag === SEQUENCE_DELIMITATION) {
-        if (!undefinedLength) this.finding('STRAY_SEQUENCE_DELIMITATION', el.parent, pos, el.tag);
+        if (!undefinedLength)
+          this.unparsed('STRAY_SEQUENCE_DELIMITATION', 'DICOM_STRAY_DELIMITER', el.parent, pos, el.tag);
         pos += 8;
         break;
       }
@@ -339,6 +382,7 @@ class Scanner {
         index: items.length,
       };
       items.push(item);
+      if (++this.count > this.maxElements) this.fail('DICOM_TOO_MANY_ELEMENTS', el.parent, pos, el.tag);
       if (itemLength === UNDEFINED_LENGTH) {
         item.end = this.readElements(item, pos + 8, end, true, depth);
       } else {
@@ -350,10 +394,15 @@ class Scanner {
           itemEnd = end;
         }
         const after = this.readElements(item, pos + 8, itemEnd, false, depth);
+        // An undefined-length sequence in the item that runs on past the item's end: readers disagree on where
+        // the item ends.
+        if (after > itemEnd) this.unparsed('ITEM_OVERRUN', 'DICOM_BAD_LENGTH', el.parent, pos, el.tag);
         item.end = Math.max(after, itemEnd);
       }
       pos = item.end;
     }
+    if (!undefinedLength && pos > end)
+      this.unparsed('SEQUENCE_OVERRUN', 'DICOM_BAD_LENGTH', el.parent, el.offset, el.tag);
     return pos;
   }
 
@@ -370,6 +419,7 @@ class Scanner {
       if (tag === SEQUENCE_DELIMITATION) return pos + 8;
       if (tag !== ITEM || length === UNDEFINED_LENGTH) this.fail('DICOM_BAD_ITEM', c, pos, el.tag);
       if (pos + 8 + length > r.length) this.fail('DICOM_TRUNCATED_ELEMENT', c, pos, el.tag);
+      if (++this.count > this.maxElements) this.fail('DICOM_TOO_MANY_ELEMENTS', c, pos, el.tag);
       fragments.push({ offset: pos, valueOffset: pos + 8, length });
       pos += 8 + length;
     }
@@ -445,7 +495,8 @@ function guarded<T>(fn: () => T): T {
 function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions): DicomFile {
   const src = source instanceof Uint8Array ? bytesSource(source) : source;
   const r = new Reader(src, options.windowSize);
-  const scanner = new Scanner(r, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const limits = resolveScanLimits(options.limits);
+  const scanner = new Scanner(r, limits, options.lenient === true);
   let pos = 0;
   let hasPreamble = false;
   if (r.length >= 132 && r.ascii(128, 4) === 'DICM') {
@@ -497,19 +548,18 @@ function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions
   let dsStart = pos;
   if (ts.deflated && !options.metaOnly) {
     const compressed = src.read(pos, src.length);
-    let inflated: Uint8Array;
-    try {
-      inflated = inflateSync(compressed);
-    } catch {
-      try {
-        inflated = unzlibSync(compressed);
-        scanner.findings.push({ code: 'DEFLATE_ZLIB_WRAPPED', path: '', offset: pos });
-      } catch {
-        throw new VeilError('DICOM_DEFLATE_FAILED', { offset: pos });
-      }
-    }
-    datasetSource = bytesSource(inflated);
-    scanSource = new Scanner(new Reader(datasetSource), options.maxDepth ?? DEFAULT_MAX_DEPTH);
+    const inflated = inflateDataset(compressed, inflateLimit(limits, compressed.length), pos);
+    if (inflated.zlibWrapped) scanner.findings.push({ code: 'DEFLATE_ZLIB_WRAPPED', path: '', offset: pos });
+    // Bytes after the deflate stream: no reader shows them, but a verbatim copy would carry them out.
+    if (inflated.trailing > 0)
+      scanner.unparsed(
+        'TRAILING_DATA',
+        'DICOM_TRAILING_DATA',
+        newDataset(pos, EXPLICIT_LE, src),
+        src.length - inflated.trailing,
+      );
+    datasetSource = bytesSource(inflated.bytes);
+    scanSource = new Scanner(new Reader(datasetSource), limits, scanner.lenient, scanner);
     dsStart = 0;
   }
 
@@ -526,7 +576,9 @@ function scanFileUnguarded(source: ByteSource | Uint8Array, options: ScanOptions
   }
   const dataset = newDataset(dsStart, syntax, datasetSource);
   if (!options.metaOnly) {
-    scanSource.readElements(dataset, dsStart, sr.length, false, 0);
+    const end = scanSource.readElements(dataset, dsStart, sr.length, false, 0);
+    // Whatever follows the data set (after a stray delimiter, when lenient) was not read as elements.
+    if (end < sr.length) scanSource.unparsed('TRAILING_DATA', 'DICOM_TRAILING_DATA', dataset, end);
     if (scanSource !== scanner) scanner.findings.push(...scanSource.findings);
   }
   return {
@@ -572,9 +624,10 @@ function looksLikeDataset(r: Reader, pos: number): boolean {
 export function scanDataset(source: ByteSource | Uint8Array, syntax: Syntax, options: ScanOptions = {}): DicomDataset {
   return guarded(() => {
     const src = source instanceof Uint8Array ? bytesSource(source) : source;
-    const scanner = new Scanner(new Reader(src), options.maxDepth ?? DEFAULT_MAX_DEPTH);
+    const scanner = new Scanner(new Reader(src), resolveScanLimits(options.limits), options.lenient === true);
     const ds = newDataset(0, syntax, src);
-    scanner.readElements(ds, 0, src.length, false, 0);
+    const end = scanner.readElements(ds, 0, src.length, false, 0);
+    if (end < src.length) scanner.unparsed('TRAILING_DATA', 'DICOM_TRAILING_DATA', ds, end);
     return ds;
   });
 }

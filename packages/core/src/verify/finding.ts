@@ -70,6 +70,10 @@ export const DETECTORS = {
     about: 'an image likely to carry burned-in text (US, SC, XA, screen captures...)',
   },
   unreadable: { level: 'error', about: 'the output could not be parsed, so it could not be verified' },
+  'ambiguous-structure': {
+    level: 'error',
+    about: 'bytes a strict second reader does not read as the scanner did (stray delimiter, overrun, trailing data)',
+  },
   'original-missing': { level: 'warn', about: 'no original was found to compare with (known-value checks skipped)' },
 } as const satisfies Record<string, { level: FindingLevel; about: string }>;
 

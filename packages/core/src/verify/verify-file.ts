@@ -37,6 +37,7 @@ import { knownValueSearch } from './known-values.ts';
 import { maskLength } from './mask.ts';
 import { findPatterns } from './patterns.ts';
 import { privateRetention } from './private-retention.ts';
+import { checkStructure } from './structure.ts';
 import { outputTexts, printableRuns } from './text-values.ts';
 
 export interface VerifyContext {
@@ -287,6 +288,9 @@ export function verifyFile(output: DicomFile, ctx: VerifyContext = {}): VerifyFi
   const known = ctx.known ?? (ctx.original ? extractKnownIdentifiers(ctx.original) : undefined);
 
   identityRemoved(output, out);
+  if (out.on('ambiguous-structure')) {
+    for (const f of checkStructure(output)) out.add('ambiguous-structure', f.path, f.code, '');
+  }
   structure(output, ctx.config, out);
   if (out.on('burned-in-text-suspect')) burnedIn(output, out);
 
