@@ -14,7 +14,7 @@
  * rendering of the head seen from the front (before.png too with --show-before; it shows the face).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type DicomFile, isVeilError, rewrite, scanFile } from '@veil/core';
 import {
@@ -30,6 +30,7 @@ import {
   readInstance,
   readNativeFrames,
   type SeriesMember,
+  type StoredPixels,
   saysDefaced,
   shadeDepth,
   type Volume,
@@ -133,6 +134,134 @@ function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetec
   return { nose: at(row(tip)), max, before: a, after: b };
 }
 
+/** Detector reasons that a face already cut away gives (a step, then a surface that only goes back). */
+const CUT_FACE_REASONS = new Set(['NO_NASION', 'NO_LIPS_BELOW_NOSE', 'NO_NOSE_FOUND']);
+
+export interface SeriesPassOptions {
+  /** Where the pictures go (veil-deface/<series>/after.png); none when undefined. */
+  readonly picDir?: string | undefined;
+  readonly showBefore?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface SeriesPassResult {
+  readonly report: SeriesReport;
+  /** For a defaced series: each instance's new bytes (Pixel Data replaced, RVF NO and code 113102 added). */
+  readonly outputs?: Map<LoadedInstance, Uint8Array>;
+}
+
+/**
+ * One series through detection, removal and verification; nothing is written but the pictures. The verification
+ * reads the new files' bytes again (scan, decode), not the removal's record.
+ */
+export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassOptions = {}): SeriesPassResult {
+  const log = opts.log ?? (() => {});
+  const started = process.hrtime.bigint();
+  const first = group[0]!;
+  const id = seriesId(first.info.seriesInstanceUid);
+  const base = { series: id, modality: first.info.modality, files: group.length };
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  const fail = (code: string, tagPath?: string, reason?: string): SeriesPassResult => {
+    log(`series ${id}: quarantined ${code}${reason ? ` (${reason})` : ''}`);
+    return {
+      report: {
+        ...base,
+        outcome: 'quarantined',
+        code,
+        ...(tagPath ? { tagPath } : {}),
+        ...(reason ? { reason } : {}),
+        seconds: seconds(),
+      },
+    };
+  };
+  if (group.some((g) => g.info.encapsulated)) return fail('DEFACE_COMPRESSED', '(7FE0,0010)');
+  let volume: Volume<LoadedInstance>;
+  try {
+    volume = assembleVolume(members(group));
+  } catch (e) {
+    if (!isVeilError(e)) throw e;
+    return fail(e.code, e.path);
+  }
+  const detection = detectFace(volume);
+  // A series that says it was defaced (RVF NO and 113102, as Veil writes them) is taken as such only when the
+  // detector agrees: no nose, or the profile of a cut face. A header alone never lets a face through.
+  if (
+    detection.verdict !== 'present' &&
+    (detection.verdict === 'absent' || CUT_FACE_REASONS.has(detection.reason)) &&
+    group.every((g) => saysDefaced(scan(g.path)))
+  ) {
+    return { report: { ...base, outcome: 'already-defaced', geometry: volume.geometry, seconds: seconds() } };
+  }
+  if (detection.verdict === 'uncertain') return fail('DEFACE_UNCERTAIN', undefined, detection.reason);
+  if (detection.verdict === 'absent') {
+    log(`series ${id}: no face in the field of view (${detection.reason})`);
+    return {
+      report: { ...base, outcome: 'no-face', reason: detection.reason, geometry: volume.geometry, seconds: seconds() },
+    };
+  }
+  const removal = defaceVolume(volume, detection.plane!, detection.background);
+  const byInstance = new Map<LoadedInstance, Map<number, StoredPixels>>();
+  for (const [k, pixels] of removal.frames) {
+    const f = volume.frames[k]!;
+    const m = byInstance.get(f.key) ?? new Map<number, StoredPixels>();
+    m.set(f.frame, pixels);
+    byInstance.set(f.key, m);
+  }
+  const outputs = new Map<LoadedInstance, Uint8Array>();
+  for (const g of group) {
+    const file = scan(g.path);
+    const info = readInstance(file);
+    outputs.set(g, rewrite(file, defaceEdits(file, info, byInstance.get(g) ?? new Map())).slice());
+  }
+  // Verification on the new bytes, scanned and decoded again.
+  const after = assembleVolume(
+    group.map((g) => {
+      const file = scanFile(outputs.get(g)!);
+      const info = readInstance(file);
+      return { key: g, info, pixels: readNativeFrames(file, info) };
+    }),
+  );
+  const check = verifyDefaced(after, detection);
+  if (!check.ok) {
+    return fail('DEFACE_VERIFY_FAILED', undefined, check.noseInRegion ? 'NOSE_IN_REGION' : 'RESIDUAL_VOXELS');
+  }
+  const moved = movedBack(volume, after, detection);
+  const pictures: string[] = [];
+  if (opts.picDir !== undefined) {
+    const picDir = join(opts.picDir, 'veil-deface', id);
+    mkdirSync(picDir, { recursive: true });
+    writeFileSync(join(picDir, 'after.png'), encodePng(moved.after.width, moved.after.height, shadeDepth(moved.after)));
+    pictures.push(`veil-deface/${id}/after.png`);
+    if (opts.showBefore) {
+      writeFileSync(
+        join(picDir, 'before.png'),
+        encodePng(moved.before.width, moved.before.height, shadeDepth(moved.before)),
+      );
+      pictures.push(`veil-deface/${id}/before.png`);
+    }
+  }
+  log(
+    `series ${id}: defaced ${group.length} files (${removal.changedVoxels} voxels; nose surface moved back ${moved.nose.toFixed(0)} mm)`,
+  );
+  return {
+    outputs,
+    report: {
+      ...base,
+      outcome: 'defaced',
+      geometry: volume.geometry,
+      prominenceMm: detection.prominenceMm,
+      plane: detection.plane!,
+      changedVoxels: removal.changedVoxels,
+      changedFiles: byInstance.size,
+      noseMovedBackMm: moved.nose,
+      maxMovedBackMm: moved.max,
+      residualVoxels: check.residualVoxels,
+      seconds: seconds(),
+      pictures,
+    },
+  };
+}
+
 function html(report: DefaceRunReport): string {
   const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = report.series
@@ -187,124 +316,18 @@ export function runDeface(opts: DefaceOptions): { report: DefaceRunReport; exitC
   }
   const series: SeriesReport[] = [];
   for (const [, group] of groupSeries(instances)) {
-    const started = process.hrtime.bigint();
-    const first = group[0]!;
-    const id = seriesId(first.info.seriesInstanceUid);
-    const base = { series: id, modality: first.info.modality, files: group.length };
-    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    const fail = (code: string, tagPath?: string, reason?: string): void => {
-      quarantineFiles(qdir, group, code, tagPath);
-      series.push({
-        ...base,
-        outcome: 'quarantined',
-        code,
-        ...(tagPath ? { tagPath } : {}),
-        ...(reason ? { reason } : {}),
-        seconds: seconds(),
-      });
-      log(`series ${id}: quarantined ${code}${reason ? ` (${reason})` : ''}`);
-    };
-    if (group.some((g) => g.info.encapsulated)) {
-      fail('DEFACE_COMPRESSED', '(7FE0,0010)');
-      continue;
-    }
-    let volume: Volume<LoadedInstance>;
-    try {
-      volume = assembleVolume(members(group));
-    } catch (e) {
-      if (!isVeilError(e)) throw e;
-      fail(e.code, e.path);
-      continue;
-    }
-    if (group.every((g) => saysDefaced(scan(g.path)))) {
+    const r = defaceSeries(group, { picDir: reportDir, showBefore: opts.showBefore === true, log });
+    series.push(r.report);
+    if (r.report.outcome === 'quarantined') {
+      quarantineFiles(qdir, group, r.report.code!, r.report.tagPath);
+    } else if (r.outputs) {
+      for (const [g, bytes] of r.outputs) writeAtomic(join(out, g.rel), bytes);
+    } else {
       for (const g of group) {
         mkdirSync(dirname(join(out, g.rel)), { recursive: true });
         copyFileSync(g.path, join(out, g.rel));
       }
-      series.push({ ...base, outcome: 'already-defaced', geometry: volume.geometry, seconds: seconds() });
-      continue;
     }
-    const detection = detectFace(volume);
-    if (detection.verdict === 'uncertain') {
-      fail('DEFACE_UNCERTAIN', undefined, detection.reason);
-      continue;
-    }
-    if (detection.verdict === 'absent') {
-      for (const g of group) {
-        mkdirSync(dirname(join(out, g.rel)), { recursive: true });
-        copyFileSync(g.path, join(out, g.rel));
-      }
-      series.push({
-        ...base,
-        outcome: 'no-face',
-        reason: detection.reason,
-        geometry: volume.geometry,
-        seconds: seconds(),
-      });
-      log(`series ${id}: no face in the field of view (${detection.reason}); copied unchanged`);
-      continue;
-    }
-    const removal = defaceVolume(volume, detection.plane!, detection.background);
-    // New frames per instance.
-    const byInstance = new Map<LoadedInstance, Map<number, (typeof volume.frames)[number]['pixels']>>();
-    for (const [k, pixels] of removal.frames) {
-      const f = volume.frames[k]!;
-      const m = byInstance.get(f.key) ?? new Map();
-      m.set(f.frame, pixels);
-      byInstance.set(f.key, m);
-    }
-    const written: string[] = [];
-    for (const g of group) {
-      const file = scan(g.path);
-      const info = readInstance(file);
-      const bytes = rewrite(file, defaceEdits(file, info, byInstance.get(g) ?? new Map()));
-      const dest = join(out, g.rel);
-      writeAtomic(dest, bytes);
-      written.push(dest);
-    }
-    // Verification on the written files, decoded again.
-    const outMembers = group.map((g, n) => {
-      const file = scan(written[n]!);
-      const info = readInstance(file);
-      return { key: g, info, pixels: readNativeFrames(file, info) };
-    });
-    const after = assembleVolume(outMembers);
-    const check = verifyDefaced(after, detection);
-    if (!check.ok) {
-      for (const w of written) rmSync(w, { force: true });
-      fail('DEFACE_VERIFY_FAILED', undefined, check.noseInRegion ? 'NOSE_IN_REGION' : 'RESIDUAL_VOXELS');
-      continue;
-    }
-    const moved = movedBack(volume, after, detection);
-    const pictures: string[] = [];
-    const picDir = join(reportDir, 'veil-deface', id);
-    mkdirSync(picDir, { recursive: true });
-    writeFileSync(join(picDir, 'after.png'), encodePng(moved.after.width, moved.after.height, shadeDepth(moved.after)));
-    pictures.push(`veil-deface/${id}/after.png`);
-    if (opts.showBefore) {
-      writeFileSync(
-        join(picDir, 'before.png'),
-        encodePng(moved.before.width, moved.before.height, shadeDepth(moved.before)),
-      );
-      pictures.push(`veil-deface/${id}/before.png`);
-    }
-    series.push({
-      ...base,
-      outcome: 'defaced',
-      geometry: volume.geometry,
-      prominenceMm: detection.prominenceMm,
-      plane: detection.plane!,
-      changedVoxels: removal.changedVoxels,
-      changedFiles: byInstance.size,
-      noseMovedBackMm: moved.nose,
-      maxMovedBackMm: moved.max,
-      residualVoxels: check.residualVoxels,
-      seconds: seconds(),
-      pictures,
-    });
-    log(
-      `series ${id}: defaced ${group.length} files (${removal.changedVoxels} voxels; nose surface moved back ${moved.nose.toFixed(0)} mm)`,
-    );
   }
   const report: DefaceRunReport = { series, skipped, passedThrough };
   mkdirSync(reportDir, { recursive: true });

@@ -9,5 +9,6 @@ export * from './instance.ts';
 export * from './remove.ts';
 export * from './render.ts';
 export * from './series.ts';
+export * from './stage.ts';
 export * from './verify.ts';
 export * from './writeback.ts';
