@@ -20,6 +20,7 @@
  *   const config = parseServerConfig(yaml.parse(text));
  */
 import { z } from 'zod';
+import { egressDestinationSchemas, inferDestinationKind } from './destination-config.ts';
 import {
   auditSchema,
   consoleSchema,
@@ -169,6 +170,12 @@ const folderDestination = z.strictObject({
   ...contractFields,
 });
 
+/** Folder, DICOM node, DICOMweb or S3; { name, url } alone takes its kind from the URL (destination-config.ts). */
+const destinationSchema = z.preprocess(
+  inferDestinationKind,
+  z.discriminatedUnion('kind', [folderDestination, ...egressDestinationSchemas({ ...contractFields })]),
+);
+
 const routeSchema = z.strictObject({
   name,
   /** Ingress names; absent: every ingress. */
@@ -221,7 +228,7 @@ const serverSchema = z.strictObject({
   /** A `veil deid` configuration: a file path, or the same settings inline. */
   deid: z.union([path, z.record(z.string(), z.unknown())]).optional(),
   ingress: z.array(ingressSchema).default([]),
-  destinations: z.array(folderDestination).min(1),
+  destinations: z.array(destinationSchema).min(1),
   routes: z.array(routeSchema).optional(),
   /** Default policy for routes without one. */
   policy: policySchema.default({}),
@@ -298,6 +305,16 @@ export type TlsConfig = z.infer<typeof tlsSchema>;
 export type HttpAuthConfig = z.infer<typeof authSchema>;
 export type FolderDestinationConfig = z.infer<typeof folderDestination>;
 export type DestinationConfig = ServerConfig['destinations'][number];
+
+/** Validates one destination (a `veil pull --to` target, say); throws ConfigError naming the setting. */
+export function parseDestinationConfig(input: unknown): DestinationConfig {
+  const r = destinationSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ConfigError(issue.path.map(String).join('.'), issue.message);
+  }
+  return r.data;
+}
 export type StoreConfig = ServerConfig['store'];
 export type QueueConfig = ServerConfig['queue'];
 export type PolicyConfig = z.infer<typeof policySchema>;

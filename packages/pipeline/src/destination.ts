@@ -1,6 +1,6 @@
 /**
- * The Destination port: where de-identified instances go (folder now; C-STORE and STOW-RS adapters plug in the same
- * way). A destination must be idempotent per SOP Instance UID: the pipeline records a delivery as sending before it
+ * The Destination port: where de-identified instances go (a folder, a DICOM node by C-STORE, a DICOMweb server by
+ * STOW-RS, S3-compatible object storage; apps/veil/src/server/destinations/). A destination must be idempotent per SOP Instance UID: the pipeline records a delivery as sending before it
  * calls send() and as delivered after, so a crash in between sends the same instance again, and the destination must
  * end up holding it once (the folder destination overwrites the same name with the same bytes; a PACS replaces an
  * instance stored again with the same UID).
@@ -23,10 +23,23 @@ export interface OutgoingInstance {
   readonly hierarchy: string;
 }
 
+/**
+ * What the peer acknowledged for one instance: its status (C-STORE status, HTTP status and STOW-RS reasons, S3 ETag
+ * and version), for the audit log. Never a data set value; UIDs are de-identified ones.
+ */
+export interface DeliveryReceipt {
+  /** The peer, without credentials: `dicom://AE@host:port`, `https://host/dicom-web`, `s3://bucket/prefix`, a path. */
+  readonly peer: string;
+  readonly acknowledged: Readonly<Record<string, string | number | boolean>>;
+}
+
 export interface Destination {
   readonly name: string;
-  /** Resolves once the destination holds the instance durably; rejects (ideally with DeliveryError) otherwise. */
-  send(item: OutgoingInstance): Promise<void>;
+  /**
+   * Resolves once the destination holds the instance durably (with what the peer acknowledged, when it says
+   * anything); rejects with DeliveryError otherwise (`permanent` when retrying cannot help).
+   */
+  send(item: OutgoingInstance): Promise<DeliveryReceipt | undefined | void>;
   close?(): Promise<void>;
 }
 

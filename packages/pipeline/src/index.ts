@@ -15,6 +15,7 @@
 export * from './audit-chain.ts';
 export * from './config.ts';
 export * from './destination.ts';
+export * from './destination-config.ts';
 export * from './embedded-queue.ts';
 export * from './governance-config.ts';
 export * from './governance-store.ts';

@@ -19,6 +19,7 @@ import {
 import { CliError, EXIT_CONFIG } from '../deid/cli-error.ts';
 import { parseRunConfig, type RunConfig, readConfigFile } from '../deid/config.ts';
 import { loadKey } from '../deid/keys.ts';
+import { resolveDestinationPaths } from './destinations/index.ts';
 
 export interface LoadedServerConfig {
   readonly file: string;
@@ -62,7 +63,7 @@ export function loadServerConfig(file: string): LoadedServerConfig {
     ),
     http:
       server.http !== false && server.http.tls ? { ...server.http, tls: absTls(base, server.http.tls) } : server.http,
-    destinations: server.destinations.map((d) => ({ ...d, path: abs(base, d.path) })),
+    destinations: server.destinations.map((d) => resolveDestinationPaths(base, d)),
     ...(typeof server.deid === 'string' ? { deid: abs(base, server.deid) } : {}),
     audit: {
       ...server.audit,

@@ -36,7 +36,7 @@ import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
 import { openQueue, openStore } from './backends.ts';
 import type { LoadedServerConfig } from './config.ts';
-import { FolderDestination } from './destinations/folder.ts';
+import { createDestination, withReceipts } from './destinations/index.ts';
 import { type HttpHandle, startHttp } from './http.ts';
 import { DimseIngress } from './ingress/dimse.ts';
 import { FolderIngress } from './ingress/folder.ts';
@@ -231,7 +231,20 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   });
   const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const destinations = new Map<string, Destination>(
-    cfg.destinations.map((d) => [d.name, new FolderDestination(d)] as const),
+    cfg.destinations.map(
+      (d) =>
+        [
+          d.name,
+          // What each peer acknowledged (status, HTTP status, ETag) goes to the job's audit log.
+          withReceipts(createDestination(d), (item, r) =>
+            store.appendAudit(
+              item.jobId,
+              { event: 'delivery.acknowledged', detail: { destination: d.name, peer: r.peer, ...r.acknowledged } },
+              Date.now(),
+            ),
+          ),
+        ] as const,
+    ),
   );
   const steps = createSteps({
     spool,

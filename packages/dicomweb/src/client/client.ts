@@ -9,6 +9,7 @@
  *   const studies = await client.searchStudies({ PatientID: 'X' });
  *   for await (const part of client.retrieve({ studyInstanceUid })) await save(part.body);
  */
+import type { Agent } from 'node:http';
 import type { DicomJsonObject } from '@veil/core';
 import { DicomwebError } from '../errors.ts';
 import { formatMediaType, type MediaType, parseMediaType } from '../media-type.ts';
@@ -26,6 +27,8 @@ export interface DicomwebClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Idle timeout per request (default 120 s). */
   readonly timeoutMs?: number;
+  /** An http(s).Agent for every request (for https: CA, client certificate and key for mutual TLS). */
+  readonly agent?: Agent;
 }
 
 export interface StowOptions {
@@ -118,6 +121,7 @@ export class DicomwebClient {
       url: `${this.baseUrl}${path}`,
       headers: this.headers({ accept }),
       ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+      ...(this.options.agent ? { agent: this.options.agent } : {}),
       ...(signal ? { signal } : {}),
     });
   }
@@ -183,6 +187,7 @@ export class DicomwebClient {
         }),
         body: writeMultipart(parts, boundary),
         ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+        ...(this.options.agent ? { agent: this.options.agent } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (e) {

@@ -8,6 +8,7 @@
  *   const json = JSON.parse(await res.text());
  */
 import {
+  type Agent,
   type ClientRequest,
   request as httpRequestRaw,
   type IncomingHttpHeaders,
@@ -24,6 +25,8 @@ export interface HttpRequestOptions {
   /** Idle time (no bytes either way) before the request fails with DICOMWEB_TIMEOUT; default 120 s. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** An http(s).Agent: connection reuse, and for https the CA and client certificate (mutual TLS). */
+  readonly agent?: Agent;
 }
 
 export interface HttpResponse {
@@ -90,6 +93,7 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
         method: options.method,
         headers: { ...options.headers },
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.agent ? { agent: options.agent } : {}),
       },
       (res) => {
         responded = true;

@@ -7,6 +7,12 @@
  *   runStoreSuite({ name: 'SqliteJobStore', create: async () => new SqliteJobStore(path) });
  */
 
+export {
+  type DestinationHarness,
+  type DestinationSuiteOptions,
+  runDestinationSuite,
+  type SuiteItem,
+} from './destination-suite.ts';
 export { type GovernanceFixture, type GovernanceSuiteOptions, runGovernanceSuite } from './governance-suite.ts';
 export { type QueueSuiteOptions, runQueueSuite } from './queue-suite.ts';
 export { runStoreSuite, type StoreSuiteOptions } from './store-suite.ts';

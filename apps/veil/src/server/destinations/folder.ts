@@ -13,7 +13,13 @@
  */
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DeliveryError, type Destination, type FolderDestinationConfig, type OutgoingInstance } from '@veil/pipeline';
+import {
+  DeliveryError,
+  type DeliveryReceipt,
+  type Destination,
+  type FolderDestinationConfig,
+  type OutgoingInstance,
+} from '@veil/pipeline';
 import { fsyncPathAsync } from '../spool.ts';
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
@@ -34,8 +40,21 @@ export class FolderDestination implements Destination {
     return this.#config.layout === 'hierarchy' ? `${item.hierarchy}/${file}` : file;
   }
 
-  async send(item: OutgoingInstance): Promise<void> {
+  /** Sends to the same name in progress: a second one waits (both would use one temporary name). */
+  readonly #busy = new Map<string, Promise<unknown>>();
+
+  send(item: OutgoingInstance): Promise<DeliveryReceipt> {
     const rel = this.relativePath(item);
+    const run = (this.#busy.get(rel) ?? Promise.resolve()).then(() => this.#write(item, rel));
+    const settled = run.catch(() => {});
+    this.#busy.set(rel, settled);
+    void settled.then(() => {
+      if (this.#busy.get(rel) === settled) this.#busy.delete(rel);
+    });
+    return run;
+  }
+
+  async #write(item: OutgoingInstance, rel: string): Promise<DeliveryReceipt> {
     const dest = join(this.#config.path, rel);
     const dir = dirname(dest);
     const tmp = join(dir, `.${rel.split('/').pop()}.${item.jobId}.veil-tmp`);
@@ -45,6 +64,7 @@ export class FolderDestination implements Destination {
       await fsyncPathAsync(tmp);
       await rename(tmp, dest);
       await fsyncPathAsync(dir);
+      return { peer: this.#config.path, acknowledged: { file: rel, bytes: item.size, fsynced: true } };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (typeof code !== 'string') throw e; // a bug, not the folder: the pipeline records its class
