@@ -374,6 +374,14 @@ export function parseServerConfig(input: unknown): ServerConfig {
     for (const f of route.from ?? [])
       if (!ingress.has(f)) throw new ConfigError(`routes.${i}.from`, `no ingress "${f}"`);
   }
+  // mTLS as a credential needs the CA that verifies client certificates; without it no certificate would ever count.
+  const mtlsWithoutCa = 'needs tls.clientCa (the CA that client certificates are verified against)';
+  for (const [i, ing] of config.ingress.entries()) {
+    if (ing.kind === 'stow' && ing.auth?.mtls && ing.tls?.clientCa === undefined)
+      throw new ConfigError(`ingress.${i}.auth.mtls`, mtlsWithoutCa);
+  }
+  if (config.http !== false && config.http.auth?.mtls && config.http.tls?.clientCa === undefined)
+    throw new ConfigError('http.auth.mtls', mtlsWithoutCa);
   const governance = governanceIssue(config);
   if (governance) throw new ConfigError(governance.path, governance.reason);
   return config;
