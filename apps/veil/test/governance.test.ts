@@ -20,68 +20,11 @@ import { patientKey } from '../src/governance/patient-key.ts';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
-import { corpusDir, ensureDir, httpGet, keyFile, metric, runVeil, waitFor, writeConfig } from './server-support.ts';
+import { governanceConfig, PATIENT_A, PATIENT_B, put } from './governance-support.ts';
+import { ensureDir, httpGet, keyFile, metric, runVeil, waitFor, writeConfig } from './server-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'veil-governance-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** Patient A (PatientID PLASTIC): two instances of one CT study; patient B (00007041776): one CT. */
-export const PATIENT_A = {
-  id: 'PLASTIC',
-  files: ['dcm_qa_ct/Philips/S21570/S2010/I10', 'dcm_qa_ct/Philips/S21570/S2010/I20'],
-};
-export const PATIENT_B = { id: '00007041776', files: ['deid-data/humans/ctbrain1.dcm'] };
-
-function put(inbox: string, rel: string, name: string): void {
-  const tmp = join(inbox, `.${name}.part`);
-  copyFileSync(join(corpusDir, rel), tmp);
-  execFileSync('mv', [tmp, join(inbox, name)]);
-}
-
-export function governanceConfig(dir: string, keyPath: string, extra: Record<string, unknown> = {}): string {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  writeFileSync(join(dir, 'audit-signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  writeFileSync(join(dir, 'audit-public.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
-  return writeConfig(dir, {
-    spool: './spool',
-    store: { kind: 'sqlite', path: './veil.db' },
-    key: { file: keyPath },
-    ingress: [{ name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 50 }],
-    destinations: [
-      {
-        name: 'clinical',
-        kind: 'folder',
-        path: './out/clinical',
-        purpose: 'clinical-ai',
-        legalBasis: 'treatment',
-        vendor: 'Clinical AI Ltd',
-        contract: 'DPA-C-1',
-        region: 'eu-west',
-        retentionDays: 30,
-        confirmDeletion: true,
-      },
-      {
-        name: 'research',
-        kind: 'folder',
-        path: './out/research',
-        purpose: 'research',
-        legalBasis: 'consent',
-        vendor: 'Research Institute',
-        contract: 'DPA-R-7',
-        region: 'eu-west',
-        retentionDays: 0,
-        confirmDeletion: true,
-      },
-    ],
-    governance: { facility: { name: 'Test Hospital' }, regions: { allowed: ['eu-west'] } },
-    audit: { signingKey: './audit-signing.pem', publicKey: './audit-public.pem', checkpointSeconds: 3600 },
-    studies: { stableAfterSeconds: 0.5 },
-    sweepSeconds: 0.2,
-    http: { port: 0 },
-    log: { level: 'warn' },
-    ...extra,
-  });
-}
 
 describe('governance: consent at the deliver step, contracts, audit chain', () => {
   const dir = ensureDir(join(root, 'gw'));

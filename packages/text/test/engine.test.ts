@@ -25,6 +25,32 @@ test('hard negatives stay: eponyms, ages under 90, rooms, relative dates, doses,
   assert.deepEqual(found(text), []);
 });
 
+const REPORT = [
+  'EXAMINATION: CT HEAD WITHOUT CONTRAST\n',
+  'CLINICAL HISTORY: 78-year-old male with history of Alzheimer disease and atrial fibrillation on Eliquis, presenting after a fall. Rule out intracranial hemorrhage.\n',
+  'TECHNIQUE: Axial images of the head were obtained without intravenous contrast. Coronal and sagittal reformats were generated.\n',
+  'COMPARISON: MRI brain dated 01/12/2019.\n',
+  'FINDINGS: There is no acute intracranial hemorrhage, mass effect, or midline shift. Chronic small vessel ischemic changes in the periventricular white matter. The ventricles and sulci are prominent, consistent with age-related volume loss. The basal cisterns are patent. The visualized paranasal sinuses and mastoid air cells are clear. No calvarial fracture.\n',
+  'IMPRESSION:\n',
+  '1. No acute intracranial abnormality.\n',
+  '2. Chronic microvascular ischemic disease and generalized volume loss.\n',
+  'Findings were discussed with Dr. Rebecca Lin by telephone at 14:32 on the date of the exam.\n',
+  'Electronically signed by: Mark Thompson, MD\n',
+  'Patient presented to Boston Medical Center ED. Glasgow Coma Scale 15. Hounsfield units 45. Gleason score 7. BI-RADS 4. Hodgkin lymphoma. Bell palsy. Down syndrome. Wilson disease. Graves disease. Cushing syndrome. Barrett esophagus.\n',
+  'Ultrasound of the Right Upper Quadrant: Gallbladder is normal. Common Bile Duct measures 4 mm. Liver Normal in size. Spleen 11 cm. Kidneys: Right 10.5 cm, Left 10.9 cm. Aorta and IVC unremarkable.\n',
+  'Chest X-Ray PA and Lateral: Lungs are clear. Heart size normal. Mediastinum Unremarkable. Impression: Normal chest.\n',
+  'The patient was given Lasix 40 mg IV and Zosyn 4.5 g. Tylenol 650 mg PO. Started on Keppra 500 mg BID. Vancomycin trough 15.\n',
+].join('');
+
+test('a radiology report: only the PHI is found; anatomy, eponyms, drugs, scores and headings stay', () => {
+  assert.deepEqual(found(REPORT), [
+    'DATE:01/12/2019',
+    'NAME:Rebecca Lin',
+    'NAME:Mark Thompson',
+    'HOSPITAL:Boston Medical Center',
+  ]);
+});
+
 test('dates in many written forms, years and weekdays; ages over 89', () => {
   const text =
     'Admitted 03/04/2021, MRI 2021-03-05 11:34, discharged March 9th, 2021 (Tuesday); seen 4 Apr 2021 and 04.05.2021, DOB: 1/2. A 92-year-old.';

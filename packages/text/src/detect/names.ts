@@ -164,6 +164,9 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
 /** Capitalised words that are neither names nor places: calendar words. */
 const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 
+const MEDICAL_ENDING =
+  /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4,}ium|[a-z]{5,}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;
+
 function isEnglishWord(lower: string, lex: Lexicons): boolean {
   if (lex.words.has(lower)) return true;
   // Contractions and plurals: we'll, don't, I'm, patients.
@@ -192,7 +195,11 @@ function wordEvidence(t: Token, lex: Lexicons): { score: number; firstName: bool
       if (t.sentenceStart) return { score: 0.25, firstName: false };
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
     }
-    if (!isWord && letters >= 2) return { score: t.sentenceStart ? 0.55 : 0.7, firstName: false };
+    if (!isWord && letters >= 2) {
+      // Clinical words missing from the English list ("Coronal", "Mediastinum", "Cholecystitis") by their endings.
+      if (t.sentenceStart && !t.allCaps && MEDICAL_ENDING.test(t.lower)) return { score: 0.3, firstName: false };
+      return { score: t.sentenceStart ? 0.55 : 0.7, firstName: false };
+    }
     return { score: 0, firstName: false };
   }
   if (inLex && !isWord && letters >= 3) return { score: 0.55, firstName };

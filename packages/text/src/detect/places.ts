@@ -4,6 +4,8 @@
  * (names; abbreviations after "City,"), ZIP and postal codes next to an address, and hospitals and clinics.
  * "Room 4" and "Bed 12" are locations inside a hospital, not addresses: they are left alone.
  */
+
+import { SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
@@ -196,6 +198,17 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       hasNumber = true;
     }
     if (!named && kind !== 'compound') continue;
+    // Without a house number, a street name needs a word that is not plain English or clinical vocabulary:
+    // "Right Upper Quadrant", "Ultrasound" and "Hounsfield" are not streets.
+    if (!hasNumber) {
+      const words =
+        text
+          .slice(start, end)
+          .toLowerCase()
+          .match(/[\p{L}]+/gu) ?? [];
+      if (words.every((w) => lex.words.has(w) || SAFE_PROPER.has(w) || US_STREET.has(w) || PREFIX_STREET.has(w)))
+        continue;
+    }
     if (!hasNumber && kind === 'suffix' && !t.cap) continue;
     const conf = hasNumber ? 0.92 : kind === 'compound' ? 0.75 : 0.6;
     out.push({
@@ -284,7 +297,7 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
   const extra: Span[] = [];
   const sorted = [...spans].sort((a, b) => a.start - b.start);
   const anchors = sorted.filter(
-    (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE') && s.confidence >= 0.6,
+    (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE' || s.type === 'CITY') && s.confidence >= 0.6,
   );
   for (const a of anchors) {
     // Right side: postal codes, states, city lines and country names, separated by spaces, commas or line breaks.
@@ -310,12 +323,23 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
         pos = p + word[0].length;
         continue;
       }
-      if (word && /^[A-Z]{1,3}$/.test(word[0])) {
+      if (word && /^[A-Z]{1,3}$/.test(word[0]) && (/[,\n]/.test(m[0]) || lex.stateAbbr.has(word[0]))) {
         extra.push({ start: p, end: p + word[0].length, type: 'STATE', confidence: 0.7, rule: 'address.glue' });
         pos = p + word[0].length;
         continue;
       }
       break;
+    }
+    // Left side: a postal code before a city ("2300 København S").
+    if (a.type === 'CITY') {
+      const pc = /(?:^|[\s,])(\d{4,5}|\d{3}[ ]\d{2}|\d{2}-\d{3})[ \t]+$/.exec(
+        text.slice(Math.max(0, a.start - 10), a.start),
+      );
+      if (pc) {
+        const st = Math.max(0, a.start - 10) + pc.index + pc[0].indexOf(pc[1]!);
+        extra.push({ start: st, end: st + pc[1]!.length, type: 'ZIP', confidence: 0.8, rule: 'address.glue' });
+      }
+      continue;
     }
     // Left side: a postal code or house number right before ("08428 Rue de ...", "1987 74 Diakou Street").
     if (a.type !== 'ADDRESS') continue;

@@ -1,0 +1,313 @@
+/**
+ * The patient portal's and the console's security, against a running gateway (in process) on real files: two
+ * patients' studies go through; one of patient A's instances is held in quarantine (its original stays in the spool).
+ * A patient sees exactly their own events; another patient's event, study or download answers 404 like an unknown
+ * id (direct object references); the one-time code works once (`veil portal invite` prints it last); the session
+ * cookie is HttpOnly, SameSite=Strict, and a cookie planted before sign-in is never honoured (fixation); state changes
+ * need the CSRF token and a same-origin Origin; code guessing is cut off (429) even for a then-valid code; the own
+ * originals download as a zip only while Veil holds them (ORIGINALS_NOT_AVAILABLE after delivery). Console: roles,
+ * CSRF, audited sign-in; the vendor deletion API takes only its token.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SqliteGovernanceStore } from '@veil/store-sqlite';
+import { newPortalCode, portalCodeHash, vendorTokenHash } from '../src/governance/cli.ts';
+import { hashPassword } from '../src/governance/passwords.ts';
+import { patientKey } from '../src/governance/patient-key.ts';
+import { loadServerConfig } from '../src/server/config.ts';
+import { createObservability } from '../src/server/observe.ts';
+import { type ServerHandle, startServer } from '../src/server/server.ts';
+import { governanceConfig, PATIENT_A, PATIENT_B, put } from './governance-support.ts';
+import { corpusDir, ensureDir, keyFile, runVeil, waitFor } from './server-support.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'veil-portal-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Res {
+  status: number;
+  json: Record<string, unknown>;
+  headers: Headers;
+  body: Buffer;
+}
+
+describe('patient portal and console: object-level access, CSRF, fixation, brute force', () => {
+  const dir = ensureDir(join(root, 'gw'));
+  const inbox = ensureDir(join(dir, 'inbox'));
+  const held = ensureDir(join(dir, 'held'));
+  const { path: keyPath, key } = keyFile(dir);
+  let configPath: string;
+  let server: ServerHandle;
+  let gov: SqliteGovernanceStore;
+  let base: string;
+  const jobsOf: Record<'A' | 'B', string[]> = { A: [], B: [] };
+
+  const call = async (
+    method: string,
+    path: string,
+    o: { cookie?: string; body?: unknown; csrf?: string; origin?: string; form?: Record<string, string> } = {},
+  ): Promise<Res> => {
+    const headers: Record<string, string> = {};
+    if (o.cookie) headers.cookie = o.cookie;
+    if (o.csrf) headers['x-csrf-token'] = o.csrf;
+    if (o.origin) headers.origin = o.origin;
+    let body: string | undefined;
+    if (o.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(o.form).toString();
+    } else if (o.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.body);
+    }
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      redirect: 'manual',
+      ...(body !== undefined ? { body } : {}),
+    });
+    const buf = Buffer.from(await r.arrayBuffer());
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, json, headers: r.headers, body: buf };
+  };
+  const invite = async (patientId: string): Promise<string> => {
+    const code = newPortalCode();
+    await gov.createInvite(
+      portalCodeHash(code),
+      patientKey(key, patientId, patientId === PATIENT_B.id ? PATIENT_B.issuer : ''),
+      Date.now() + 600_000,
+      'test',
+      Date.now(),
+    );
+    return code;
+  };
+  const signIn = async (code: string, cookie?: string): Promise<{ cookie: string; csrf: string; raw: string }> => {
+    const r = await call('POST', '/portal/api/session', { body: { code }, ...(cookie ? { cookie } : {}) });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const raw = r.headers.get('set-cookie') ?? '';
+    return { cookie: raw.split(';')[0]!, csrf: String(r.json.csrfToken), raw };
+  };
+
+  before(async () => {
+    configPath = governanceConfig(dir, keyPath, {
+      ingress: [
+        { name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 50 },
+        { name: 'held', kind: 'folder', path: './held', pollMs: 100, settleMs: 50 },
+      ],
+      routes: [
+        { name: 'main', from: ['inbox'], to: ['clinical', 'research'] },
+        // Nothing passes this route's policy: its instances stay in quarantine with their originals.
+        { name: 'hold', from: ['held'], to: ['clinical'], policy: { sopClasses: ['1.2.3.4'] } },
+      ],
+    });
+    server = await startServer({
+      config: loadServerConfig(configPath),
+      key,
+      role: 'all',
+      obs: createObservability({ level: 'warn', role: 'all' }),
+    });
+    base = `http://127.0.0.1:${server.http!.port}`;
+    gov = new SqliteGovernanceStore(join(dir, 'veil.db'));
+    await gov.init();
+    put(inbox, PATIENT_A.files[0]!, 'a1.dcm');
+    put(inbox, PATIENT_B.files[0]!, 'b1.dcm');
+    put(held, PATIENT_A.files[1]!, 'a2.dcm');
+    await waitFor('two done, one held', async () => {
+      const c = await server.store.countJobs();
+      return c.done === 2 && c.quarantined === 1 ? c : undefined;
+    });
+    for (const j of await server.store.listJobs()) {
+      if (j.stepState.patientKey === patientKey(key, PATIENT_A.id, PATIENT_A.issuer)) jobsOf.A.push(j.id);
+      if (j.stepState.patientKey === patientKey(key, PATIENT_B.id, PATIENT_B.issuer)) jobsOf.B.push(j.id);
+    }
+    assert.equal(jobsOf.A.length, 2);
+    assert.equal(jobsOf.B.length, 1);
+  });
+  after(async () => {
+    await gov?.close();
+    await server?.close();
+  });
+
+  test('a patient signs in once with a code and sees exactly their own events, in plain language', async () => {
+    const cli = await runVeil(['portal', 'invite', '--config', configPath, '--patient-id', PATIENT_A.id]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const code = cli.stdout.trim().split('\n').at(-1)!;
+    assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    const a = await signIn(code);
+    assert.match(a.raw, /HttpOnly/);
+    assert.match(a.raw, /SameSite=Strict/);
+    assert.match(a.raw, /Path=\/portal/);
+    assert.doesNotMatch(a.raw, /Secure/, 'plain HTTP on loopback: no Secure flag (set under TLS)');
+    assert.equal((await call('POST', '/portal/api/session', { body: { code } })).status, 401, 'used once');
+
+    const events = await call('GET', '/portal/api/events', { cookie: a.cookie });
+    assert.equal(events.status, 200);
+    const list = events.json.events as { id: string; deliveries: { organisation: string; status: string }[] }[];
+    assert.deepEqual(list.map((e) => e.id).sort(), [...jobsOf.A].sort());
+    const delivered = list.find((e) => e.deliveries.length > 0)!;
+    assert.deepEqual(delivered.deliveries.map((d) => [d.organisation, d.status]).sort(), [
+      ['Clinical AI Ltd', 'sent'],
+      ['Research Institute', 'sent'],
+    ]);
+    assert.ok(!events.body.toString().includes(PATIENT_A.id), 'no patient id in the response');
+    const page = await call('GET', '/portal', { cookie: a.cookie });
+    assert.equal(page.status, 200);
+    assert.match(page.body.toString(), /Research Institute/);
+    assert.match(String(page.headers.get('content-security-policy')), /default-src 'none'/);
+  });
+
+  test("another patient's event, study and download answer 404, as an unknown id does", async () => {
+    const a = await signIn(await invite(PATIENT_A.id));
+    const bJob = (await server.store.getJob(jobsOf.B[0]!))!;
+    const own = await call('GET', `/portal/api/events/${jobsOf.A[0]}`, { cookie: a.cookie });
+    assert.equal(own.status, 200);
+    const other = await call('GET', `/portal/api/events/${bJob.id}`, { cookie: a.cookie });
+    const unknown = await call('GET', '/portal/api/events/00000000000000000000000000', { cookie: a.cookie });
+    assert.equal(other.status, 404);
+    assert.deepEqual(other.json, unknown.json);
+    assert.deepEqual(other.json, { error: 'NOT_FOUND' });
+    assert.equal((await call('GET', `/portal/events/${bJob.id}`, { cookie: a.cookie })).status, 404);
+    const dl = await call('GET', `/portal/api/studies/${bJob.studyKey}/download`, { cookie: a.cookie });
+    assert.equal(dl.status, 404);
+    assert.deepEqual(dl.json, { error: 'NOT_FOUND' });
+    // Without a session nothing is served.
+    assert.equal((await call('GET', '/portal/api/events')).status, 401);
+    assert.equal((await call('GET', `/portal/api/events/${jobsOf.A[0]}`)).status, 401);
+  });
+
+  test('the own originals download as a zip while held; after delivery: ORIGINALS_NOT_AVAILABLE', async () => {
+    const a = await signIn(await invite(PATIENT_A.id));
+    const aJob = (await server.store.getJob(jobsOf.A[0]!))!;
+    const dl = await call('GET', `/portal/api/studies/${aJob.studyKey}/download`, { cookie: a.cookie });
+    assert.equal(dl.status, 200);
+    assert.equal(dl.headers.get('content-type'), 'application/zip');
+    assert.equal(dl.body.readUInt32LE(0), 0x04034b50);
+    const original = readFileSync(join(corpusDir, PATIENT_A.files[1]!));
+    assert.ok(dl.body.indexOf(original) > 0, 'the held original, byte for byte');
+    const delivered = readFileSync(join(corpusDir, PATIENT_A.files[0]!));
+    assert.equal(dl.body.indexOf(delivered.subarray(0, 4096)), -1, 'the delivered one is gone from the spool');
+    const b = await signIn(await invite(PATIENT_B.id));
+    const bJob = (await server.store.getJob(jobsOf.B[0]!))!;
+    const gone = await call('GET', `/portal/api/studies/${bJob.studyKey}/download`, { cookie: b.cookie });
+    assert.equal(gone.status, 404);
+    assert.deepEqual(gone.json, { error: 'ORIGINALS_NOT_AVAILABLE' });
+    const audit = await gov.listAudit({ event: 'portal.download' });
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0]!.actor, 'portal:patient');
+  });
+
+  test('CSRF: a consent change needs the token and a same-origin Origin', async () => {
+    const b = await signIn(await invite(PATIENT_B.id));
+    const put = (o: { csrf?: string; origin?: string }) =>
+      call('PUT', '/portal/api/consent/research', { cookie: b.cookie, body: { optOut: true }, ...o });
+    assert.deepEqual((await put({})).json, { error: 'CSRF_TOKEN' });
+    assert.deepEqual((await put({ csrf: 'x'.repeat(43) })).json, { error: 'CSRF_TOKEN' });
+    assert.deepEqual((await put({ csrf: b.csrf, origin: 'http://evil.example' })).json, { error: 'CSRF_ORIGIN' });
+    const form = await call('POST', '/portal/consent', {
+      cookie: b.cookie,
+      origin: base,
+      form: { purpose: 'research', choice: 'no' },
+    });
+    assert.equal(form.status, 403);
+    assert.deepEqual(await gov.listConsent(patientKey(key, PATIENT_B.id, PATIENT_B.issuer)), [], 'nothing changed');
+    const ok = await put({ csrf: b.csrf, origin: base });
+    assert.equal(ok.status, 200);
+    const research = (ok.json.purposes as { purpose: string; choice: string; shared: boolean }[]).find(
+      (p) => p.purpose === 'research',
+    )!;
+    assert.deepEqual([research.choice, research.shared], ['opt-out', false]);
+    const care = await call('PUT', '/portal/api/consent/clinical-ai', {
+      cookie: b.cookie,
+      body: { optOut: true },
+      csrf: b.csrf,
+    });
+    assert.deepEqual(care.json, { error: 'CONSENT_OPT_OUT_NOT_ALLOWED' });
+    const [changed] = await gov.listAudit({ event: 'consent.changed', desc: true, limit: 1 });
+    assert.equal(changed!.actor, 'portal:patient');
+    assert.equal(changed!.detail.via, 'portal');
+  });
+
+  test('session fixation: a cookie planted before sign-in is replaced and never honoured', async () => {
+    const planted = 'veil_portal=attacker-chosen-session-id-0000000000000000000';
+    const a = await signIn(await invite(PATIENT_A.id), planted);
+    assert.notEqual(a.cookie, planted);
+    assert.equal((await call('GET', '/portal/api/events', { cookie: planted })).status, 401);
+    // A second sign-in gets yet another id; signing out ends the session.
+    const again = await signIn(await invite(PATIENT_A.id), a.cookie);
+    assert.notEqual(again.cookie, a.cookie);
+    assert.equal((await call('GET', '/portal/api/events', { cookie: a.cookie })).status, 401);
+    const out = await call('DELETE', '/portal/api/session', { cookie: again.cookie, csrf: again.csrf });
+    assert.equal(out.status, 200);
+    assert.equal((await call('GET', '/portal/api/events', { cookie: again.cookie })).status, 401);
+  });
+
+  test('console: roles and CSRF; the vendor API takes only its own token', async () => {
+    await gov.putAccount(
+      { name: 'po', role: 'privacy-officer', passwordHash: await hashPassword('po-pass-123') },
+      'test',
+      Date.now(),
+    );
+    const bad = await call('POST', '/console/login', { origin: base, form: { username: 'po', password: 'nope' } });
+    assert.equal(bad.status, 401);
+    const noOrigin = await call('POST', '/console/login', { form: { username: 'po', password: 'po-pass-123' } });
+    assert.equal(noOrigin.status, 403, 'a login form posted from elsewhere is refused');
+    const login = await call('POST', '/console/login', {
+      origin: base,
+      form: { username: 'po', password: 'po-pass-123' },
+    });
+    assert.equal(login.status, 303);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const home = await call('GET', '/console', { cookie });
+    assert.equal(home.status, 200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(home.body.toString())![1]!;
+    const heldJob = (await server.store.listQuarantine({ states: ['held'] }))[0]!.jobId;
+    const release = (form: Record<string, string>) =>
+      call('POST', `/console/quarantine/${heldJob}/release`, { cookie, origin: base, form });
+    assert.equal((await release({ reason: 'false-positive' })).status, 403, 'no CSRF token');
+    assert.equal((await release({ reason: 'false-positive', csrf })).status, 403, 'a privacy officer does not release');
+    assert.equal((await server.store.getJob(heldJob))!.state, 'quarantined');
+    const events = await gov.listAudit({ event: 'console.login' });
+    assert.equal(events.at(-1)!.actor, 'console:po');
+    assert.equal((await gov.listAudit({ event: 'console.login_failed' })).length, 1);
+
+    await gov.putVendorToken(vendorTokenHash('research-vendor-token-0123456789abcdef'), 'research', 'test', Date.now());
+    const vendor = (token: string, body: unknown) =>
+      fetch(`${base}/api/vendor/deletions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    assert.equal(
+      (await vendor('wrong-token-0123456789abcdefghij', { releasedBefore: new Date().toISOString() })).status,
+      401,
+    );
+    const r = await vendor('research-vendor-token-0123456789abcdef', { releasedBefore: new Date().toISOString() });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { destination: 'research', confirmed: 2 });
+    const [conf] = await gov.listAudit({ event: 'deletion.confirmed', desc: true, limit: 1 });
+    assert.equal(conf!.actor, 'vendor:research');
+  });
+
+  test('brute force: after 10 wrong codes even a valid one is refused (429) for a while', async () => {
+    const valid = await invite(PATIENT_B.id);
+    // The earlier tests' failures count too (one reused code): at most 10 failures per client in 15 minutes.
+    let failures = 0;
+    for (;;) {
+      const r = await call('POST', '/portal/api/session', { body: { code: newPortalCode() } });
+      if (r.status === 429) break;
+      assert.equal(r.status, 401);
+      failures++;
+      assert.ok(failures <= 10, 'cut off after 10 failures');
+    }
+    assert.ok(failures >= 9);
+    const blocked = await call('POST', '/portal/api/session', { body: { code: valid } });
+    assert.equal(blocked.status, 429);
+    assert.deepEqual(blocked.json, { error: 'PORTAL_RATE_LIMITED' });
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Free-text and LLM proxy benchmark (not a test): how fast the @veil/text engine de-identifies 1 KB and 20 KB
+ * prompts, and how much latency `veil llm-proxy` adds in front of an upstream, on loopback.
+ *
+ *   engine   deidentify(prompt, surrogate mode) in this process: per-call latency p50/p99 and queries/s on one core
+ *   direct   POST /v1/chat/completions straight to a stand-in upstream (echoes the last user message at once)
+ *   proxy    the same request through the proxy (scrub, forward, guard and restore the answer)
+ * The added latency is proxy minus direct, p50 and p99 (each percentile of its own series). Prompts are clinical
+ * sentences with names, dates, IDs, phones and addresses, repeated to size; each size runs BENCH_N requests
+ * (default 300) after a warm-up. Prints a Markdown table and writes it to bench/out/text.md.
+ * Usage: npx tsx bench/text.bench.ts   Env: BENCH_N.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { deidentify } from '@veil/text';
+import { parseLlmProxyConfig } from '../apps/veil/src/llm/config.ts';
+import { createLlmProxy } from '../apps/veil/src/llm/proxy.ts';
+import { OUT_DIR } from './generate-corpus.ts';
+
+const N = Number(process.env.BENCH_N ?? 300);
+const key = new Uint8Array(32).fill(42);
+
+const SENTENCES = [
+  'Patient John Smith (MRN 4412889) was seen by Dr. Ana Ortiz at Massachusetts General Hospital on 03/04/2021.',
+  "He is a 67-year-old with Parkinson's disease and type 2 diabetes, on Metformin 500 mg twice daily.",
+  'Call his daughter Maria Kowalczyk at 617-555-0199 or email m.kowalczyk@mailbox.example.org.',
+  'Lives at 1668 Glyn St, Springfield, IL 62704. CT chest on March 3rd, 2020 showed a 4 mm nodule in the RUL.',
+  'Compared with the prior study of 2019-11-02, no change. Follow up in 3 weeks with Dr. Patel.',
+  'Summarise the findings for the referring physician and list the next steps in plain language.',
+];
+
+function prompt(bytes: number): string {
+  let t = '';
+  for (let i = 0; t.length < bytes; i++) t += `${SENTENCES[i % SENTENCES.length]} `;
+  return t.slice(0, bytes);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function main(): Promise<void> {
+  const upstream = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const msgs = (JSON.parse(body) as { messages: { content: string }[] }).messages;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          choices: [{ index: 0, message: { role: 'assistant', content: msgs.at(-1)!.content }, finish_reason: 'stop' }],
+        }),
+      );
+    });
+  });
+  // Idle gaps between the series (the engine rows) must not close pooled keep-alive sockets under a request.
+  upstream.keepAliveTimeout = 120_000;
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const proxy = createLlmProxy({
+    upstream: upUrl,
+    key,
+    config: parseLlmProxyConfig({ maxBodyBytes: 1 << 20 }),
+    audit: () => {},
+  });
+  proxy.keepAliveTimeout = 120_000;
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+  const rows: string[] = [];
+  for (const size of [1024, 20 * 1024]) {
+    const text = prompt(size);
+    for (let i = 0; i < 30; i++) deidentify(text, { mode: 'surrogate', key });
+    const eng: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) {
+      const s = performance.now();
+      deidentify(text, { mode: 'surrogate', key, patientKey: `p${i % 10}` });
+      eng.push(performance.now() - s);
+    }
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const qpsCore = N / ((cpu.user + cpu.system) / 1e6);
+    rows.push(
+      `| engine (deidentify, surrogates) | ${size / 1024} KB | ${pct(eng, 50).toFixed(2)} | ${pct(eng, 99).toFixed(2)} | ${(N / (wall / 1000)).toFixed(0)} | ${qpsCore.toFixed(0)} |`,
+    );
+
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: text }] });
+    const run = async (base: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < N + 20; i++) {
+        const s = performance.now();
+        const r = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await r.text();
+        if (i >= 20) times.push(performance.now() - s);
+      }
+      return times;
+    };
+    const direct = await run(upUrl);
+    const viaCpu0 = process.cpuUsage();
+    const viaT0 = performance.now();
+    const via = await run(proxyUrl);
+    const viaWall = performance.now() - viaT0;
+    const viaCpu = process.cpuUsage(viaCpu0);
+    rows.push(
+      `| direct to upstream | ${size / 1024} KB | ${pct(direct, 50).toFixed(2)} | ${pct(direct, 99).toFixed(2)} | ${(1000 / (direct.reduce((a, b) => a + b, 0) / N)).toFixed(0)} | - |`,
+    );
+    rows.push(
+      `| through llm-proxy | ${size / 1024} KB | ${pct(via, 50).toFixed(2)} | ${pct(via, 99).toFixed(2)} | ${((N + 20) / (viaWall / 1000)).toFixed(0)} | ${((N + 20) / ((viaCpu.user + viaCpu.system) / 1e6)).toFixed(0)} |`,
+    );
+    rows.push(
+      `| **added by the proxy** | ${size / 1024} KB | **${(pct(via, 50) - pct(direct, 50)).toFixed(2)}** | **${(pct(via, 99) - pct(direct, 99)).toFixed(2)}** | | |`,
+    );
+  }
+  proxy.close();
+  upstream.close();
+  const md = [
+    `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load average: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}. N = ${N} per row, sequential.`,
+    'Proxy rows: the stand-in upstream, the proxy and the client share one process and one core (their CPU is counted together in q/s per core).',
+    '',
+    '| Path | Prompt | p50 ms | p99 ms | q/s (wall) | q/s per core (CPU) |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+  console.log(md);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, 'text.md'), `${md}\n`);
+}
+
+await main();
