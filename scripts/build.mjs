@@ -96,7 +96,11 @@ try {
 async function bundle() {
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { cli: join(APP, 'src/cli.ts'), 'deid-worker': join(APP, 'src/deid/worker.ts') },
+    entryPoints: {
+      cli: join(APP, 'src/cli.ts'),
+      'deid-worker': join(APP, 'src/deid/worker.ts'),
+      'release-worker': join(APP, 'src/server/release-worker.ts'),
+    },
     outdir: OUT,
     // Chunks beside the entries: code that locates a sibling file by import.meta.url (the worker) finds it.
     chunkNames: '[name]-[hash]',

@@ -334,8 +334,19 @@ describe('veil deid on ~40 varied files from the shared corpus', {
     assert.ok(truncated, 'truncated file quarantined');
     assert.match(truncated.code, /^DICOM_TRUNCATED/);
     const sidecar = JSON.parse(readFileSync(join(`${runs.a}.quarantine`, 'group-2/truncated.dcm.veil.json'), 'utf8'));
-    assert.deepEqual(Object.keys(sidecar).sort(), ['code', 'file', 'tagPath']);
+    assert.deepEqual(Object.keys(sidecar).sort(), ['code', 'file', 'findings', 'tagPath']);
     assert.equal(sidecar.file, 'group-2/truncated.dcm');
+    // Every finding listed (stage, detector, code, tag path, level), the headline first; no values.
+    assert.ok(sidecar.findings.length >= 1);
+    assert.equal(sidecar.findings[0].code, sidecar.code);
+    for (const f of sidecar.findings) {
+      assert.deepEqual(
+        Object.keys(f)
+          .filter((k) => k !== 'detail')
+          .sort(),
+        ['code', 'detector', 'level', 'stage', 'tagPath'],
+      );
+    }
     assert.ok(existsSync(join(`${runs.a}.quarantine`, 'group-2/truncated.dcm')));
     assert.ok(report.counts.written >= corpus.length - 5, `${report.counts.written} written`);
   });

@@ -217,7 +217,17 @@ describe('policy gate and quarantine', () => {
     for (const h of held) assert.match(list.stdout, new RegExp(`^${h.jobId} held SOP_CLASS_NOT_ALLOWED`, 'm'));
 
     // Release one (through the CLI, which tells the running server), purge the other (in process).
-    const release = await runVeil(['quarantine', 'release', held[0]!.jobId, '--config', configPath]);
+    const release = await runVeil([
+      'quarantine',
+      'release',
+      held[0]!.jobId,
+      '--config',
+      configPath,
+      '--ack',
+      'SOP_CLASS_NOT_ALLOWED@(0008,0016)',
+      '--reason',
+      'approved for this route',
+    ]);
     assert.equal(release.code, 0, release.stderr);
     assert.match(release.stdout, /handed to the server/);
     await waitFor('released job done', async () => (await server.store.getJob(held[0]!.jobId))?.state === 'done');

@@ -238,8 +238,15 @@ const serverSchema = z.strictObject({
       /** Transient processing errors are retried this many times in all. */
       maxAttempts: z.number().int().min(1).max(100).default(3),
       leaseSeconds: z.number().min(1).max(3600).default(30),
+      /**
+       * Worker threads that run the processing steps (the release path) off the event loop; a job whose thread dies
+       * is retried, then quarantined WORKER_CRASHED.
+       */
+      threads: z.number().int().min(1).max(64).default(2),
+      /** V8 heap limit of each processing thread (MB): a file that needs more kills only its thread. */
+      threadHeapMb: z.number().int().min(64).max(65_536).default(1024),
     })
-    .default({ concurrency: 4, maxAttempts: 3, leaseSeconds: 30 }),
+    .default({ concurrency: 4, maxAttempts: 3, leaseSeconds: 30, threads: 2, threadHeapMb: 1024 }),
   delivery: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(1000).default(6),

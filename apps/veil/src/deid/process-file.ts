@@ -1,35 +1,35 @@
 /**
- * One file through the de-identification byte path: open -> scan -> deidentify -> plan the rewrite -> verify ->
- * write atomically. Files that are not DICOM are skipped; files that cannot be parsed, that the engine refuses or whose
- * output fails verification (VERIFY_<DETECTOR>, see verify/gate.ts) are copied to the quarantine folder with a JSON
- * sidecar { code, tagPath, file } (no values). Runs inside a worker thread.
+ * One file of `veil deid` through the one release path (releaseFile in @veil/core: scan -> header de-identification
+ * -> registered stages -> verification of the planned output), then the output written atomically (temporary name +
+ * rename, release/durable.ts). Files that are not DICOM are skipped; a file the release path holds back is copied to
+ * the quarantine folder with a JSON sidecar listing every finding { stage, detector, code, tagPath, level } (no
+ * values). Runs inside a worker thread (or inline for a single worker).
  */
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import {
   containerPath,
   type DeidConfig,
   type DeidKeys,
   type DeidResult,
   type DicomFile,
-  deidentify,
   type Edit,
   elementPath,
   findElement,
   formatTag,
-  isVeilError,
   lookupTag,
-  planDeidentified,
-  type RewritePlan,
+  type Quarantined,
+  type ReleaseOutcome,
+  type ReleaseStage,
   readString,
-  scanFile,
+  releaseFile,
 } from '@veil/core';
 import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { writePlan } from '../io/write-plan.ts';
-import { type DetectorLevels, verifyBeforeRelease } from '../verify/gate.ts';
+import { ensureDirDurable, writeFileDurable } from '../release/durable.ts';
+import type { DetectorLevels } from '../verify/gate.ts';
 import type { Layout } from './config.ts';
 import { maskElement, showNewValue } from './mask.ts';
 import type { Identity, Task, TaskResult } from './protocol.ts';
@@ -44,6 +44,8 @@ export interface FileContext {
   readonly identities: boolean;
   /** Detector levels from the configuration's verify section; undefined: the defaults (fail closed). */
   readonly verifyLevels?: DetectorLevels | undefined;
+  /** Stages between header de-identification and verification (release/stages.ts); none by default. */
+  readonly stages?: readonly ReleaseStage[] | undefined;
 }
 
 const PATIENT_ID = 0x00100020;
@@ -51,34 +53,47 @@ const STUDY_UID = 0x0020000d;
 const SERIES_UID = 0x0020000e;
 const SOP_UID = 0x00080018;
 
-/** Runs a write; when its folder is missing (ENOENT), makes the folder and runs it again: no mkdir per file. */
-function inFolder(dir: string, write: () => void): void {
-  try {
-    write();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(dir, { recursive: true });
-    write();
-  }
+/** The sidecar of a quarantined file: every finding by stage, detector, code and tag path; never a value. */
+export function quarantineSidecar(rel: string, q: Quarantined): Record<string, unknown> {
+  return {
+    code: q.code,
+    tagPath: q.tagPath || null,
+    file: rel,
+    findings: q.findings.map((f) => ({
+      stage: f.stage,
+      detector: f.detector,
+      code: f.code,
+      tagPath: f.tagPath,
+      level: f.level,
+      ...(f.detail ? { detail: f.detail } : {}),
+    })),
+  };
 }
 
-function errorCode(e: unknown, fallback: string): { code: string; tagPath?: string } {
-  if (isVeilError(e)) return e.path ? { code: e.code, tagPath: e.path } : { code: e.code };
-  return { code: fallback };
-}
-
-function quarantine(task: Task, ctx: FileContext, code: string, tagPath: string | undefined): TaskResult {
-  const base = { id: task.id, outcome: 'quarantined' as const, code, ...(tagPath ? { tagPath } : {}) };
+function quarantine(task: Task, ctx: FileContext, q: Quarantined): TaskResult {
+  const base = {
+    id: task.id,
+    outcome: 'quarantined' as const,
+    code: q.code,
+    ...(q.tagPath ? { tagPath: q.tagPath } : {}),
+  };
   if (ctx.dryRun || ctx.quarantineDir === undefined) return base;
   try {
     const dest = join(ctx.quarantineDir, task.rel);
-    mkdirSync(dirname(dest), { recursive: true });
+    ensureDirDurable(dirname(dest), { fsync: false });
     copyFileSync(task.path, dest);
-    const sidecar = { code, tagPath: tagPath ?? null, file: task.rel };
-    writeFileSync(`${dest}.veil.json`, `${JSON.stringify(sidecar, null, 2)}\n`);
+    writeFileDurable(`${dest}.veil.json`, `${JSON.stringify(quarantineSidecar(task.rel, q), null, 2)}\n`, {
+      fsync: false,
+    });
     return base;
   } catch (e) {
-    return { id: task.id, outcome: 'error', code: 'QUARANTINE_FAILED', ...(tagPath ? { tagPath } : {}), ...fsCode(e) };
+    return {
+      id: task.id,
+      outcome: 'error',
+      code: 'QUARANTINE_FAILED',
+      ...(q.tagPath ? { tagPath: q.tagPath } : {}),
+      ...fsCode(e),
+    };
   }
 }
 
@@ -181,68 +196,60 @@ function pickIdentity(result: DeidResult): Identity {
   return id;
 }
 
-export function processFile(task: Task, ctx: FileContext): TaskResult {
+function finish(task: Task, ctx: FileContext, src: FileSource, outcome: ReleaseOutcome): TaskResult {
+  if (outcome.kind === 'not-dicom') return { id: task.id, outcome: 'skipped', code: outcome.code };
+  if (outcome.kind === 'quarantined') return quarantine(task, ctx, outcome);
+  // What went out: the header's records with the edits of every stage (and the claims) applied.
+  const result: DeidResult = { ...outcome.header, edits: outcome.edits as Edit[] };
+  const out = ctx.layout === 'hierarchy' ? hierarchyPath(outcome.file, result, task.rel) : task.rel;
+  const done: TaskResult = {
+    id: task.id,
+    outcome: 'written',
+    out,
+    actions: countActions(result),
+    ...(ctx.identities ? { identity: pickIdentity(result) } : {}),
+    ...(ctx.dryRun ? { changes: describeChanges(result) } : {}),
+  };
+  if (ctx.dryRun || ctx.outDir === undefined) return done;
+  try {
+    // Two inputs may map to one output (the same SOP instance twice in the hierarchy layout): each is written under
+    // a temporary name of its own thread and renamed (atomic; the last one wins).
+    writePlan(src, outcome.plan, join(ctx.outDir, out));
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    return { id: task.id, outcome: 'error', code: c ? `WRITE_FAILED_${c}` : 'WRITE_FAILED' };
+  }
+  return done;
+}
+
+/** One file through the release path; a plain value while every stage is synchronous, else a Promise. */
+export function processFile(task: Task, ctx: FileContext): TaskResult | Promise<TaskResult> {
   let src: FileSource;
   try {
-    // Nothing scanned from the file outlives this call: its bytes can go in the thread's reused buffer.
-    src = openFileSource(task.path, { reuse: true });
+    // Nothing scanned from the file outlives this call: its bytes can go in the thread's reused buffer (unless a
+    // stage is asynchronous: then another file may be read while this one waits).
+    src = openFileSource(task.path, { reuse: (ctx.stages?.length ?? 0) === 0 });
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     return { id: task.id, outcome: 'error', code: c ? `READ_FAILED_${c}` : 'READ_FAILED' };
   }
+  let pending: ReleaseOutcome | Promise<ReleaseOutcome>;
   try {
-    let file: DicomFile;
-    try {
-      file = scanFile(src);
-    } catch (e) {
-      if (isVeilError(e) && e.code === 'DICOM_NOT_DICOM') return { id: task.id, outcome: 'skipped', code: e.code };
-      const { code, tagPath } = errorCode(e, 'SCAN_FAILED');
-      return quarantine(task, ctx, code, tagPath);
-    }
-    let result: DeidResult;
-    try {
-      result = deidentify(file, ctx.config, ctx.keys);
-    } catch (e) {
-      const { code, tagPath } = errorCode(e, 'DEID_FAILED');
-      return quarantine(task, ctx, code, tagPath);
-    }
-    if (result.quarantine) return quarantine(task, ctx, result.quarantine.code, result.quarantine.path || undefined);
-    let plan: RewritePlan;
-    try {
-      plan = planDeidentified(file, result);
-    } catch (e) {
-      const { code, tagPath } = errorCode(e, 'REWRITE_FAILED');
-      return quarantine(task, ctx, code, tagPath);
-    }
-    // Verification before release: an output with an error-level finding is not written but quarantined.
-    const verdict = verifyBeforeRelease({ source: src, plan }, file, ctx.config, ctx.keys.key, ctx.verifyLevels);
-    if (!verdict.ok) return quarantine(task, ctx, verdict.code ?? 'VERIFY_FAILED', verdict.tagPath);
-    const out = ctx.layout === 'hierarchy' ? hierarchyPath(file, result, task.rel) : task.rel;
-    const done: TaskResult = {
-      id: task.id,
-      outcome: 'written',
-      out,
-      actions: countActions(result),
-      ...(ctx.identities ? { identity: pickIdentity(result) } : {}),
-      ...(ctx.dryRun ? { changes: describeChanges(result) } : {}),
-    };
-    if (ctx.dryRun || ctx.outDir === undefined) return done;
-    const dest = join(ctx.outDir, out);
-    try {
-      if (ctx.layout === 'hierarchy') {
-        // Two inputs may map to one output (the same SOP instance twice): stage under a name of this thread's own,
-        // since writePlan's temporary name is per process, then rename (atomic; the last one wins).
-        const staging = `${dest}.veil-${threadId}`;
-        inFolder(dirname(dest), () => writePlan(src, plan, staging));
-        renameSync(staging, dest);
-      } else {
-        inFolder(dirname(dest), () => writePlan(src, plan, dest));
-      }
-    } catch (e) {
-      const c = (e as NodeJS.ErrnoException).code;
-      return { id: task.id, outcome: 'error', code: c ? `WRITE_FAILED_${c}` : 'WRITE_FAILED' };
-    }
-    return done;
+    pending = releaseFile(src, {
+      config: ctx.config,
+      keys: ctx.keys,
+      stages: ctx.stages,
+      verifyLevels: ctx.verifyLevels,
+    });
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+  if (pending instanceof Promise) {
+    return pending.then((o) => finish(task, ctx, src, o)).finally(() => src.close());
+  }
+  try {
+    return finish(task, ctx, src, pending);
   } finally {
     src.close();
   }

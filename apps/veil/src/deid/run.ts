@@ -48,9 +48,15 @@ async function runInline(
   onResult: (t: Task, r: TaskResult) => void,
 ): Promise<void> {
   // Loaded here, not at the top: usage and key errors are reported before the core is loaded.
-  const [{ parseDeidConfig }, { processFile }] = await Promise.all([import('@veil/core'), import('./process-file.ts')]);
+  const [{ parseDeidConfig }, { processFile }, { loadReleaseStages }] = await Promise.all([
+    import('@veil/core'),
+    import('./process-file.ts'),
+    import('../release/stages.ts'),
+  ]);
+  const config = parseDeidConfig(init.deidInput);
   const ctx: FileContext = {
-    config: parseDeidConfig(init.deidInput),
+    config,
+    stages: await loadReleaseStages(init.deidInput, config),
     keys: { key: init.key },
     layout: init.layout,
     outDir: init.outDir,
@@ -63,7 +69,8 @@ async function runInline(
   for (const task of tasks) {
     let result: TaskResult;
     try {
-      result = processFile(task, ctx);
+      const r = processFile(task, ctx);
+      result = r instanceof Promise ? await r : r;
     } catch {
       result = { id: task.id, outcome: 'error', code: 'INTERNAL_ERROR' };
     }

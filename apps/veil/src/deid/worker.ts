@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
+import { loadReleaseStages } from '../release/stages.ts';
 import { describeError } from './cli-error.ts';
 import { type FileContext, processFile } from './process-file.ts';
 import type { FromWorker, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
@@ -16,8 +17,10 @@ const post = (m: FromWorker): void => port.postMessage(m);
 
 let ctx: FileContext | undefined;
 try {
+  const config = parseDeidConfig(init.deidInput);
   ctx = {
-    config: parseDeidConfig(init.deidInput),
+    config,
+    stages: await loadReleaseStages(init.deidInput, config),
     keys: { key: init.key },
     layout: init.layout,
     outDir: init.outDir,
@@ -32,15 +35,14 @@ try {
 
 if (ctx) {
   const context = ctx;
-  port.on('message', (m: ToWorker) => {
-    if (m.type === 'stop') {
-      port.close();
-      return;
-    }
+  // Batches are handled one after the other, also when a stage is asynchronous.
+  let queue: Promise<void> = Promise.resolve();
+  const handle = async (m: Extract<ToWorker, { type: 'tasks' }>): Promise<void> => {
     const results: TaskResult[] = [];
     for (const task of m.tasks) {
       try {
-        results.push(processFile(task, context));
+        const r = processFile(task, context);
+        results.push(r instanceof Promise ? await r : r);
       } catch (e) {
         // A bug, not a property of the file: report it by class and code only (the message might quote a value).
         results.push({ id: task.id, outcome: 'error', code: 'INTERNAL_ERROR' });
@@ -48,6 +50,13 @@ if (ctx) {
       }
     }
     post({ type: 'results', results });
+  };
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'stop') {
+      port.close();
+      return;
+    }
+    queue = queue.then(() => handle(m));
   });
   post({ type: 'ready' });
 }

@@ -2,8 +2,11 @@
  * Writes a rewrite plan to a file: new bytes and ranges of the input, gathered into few writev calls; ranges of
  * a large input are copied in bounded chunks so memory stays bounded by the chunk size, not the file size.
  */
-import { closeSync, fsyncSync, openSync, readSync, renameSync, writevSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, rmSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { RewritePlan } from '@veil/core';
+import { ensureDirDurable, publishDurable, temporaryName } from '../release/durable.ts';
 import type { FileSource } from './file-source.ts';
 
 const CHUNK = 4 * 1024 * 1024;
@@ -30,8 +33,15 @@ function copyChunk(): Uint8Array {
 }
 
 export interface WriteOptions {
-  /** fsync the file before the rename (durable pipelines); off for plain CLI copies. */
+  /**
+   * Durable (release/durable.ts): fsync the file before the rename and its folder after, and make a missing folder
+   * durably. Off by default: plain CLI copies are atomic (temporary name + rename) but not fsynced.
+   */
   readonly fsync?: boolean;
+  /** Make the folder when it is missing (default true; checked only when the first open fails: no mkdir per file). */
+  readonly mkdir?: boolean;
+  /** Compute the SHA-256 of what is written (returned, hex). */
+  readonly sha256?: boolean;
 }
 
 function writeAll(fd: number, parts: Uint8Array[]): void {
@@ -59,14 +69,29 @@ function writeAll(fd: number, parts: Uint8Array[]): void {
   }
 }
 
-/** Writes the plan to `path` atomically (temp file + rename). */
-export function writePlan(source: FileSource, plan: RewritePlan, path: string, options: WriteOptions = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+/** Writes the plan to `path` atomically (temporary name + rename), durably with `fsync` (release/durable.ts). */
+export function writePlan(
+  source: FileSource,
+  plan: RewritePlan,
+  path: string,
+  options: WriteOptions = {},
+): string | undefined {
+  const durable = { fsync: options.fsync === true };
+  const hash: Hash | undefined = options.sha256 ? createHash('sha256') : undefined;
+  const tmp = temporaryName(path);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || options.mkdir === false) throw e;
+    ensureDirDurable(dirname(path), durable);
+    fd = openSync(tmp, 'w');
+  }
   try {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const flush = (): void => {
+      if (hash) for (const p of pending) hash.update(p);
       if (pending.length) writeAll(fd, pending);
       pending = [];
       pendingBytes = 0;
@@ -84,6 +109,7 @@ export function writePlan(source: FileSource, plan: RewritePlan, path: string, o
         for (let pos = seg.start; pos < seg.end; ) {
           const n = readSync(source.fd!, buf, 0, Math.min(buf.length, seg.end - pos), pos);
           if (n === 0) throw new Error('input shrank while copying');
+          hash?.update(buf.subarray(0, n));
           writeAll(fd, [buf.subarray(0, n)]);
           pos += n;
         }
@@ -91,9 +117,13 @@ export function writePlan(source: FileSource, plan: RewritePlan, path: string, o
       if (pendingBytes >= CHUNK) flush();
     }
     flush();
-    if (options.fsync) fsyncSync(fd);
-  } finally {
+    if (durable.fsync) fsyncSync(fd);
+  } catch (e) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, path);
+  closeSync(fd);
+  publishDurable(tmp, path, durable);
+  return hash?.digest('hex');
 }

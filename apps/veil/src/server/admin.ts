@@ -23,12 +23,63 @@ import { Spool } from './spool.ts';
 /** The first processing step (a replayed failed job starts over from it). */
 export const FIRST_STEP = 'gate';
 
+export type ReleaseHow =
+  | {
+      readonly mode: 'acknowledge';
+      readonly acks: readonly string[];
+      readonly operator: string;
+      readonly reason: string;
+    }
+  | { readonly mode: 'rerun'; readonly operator: string; readonly reason: string };
+
+/** A finding a job is held for, as recorded by the step that held it (stepState.quarantine). */
+export interface HeldFinding {
+  readonly stage: string;
+  readonly detector: string;
+  readonly code: string;
+  readonly tagPath: string;
+  readonly level: string;
+  readonly detail?: string;
+}
+
+/**
+ * Every finding of a held job: the error findings the step recorded; for a record from before findings were kept,
+ * its one code and tag path.
+ */
+export function heldFindings(j: Job, record: QuarantineRecord): HeldFinding[] {
+  const q = j.stepState.quarantine;
+  const list = q && typeof q === 'object' && !Array.isArray(q) ? q.findings : undefined;
+  if (Array.isArray(list)) {
+    const out: HeldFinding[] = [];
+    for (const f of list) {
+      if (!f || typeof f !== 'object' || Array.isArray(f)) continue;
+      const str = (k: string): string => (typeof f[k] === 'string' ? (f[k] as string) : '');
+      if (str('level') !== 'error') continue;
+      out.push({
+        stage: str('stage'),
+        detector: str('detector'),
+        code: str('code'),
+        tagPath: str('tagPath'),
+        level: 'error',
+        ...(str('detail') ? { detail: str('detail') } : {}),
+      });
+    }
+    if (out.length > 0) return out;
+  }
+  return [{ stage: record.step, detector: '', code: record.code, tagPath: record.tagPath ?? '', level: 'error' }];
+}
+
 export interface Admin {
   readonly store: JobStore;
   readonly spool: Spool;
   job(id: string): Promise<Job>;
   replay(id: string): Promise<Job>;
-  release(id: string): Promise<{ job: Job; record: QuarantineRecord }>;
+  /**
+   * Lets a held job go on: either every finding it is held for is acknowledged (by key CODE@TAGPATH; the release
+   * path then lets exactly those pass), or it re-runs from the first step under the configuration the server runs
+   * now. Audited with the operator and the reason.
+   */
+  release(id: string, how: ReleaseHow): Promise<{ job: Job; record: QuarantineRecord; acknowledged: string[] }>;
   purge(id: string): Promise<Job>;
   /** Gets the job moving: 'queue' (enqueued), 'server' (the embedded server was told) or 'later' (at its next start). */
   kick(id: string): Promise<'queue' | 'server' | 'later'>;
@@ -86,29 +137,63 @@ export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
       if (!saved) throw new CliError(EXIT_FAILURES, `job ${id} changed meanwhile; look again`);
       return saved;
     },
-    async release(id) {
+    async release(id, how) {
       const j = await job(id);
       const record = await store.getQuarantine(id);
       if (j.state !== 'quarantined' || !record || record.state !== 'held') {
         throw new CliError(EXIT_FAILURES, `job ${id} is ${j.state}: only quarantined jobs are released`);
       }
-      const prior = Array.isArray(j.stepState.released) ? j.stepState.released : [];
+      const listed = heldFindings(j, record);
+      const keys = [...new Set(listed.map((f) => `${f.code}@${f.tagPath}`))];
+      let acknowledged: string[] = [];
+      if (how.mode === 'acknowledge') {
+        const given = new Set(how.acks);
+        const unknown = [...given].filter((k) => !keys.includes(k));
+        if (unknown.length > 0) {
+          throw new CliError(
+            EXIT_USAGE,
+            `not a finding of job ${id}: ${unknown.join(', ')} (see veil quarantine show)`,
+          );
+        }
+        const missing = keys.filter((k) => !given.has(k));
+        if (missing.length > 0) {
+          throw new CliError(
+            EXIT_USAGE,
+            `job ${id}: every finding must be acknowledged; not acknowledged: ${missing.join(', ')}`,
+          );
+        }
+        acknowledged = keys;
+      }
+      const prior = Array.isArray(j.stepState.acknowledged) ? j.stepState.acknowledged : [];
+      // A re-run starts over from the first step with the configuration the server runs now, acknowledging nothing.
+      const rerun = how.mode === 'rerun';
       const saved = await store.saveJob(
         id,
         { states: ['quarantined'] },
         {
           state: 'queued',
-          step: record.step,
+          step: rerun ? FIRST_STEP : record.step,
           attempts: 0,
           error: null,
-          stepState: { ...j.stepState, released: [...prior, record.code] },
+          stepState: rerun ? { ...j.stepState } : { ...j.stepState, acknowledged: [...prior, ...acknowledged] },
           quarantineState: 'released',
-          audit: { event: 'quarantine.released', detail: { code: record.code, step: record.step } },
+          audit: {
+            event: rerun ? 'quarantine.rerun' : 'quarantine.released',
+            actor: `cli:${how.operator}`,
+            detail: {
+              code: record.code,
+              step: record.step,
+              acknowledged,
+              findings: keys.length,
+              operator: how.operator,
+              reason: how.reason,
+            },
+          },
         },
         now(),
       );
       if (!saved) throw new CliError(EXIT_FAILURES, `job ${id} changed meanwhile; look again`);
-      return { job: saved, record };
+      return { job: saved, record, acknowledged };
     },
     async purge(id) {
       const j = await job(id);

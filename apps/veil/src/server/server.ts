@@ -44,8 +44,9 @@ import { SpoolQuota } from './ingress/quota.ts';
 import { Receiver } from './ingress/receiver.ts';
 import { StowIngress } from './ingress/stow.ts';
 import { createObservability, type Observability, type Role } from './observe.ts';
+import { createPooledSteps } from './release-pool.ts';
 import { Spool } from './spool.ts';
-import { createSteps, outputOf } from './steps.ts';
+import { outputOf } from './steps.ts';
 
 export interface ServerOptions {
   readonly config: LoadedServerConfig;
@@ -246,13 +247,18 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         ] as const,
     ),
   );
-  const steps = createSteps({
-    spool,
-    deid: o.config.deid.deid,
+  // The processing steps (the one release path) run in worker threads with heap limits: see release-pool.ts.
+  const pooled = createPooledSteps({
+    spoolRoot: cfg.spool,
+    deidInput: o.config.deid.deidInput,
     verifyLevels: o.config.deid.verifyLevels,
     key: o.key,
     routes,
+    threads: o.role === 'ingress' ? 1 : cfg.processing.threads,
+    maxOldGenerationSizeMb: cfg.processing.threadHeapMb,
+    maxAttempts: cfg.processing.maxAttempts,
   });
+  const steps = pooled.steps;
   const outgoing = (job: Job): OutgoingInstance => {
     const out = outputOf(job);
     if (!out) throw Object.assign(new Error('no output'), { code: 'PIPELINE_NO_OUTPUT' });
@@ -410,6 +416,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     for (const ing of ingresses) await ing.stop();
     await http?.close();
     await queue.close().catch(() => {});
+    await pooled.close().catch(() => {});
     await governance.close().catch(() => {});
     await store.close().catch(() => {});
     if (takesIn) rmSync(runFile, { force: true });
@@ -446,6 +453,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       for (const ing of ingresses) await ing.stop();
       await sweeping;
       await queue.close();
+      await pooled.close();
       for (const d of destinations.values()) await d.close?.();
       await http?.close();
       if (takesIn) rmSync(runFile, { force: true });

@@ -12,39 +12,24 @@
  *   spool.init();
  *   const { rel, size } = await spool.claim('/inbox/a.dcm', 'inbox', jobId); // rename: the inbox no longer has it
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
-import { copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { copyFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import {
+  ensureDirDurable,
+  ensureDirDurableAsync,
+  fsyncPath,
+  fsyncPathAsync,
+  temporaryName,
+  writeFileDurable,
+} from '../release/durable.ts';
 
-/** fsync a file or folder by path (a folder's fsync makes the names created or renamed in it durable). */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+// One durable-file writer for the whole app (release/durable.ts); re-exported for the spool's callers.
+export { fsyncPath, fsyncPathAsync } from '../release/durable.ts';
 
-/** fsyncPath off the event loop: several can wait on the disk at once. */
-export async function fsyncPathAsync(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+/** What claimUid found: a new UID, the same output again (idempotent), or another output under the same UID. */
+export type UidClaim = 'new' | 'same' | 'conflict';
 
 export interface SpooledFile {
   readonly jobId: string;
@@ -99,7 +84,11 @@ export class Spool {
       await copyFile(source, tmp);
       await fsyncPathAsync(tmp);
       await rename(tmp, dest);
+      // The copy's name must be durable before the original goes: a power cut between the unlink and a later fsync
+      // of this folder would otherwise lose both.
+      await fsyncPathAsync(dir);
       await unlink(source);
+      return { rel, size: (await stat(dest)).size };
     }
     await fsyncPathAsync(dest);
     await fsyncPathAsync(dir);
@@ -109,9 +98,41 @@ export class Spool {
   /** Creates a folder of the spool (durably) once per process. */
   async ensureDir(dir: string): Promise<void> {
     if (this.#dirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    await fsyncPathAsync(dirname(dir));
+    await ensureDirDurableAsync(dir);
     this.#dirs.add(dir);
+  }
+
+  /**
+   * Records that the de-identified SOP Instance UID `uid` goes out as the output whose SHA-256 is `sha256`, for job
+   * `jobId`; durable, exclusive across the processes and threads that share this spool (a hard link of a finished
+   * file: created whole or not at all). 'same': this UID already goes out with these very bytes (an identical
+   * re-send, or this job again after a crash); 'conflict': another job's different bytes already hold it.
+   */
+  claimUid(uid: string, sha256: string, jobId: string): UidClaim {
+    const h = createHash('sha256').update(uid).digest('hex');
+    const dir = this.path(`uids/${h.slice(0, 2)}`);
+    const dest = join(dir, `${h}.json`);
+    const body = `${JSON.stringify({ sha256, jobId })}\n`;
+    ensureDirDurable(dir);
+    const tmp = temporaryName(dest);
+    writeFileDurable(tmp, body, { mkdir: false });
+    try {
+      linkSync(tmp, dest);
+      fsyncPath(dir);
+      return 'new';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    const held = JSON.parse(readFileSync(dest, 'utf8')) as { sha256?: string; jobId?: string };
+    if (held.sha256 === sha256) return 'same';
+    if (held.jobId === jobId) {
+      // This job again, with other bytes (re-run under a changed configuration): it still holds the UID.
+      writeFileDurable(dest, body);
+      return 'same';
+    }
+    return 'conflict';
   }
 
   sizeOf(rel: string): number {

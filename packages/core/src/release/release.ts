@@ -36,7 +36,7 @@ export interface ReleaseOptions {
   readonly config: DeidConfig;
   readonly keys: DeidKeys;
   /** Stages between header de-identification and verification, in order (pixel stages). Default none. */
-  readonly stages?: readonly ReleaseStage[];
+  readonly stages?: readonly ReleaseStage[] | undefined;
   /** The verifier's detector levels (the configuration's verify section); default: every detector's own. */
   readonly verifyLevels?: DetectorLevels | undefined;
   /**
@@ -44,7 +44,7 @@ export interface ReleaseOptions {
    * whose key is listed does not hold the file back; every other one still does.
    */
   readonly acknowledged?: ReadonlySet<string> | readonly string[] | undefined;
-  /** Limits for the scanner (parser caps). */
+  /** Scanner options; default: the configuration's limits (parser caps). */
   readonly scan?: ScanOptions | undefined;
 }
 
@@ -304,7 +304,7 @@ export function releaseFile(
 ): ReleaseOutcome | Promise<ReleaseOutcome> {
   let file: DicomFile;
   try {
-    file = scanFile(source, options.scan);
+    file = scanFile(source, options.scan ?? { limits: options.config.limits });
   } catch (e) {
     if (isVeilError(e) && e.code === 'DICOM_NOT_DICOM') return { kind: 'not-dicom', code: e.code };
     const f = errorFinding('scan', 'scanner', e, 'SCAN_FAILED');
