@@ -51,7 +51,21 @@ export class Surrogates {
     this.shiftDays = dateShiftDays(options.patientKey ?? '', options.key, options.maxShiftDays ?? 365);
   }
 
+  private readonly memo = new Map<string, string>();
+
+  /** The surrogate of one value (memoised: a document repeats its names and dates). */
   for(type: PhiType, value: string): string {
+    const k = `${type}\u0000${value}`;
+    let r = this.memo.get(k);
+    if (r === undefined) {
+      r = this.compute(type, value);
+      if (this.memo.size > 10_000) this.memo.clear();
+      this.memo.set(k, r);
+    }
+    return r;
+  }
+
+  private compute(type: PhiType, value: string): string {
     switch (type) {
       case 'NAME':
         return this.name(value);

@@ -49,6 +49,15 @@ function isStreetWord(t: Token, lex: Lexicons, next: Token | undefined): 'prefix
   return undefined;
 }
 
+/** Start of the line holding `pos`, looking back at most 160 characters (an address line is shorter). */
+function lineStartNear(text: string, pos: number): number {
+  const floor = Math.max(0, pos - 160);
+  for (let i = pos - 1; i >= floor; i--) if (text.charCodeAt(i) === 10) return i + 1;
+  return floor;
+}
+
+let stateFirstWords: Set<string> | undefined;
+
 let suffixCache: Set<string> | undefined;
 function suffixSet(lex: Lexicons): Set<string> {
   suffixCache ??= new Set(lex.streetSuffixes);
@@ -132,7 +141,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
     if (t.text.length < 2 && t.lower !== 'u') continue;
     const kind = isStreetWord(t, lex, tokens[i + 1]);
     if (kind === undefined) continue;
-    const lineStart = text.lastIndexOf('\n', t.start) + 1;
+    const lineStart = lineStartNear(text, t.start);
     let start = t.start;
     let end = t.end;
     let hasNumber = false;
@@ -243,6 +252,8 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
       out.push({ start: t.start, end: tokens[matched]!.end, type: 'CITY', confidence: conf, rule: 'city.lexicon' });
     }
     // US states by name.
+    stateFirstWords ??= new Set([...lex.states.keys()].map((k) => k.split(' ')[0]!));
+    if (!stateFirstWords.has(t.lower)) continue;
     for (const n of [3, 2, 1]) {
       if (i + n > tokens.length) continue;
       const name = tokens
@@ -296,6 +307,8 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
   const lex = lexicons();
   const extra: Span[] = [];
   const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const byStart = new Map<number, Span>();
+  for (const s of sorted) if (s.confidence >= 0.5 && !byStart.has(s.start)) byStart.set(s.start, s);
   const anchors = sorted.filter(
     (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE' || s.type === 'CITY') && s.confidence >= 0.6,
   );
@@ -303,9 +316,9 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
     // Right side: postal codes, states, city lines and country names, separated by spaces, commas or line breaks.
     let pos = a.end;
     for (let n = 0; n < 6; n++) {
-      const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos))!;
+      const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos, pos + 64))!;
       const p = pos + m[0].length;
-      if (p === pos && n > 0 && !/^[ \t]/.test(text.slice(pos))) break;
+      if (p === pos && n > 0 && !/^[ \t]/.test(text.charAt(pos))) break;
       const rest = text.slice(p, p + 40);
       const code = POSTCODE_RE.exec(rest);
       if (code && !/^[\p{L}\p{N}]/u.test(rest.charAt(code[0].length))) {
@@ -313,7 +326,7 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
         pos = p + code[0].length;
         continue;
       }
-      const next = sorted.find((s) => s.start === p && s.confidence >= 0.5);
+      const next = byStart.get(p);
       if (next) {
         pos = next.end;
         continue;
