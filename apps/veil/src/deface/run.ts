@@ -115,12 +115,15 @@ function members(files: readonly LoadedInstance[]): SeriesMember<LoadedInstance>
 }
 
 /** Profile before/after at the nose tip's height and the largest move between chin and brow. */
-function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetection) {
-  const t = d.modality === 'CT' ? d.threshold : d.surfaceThreshold;
-  const a = frontDepth(before, t, 1);
+function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetection, wholeBefore: boolean) {
+  const t = d.surfaceThreshold;
+  const band: [number, number] = [d.midlineX - 25, d.midlineX + 25];
+  // The before picture shows the face: made only when asked for; otherwise only the midline band for the figures.
+  const a = frontDepth(before, t, 1, wholeBefore ? undefined : band);
   const b = frontDepth(after, t, 1);
+  const bb = wholeBefore ? b : frontDepth(after, t, 1, band);
   const pa = anteriorProfile(a, d.midlineX);
-  const pb = anteriorProfile(b, d.midlineX);
+  const pb = anteriorProfile(bb, d.midlineX);
   const row = (z: number): number => Math.round((a.z0 - z) / a.step);
   const tip = d.landmarks!.noseTip[2];
   const at = (r: number): number => {
@@ -225,7 +228,7 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
   if (!check.ok) {
     return fail('DEFACE_VERIFY_FAILED', undefined, check.noseInRegion ? 'NOSE_IN_REGION' : 'RESIDUAL_VOXELS');
   }
-  const moved = movedBack(volume, after, detection);
+  const moved = movedBack(volume, after, detection, opts.showBefore === true);
   const pictures: string[] = [];
   if (opts.picDir !== undefined) {
     const picDir = join(opts.picDir, 'veil-deface', id);

@@ -26,8 +26,11 @@ export function storedValue(realValue: number, slope: number, intercept: number,
   return Math.min(range[1], Math.max(range[0], s));
 }
 
-export function defaceVolume<K>(v: Volume<K>, plane: FacePlane, background: number): DefaceResult {
-  const frames = new Map<number, StoredPixels>();
+/**
+ * Calls fn(frameIndex, voxelIndex) for every voxel of the volume inside the face region of a plane, row by row
+ * (z and y are linear along a row, so the test costs a few additions per voxel).
+ */
+export function forEachRegionVoxel<K>(v: Volume<K>, plane: FacePlane, fn: (k: number, n: number) => void): void {
   const t = plane.tanBack;
   const a = plane.point;
   const limit = a[1] + t * a[2];
@@ -35,16 +38,12 @@ export function defaceVolume<K>(v: Volume<K>, plane: FacePlane, background: numb
   const dy = v.spacing[1];
   const r = v.rowDirection;
   const c = v.columnDirection;
-  // Along a row (i increasing) z and (y + t z) change by these amounts per voxel.
+  // Along a row (i increasing) z, y and (y + t z) change by these amounts per voxel.
   const dzI = r[2] * dx;
-  const dsI = (r[1] + t * r[2]) * dx;
   const dyI = r[1] * dx;
+  const dsI = (r[1] + t * r[2]) * dx;
   const cap = plane.capY;
-  let changedVoxels = 0;
-  let regionVoxels = 0;
   v.frames.forEach((f, k) => {
-    const fill = storedValue(background, f.slope, f.intercept, f.storedRange);
-    let out: StoredPixels | undefined;
     for (let j = 0; j < v.rows; j++) {
       const z0 = f.position[2] + j * dy * c[2];
       const y0 = f.position[1] + j * dy * c[1];
@@ -52,14 +51,29 @@ export function defaceVolume<K>(v: Volume<K>, plane: FacePlane, background: numb
       const row = j * v.columns;
       for (let i = 0; i < v.columns; i++) {
         if (z0 + i * dzI > a[2] || s0 + i * dsI >= limit || y0 + i * dyI >= cap) continue;
-        regionVoxels++;
-        if (f.pixels[row + i] === fill) continue;
-        if (!out) out = f.pixels.slice();
-        out[row + i] = fill;
-        changedVoxels++;
+        fn(k, row + i);
       }
     }
-    if (out) frames.set(k, out);
+  });
+}
+
+export function defaceVolume<K>(v: Volume<K>, plane: FacePlane, background: number): DefaceResult {
+  const frames = new Map<number, StoredPixels>();
+  const fills = v.frames.map((f) => storedValue(background, f.slope, f.intercept, f.storedRange));
+  let changedVoxels = 0;
+  let regionVoxels = 0;
+  forEachRegionVoxel(v, plane, (k, n) => {
+    regionVoxels++;
+    const f = v.frames[k]!;
+    const fill = fills[k]!;
+    if (f.pixels[n] === fill) return;
+    let out = frames.get(k);
+    if (!out) {
+      out = f.pixels.slice();
+      frames.set(k, out);
+    }
+    out[n] = fill;
+    changedVoxels++;
   });
   return { frames, changedVoxels, regionVoxels };
 }

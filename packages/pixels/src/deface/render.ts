@@ -23,10 +23,15 @@ export interface DepthMap {
   readonly y: Float32Array;
 }
 
-/** Casts one ray per (x, z) on a `step` mm grid from the volume's anterior edge to its posterior edge. */
-export function frontDepth<K>(v: Volume<K>, threshold: number, step = 1): DepthMap {
-  const [lo, hi] = bounds(v);
-  const width = Math.floor((hi[0] - lo[0]) / step) + 1;
+/**
+ * Casts one ray per (x, z) on a `step` mm grid from the volume's anterior edge to its posterior edge; `xRange`
+ * (patient x, mm) narrows the picture to a band (the midline, for a profile).
+ */
+export function frontDepth<K>(v: Volume<K>, threshold: number, step = 1, xRange?: readonly [number, number]): DepthMap {
+  const [lo0, hi0] = bounds(v);
+  const lo: [number, number, number] = [Math.max(lo0[0], xRange?.[0] ?? lo0[0]), lo0[1], lo0[2]];
+  const hi: [number, number, number] = [Math.min(hi0[0], xRange?.[1] ?? hi0[0]), hi0[1], hi0[2]];
+  const width = Math.max(0, Math.floor((hi[0] - lo[0]) / step) + 1);
   const height = Math.floor((hi[2] - lo[2]) / step) + 1;
   const depthSteps = Math.floor((hi[1] - lo[1]) / step) + 1;
   const y = new Float32Array(width * height).fill(Number.NaN);

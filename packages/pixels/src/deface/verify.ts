@@ -8,6 +8,7 @@
  *   if (!check.ok) quarantine('DEFACE_VERIFY_FAILED');
  */
 import { detectFace, type FaceDetection, inFaceRegion } from './face.ts';
+import { forEachRegionVoxel } from './remove.ts';
 import type { Volume } from './series.ts';
 
 export interface DefaceCheck {
@@ -21,21 +22,12 @@ export interface DefaceCheck {
 }
 
 export function countResidual<K>(v: Volume<K>, input: FaceDetection): number {
-  const plane = input.plane;
-  if (!plane) return 0;
+  if (!input.plane) return 0;
   let residual = 0;
-  const p: [number, number, number] = [0, 0, 0];
-  for (const f of v.frames) {
-    for (let j = 0; j < v.rows; j++) {
-      for (let i = 0; i < v.columns; i++) {
-        const a = i * v.spacing[0];
-        const b = j * v.spacing[1];
-        for (let ax = 0; ax < 3; ax++) p[ax] = f.position[ax]! + a * v.rowDirection[ax]! + b * v.columnDirection[ax]!;
-        if (!inFaceRegion(plane, p)) continue;
-        if (f.pixels[j * v.columns + i]! * f.slope + f.intercept > input.threshold) residual++;
-      }
-    }
-  }
+  forEachRegionVoxel(v, input.plane, (k, n) => {
+    const f = v.frames[k]!;
+    if (f.pixels[n]! * f.slope + f.intercept > input.threshold) residual++;
+  });
   return residual;
 }
 
