@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,25 @@ import {
   isTokenHash,
   verifyToken,
 } from '../src/server/auth.ts';
-import { bin, runVeil } from './server-support.ts';
+import { hasOpenssl, makeCerts } from './security-support.ts';
+import { bin, repoRoot, runVeil } from './server-support.ts';
+
+/** Resolves with the service URL a `veil dicomweb-serve` child prints when it listens. */
+function listening(child: ChildProcessWithoutNullStreams): Promise<string> {
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (https?:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`dicomweb-serve exited ${code}: ${err}`)));
+  });
+}
 
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.NODE_TEST_CONTEXT;
@@ -135,6 +153,73 @@ describe('veil token and veil dicomweb-serve (CLI)', () => {
     });
     assert.equal(status, 421);
     assert.doesNotMatch(err, /WARNING/);
+  });
+
+  test('over HTTPS: veil stow and dicomweb-pull with --token-env and --tls-ca; without the token nothing is stored', {
+    skip: !hasOpenssl && 'openssl is not installed',
+  }, async () => {
+    const certs = join(root, 'certs');
+    mkdirSync(certs);
+    makeCerts(certs);
+    const token = generateToken();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'dicomweb-serve',
+        '--dir',
+        join(root, 'tls'),
+        '--port',
+        '0',
+        '--token-hash',
+        hashToken(token),
+        '--tls-cert',
+        join(certs, 'server.crt'),
+        '--tls-key',
+        join(certs, 'server.key'),
+      ],
+      { env },
+    );
+    try {
+      const url = await listening(child);
+      assert.match(url, /^https:\/\//);
+      const base = url.replace('127.0.0.1', 'localhost');
+      const ca = join(certs, 'ca.crt');
+      const mr = join(repoRoot, 'samples/MR_small.dcm');
+      const withToken = { ...env, VEIL_TEST_TOKEN: token };
+      const denied = await runVeil(['stow', mr, '--to', base, '--tls-ca', ca], env);
+      assert.equal(denied.code, 1, denied.stderr);
+      assert.match(denied.stderr, /HTTP 401/);
+      const untrusted = await runVeil(['stow', mr, '--to', base, '--token-env', 'VEIL_TEST_TOKEN'], withToken);
+      assert.equal(untrusted.code, 1, 'a server certificate from an unknown CA is not trusted');
+      const stored = await runVeil(
+        ['stow', mr, '--to', base, '--token-env', 'VEIL_TEST_TOKEN', '--tls-ca', ca],
+        withToken,
+      );
+      assert.equal(stored.code, 0, stored.stderr);
+      assert.match(stored.stdout, /1 stored/);
+      const out = join(root, 'pulled');
+      const pulled = await runVeil(
+        [
+          'dicomweb-pull',
+          '--from',
+          base,
+          '--query',
+          'Modality=MR',
+          '--out',
+          out,
+          '--token-env',
+          'VEIL_TEST_TOKEN',
+          '--tls-ca',
+          ca,
+        ],
+        withToken,
+      );
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.match(pulled.stdout, /1 studies, 1 files/);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   test('dicomweb-serve without credentials on loopback warns', async () => {

@@ -13,8 +13,8 @@
  * Throwaway certificates are made with openssl in a temp folder. No response body names anything but a code.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -28,54 +28,15 @@ import { loadServerConfig } from '../src/server/config.ts';
 import { refusals } from '../src/server/metrics.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { runFilePath, type ServerHandle, startServer } from '../src/server/server.ts';
+import { hasOpenssl, makeCerts } from './security-support.ts';
 import { keyFile, metric, repoRoot, sleep, waitFor, writeConfig } from './server-support.ts';
 
 const execFileAsync = promisify(execFile);
-const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
 const hasEchoscu = spawnSync('echoscu', ['--version'], { stdio: 'ignore' }).status === 0;
 const IMPLICIT = '1.2.840.10008.1.2';
 const CT = readFileSync(join(repoRoot, 'samples/CT_small.dcm'));
 const MR = readFileSync(join(repoRoot, 'samples/MR_small.dcm'));
-
-/** A CA, a server certificate for localhost/127.0.0.1, a client certificate, and a rogue CA's client certificate. */
-function makeCerts(dir: string): Record<string, string> {
-  const ssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const ca of ['ca', 'rogue']) {
-    ssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`);
-  }
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  const leaf = (name: string, ca: string, ext: string): void => {
-    ssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.crt`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-    );
-  };
-  leaf('server', 'ca', 'server.ext');
-  leaf('client', 'ca', 'client.ext');
-  leaf('intruder', 'rogue', 'client.ext');
-  const out: Record<string, string> = {};
-  for (const f of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key', 'intruder.crt', 'intruder.key'])
-    out[f] = readFileSync(join(dir, f), 'utf8');
-  return out;
-}
 
 interface Reply {
   status: number;

@@ -30,7 +30,14 @@ import {
   tlsServerOptions,
 } from '../server/auth.ts';
 import { parsePositive } from './echo.ts';
-import { headersFrom, parseHeader, parseServiceUrl } from './stow.ts';
+import {
+  addHttpClientSecurityOptions,
+  clientSecurityFrom,
+  type HttpClientSecurityFlags,
+  headersFrom,
+  parseHeader,
+  parseServiceUrl,
+} from './stow.ts';
 
 interface ServeFlags {
   dir: string;
@@ -88,7 +95,7 @@ function securityOf(flags: ServeFlags): { auth: AuthConfig; tls: ReturnType<type
   return { auth, tls };
 }
 
-interface PullFlags {
+interface PullFlags extends HttpClientSecurityFlags {
   from: string;
   out: string;
   study?: string[];
@@ -209,10 +216,12 @@ async function runServe(flags: ServeFlags): Promise<number> {
 async function runPull(flags: PullFlags): Promise<number> {
   for (const s of flags.study ?? []) if (!isUid(s)) throw new CliError(EXIT_USAGE, '--study: not a UID');
   if (!flags.study?.length && !flags.query?.length) throw new CliError(EXIT_USAGE, 'give --study or --query');
+  const security = clientSecurityFrom(flags);
   const client = new DicomwebClient({
     baseUrl: flags.from,
-    headers: headersFrom(flags.header),
+    headers: { ...headersFrom(flags.header), ...security.headers },
     timeoutMs: flags.timeout * 1000,
+    ...(security.agent ? { agent: security.agent } : {}),
   });
   const started = performance.now();
   const studies = new Set<string>(flags.study ?? []);
@@ -283,7 +292,7 @@ export function register(program: Command): void {
       `
 Without --token-hash or --mtls the server answers anyone who can reach it: it refuses to start on an address other
 than loopback, and warns on loopback (every local user can then read the folder's original files).
-Clients send the token as 'Authorization: Bearer TOKEN' (veil stow / dicomweb-pull: --header).
+Clients send the token as 'Authorization: Bearer TOKEN' (veil stow / dicomweb-pull: --token-env VAR).
 
 Stop with Ctrl-C (SIGINT) or SIGTERM.
 
@@ -295,7 +304,7 @@ Example:
       await runCommand('dicomweb-serve', () => runServe(flags));
     });
 
-  program
+  const pull = program
     .command('dicomweb-pull')
     .description('Retrieve studies from a DICOMweb server (QIDO-RS + WADO-RS) into a folder, byte for byte')
     .requiredOption('--from <url>', 'the DICOMweb service root, e.g. http://127.0.0.1:8042/dicom-web', parseServiceUrl)
@@ -307,7 +316,8 @@ Example:
       parseQuery,
     )
     .option('--timeout <seconds>', 'idle timeout of a request', parsePositive, 120)
-    .option('--header <field>', 'extra request header field (repeatable)', parseHeader)
+    .option('--header <field>', 'extra request header field (repeatable)', parseHeader);
+  addHttpClientSecurityOptions(pull)
     .addHelpText(
       'after',
       `

@@ -4,6 +4,8 @@
  * are listed per file by relative path and Failure Reason, never by UID or value.
  */
 
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { DicomwebClient, isDicomwebError, isUid, type StowFile, stowFileFromPath } from '@veil/dicomweb';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -11,13 +13,67 @@ import { CliError, EXIT_FAILURES, EXIT_USAGE, runCommand } from '../deid/cli-err
 import { listInputs } from '../deid/inputs.ts';
 import { parsePositive } from './echo.ts';
 
-interface StowFlags {
+interface StowFlags extends HttpClientSecurityFlags {
   to: string;
   study?: string;
   batch: number;
   maxRequestMb: number;
   timeout: number;
   header?: string[];
+}
+
+/** --token-env, --tls-ca, --tls-cert, --tls-key of the DICOMweb client commands. */
+export interface HttpClientSecurityFlags {
+  tokenEnv?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export function addHttpClientSecurityOptions(cmd: Command): Command {
+  return cmd
+    .option('--token-env <var>', 'send "Authorization: Bearer" with the token in this environment variable')
+    .option('--tls-ca <file>', 'PEM CA the server certificate must chain to (https)')
+    .option('--tls-cert <file>', 'PEM client certificate, for servers that take one (mutual TLS)')
+    .option('--tls-key <file>', 'PEM key of --tls-cert');
+}
+
+function readPemFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CliError(EXIT_USAGE, `${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/**
+ * The client's credentials: an Authorization header from --token-env (the token never on the command line, where
+ * other local users can read it), and an https.Agent for --tls-ca / --tls-cert / --tls-key.
+ */
+export function clientSecurityFrom(flags: HttpClientSecurityFlags): {
+  headers: Record<string, string>;
+  agent: HttpsAgent | undefined;
+} {
+  const headers: Record<string, string> = {};
+  if (flags.tokenEnv !== undefined) {
+    const token = process.env[flags.tokenEnv];
+    if (token === undefined || token.trim() === '')
+      throw new CliError(EXIT_USAGE, `--token-env: ${flags.tokenEnv} is not set`);
+    headers.authorization = `Bearer ${token.trim()}`;
+  }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliError(EXIT_USAGE, '--tls-cert and --tls-key go together');
+  }
+  const agent =
+    flags.tlsCa !== undefined || flags.tlsCert !== undefined
+      ? new HttpsAgent({
+          keepAlive: true,
+          ...(flags.tlsCa !== undefined ? { ca: readPemFile('--tls-ca', flags.tlsCa) } : {}),
+          ...(flags.tlsCert !== undefined ? { cert: readPemFile('--tls-cert', flags.tlsCert) } : {}),
+          ...(flags.tlsKey !== undefined ? { key: readPemFile('--tls-key', flags.tlsKey) } : {}),
+        })
+      : undefined;
+  return { headers, agent };
 }
 
 /** A DICOMweb service root URL: http(s), no credentials in it (they would end up in logs). */
@@ -67,10 +123,12 @@ async function runStow(inputs: string[], flags: StowFlags): Promise<number> {
       }
     }
   }
+  const security = clientSecurityFrom(flags);
   const client = new DicomwebClient({
     baseUrl: flags.to,
-    headers: headersFrom(flags.header),
+    headers: { ...headersFrom(flags.header), ...security.headers },
     timeoutMs: flags.timeout * 1000,
+    ...(security.agent ? { agent: security.agent } : {}),
   });
   const started = performance.now();
   const result = await client.stow(files, {
@@ -100,7 +158,7 @@ async function runStow(inputs: string[], flags: StowFlags): Promise<number> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('stow')
     .description('Store DICOM files on a DICOMweb server (STOW-RS), byte for byte')
     .argument('<input...>', 'DICOM files and folders (walked recursively; non-DICOM files are skipped)')
@@ -109,14 +167,16 @@ export function register(program: Command): void {
     .option('--batch <n>', 'most files per request', parsePositive, 100)
     .option('--max-request-mb <n>', 'start a new request before one would pass this size', parsePositive, 256)
     .option('--timeout <seconds>', 'idle timeout of a request', parsePositive, 120)
-    .option('--header <field>', 'extra request header field, e.g. "Authorization: Bearer X" (repeatable)', parseHeader)
+    .option('--header <field>', 'extra request header field, e.g. "Authorization: Bearer X" (repeatable)', parseHeader);
+  addHttpClientSecurityOptions(cmd)
     .addHelpText(
       'after',
       `
 Exit codes: 0 every DICOM file was stored (possibly with warnings), 1 some failed, 2 usage error.
 
 Example:
-  veil stow samples --to http://127.0.0.1:8042/dicom-web`,
+  veil stow samples --to http://127.0.0.1:8042/dicom-web
+  VEIL_TOKEN=... veil stow samples --to https://veil.example:8443/dicom-web --token-env VEIL_TOKEN --tls-ca ca.crt`,
     )
     .action(async (inputs: string[], flags: StowFlags) => {
       await runCommand('stow', () => runStow(inputs, flags));
