@@ -18,5 +18,6 @@ export {
   type Replacement,
 } from './deidentify.ts';
 export { type DetectOptions, detectPhi } from './detect.ts';
+export { type IdentifyingValuesLike, knownValuesFrom, textCleaner } from './dicom-text.ts';
 export { type SurrogateOptions, Surrogates } from './surrogates.ts';
 export { type KnownValue, PHI_TYPES, type PhiType, type Span } from './types.ts';

@@ -1,7 +1,17 @@
 /** The engine's rules on hand-written cases: each PHI type, the hard negatives, the output modes and surrogates. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deidentify, detectPhi, ibanValid, luhnValid, nhsValid, Surrogates, shiftDateText } from '@veil/text';
+import {
+  deidentify,
+  detectPhi,
+  ibanValid,
+  knownValuesFrom,
+  luhnValid,
+  nhsValid,
+  Surrogates,
+  shiftDateText,
+  textCleaner,
+} from '@veil/text';
 
 const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
 const other = new Uint8Array(32).map((_, i) => i * 5 + 3);
@@ -150,4 +160,21 @@ test('surrogates are keyed and consistent across documents; dates keep their int
   const card = s.for('ACCOUNT', '4111 1111 1111 1111');
   assert.ok(luhnValid(card.replace(/\D/g, '')) && card !== '4111 1111 1111 1111');
   assert.match(s.for('SSN', '123-45-6789'), /^9\d\d-\d\d-\d{4}$/);
+});
+
+test("the DICOM free-text bridge: the file's own values and the general rules, in one cleaner", () => {
+  const known = knownValuesFrom({
+    names: ['DAVIDSON^DOUGLAS'],
+    ids: ['PID-77812'],
+    dates: ['19760616'],
+    addresses: [],
+    phones: [],
+    others: ['Radiology North'],
+  });
+  const clean = textCleaner({ known });
+  assert.equal(
+    clean('CT for douglas DAVIDSON (PID-77812, born 19760616) at Radiology North, seen by Dr. Ana Ortiz'),
+    'CT for [NAME] ([ID], born [DATE]) at [HOSPITAL], seen by Dr. [NAME]',
+  );
+  assert.equal(clean('  '), '  ');
 });
