@@ -57,6 +57,7 @@ function lineStartNear(text: string, pos: number): number {
 }
 
 let stateFirstWords: Set<string> | undefined;
+let cityFirstWords: Set<string> | undefined;
 
 let suffixCache: Set<string> | undefined;
 function suffixSet(lex: Lexicons): Set<string> {
@@ -235,9 +236,10 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
     const t = tokens[i]!;
     if (!(t.cap || t.allCaps)) continue;
     // Longest city name from here (up to 4 words).
+    cityFirstWords ??= new Set([...lex.cities].map((c) => c.split(/[\s-]/)[0]!));
     let matched = -1;
     let phrase = t.lower;
-    for (let k = i; k < Math.min(tokens.length, i + 4); k++) {
+    for (let k = i; cityFirstWords.has(t.lower) && k < Math.min(tokens.length, i + 4); k++) {
       if (k > i) {
         const gap = text.slice(tokens[k - 1]!.fullEnd, tokens[k]!.start);
         if (!/^[\s-]{1}$/.test(gap)) break;
