@@ -13,7 +13,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findElement, PIXEL_DATA, scanFile, valueBytes } from '@veil/core';
+import { findElement, PIXEL_DATA, readString, scanFile, valueBytes } from '@veil/core';
+
+const SOP_INSTANCE_UID = 0x00080018;
+
 import { createDefaceStage, type DefaceDecision, groupSeries } from '@veil/pixels/deface';
 import { loadInstances } from './load.ts';
 import { defaceSeries, type SeriesPassOptions, type SeriesReport } from './run.ts';
@@ -45,11 +48,27 @@ export function planDefacing(
   opts: SeriesPassOptions = {},
 ): DefacePlan {
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
-  const { instances } = loadInstances(files);
+  const { instances, rejected } = loadInstances(files);
   const entries: Record<string, DefacePlanEntry> = {};
   const series: SeriesReport[] = [];
-  // Files that are not usable images get no entry: the stage holds back any image it has no decision for
-  // (DEFACE_NOT_PLANNED), and does not apply to files without pixels.
+  // Images that cannot be defaced (colour, no geometry...) are held back with their code; files without pixels
+  // get no entry (the stage does not apply to them), nor do files the pass could not read at all (the stage holds
+  // back any image it has no decision for: DEFACE_NOT_PLANNED).
+  for (const r of rejected) {
+    if (!r.code.startsWith('DEFACE_') || r.code === 'DEFACE_NOT_AN_IMAGE') continue;
+    try {
+      const sop = findElement(scanFile(new Uint8Array(readFileSync(r.path))).dataset, SOP_INSTANCE_UID);
+      if (!sop) continue;
+      entries[sopKey(readString(sop))] = {
+        outcome: 'quarantine',
+        series: '',
+        code: r.code,
+        ...(r.tagPath ? { tagPath: r.tagPath } : {}),
+      };
+    } catch {
+      // Not readable here: the release path's own scan will say why.
+    }
+  }
   for (const [, group] of groupSeries(instances)) {
     const r = defaceSeries(group, opts);
     series.push(r.report);

@@ -3,6 +3,7 @@
  * (patient id, accession, study UID and their pseudonyms) travel only in memory, for the crosswalk; they are never
  * logged or written to a report.
  */
+import type { DefacePlan } from '../deface/prepass.ts';
 import type { Layout } from './config.ts';
 
 export interface WorkerInit {
@@ -17,6 +18,8 @@ export interface WorkerInit {
   readonly identities: boolean;
   /** Detector levels for the release gate (the config's verify section). */
   readonly verifyLevels?: Readonly<Record<string, 'error' | 'warn' | 'off'>> | undefined;
+  /** The series pass's decisions when the configuration asks for pixels.cleanRecognizableVisualFeatures. */
+  readonly defacePlan?: DefacePlan | undefined;
 }
 
 export interface Task {

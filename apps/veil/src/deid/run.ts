@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import type { DefacePlan } from '../deface/prepass.ts';
 import { CliError, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
 import type { Crosswalk } from './crosswalk.ts';
 import { assertOutsideInputs, listInputs } from './inputs.ts';
@@ -56,7 +57,7 @@ async function runInline(
   const config = parseDeidConfig(init.deidInput);
   const ctx: FileContext = {
     config,
-    stages: await loadReleaseStages(init.deidInput, config),
+    stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
     keys: { key: init.key },
     layout: init.layout,
     outDir: init.outDir,
@@ -127,7 +128,22 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
     crosswalk = Crosswalk.open(o.crosswalk, key, { create: true });
   }
 
+  // Defacing needs whole series: a series pass before the per-file path (see deface/prepass.ts); its defaced pixels
+  // wait in a private temporary folder, removed when the run ends.
+  let defacePlan: DefacePlan | undefined;
+  let defaceSpool: string | undefined;
+  if (config.deid.pixels?.cleanRecognizableVisualFeatures) {
+    const [{ planDefacing }, { mkdtempSync }, { tmpdir }] = await Promise.all([
+      import('../deface/prepass.ts'),
+      import('node:fs'),
+      import('node:os'),
+    ]);
+    defaceSpool = mkdtempSync(join(tmpdir(), 'veil-deface-'));
+    defacePlan = planDefacing(files, defaceSpool, { picDir: o.dryRun ? undefined : reportDir });
+  }
+
   const init: WorkerInit = {
+    defacePlan,
     deidInput: config.deidInput,
     layout: config.layout,
     key,
@@ -184,6 +200,7 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   } finally {
     progress.stop();
     crosswalk?.close();
+    if (defaceSpool !== undefined) (await import('node:fs')).rmSync(defaceSpool, { recursive: true, force: true });
   }
 
   const finished = new Date();

@@ -20,7 +20,7 @@ try {
   const config = parseDeidConfig(init.deidInput);
   ctx = {
     config,
-    stages: await loadReleaseStages(init.deidInput, config),
+    stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
     keys: { key: init.key },
     layout: init.layout,
     outDir: init.outDir,

@@ -10,11 +10,28 @@
  *   const outcome = await releaseFile(src, { config, keys, stages });
  */
 import type { DeidConfig, ReleaseStage } from '@veil/core';
+import type { DefacePlan } from '../deface/prepass.ts';
+
+/** What a run prepared for its stages before the per-file path started (e.g. the defacing series pass). */
+export interface StageContext {
+  readonly defacePlan?: DefacePlan | undefined;
+}
 
 /**
  * The stages for one configuration: `raw` is the configuration as read from its file (stage sections the core does
  * not parse, e.g. pixels.text, live there), `config` the core's parsed form.
  */
-export async function loadReleaseStages(_raw: Record<string, unknown>, _config: DeidConfig): Promise<ReleaseStage[]> {
-  return [];
+export async function loadReleaseStages(
+  _raw: Record<string, unknown>,
+  config: DeidConfig,
+  context: StageContext = {},
+): Promise<ReleaseStage[]> {
+  const stages: ReleaseStage[] = [];
+  // Defacing: the series pass ran before (veil deid); without its plan (e.g. veil serve) no stage is added and a
+  // configuration asking for it holds images back (PIXELS_STAGE_UNAVAILABLE).
+  if (config.pixels?.cleanRecognizableVisualFeatures && context.defacePlan) {
+    const { defaceStageFromPlan } = await import('../deface/prepass.ts');
+    stages.push(defaceStageFromPlan(context.defacePlan));
+  }
+  return stages;
 }
