@@ -93,8 +93,9 @@ before(async () => {
     const json = JSON.parse(body) as Record<string, unknown>;
     let last = '';
     if (req.url === '/v1/chat/completions') {
-      const msgs = json.messages as { role: string; content: string }[];
-      last = [...msgs].reverse().find((m) => m.role === 'user')!.content;
+      const msgs = json.messages as { role: string; content: string | { text?: string }[] }[];
+      const c = [...msgs].reverse().find((m) => m.role === 'user')!.content;
+      last = typeof c === 'string' ? c : c.map((p) => p.text ?? '').join('');
     } else {
       last = typeof json.input === 'string' ? json.input : '';
     }
@@ -306,6 +307,47 @@ test('responses API, streamed and not: input scrubbed, answer restored', async (
       );
     }
     assertNoPhiUpstream(from);
+  });
+});
+
+test('every model-visible text is scrubbed: system, content parts, tool results, earlier tool calls, input items', async () => {
+  await withProxy({}, async (base) => {
+    const from = seen.length;
+    const [a, b, c, d] = CASES.map((x) => x.text) as [string, string, string, string];
+    const chat = await post(base, '/v1/chat/completions', {
+      model: 'm',
+      messages: [
+        { role: 'system', content: a },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 't1', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: b }) } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 't1', content: c },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: d },
+            { type: 'image_url', image_url: { url: 'https://pacs.example/img.png' } },
+          ],
+        },
+      ],
+    });
+    assert.equal(JSON.parse(chat.text).choices[0].message.content, d);
+    const resp = await post(base, '/v1/responses', {
+      model: 'm',
+      instructions: a,
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: b }] },
+        { type: 'function_call', call_id: 'c1', name: 'lookup', arguments: JSON.stringify({ q: c }) },
+        { type: 'function_call_output', call_id: 'c1', output: d },
+      ],
+    });
+    assert.equal(resp.status, 200);
+    assertNoPhiUpstream(from);
+    assert.ok(seen.at(-2)!.body.includes('https://pacs.example/img.png'), 'structure (image URLs) is left alone');
   });
 });
 
