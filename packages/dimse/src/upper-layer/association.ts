@@ -635,9 +635,11 @@ export class Association {
   private onData(chunk: Buffer): void {
     this.touch();
     this.reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    let completed = 0;
     for (;;) {
       const r = this.reader.next();
       if (r === undefined) break;
+      completed++;
       if ('error' in r) {
         this.inbox.push({ kind: 'invalid', code: r.error.code, reason: r.error.abortReason });
         this.socket.pause(); // nothing after a framing error is worth reading
@@ -652,9 +654,10 @@ export class Association {
         this.inbox.push({ kind: 'invalid', code: d.error.code, reason: d.error.abortReason });
       }
     }
-    // A PDU begun and not finished: its remaining bytes are due within pduMs, however slowly they trickle.
-    if (this.reader.buffered === 0) this.stopPduTimer();
-    else if (this.pduTimer === undefined && this.timeouts.pduMs > 0 && !this.end) {
+    // A PDU begun and not finished: its remaining bytes are due within pduMs, however slowly they trickle. The clock
+    // restarts only when a PDU completes (a steady stream rarely leaves the buffer empty at a chunk's end).
+    if (this.reader.buffered === 0 || completed > 0) this.stopPduTimer();
+    if (this.reader.buffered > 0 && this.pduTimer === undefined && this.timeouts.pduMs > 0 && !this.end) {
       this.pduTimer = setTimeout(() => this.onPduExpired(), this.timeouts.pduMs);
     }
     // The user is slower than the peer: stop reading until the backlog drains (the peer's TCP window closes).
