@@ -21,6 +21,7 @@ import {
   isLoopback,
   isTokenHash,
   verifyToken,
+  verifyTokenAsync,
 } from '../src/server/auth.ts';
 import { hasOpenssl, makeCerts } from './security-support.ts';
 import { bin, repoRoot, runVeil } from './server-support.ts';
@@ -49,7 +50,7 @@ delete env.NODE_OPTIONS;
 const req = (host: string | undefined): IncomingMessage => ({ headers: host === undefined ? {} : { host } }) as never;
 
 describe('token hashes, Host check, loopback', () => {
-  test('sha256 and scrypt hashes verify their token only', () => {
+  test('sha256 and scrypt hashes verify their token only', async () => {
     const t = generateToken();
     const sha = hashToken(t);
     const scrypt = hashToken('a passphrase', 'scrypt');
@@ -61,6 +62,10 @@ describe('token hashes, Host check, loopback', () => {
     assert.equal(verifyToken('a passphrasE', [sha, scrypt]), false);
     assert.equal(verifyToken(t, []), false);
     assert.equal(verifyToken(t, ['sha256:nothex']), false);
+    // The asynchronous form (scrypt in the thread pool) agrees.
+    assert.equal(await verifyTokenAsync('a passphrase', [sha, scrypt]), true);
+    assert.equal(await verifyTokenAsync('a passphrasE', [sha, scrypt]), false);
+    assert.equal(await verifyTokenAsync(t, [scrypt, sha]), true);
   });
 
   test('Host header: allow-listed names with or without a port; anything else refused', () => {

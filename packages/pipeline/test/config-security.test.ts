@@ -60,6 +60,15 @@ test('credentials: hashes only, mTLS with a client CA, user identity passcodes h
   const m = ok.ingress[1];
   assert.ok(m?.kind === 'dimse' && m.userIdentity?.required === true);
   refused({ ingress: [{ name: 'w', kind: 'stow', auth: { tokens: ['plain-token'] } }] }, /^ingress\.0\.auth\.tokens/);
+  // A slow hash per HTTP request would be a denial-of-service lever: HTTP tokens are SHA-256 hashes only.
+  const scrypt = 'scrypt:16384:8:1:c2FsdA==:aGFzaA==';
+  refused({ http: { auth: { tokens: [scrypt] } } }, /^http\.auth\.tokens/);
+  assert.doesNotThrow(() =>
+    parseServerConfig({
+      ...minimal,
+      ingress: [{ name: 'm', kind: 'dimse', userIdentity: { users: [{ username: 'a', passcode: scrypt }] } }],
+    }),
+  );
   refused({ ingress: [{ name: 'w', kind: 'stow', tls, auth: { mtls: true } }] }, /^ingress\.0\.auth\.mtls$/);
   refused({ http: { tls, auth: { mtls: true } } }, /^http\.auth\.mtls$/);
   refused(

@@ -63,7 +63,8 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 function parseTokenHash(value: string, previous: string[] = []): string[] {
-  if (!isTokenHash(value)) throw new InvalidArgumentError('a token hash, sha256:<hex> or scrypt:... (see veil token)');
+  if (!isTokenHash(value) || !value.startsWith('sha256:'))
+    throw new InvalidArgumentError('a token hash, sha256:<hex> (see veil token)');
   return [...previous, value];
 }
 

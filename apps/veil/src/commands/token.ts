@@ -20,7 +20,7 @@ export function register(program: Command): void {
   const token = program
     .command('token')
     .description('Print a new random bearer token and its hash for the configuration')
-    .option('--scrypt', 'hash with scrypt instead of SHA-256')
+    .option('--scrypt', 'hash with scrypt instead of SHA-256 (DIMSE user identity passcodes only)')
     .addHelpText(
       'after',
       `
@@ -41,7 +41,7 @@ Example:
   token
     .command('hash')
     .description('Hash a token or passphrase read from standard input')
-    .option('--scrypt', 'scrypt (for chosen passphrases) instead of SHA-256 (for random tokens)')
+    .option('--scrypt', 'scrypt (chosen passcodes: DIMSE user identity) instead of SHA-256 (random tokens, HTTP)')
     .action(async (flags: { scrypt?: boolean }) => {
       await runCommand('token', async () => {
         const t = await readStdin();

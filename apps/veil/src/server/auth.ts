@@ -4,15 +4,16 @@
  * allow-list against DNS rebinding. Framework-free: each check takes a node:http IncomingMessage and answers a
  * refusal (status + stable code, never a value from the request) or undefined.
  *
- * Token hashes: `sha256:<64 hex>` for random tokens (what `veil token` makes: 256 bits, so a plain hash is enough),
- * or `scrypt:<N>:<r>:<p>:<salt b64>:<hash b64>` for a chosen passphrase. Comparison is constant-time and always
- * runs over every configured hash.
+ * Token hashes: `sha256:<64 hex>` for random tokens (what `veil token` makes: 256 bits, so a plain hash is enough;
+ * the only kind HTTP listeners accept, as a slow hash on every request would be a lever for denial of service), or
+ * `scrypt:<N>:<r>:<p>:<salt b64>:<hash b64>` for a chosen passcode (DIMSE user identity, checked once per
+ * association, off the event loop). Comparison is constant-time and always runs over every configured hash.
  *
  * Example:
  *   const guard = httpGuard({ auth: { tokens: ['sha256:…'], mtls: false }, allowedHosts: ['localhost'], port });
  *   const refusal = await guard(req); // { status: 401, code: 'AUTH_REQUIRED' } | undefined
  */
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -76,6 +77,35 @@ export function verifyToken(token: string, hashes: readonly string[]): boolean {
       p: Number(m[3]),
       maxmem: 256 * Number(m[1]) * Number(m[2]) + 1024 * 1024,
     });
+    ok = (got.length === want.length && timingSafeEqual(got, want)) || ok;
+  }
+  return ok;
+}
+
+/**
+ * verifyToken off the event loop: scrypt runs in libuv's thread pool, so a peer that keeps presenting wrong passcodes
+ * (DIMSE user identity) costs threads, not the loop every other connection needs.
+ */
+export async function verifyTokenAsync(token: string, hashes: readonly string[]): Promise<boolean> {
+  let ok = verifyToken(
+    token,
+    hashes.filter((h) => SHA256_HASH.test(h)),
+  );
+  for (const h of hashes) {
+    const m = SCRYPT_HASH.exec(h);
+    if (!m) continue;
+    const want = Buffer.from(m[5]!, 'base64');
+    const N = Number(m[1]);
+    const r = Number(m[2]);
+    const got = await new Promise<Buffer>((resolve, reject) =>
+      scrypt(
+        token,
+        Buffer.from(m[4]!, 'base64'),
+        want.length,
+        { N, r, p: Number(m[3]), maxmem: 256 * N * r + 1024 * 1024 },
+        (e, key) => (e ? reject(e) : resolve(key)),
+      ),
+    );
     ok = (got.length === want.length && timingSafeEqual(got, want)) || ok;
   }
   return ok;

@@ -25,7 +25,7 @@ import {
   type StoreSink,
 } from '@veil/dimse';
 import { type DimseIngressConfig, errorCode } from '@veil/pipeline';
-import { readTlsFiles, verifyToken } from '../auth.ts';
+import { readTlsFiles, verifyTokenAsync } from '../auth.ts';
 import { refusals } from '../metrics.ts';
 import type { Observability } from '../observe.ts';
 import { isQuotaError } from './quota.ts';
@@ -95,7 +95,7 @@ export class DimseIngress {
   }
 
   /** User identity (PS3.7 D.3.3.7): a listed username with its passcode; anything else presented is refused. */
-  #authorize(rq: AssociationRequestInfo): AuthorizeDecision {
+  async #authorize(rq: AssociationRequestInfo): Promise<AuthorizeDecision> {
     const ui = this.#o.config.userIdentity;
     if (!ui) return {};
     const id = rq.userIdentity;
@@ -112,7 +112,7 @@ export class DimseIngress {
     const username = Buffer.from(id.primaryField).toString('utf8');
     const passcode = Buffer.from(id.secondaryField).toString('utf8');
     let ok = false;
-    for (const u of ui.users) ok = (u.username === username && verifyToken(passcode, [u.passcode])) || ok;
+    for (const u of ui.users) ok = (u.username === username && (await verifyTokenAsync(passcode, [u.passcode]))) || ok;
     if (!ok) return refuse('USER_IDENTITY_INVALID');
     // The standard's server response for username/passcode is empty; sent only when asked for.
     return { userIdentityResponse: new Uint8Array(0) };
