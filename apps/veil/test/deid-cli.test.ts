@@ -251,6 +251,59 @@ describe('veil deid on the bundled samples', () => {
     }
   });
 
+  test('a separate crosswalk key: re-identification needs it and not the pseudonym key; the wrong kind is named', () => {
+    const cwKey = newKey('crosswalk.key');
+    const cw2 = join(tmpRoot, 'separate-crosswalk.sqlite');
+    const out2 = join(tmpRoot, 'separate-out');
+    const sample = join(samplesDir, 'CT_small.dcm');
+    const same = veil([
+      'deid',
+      sample,
+      '--out',
+      out2,
+      '--key-file',
+      key,
+      '--crosswalk',
+      cw2,
+      '--crosswalk-key-file',
+      key,
+    ]);
+    assert.equal(same.status, 3, 'the pseudonym key itself is refused as the crosswalk key');
+    const r = veil([
+      'deid',
+      sample,
+      '--out',
+      out2,
+      '--key-file',
+      key,
+      '--crosswalk',
+      cw2,
+      '--crosswalk-key-file',
+      cwKey,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const [orig] = readWithPydicom([sample]);
+    const [pseudo] = readWithPydicom([join(out2, 'CT_small.dcm')]);
+    assert.ok(orig && pseudo);
+    const ok = veil(['reidentify', '--crosswalk', cw2, '--crosswalk-key-file', cwKey, pseudo.PatientID], {
+      VEIL_KEY: '',
+    });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout, `${orig.PatientID}\n`);
+    textOutputs.pop();
+    textOutputs.pop(); // reidentify prints an identity by design
+    const withProjectKey = veil(['reidentify', '--crosswalk', cw2, '--key-file', key, pseudo.PatientID]);
+    assert.equal(withProjectKey.status, 3);
+    assert.match(withProjectKey.stderr, /separate crosswalk key: pass --crosswalk-key-file/);
+    const db = new Database(cw2, { readonly: true });
+    try {
+      const kind = db.prepare("SELECT value FROM veil_meta WHERE name = 'key'").get() as { value: string };
+      assert.equal(kind.value, 'crosswalk');
+    } finally {
+      db.close();
+    }
+  });
+
   test('dry run prints masked changes and writes nothing', () => {
     const dry = join(tmpRoot, 'dry-out');
     const r = veil(['deid', samplesDir, '--out', dry, '--key-file', key, '--dry-run', '--jobs', '1']);

@@ -15,7 +15,7 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import {
   type ByteSource,
   bytesSource,
@@ -202,7 +202,7 @@ export class FolderStore implements StowHandler, DicomwebStore {
       return same ? {} : { failureReason: FailureReason.DuplicateSopInstance };
     }
     const folder = join(this.dir, safeName(record.studyInstanceUid), safeName(record.seriesInstanceUid));
-    await mkdir(folder, { recursive: true });
+    await this.makeFolder(folder);
     const path = join(folder, instanceFileName(record.sopInstanceUid));
     await rename(tmp, path);
     if (this.fsync) await fsyncDir(folder);
@@ -241,6 +241,26 @@ export class FolderStore implements StowHandler, DicomwebStore {
 
   get fsyncEnabled(): boolean {
     return this.fsync;
+  }
+
+  /** mkdir -p; with fsync, each folder it creates and the parent that gained its name are fsynced (durable names). */
+  private async makeFolder(folder: string): Promise<void> {
+    const created: string[] = [];
+    for (let d = folder; d !== dirname(d); d = dirname(d)) {
+      const exists = await stat(d).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (exists) break;
+      created.push(d);
+    }
+    if (created.length === 0) return;
+    await mkdir(folder, { recursive: true });
+    if (!this.fsync) return;
+    for (const d of created) {
+      await fsyncDir(d);
+      await fsyncDir(dirname(d));
+    }
   }
 }
 

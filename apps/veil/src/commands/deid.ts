@@ -15,6 +15,7 @@ interface DeidFlags {
   jobs?: number;
   dryRun?: boolean;
   crosswalk?: string;
+  crosswalkKeyFile?: string;
   quarantine?: string;
   report?: string;
   progress: boolean;
@@ -31,6 +32,10 @@ export function register(program: Command): void {
     .option('-j, --jobs <n>', 'worker threads (default: number of cores)', parseJobs)
     .option('--dry-run', 'print what would change in each file (values masked); write nothing')
     .option('--crosswalk <file>', 'also record pseudonym -> identity in this encrypted SQLite file')
+    .option(
+      '--crosswalk-key-file <file>',
+      "the crosswalk's own key (veil keygen), separate from the pseudonym key: recommended",
+    )
     .option('--quarantine <dir>', 'where files that cannot be de-identified are copied (default: <out>.quarantine)')
     .option('--report <dir>', 'where veil-report.json and veil-report.html go (default: <out>)')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -56,6 +61,7 @@ Example:
           jobs: flags.jobs,
           dryRun: flags.dryRun === true,
           crosswalk: flags.crosswalk,
+          crosswalkKeyFile: flags.crosswalkKeyFile,
           quarantine: flags.quarantine,
           report: flags.report,
           progress: flags.progress,

@@ -2,8 +2,12 @@
  * The crosswalk: an SQLite file that maps pseudonyms back to identities (patient id, accession number, study UID),
  * kept only for authorised re-identification.
  *
- * - Every row is encrypted with AES-256-GCM; the key is derived from the project secret with HKDF-SHA-256
- *   (info 'veil-crosswalk', a random salt stored in the file), 64 bytes: 32 for encryption, 32 for the blind index.
+ * - Every row is encrypted with AES-256-GCM; the key is derived with HKDF-SHA-256 (a random salt stored in the file),
+ *   64 bytes: 32 for encryption, 32 for the blind index. From a separate crosswalk key (`--crosswalk-key-file`, info
+ *   'veil-crosswalk/separate-key'), so that the machines that de-identify (and hold the pseudonym key) cannot read
+ *   it back; or, for crosswalks made before that option, from the project key (info 'veil-crosswalk'). The file
+ *   records which: opening it with the other kind of key says so.
+ * - Written with synchronous=FULL: a mapping whose flush returned survives a power cut.
  * - Rows are found by a blind index, HMAC-SHA-256(index key, kind NUL pseudonym): the file holds no pseudonym or
  *   identity in clear, and nobody without the secret can test a guess against it.
  * - A check value (an HMAC of a constant) tells a wrong key from a missing row without trying to decrypt anything.
@@ -32,6 +36,9 @@ export type CrosswalkKind = 'patientId' | 'accession' | 'studyUID';
 export const CROSSWALK_KINDS: readonly CrosswalkKind[] = ['patientId', 'accession', 'studyUID'];
 
 const FORMAT = 'veil-crosswalk/1';
+
+/** Which key a crosswalk is encrypted with: its own (separate) key, or (older crosswalks) the project key. */
+export type CrosswalkKeyKind = 'crosswalk' | 'project';
 const CHECK_INPUT = 'veil-crosswalk-key-check';
 
 export interface CrosswalkEntry {
@@ -58,8 +65,9 @@ export class Crosswalk {
   static open(
     path: string,
     secret: Uint8Array,
-    options: { create: boolean; auditFailure?: { pseudonym: string } },
+    options: { create: boolean; auditFailure?: { pseudonym: string }; keyKind?: CrosswalkKeyKind },
   ): Crosswalk {
+    const keyKind = options.keyKind ?? 'project';
     let db: DB;
     const isNew = options.create && !existsSync(path);
     try {
@@ -67,7 +75,7 @@ export class Crosswalk {
       // Encrypted, but still nobody else's business; SQLite gives its -wal and -shm files the same mode.
       if (isNew) chmodSync(path, 0o600);
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      db.pragma('synchronous = FULL');
     } catch (e) {
       throw new CliError(EXIT_CONFIG, `cannot open crosswalk ${path} (${(e as { code?: string }).code ?? 'error'})`);
     }
@@ -91,20 +99,32 @@ export class Crosswalk {
       );
       if (meta.size === 0 && options.create) {
         const salt = randomBytes(16);
-        const { indexKey } = deriveKeys(secret, salt);
+        const { indexKey } = deriveKeys(secret, salt, keyKind);
         const insert = db.prepare('INSERT INTO veil_meta (name, value) VALUES (?, ?)');
         db.transaction(() => {
           insert.run('format', FORMAT);
+          insert.run('key', keyKind);
           insert.run('salt', salt.toString('base64'));
           insert.run('check', checkValue(indexKey));
           insert.run('created_at', new Date().toISOString());
         })();
         meta.set('format', FORMAT).set('salt', salt.toString('base64')).set('check', checkValue(indexKey));
+        meta.set('key', keyKind);
       }
       if (meta.get('format') !== FORMAT || !meta.get('salt') || !meta.get('check')) {
         throw new CliError(EXIT_CONFIG, `${path} is not a Veil crosswalk (or another version of one)`);
       }
-      const { encKey, indexKey } = deriveKeys(secret, Buffer.from(meta.get('salt')!, 'base64'));
+      const madeWith: CrosswalkKeyKind = meta.get('key') === 'crosswalk' ? 'crosswalk' : 'project';
+      if (madeWith !== keyKind) {
+        if (options.auditFailure) appendAudit(db, options.auditFailure.pseudonym, 'fail-wrong-key');
+        throw new CliError(
+          EXIT_CONFIG,
+          madeWith === 'crosswalk'
+            ? `crosswalk ${path} is encrypted with a separate crosswalk key: pass --crosswalk-key-file`
+            : `crosswalk ${path} is encrypted with the project key (made without --crosswalk-key-file): pass --key-file`,
+        );
+      }
+      const { encKey, indexKey } = deriveKeys(secret, Buffer.from(meta.get('salt')!, 'base64'), keyKind);
       const want = Buffer.from(meta.get('check')!, 'hex');
       const got = Buffer.from(checkValue(indexKey), 'hex');
       if (want.length !== got.length || !timingSafeEqual(want, got)) {
@@ -213,8 +233,13 @@ export class Crosswalk {
   }
 }
 
-function deriveKeys(secret: Uint8Array, salt: Uint8Array): { encKey: Buffer; indexKey: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', secret, salt, 'veil-crosswalk', 64));
+function deriveKeys(
+  secret: Uint8Array,
+  salt: Uint8Array,
+  kind: CrosswalkKeyKind,
+): { encKey: Buffer; indexKey: Buffer } {
+  const info = kind === 'crosswalk' ? 'veil-crosswalk/separate-key' : 'veil-crosswalk';
+  const okm = Buffer.from(hkdfSync('sha256', secret, salt, info, 64));
   return { encKey: okm.subarray(0, 32), indexKey: okm.subarray(32, 64) };
 }
 

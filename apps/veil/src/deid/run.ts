@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { DefacePlan } from '../deface/prepass.ts';
-import { CliError, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
+import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
 import type { Crosswalk } from './crosswalk.ts';
 import { assertOutsideInputs, listInputs } from './inputs.ts';
 import { keyId, loadKey } from './keys.ts';
@@ -30,6 +30,11 @@ export interface DeidRunOptions {
   readonly jobs?: number | undefined;
   readonly dryRun: boolean;
   readonly crosswalk?: string | undefined;
+  /**
+   * The crosswalk's own key (a separate file, `veil keygen`): the crosswalk is then encrypted with it, not with the
+   * pseudonym key, so whoever holds only the pseudonym key cannot re-identify. Without it: the project key (older).
+   */
+  readonly crosswalkKeyFile?: string | undefined;
   readonly quarantine?: string | undefined;
   readonly report?: string | undefined;
   readonly env?: NodeJS.ProcessEnv;
@@ -125,7 +130,15 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   let crosswalk: Crosswalk | undefined;
   if (o.crosswalk !== undefined && !o.dryRun) {
     const { Crosswalk } = await import('./crosswalk.ts');
-    crosswalk = Crosswalk.open(o.crosswalk, key, { create: true });
+    if (o.crosswalkKeyFile !== undefined) {
+      const cwKey = loadKey({ keyFile: o.crosswalkKeyFile, warn: (m) => stderr.write(`veil deid: ${m}\n`) });
+      if (Buffer.from(cwKey).equals(Buffer.from(key))) {
+        throw new CliError(EXIT_CONFIG, '--crosswalk-key-file holds the pseudonym key itself: make a separate one');
+      }
+      crosswalk = Crosswalk.open(o.crosswalk, cwKey, { create: true, keyKind: 'crosswalk' });
+    } else {
+      crosswalk = Crosswalk.open(o.crosswalk, key, { create: true });
+    }
   }
 
   // Defacing needs whole series: a series pass before the per-file path (see deface/prepass.ts); its defaced pixels

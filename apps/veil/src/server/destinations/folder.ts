@@ -11,7 +11,7 @@
  *   const dest = new FolderDestination({ name: 'research', kind: 'folder', path: '/data/out', layout: 'flat' });
  *   await dest.send(item);
  */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   DeliveryError,
@@ -20,7 +20,7 @@ import {
   type FolderDestinationConfig,
   type OutgoingInstance,
 } from '@veil/pipeline';
-import { fsyncPathAsync } from '../spool.ts';
+import { ensureDirDurableAsync, fsyncPathAsync } from '../../release/durable.ts';
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
 
@@ -59,7 +59,8 @@ export class FolderDestination implements Destination {
     const dir = dirname(dest);
     const tmp = join(dir, `.${rel.split('/').pop()}.${item.jobId}.veil-tmp`);
     try {
-      await mkdir(dir, { recursive: true });
+      // A new hierarchy folder is made durably (each new folder's parent fsynced): the file must not outlive its name.
+      await ensureDirDurableAsync(dir);
       await copyFile(item.path, tmp);
       await fsyncPathAsync(tmp);
       await rename(tmp, dest);
