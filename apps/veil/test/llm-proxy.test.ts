@@ -173,6 +173,7 @@ before(async () => {
     });
     res.end();
   });
+  upstream.keepAliveTimeout = 60_000; // a loaded machine must not close pooled sockets between requests
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 });

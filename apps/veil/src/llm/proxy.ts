@@ -167,7 +167,7 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, rec: AuditRecord): Promise<void> {
     const signal = AbortSignal.timeout(config.timeoutMs);
     if (req.method === 'GET' && url.pathname === '/v1/models') {
-      const up = await fetch(`${base}/v1/models`, { headers: upstreamHeaders(req), signal });
+      const up = await fetchOnce(`${base}/v1/models`, { headers: upstreamHeaders(req), signal });
       res.statusCode = up.status;
       copyResponseHeaders(up, res);
       res.end(Buffer.from(await up.arrayBuffer()));
@@ -202,7 +202,7 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
     const processor = new AnswerProcessor(restorer, guard);
     const headers = upstreamHeaders(req);
     headers['content-type'] = 'application/json';
-    const up = await fetch(`${base}${url.pathname}`, {
+    const up = await fetchOnce(`${base}${url.pathname}`, {
       method: 'POST',
       headers,
       body: JSON.stringify(scrubbed),
@@ -238,6 +238,20 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
   }
 
   return server;
+}
+
+/**
+ * fetch, tried a second time only when a pooled keep-alive connection turned out to be closed by the upstream
+ * before it answered (the request never reached it), never after a response or a timeout.
+ */
+async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const code = ((e as { cause?: { code?: string } }).cause ?? {}).code;
+    if (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET') throw e;
+    return await fetch(url, init);
+  }
 }
 
 /** Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept. */

@@ -177,7 +177,7 @@ function isEnglishWord(lower: string, lex: Lexicons): boolean {
   return lower.endsWith('s') && lex.words.has(lower.slice(0, -1));
 }
 
-function wordEvidence(t: Token, lex: Lexicons): { score: number; firstName: boolean } {
+function wordEvidence(t: Token, lex: Lexicons, nextText: string): { score: number; firstName: boolean } {
   if (CALENDAR.has(t.lower) || lex.countries.has(t.lower)) return { score: 0, firstName: false };
   const f = lex.first.get(t.lower);
   const l = lex.last.get(t.lower);
@@ -186,11 +186,24 @@ function wordEvidence(t: Token, lex: Lexicons): { score: number; firstName: bool
   const letters = t.text.replace(/[^\p{L}]/gu, '').length;
   const firstName = f !== undefined && !isWord;
   if (t.initial) return { score: 0, firstName: false };
+  // Digits or capitals inside a word (HbA1c, CTDIvol, pH) are lab and device terms, not names (McDonald is).
+  if (
+    /\d/.test(t.text) ||
+    (!t.allCaps &&
+      /^.\p{Ll}*\p{Lu}/u.test(t.text) &&
+      !/^(?:Mc|Mac|O'|O’|D'|D’|De|Di|Da|Du|Van|Von|La|Le)\p{Lu}/u.test(t.text))
+  ) {
+    return { score: 0, firstName: false };
+  }
   if (t.cap || t.allCaps) {
     // Short capitals are acronyms (IBAN, ASAP) unless they are names.
     if (t.allCaps && letters <= 4 && !inLex) return { score: 0, firstName: false };
     if (inLex && !isWord) return { score: t.sentenceStart ? 0.8 : 0.9, firstName };
+    // Two-letter words are abbreviations (Lt, Rt, Cr, Dx) unless a lexicon says otherwise.
+    if (letters <= 2 && !inLex) return { score: 0, firstName: false };
     if (inLex && isWord) {
+      // "Ward 5B", "Bed 12": a word before a number labels a place in the hospital.
+      if (/^\s+\d/.test(nextText)) return { score: 0, firstName: false };
       const weight = Math.max(f ?? 0, l ?? 0);
       if (t.sentenceStart) return { score: 0.25, firstName: false };
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
@@ -243,7 +256,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   const words: Word[] = tokens.map((tok, i) => {
     const safe = isSafe(tokens, i, text, lex);
-    let ev = safe ? { score: 0, firstName: false } : wordEvidence(tok, lex);
+    let ev = safe ? { score: 0, firstName: false } : wordEvidence(tok, lex, text.slice(tok.fullEnd, tok.fullEnd + 4));
     // A speaker at the start of a line ("John: You saved my life"): a known name there is a name.
     if (
       !safe &&

@@ -25,7 +25,7 @@ const US_STREET = new Set(
 const SECONDARY_RE =
   /\b(?:(?:Apt|Apartment|Suite|Ste|Flat)\.?\s*#?\s*\d{1,5}[A-Za-z]?|Unit\s+#?\d{2,5}[A-Za-z]?(?:\s+Box\s+\d{1,5})?|P\.?\s?O\.?\s*Box\s+\d{1,6}|PSC\s+\d{1,5},?\s+Box\s+\d{1,5}|Box\s+\d{2,6}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})\b/gi;
 const HOSPITAL_RE =
-  /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’.&-]*\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
+  /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’&-]*\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
 const HOSPITAL_OF_RE =
   /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
 const ADDRESS_CUE_RE =
@@ -40,9 +40,9 @@ function isStreetWord(t: Token, lex: Lexicons, next: Token | undefined): 'prefix
   if (PREFIX_STREET.has(l)) return next && (next.cap || next.allCaps) ? 'prefix' : 'suffix';
   if (US_STREET.has(l)) return 'suffix';
   if (lex.streetWords.has(l)) return 'suffix';
-  if (l.length >= 6) {
+  if (l.length >= 6 && !lex.words.has(l)) {
     const suffixes = suffixSet(lex);
-    for (let n = 3; n <= Math.min(10, l.length - 3); n++) {
+    for (let n = 4; n <= Math.min(10, l.length - 3); n++) {
       if (suffixes.has(l.slice(-n))) return 'compound';
     }
   }
@@ -247,6 +247,7 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
       }
       if (lex.cities.has(phrase)) matched = k;
     }
+    if (matched === i && t.text.length < 3) matched = -1; // "Ii" (a Finnish town) is also a Roman numeral
     if (matched >= 0) {
       const single = matched === i;
       const common = single && (lex.words.has(t.lower) || lex.first.has(t.lower) || lex.last.has(t.lower));
