@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AssociationPolicy,
@@ -22,6 +22,7 @@ import {
 } from '@veil/dimse';
 import type { Command } from 'commander';
 import { CliError, EXIT_CONFIG, EXIT_USAGE, runCommand } from '../deid/cli-error.ts';
+import { publishDurableAsync } from '../release/durable.ts';
 import { parseAeTitle, parsePositive } from './echo.ts';
 
 /** Fragments are gathered up to this size before a write (fewer syscalls; bounded memory per association). */
@@ -31,15 +32,6 @@ const WRITE_BATCH = 1024 * 1024;
 export function instanceFileName(sopInstanceUid: string): string {
   if (/^[0-9]+(\.[0-9]+)*$/.test(sopInstanceUid) && sopInstanceUid.length <= 64) return `${sopInstanceUid}.dcm`;
   return `${createHash('sha256').update(sopInstanceUid).digest('hex').slice(0, 32)}.dcm`;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /** Writes one instance: temp file, meta, fragments, fsync, rename, fsync of the folder. */
@@ -52,7 +44,7 @@ class Part10FileSink implements StoreSink {
     private readonly handle: FileHandle,
     private readonly tmpPath: string,
     private readonly finalPath: string,
-    private readonly dir: string,
+    _dir: string, // the folder of finalPath: publishDurableAsync fsyncs it
     meta: Uint8Array,
   ) {
     this.parts.push(meta);
@@ -92,8 +84,7 @@ class Part10FileSink implements StoreSink {
     await this.handle.sync();
     this.closed = true;
     await this.handle.close();
-    await rename(this.tmpPath, this.finalPath);
-    await fsyncDir(this.dir);
+    await publishDurableAsync(this.tmpPath, this.finalPath);
     return Status.Success;
   }
 
