@@ -70,3 +70,12 @@ export function governanceConfig(dir: string, keyPath: string, extra: Record<str
     ...extra,
   });
 }
+
+const DICOMDIR_TESTS = 'pydicom-test-files/test_files/dicomdirtests/77654033';
+/** Patient C (PatientID 77654033): a CR study of two instances, then a CT study (a later study of the same patient). */
+export const PATIENT_C = {
+  id: '77654033',
+  issuer: '',
+  files: [`${DICOMDIR_TESTS}/CR1/6154`, `${DICOMDIR_TESTS}/CR2/6247`],
+  nextStudy: `${DICOMDIR_TESTS}/CT2/17106`,
+};

@@ -270,7 +270,12 @@ describe('patient portal and console: object-level access, CSRF, fixation, brute
     const release = (form: Record<string, string>) =>
       call('POST', `/console/quarantine/${heldJob}/release`, { cookie, origin: base, form });
     assert.equal((await release({ reason: 'false-positive' })).status, 403, 'no CSRF token');
-    assert.equal((await release({ reason: 'false-positive', csrf })).status, 403, 'a privacy officer does not release');
+    const finding = 'SOP_CLASS_NOT_ALLOWED@(0008,0016)';
+    assert.equal(
+      (await release({ reason: 'false-positive', csrf, finding })).status,
+      403,
+      'a privacy officer does not release',
+    );
     assert.equal((await server.store.getJob(heldJob))!.state, 'quarantined');
     const events = await gov.listAudit({ event: 'console.login' });
     assert.equal(events.at(-1)!.actor, 'console:po');

@@ -12,9 +12,11 @@
  * Example: GET /console (sign-in form), POST /console/login, POST /console/quarantine/ID/release.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { findingKey } from '@veil/core';
 import {
   type AccountRole,
   type GovernanceStore,
+  type Job,
   type JobStore,
   purposeOf,
   type Runner,
@@ -59,6 +61,32 @@ export const RELEASE_REASONS = {
   'reviewed-acceptable': 'Reviewed: acceptable to release under our policy',
   'corrected-at-source': 'The source corrected the study; this copy is safe',
 } as const;
+
+interface Finding {
+  readonly code: string;
+  readonly tagPath: string;
+  readonly stage: string;
+}
+
+/** A held job's findings: the release path's list (stepState.quarantine.findings), else the record's one code. */
+function findingsOf(job: Job, record: { code: string; tagPath: string | null; step: string }): Finding[] {
+  const q = job.stepState.quarantine;
+  const list = q && typeof q === 'object' && !Array.isArray(q) ? q.findings : undefined;
+  if (Array.isArray(list) && list.length > 0) {
+    return list.flatMap((f) =>
+      f && typeof f === 'object' && !Array.isArray(f) && typeof f.code === 'string'
+        ? [
+            {
+              code: f.code,
+              tagPath: typeof f.tagPath === 'string' ? f.tagPath : '',
+              stage: String(f.stage ?? record.step),
+            },
+          ]
+        : [],
+    );
+  }
+  return [{ code: record.code, tagPath: record.tagPath ?? '', stage: record.step }];
+}
 
 const can = {
   release: (r: AccountRole) => r === 'admin' || r === 'operator',
@@ -183,7 +211,13 @@ export class Console {
       const j = await store.getJob(id);
       const record = await store.getQuarantine(id);
       if (!j || j.state !== 'quarantined' || !record || record.state !== 'held') throw new WebError('NOT_HELD', 409);
+      // Release by finding: only the findings the operator ticked are acknowledged; any other still holds the file.
+      const ticked = new Set(form.getAll('finding'));
+      const findings = findingsOf(j, record).filter((f) => ticked.has(findingKey(f)));
+      if (findings.length === 0) throw new WebError('RELEASE_NO_FINDING', 400);
       const prior = Array.isArray(j.stepState.released) ? j.stepState.released : [];
+      const priorAck = Array.isArray(j.stepState.acknowledged) ? j.stepState.acknowledged : [];
+      const codes = findings.some((f) => f.code === record.code) ? [record.code] : [];
       const saved = await store.saveJob(
         id,
         { states: ['quarantined'] },
@@ -192,12 +226,16 @@ export class Console {
           step: record.step,
           attempts: 0,
           error: null,
-          stepState: { ...j.stepState, released: [...prior, record.code] },
+          stepState: {
+            ...j.stepState,
+            released: [...prior, ...codes],
+            acknowledged: [...priorAck, ...findings.map((f) => findingKey(f))],
+          },
           quarantineState: 'released',
           audit: {
             event: 'quarantine.released',
             actor: this.#actor(s),
-            detail: { code: record.code, step: record.step, reason },
+            detail: { code: record.code, step: record.step, reason, findings: findings.map((f) => findingKey(f)) },
           },
         },
         now,
@@ -250,14 +288,31 @@ export class Console {
     const reasons = Object.entries(RELEASE_REASONS)
       .map(([k, v]) => `<option value="${esc(k)}">${esc(v)}</option>`)
       .join('');
+    const heldJobs = new Map<string, Job>();
+    for (const q of held) {
+      const j = await store.getJob(q.jobId);
+      if (j) heldJobs.set(q.jobId, j);
+    }
     const heldRows = held
       .map((q) => {
+        const j = heldJobs.get(q.jobId);
+        const findings = j ? findingsOf(j, q) : [];
+        const id = esc(q.jobId);
+        const list = findings
+          .map((f, i) => {
+            const k = esc(findingKey(f));
+            const box = can.release(s.role)
+              ? `<input type="checkbox" form="rel-${id}" name="finding" value="${k}" id="f-${id}-${i}"> `
+              : '';
+            return `<li>${box}<label for="f-${id}-${i}" style="display:inline;font-weight:400">${esc(f.code)} at ${esc(f.tagPath || '(file)')} (${esc(f.stage)})</label></li>`;
+          })
+          .join('');
         const form = can.release(s.role)
-          ? `<form method="post" action="/console/quarantine/${esc(q.jobId)}/release">${hidden}
-<label for="r-${esc(q.jobId)}">Reason</label><select id="r-${esc(q.jobId)}" name="reason" required><option value="">Choose…</option>${reasons}</select>
-<button type="submit" aria-label="Release ${esc(q.jobId)}">Release</button></form>`
+          ? `<form method="post" action="/console/quarantine/${id}/release" id="rel-${id}">${hidden}
+<label for="r-${id}">Reason</label><select id="r-${id}" name="reason" required><option value="">Choose…</option>${reasons}</select>
+<button type="submit" aria-label="Release ticked findings of ${id}">Release ticked findings</button></form>`
           : '<span class="muted">Operators release</span>';
-        return `<tr><td><code>${esc(q.jobId)}</code></td><td>${esc(q.code)}</td><td>${esc(q.tagPath ?? '')}</td><td>${esc(q.step)}</td><td>${esc(new Date(q.updatedAt).toISOString())}</td><td>${form}</td></tr>`;
+        return `<tr><td><code>${id}</code></td><td><ul>${list}</ul></td><td>${esc(q.step)}</td><td>${esc(new Date(q.updatedAt).toISOString())}</td><td>${form}</td></tr>`;
       })
       .join('\n');
     const destRows = cfg.destinations
@@ -314,7 +369,7 @@ ${found}
         .join(' · ')}</p>
 <table><caption class="muted">The 50 most recent</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Step</th><th scope="col">Ingress → route</th><th scope="col">Code</th><th scope="col">Updated</th></tr></thead><tbody>${jobRows}</tbody></table>
 <h2 id="quarantine">Quarantine (${held.length} held)</h2>
-<table><thead><tr><th scope="col">Job</th><th scope="col">Finding</th><th scope="col">Tag path</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${heldRows}</tbody></table>
+<table><thead><tr><th scope="col">Job</th><th scope="col">Findings (tick those reviewed)</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${heldRows}</tbody></table>
 <h2 id="destinations">Destinations and contracts</h2>
 <table><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Vendor</th><th scope="col">Purpose</th><th scope="col">Legal basis</th><th scope="col">Contract</th><th scope="col">Region</th><th scope="col">Retention (days)</th><th scope="col">Confirm deletion</th><th scope="col">Overdue deletions</th></tr></thead><tbody>${destRows}</tbody></table>
 ${consent}

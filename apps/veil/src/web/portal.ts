@@ -439,7 +439,7 @@ ${error ? `<p class="warn" role="alert">${esc(error)}</p>` : ''}
     });
   }
 
-  #eventHtml(e: PortalEvent): string {
+  #eventHtml(e: PortalEvent, n = 1, of = 1): string {
     const rows = e.deliveries
       .map(
         (
@@ -451,7 +451,7 @@ ${error ? `<p class="warn" role="alert">${esc(error)}</p>` : ''}
       )
       .join('\n');
     return `<section class="card" aria-labelledby="e-${esc(e.id)}">
-<h3 id="e-${esc(e.id)}">Image received ${esc(date(Date.parse(e.receivedAt)))}</h3>
+<h3 id="e-${esc(e.id)}">Image ${n} of ${of}, received ${esc(new Date(e.receivedAt).toISOString().slice(0, 16).replace('T', ' '))} UTC</h3>
 <p>Status: ${esc(e.status)}. ${esc(e.removed)}</p>
 ${
   e.deliveries.length
@@ -488,7 +488,7 @@ ${
       nav: `<form method="post" action="/portal/logout" class="inline"><input type="hidden" name="csrf" value="${esc(csrf)}"><button type="submit" class="secondary">Sign out</button></form>`,
       body: `
 <h2 id="images">Your images (${events.length})</h2>
-${events.length ? events.map((e) => this.#eventHtml(e)).join('\n') : '<p>We have not received any images for you through this gateway.</p>'}
+${events.length ? events.map((e, i) => this.#eventHtml(e, i + 1, events.length)).join('\n') : '<p>We have not received any images for you through this gateway.</p>'}
 <h2 id="choices">Your choices</h2>
 <p>Saying no to research or other non-care uses never affects your care. A change applies to every copy not yet sent.</p>
 <table><thead><tr><th scope="col">Use</th><th scope="col">Now</th><th scope="col">Change</th></tr></thead>
