@@ -82,6 +82,7 @@ function part(name: 'ct' | 'mr'): void {
   const dir = name === 'ct' ? CT100 : MR;
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const whole: number[] = [];
+  const cpu: number[] = [];
   const stages: Record<string, number[]> = { load: [], detect: [], remove: [], render: [] };
   let outcome = '';
   for (let r = 0; r < rounds; r++) {
@@ -89,8 +90,11 @@ function part(name: 'ct' | 'mr'): void {
     rmSync(out, { recursive: true, force: true });
     rmSync(`${out}.quarantine`, { recursive: true, force: true });
     let t = performance.now();
+    const c0 = process.cpuUsage();
     const { report } = runDeface({ inputs: [dir], out });
+    const c1 = process.cpuUsage(c0);
     whole.push((performance.now() - t) / 1000);
+    cpu.push((c1.user + c1.system) / 1e6);
     outcome = report.series
       .map((s) => `${s.outcome}${s.noseMovedBackMm !== undefined ? ` (${s.noseMovedBackMm.toFixed(0)} mm)` : ''}`)
       .join(', ');
@@ -113,6 +117,7 @@ function part(name: 'ct' | 'mr'): void {
     slices: readdirSync(dir).filter((f) => f !== 'DIRFILE').length,
     outcome,
     seconds: median(whole),
+    cpuSeconds: median(cpu),
     stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])),
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
@@ -136,6 +141,7 @@ if (arg >= 0) {
       slices: number;
       outcome: string;
       seconds: number;
+      cpuSeconds: number;
       stages: Record<string, number>;
       peakRssMiB: number;
     };
@@ -155,7 +161,10 @@ if (arg >= 0) {
     '| ------ | -----: | --------------------------------- | -------------: | ---- | -------------------- | ------------: |',
     ...rows,
   ].join('\n');
-  process.stdout.write(`${table}\n`);
+  const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
+  process.stdout.write(
+    `${table}\nLoad average at the end: ${load} on ${(await import('node:os')).availableParallelism()} CPUs.\n`,
+  );
   mkdirSync(OUT, { recursive: true });
-  writeFileSync(join(OUT, 'deface.md'), `${table}\n`);
+  writeFileSync(join(OUT, 'deface.md'), `${table}\n\nLoad average at the end: ${load}.\n`);
 }

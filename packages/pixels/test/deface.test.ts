@@ -79,6 +79,7 @@ function deface(members: SeriesMember<string>[]): Proof & { after: Volume<string
   let changedOutside = 0;
   let changed = 0;
   let keptVoxels = 0;
+  let insideVoxels = 0;
   const p: [number, number, number] = [0, 0, 0];
   const { rowDirection: r, columnDirection: c, spacing } = before;
   before.frames.forEach((f, k) => {
@@ -88,6 +89,7 @@ function deface(members: SeriesMember<string>[]): Proof & { after: Volume<string
         const n = j * before.columns + i;
         for (let ax = 0; ax < 3; ax++) p[ax] = f.position[ax]! + i * spacing[0] * r[ax]! + j * spacing[1] * c[ax]!;
         const inside = inFaceRegion(detection.plane!, p);
+        if (inside) insideVoxels++;
         if (out[n] !== f.pixels[n]) {
           changed++;
           if (!inside) changedOutside++;
@@ -95,6 +97,8 @@ function deface(members: SeriesMember<string>[]): Proof & { after: Volume<string
       }
     }
   });
+  // The row-by-row region walk of the removal visits exactly the voxels the point test puts in the region.
+  assert.equal(removal.regionVoxels, insideVoxels);
   // (a) the anterior surface near the midline at the nose tip's height moved back.
   const t = detection.surfaceThreshold;
   const pa = anteriorProfile(frontDepth(before, t, 1), detection.midlineX);

@@ -48,8 +48,26 @@ export function forEachRegionVoxel<K>(v: Volume<K>, plane: FacePlane, fn: (k: nu
       const z0 = f.position[2] + j * dy * c[2];
       const y0 = f.position[1] + j * dy * c[1];
       const s0 = y0 + t * z0;
+      // Each condition is linear in i: the row's voxels in the region are one range [lo, hi).
+      let lo = 0;
+      let hi = v.columns;
+      for (const [start, step, bound, strict] of [
+        [z0, dzI, a[2], false],
+        [s0, dsI, limit, true],
+        [y0, dyI, cap, true],
+      ] as const) {
+        // start + i * step < bound (or <= when not strict)
+        if (step === 0) {
+          if (strict ? start >= bound : start > bound) hi = 0;
+          continue;
+        }
+        const x = (bound - start) / step;
+        if (step > 0) hi = Math.min(hi, strict ? Math.ceil(x) : Math.floor(x) + 1);
+        else lo = Math.max(lo, strict ? Math.floor(x) + 1 : Math.ceil(x));
+      }
       const row = j * v.columns;
-      for (let i = 0; i < v.columns; i++) {
+      for (let i = Math.max(0, lo - 1); i < Math.min(v.columns, hi + 1); i++) {
+        // The range is exact up to rounding at its ends: one more voxel each side, and the test itself decides.
         if (z0 + i * dzI > a[2] || s0 + i * dsI >= limit || y0 + i * dyI >= cap) continue;
         fn(k, row + i);
       }
