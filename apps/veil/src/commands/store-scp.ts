@@ -23,6 +23,7 @@ import {
 import type { Command } from 'commander';
 import { CliError, EXIT_CONFIG, EXIT_USAGE, runCommand } from '../deid/cli-error.ts';
 import { publishDurableAsync } from '../release/durable.ts';
+import { exposureWarnings } from '../server/auth.ts';
 import { parseAeTitle, parsePositive } from './echo.ts';
 
 /** Fragments are gathered up to this size before a write (fewer syscalls; bounded memory per association). */
@@ -173,6 +174,11 @@ async function runStoreScp(flags: StoreScpFlags): Promise<number> {
   const log = (line: string): void => {
     if (!flags.quiet) process.stderr.write(`veil store-scp: ${line}\n`);
   };
+  // Reachable from the network without TLS or without client certificates: anyone who can reach the port can store.
+  const exposure = exposureWarnings([
+    { name: 'store-scp', host: flags.bind, tls: tls !== undefined, auth: flags.tlsCa !== undefined },
+  ]);
+  for (const w of exposure) process.stderr.write(`veil store-scp: WARNING: ${w}\n`);
   const stored = new Map<number, { ok: number; failed: number }>();
   const policy: AssociationPolicy = {
     services: ['echo', 'store'],
