@@ -248,7 +248,7 @@ async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (e) {
-    const code = ((e as { cause?: { code?: string } }).cause ?? {}).code;
+    const code = (e as { cause?: { code?: string } }).cause?.code;
     if (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET') throw e;
     return await fetch(url, init);
   }
