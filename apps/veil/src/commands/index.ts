@@ -34,6 +34,7 @@ export const commands: readonly CommandModule[] = [
   { names: ['portal'], load: () => import('./portal.ts') },
   { names: ['init', 'account'], load: () => import('./init.ts') },
   { names: ['risk'], load: () => import('./risk.ts') },
+  { names: ['pull'], load: () => import('./pull.ts') },
 ];
 
 /** The modules to register for these arguments: the named command's alone, or all of them. */

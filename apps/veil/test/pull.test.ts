@@ -1,0 +1,470 @@
+/**
+ * `veil pull` against dcmtk's dcmqrscp loaded with studies from ../shared/data, in a private network namespace
+ * (`unshare -n`, loopback only; dcmqrscp and storescp bind every interface) where available: a 25-row list (by
+ * Study Instance UID, accession number, patient ID with a date range; two rows that match nothing) pulled by C-MOVE
+ * to Veil's SCP and by C-GET, de-identified and delivered to a folder, to storescp (dicom://), to Veil's own
+ * DICOMweb server (STOW-RS) and to s3rver (s3://); each output compared element by element with what `veil deid`
+ * makes of the same originals with the same key. Then a pull killed with SIGKILL mid-way and run again: the same
+ * outputs, each once. And `--from` a DICOMweb server (Veil's dicomweb-serve over the originals).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type DicomElement, type ElementContainer, findElement, readString, scanFile, valueBytes } from '@veil/core';
+import { orthancAvailable, orthancDicomWebAvailable, startOrthanc } from '../../../test/support/orthanc.ts';
+import type { PullReport } from '../src/pull/run.ts';
+import { bin, corpusDir, keyFile, sharedDir } from './server-support.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'veil-pull-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs = 240_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    delete env.NODE_OPTIONS;
+    delete env.VEIL_KEY;
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+const text = (c: ElementContainer, tag: number): string => {
+  const el = findElement(c, tag);
+  return el ? readString(el).trim() : '';
+};
+
+interface Study {
+  readonly uid: string;
+  readonly accession: string;
+  readonly patientId: string;
+  readonly date: string;
+  readonly files: string[];
+}
+
+/**
+ * Studies of the corpus that dcmqrscp indexes and can send: small uncompressed files with the study-level keys,
+ * grouped by Study Instance UID, at most three files each, in inventory order.
+ */
+function pickStudies(storage: string, want: number): Study[] {
+  const inventory = readFileSync(join(sharedDir, 'data', 'INVENTORY.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
+  const studies = new Map<string, Study>();
+  for (const line of inventory) {
+    if (studies.size >= want) break; // the last study may have fewer files than it could: enough
+    const [path, size, , ts, sopClass] = line.split('\t');
+    if (!path || Number(size) > 600_000 || !sopClass?.startsWith('1.2.840.10008.5.1.4.1.1.')) continue;
+    // dcmqrscp proposes the uncompressed transfer syntaxes only (one compressed one at most, by a flag), and does
+    // not decompress: a compressed study cannot leave it by C-MOVE to an SCP that does not convert.
+    if (ts !== '1.2.840.10008.1.2' && ts !== '1.2.840.10008.1.2.1') continue;
+    let f: ReturnType<typeof scanFile>;
+    try {
+      f = scanFile(new Uint8Array(readFileSync(join(sharedDir, 'data', path))));
+    } catch {
+      continue;
+    }
+    // Files dcmtk would repair on the way (odd VRs, charsets it cannot convert) arrive changed: not this test's
+    // subject (the de-identification of what the PACS sends is), so they are left out.
+    if (f.findings.length > 0) continue;
+    const dump = spawnSync('dcmdump', [join(sharedDir, 'data', path)], { encoding: 'utf8' });
+    if (dump.status !== 0 || /^[WE]:/m.test(dump.stderr) || /ISO 2022/.test(dump.stdout)) continue;
+    const ds = f.dataset;
+    const uid = text(ds, 0x0020000d);
+    const patientId = text(ds, 0x00100020);
+    const date = text(ds, 0x00080020);
+    if (!/^[0-9.]+$/.test(uid) || !/^[A-Za-z0-9 ._-]{1,32}$/.test(patientId) || !/^\d{8}$/.test(date)) continue;
+    const s = studies.get(uid);
+    if (s && s.files.length >= 3) continue;
+    if (!s && studies.size >= want) continue;
+    // dcmqrscp must index it (it refuses some files).
+    const copy = join(storage, `f${createHash('sha256').update(path).digest('hex').slice(0, 12)}.dcm`);
+    copyFileSync(join(sharedDir, 'data', path), copy);
+    if (spawnSync('dcmqridx', [storage, copy]).status !== 0) {
+      rmSync(copy);
+      continue;
+    }
+    if (s) s.files.push(copy);
+    else studies.set(uid, { uid, accession: text(ds, 0x00080050), patientId, date, files: [copy] });
+  }
+  return [...studies.values()];
+}
+
+/** Every element's value bytes by tag path (sequences walked; file meta and group lengths left out): encoding-independent. */
+function attributes(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (c: ElementContainer, prefix: string): void => {
+    for (const el of c.elements as DicomElement[]) {
+      // Group lengths count encoded bytes: a PACS that sends implicit-VR files in explicit VR changes them.
+      if ((el.tag & 0xffff) === 0) continue;
+      const p = `${prefix}(${el.tag.toString(16).padStart(8, '0')})`;
+      if (el.items) for (const [i, it] of el.items.entries()) walk(it, `${p}[${i}]`);
+      else if (el.fragments)
+        out.set(
+          p,
+          el.fragments
+            .map((fr) =>
+              createHash('sha256')
+                .update(c.source.read(fr.valueOffset, fr.valueOffset + fr.length))
+                .digest('hex'),
+            )
+            .join(','),
+        );
+      else out.set(p, createHash('sha256').update(valueBytes(el)).digest('hex'));
+    }
+  };
+  walk(scanFile(new Uint8Array(readFileSync(path))).dataset, '');
+  return out;
+}
+
+function sopUidOf(path: string): string {
+  return text(scanFile(new Uint8Array(readFileSync(path))).dataset, 0x00080018);
+}
+
+function dcmFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.json') && !e.name.endsWith('.html'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** The expected outputs: `veil deid` of the same originals with the same key, by de-identified SOP Instance UID. */
+function byUid(files: readonly string[]): Map<string, Map<string, string>> {
+  return new Map(files.map((f) => [sopUidOf(f), attributes(f)]));
+}
+
+function assertSameOutputs(actual: readonly string[], expected: Map<string, Map<string, string>>, what: string): void {
+  const got = byUid(actual);
+  assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort(), `${what}: the same instances, once each`);
+  assert.equal(actual.length, expected.size, `${what}: no duplicates`);
+  for (const [uid, attrs] of expected) assert.deepEqual(got.get(uid), attrs, `${what}: instance attributes`);
+}
+
+const isolated =
+  process.env.VEIL_TEST_NO_NETNS !== '1' && spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up']).status === 0;
+const haveDcmtk = spawnSync('dcmqrscp', ['--version']).status === 0;
+
+describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not installed' }, () => {
+  const storage = join(tmp, 'storage');
+  const key = keyFile(tmp);
+  let studies: Study[] = [];
+  let expected: Map<string, Map<string, string>>;
+  let ports: number[] = [];
+  const list = join(tmp, 'studies.csv');
+  const cfg = join(tmp, 'dcmqrscp.cfg');
+
+  before(async () => {
+    mkdirSync(storage);
+    studies = pickStudies(storage, 23);
+    assert.equal(studies.length, 23, 'enough indexable studies in ../shared/data');
+    // Rows: by UID, by accession number (where one is unique), by patient ID and a date range; two that match nothing.
+    const accessions = new Map<string, number>();
+    for (const s of studies) accessions.set(s.accession, (accessions.get(s.accession) ?? 0) + 1);
+    const patients = new Map<string, number>();
+    for (const s of studies) patients.set(s.patientId, (patients.get(s.patientId) ?? 0) + 1);
+    const rows = ['AccessionNumber,PatientID,StudyDate,StudyInstanceUID'];
+    studies.forEach((s, i) => {
+      if (
+        i % 3 === 1 &&
+        s.accession !== '' &&
+        /^[A-Za-z0-9._-]+$/.test(s.accession) &&
+        accessions.get(s.accession) === 1
+      )
+        rows.push(`${s.accession},,,`);
+      else if (i % 3 === 2 && patients.get(s.patientId) === 1) rows.push(`,${s.patientId},${s.date}-${s.date},`);
+      else rows.push(`,,,${s.uid}`);
+    });
+    rows.push(',,,1.2.3.4.5.6.7.8.9.0.1');
+    rows.push('NOSUCHACCESSION1,,,');
+    writeFileSync(list, `${rows.join('\n')}\n`);
+
+    // What `veil deid` makes of the originals with the same key.
+    const deidOut = join(tmp, 'expected');
+    const r = await run(process.execPath, [
+      bin,
+      'deid',
+      storage,
+      '--out',
+      deidOut,
+      '--key-file',
+      key.path,
+      '--no-progress',
+    ]);
+    assert.ok(r.code === 0 || r.code === 1, r.stderr);
+    expected = byUid(dcmFiles(deidOut).filter((f) => !f.includes('.quarantine')));
+    assert.ok(expected.size >= studies.length, `${expected.size} released instances expected`);
+
+    ports = await freePorts(6);
+    writeFileSync(
+      cfg,
+      [
+        `NetworkTCPPort = ${ports[0]}`,
+        'MaxPDUSize = 65536',
+        'MaxAssociations = 16',
+        'HostTable BEGIN',
+        `veilpull = (VEILPULL, 127.0.0.1, ${ports[1]})`,
+        'HostTable END',
+        'VendorTable BEGIN',
+        'VendorTable END',
+        'AETable BEGIN',
+        `PACS ${storage} R (200, 1024mb) ANY`,
+        'AETable END',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  /** Runs a bash script with dcmqrscp (and whatever it starts) in the namespace; `pull` is the veil pull prefix. */
+  function script(body: string): string {
+    return `
+      set -u
+      ${isolated ? 'ip link set lo up' : ''}
+      dcmqrscp -c "${cfg}" ${ports[0]} 2>>"${cfg}.log" & Q=$!
+      for i in $(seq 1 100); do echoscu -aec PACS 127.0.0.1 ${ports[0]} >/dev/null 2>&1 && break; sleep 0.05; done
+      pull() { "${process.execPath}" "${bin}" pull --from PACS@127.0.0.1:${ports[0]} --list "${list}" --key-file "${key.path}" --calling-ae VEILPULL "$@"; }
+      rc=0
+      ${body}
+      kill $Q 2>/dev/null; wait 2>/dev/null; exit $rc
+    `;
+  }
+  const inNamespace = (s: string) => (isolated ? run('unshare', ['-n', 'bash', '-c', s]) : run('bash', ['-c', s]));
+  const report = (work: string): PullReport =>
+    JSON.parse(readFileSync(join(work, 'pull-report.json'), 'utf8')) as PullReport;
+
+  test('25 rows by C-MOVE into a folder, storescp, STOW-RS and S3: the outputs of veil deid, rows not found reported', async () => {
+    const d = (n: string) => join(tmp, n);
+    const s3dir = d('s3rver');
+    mkdirSync(s3dir);
+    const creds = d('s3.json');
+    writeFileSync(creds, JSON.stringify({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }));
+    const toS3 = d('to-s3.json');
+    writeFileSync(
+      toS3,
+      JSON.stringify({
+        s3: { endpoint: `http://127.0.0.1:${ports[4]}`, forcePathStyle: true, credentialsFile: creds },
+      }),
+    );
+    mkdirSync(d('storescp'));
+    const r = await inNamespace(
+      script(`
+        storescp -od "${d('storescp')}" -aet STORE ${ports[2]} & S=$!
+        "${process.execPath}" "${bin}" dicomweb-serve --dir "${d('stow')}" --port ${ports[3]} --quiet --no-fsync & W=$!
+        "${join(process.cwd(), 'node_modules/.bin/s3rver')}" -d "${s3dir}" -a 127.0.0.1 -p ${ports[4]} --configure-bucket research --silent & B=$!
+        for i in $(seq 1 100); do echoscu -aec STORE 127.0.0.1 ${ports[2]} >/dev/null 2>&1 && break; sleep 0.05; done
+        sleep 1.5
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to "${d('folder')}" --work "${d('w-folder')}" --jobs 1 >/dev/null 2>"${d('folder.log')}" || rc=$?
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to dicom://STORE@127.0.0.1:${ports[2]} --work "${d('w-dimse')}" --jobs 1 2>"${d('dimse.log')}" >/dev/null || true
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to http://127.0.0.1:${ports[3]}/dicom-web --work "${d('w-stow')}" --jobs 1 2>"${d('stow.log')}" >/dev/null || true
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to s3://research/trial --to-config "${toS3}" --work "${d('w-s3')}" --jobs 1 2>"${d('s3.log')}" >/dev/null || true
+        kill $S $W $B 2>/dev/null
+      `),
+    );
+    // Exit 1: two rows are not found (by design).
+    assert.equal(r.code, 1, `${r.stderr}\n${readFileSync(d('folder.log'), 'utf8')}`);
+    for (const kind of ['folder', 'dimse', 'stow', 's3']) {
+      const rep = report(d(`w-${kind}`));
+      assert.deepEqual(rep.notFound, [25, 26], `${kind}: the two rows that match nothing, by line`);
+      assert.deepEqual(rep.failedRows, [], `${kind}: no failed rows (${readFileSync(d(`${kind}.log`), 'utf8')})`);
+      assert.equal(rep.rows.length, 25);
+      assert.equal(rep.delivered, rep.outputs, `${kind}: every output delivered`);
+      assert.equal(rep.outputs, expected.size, `${kind}: as many outputs as veil deid made`);
+      assert.equal(existsSync(join(d(`w-${kind}`), 'raw')), false, 'the originals are removed once done');
+      const log = readFileSync(d(`${kind}.log`), 'utf8');
+      for (const s of studies)
+        assert.ok(!log.includes(s.patientId) && !log.includes(s.uid), 'no identifiers in the log');
+    }
+    assertSameOutputs(dcmFiles(d('folder')), expected, 'folder');
+    assertSameOutputs(dcmFiles(d('storescp')), expected, 'storescp');
+    assertSameOutputs(
+      dcmFiles(d('stow')).filter((f) => !f.includes('incoming')),
+      expected,
+      'STOW-RS',
+    );
+    const s3files = dcmFiles(s3dir).filter((f) => /\.dcm\._S3rver_object$/.test(f));
+    assertSameOutputs(s3files, expected, 's3');
+  });
+
+  test('killed with SIGKILL mid-pull and run again: completes with the same outputs, each once', async () => {
+    const work = join(tmp, 'w-kill');
+    const to = join(tmp, 'kill-out');
+    const r = await inNamespace(
+      script(`
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to "${to}" --work "${work}" --jobs 1 >/dev/null 2>/dev/null & P=$!
+        # Kill once five rows are recorded as retrieved.
+        for i in $(seq 1 600); do
+          n=$(grep -o '"retrieved"' "${work}/pull-state.json" 2>/dev/null | wc -l)
+          [ "$n" -ge 5 ] && break; sleep 0.02
+        done
+        kill -9 $P; wait $P 2>/dev/null
+        grep -o '"retrieved"' "${work}/pull-state.json" | wc -l > "${work}/killed-at"
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to "${to}" --work "${work}" --jobs 1 >/dev/null 2>"${work}/resume.log" || rc=$?
+      `),
+    );
+    assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
+    const killedAt = Number(readFileSync(join(work, 'killed-at'), 'utf8').trim());
+    assert.ok(killedAt >= 5 && killedAt < 23, `killed after ${killedAt} rows`);
+    assert.match(readFileSync(join(work, 'resume.log'), 'utf8'), /resuming/);
+    const rep = report(work);
+    assert.deepEqual(rep.notFound, [25, 26]);
+    assert.equal(rep.delivered, expected.size);
+    assertSameOutputs(dcmFiles(to), expected, 'after the crash');
+  });
+});
+
+describe('veil pull from a DICOMweb server', () => {
+  test('QIDO-RS + WADO-RS from veil dicomweb-serve: the outputs of veil deid', async () => {
+    const originals = join(tmp, 'web-originals');
+    mkdirSync(originals);
+    const picks = [
+      'dcm_qa_ct/Philips/S21570/S4010/I10',
+      'dcm_qa_ct/Philips/S21570/S4010/I20',
+      'dcm4che/test-data/MR-JPEGLosslessSV1.dcm',
+    ];
+    for (const [i, p] of picks.entries()) copyFileSync(join(corpusDir, p), join(originals, `o${i}.dcm`));
+    const keyDir = join(tmp, 'web-key');
+    mkdirSync(keyDir);
+    const key = keyFile(keyDir);
+    const deidOut = join(tmp, 'web-expected');
+    const d = await run(process.execPath, [
+      bin,
+      'deid',
+      originals,
+      '--out',
+      deidOut,
+      '--key-file',
+      key.path,
+      '--no-progress',
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const expected = byUid(dcmFiles(deidOut));
+    const uids = [
+      ...new Set(
+        picks.map((p) => text(scanFile(new Uint8Array(readFileSync(join(corpusDir, p)))).dataset, 0x0020000d)),
+      ),
+    ];
+    const list = join(tmp, 'web.csv');
+    writeFileSync(list, `StudyInstanceUID\n${uids.join('\n')}\n`);
+    const [port] = await freePorts(1);
+    const out = join(tmp, 'web-out');
+    const work = join(tmp, 'w-web');
+    const s = `
+      "${process.execPath}" "${bin}" dicomweb-serve --dir "${originals}" --port ${port} --quiet & W=$!
+      for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:${port}/dicom-web/studies && break; sleep 0.05; done
+      "${process.execPath}" "${bin}" pull --from http://127.0.0.1:${port}/dicom-web --list "${list}" --key-file "${key.path}" --to "${out}" --work "${work}" --jobs 1; rc=$?
+      kill $W; wait 2>/dev/null; exit $rc`;
+    const r = await run('bash', ['-c', s]);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameOutputs(dcmFiles(out), expected, 'DICOMweb');
+  });
+});
+
+describe('veil pull from Orthanc', { skip: orthancAvailable() ? false : 'Orthanc is not installed' }, () => {
+  test('C-GET (compressed studies as stored) and QIDO-RS + WADO-RS from its DICOMweb plugin: the outputs of veil deid', async () => {
+    const picks = [
+      'dcm4che/test-data/CT-JPEGLosslessSV1.dcm',
+      'dcm4che/test-data/MR-JPEGLosslessSV1.dcm',
+      'dcm4che/test-data/NM1_JPLY',
+      'dcmjs/examples/data/IM-0001-0001.dcm',
+      'dcm_qa_ct/Philips/S21570/S4010/I10',
+    ];
+    const originals = join(tmp, 'orthanc-originals');
+    mkdirSync(originals);
+    const keyDir = join(tmp, 'orthanc-key');
+    mkdirSync(keyDir);
+    const key = keyFile(keyDir);
+    for (const [i, p] of picks.entries()) copyFileSync(join(corpusDir, p), join(originals, `o${i}.dcm`));
+    const d = await run(process.execPath, [
+      bin,
+      'deid',
+      originals,
+      '--out',
+      join(tmp, 'orthanc-expected'),
+      '--key-file',
+      key.path,
+      '--no-progress',
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const expected = byUid(dcmFiles(join(tmp, 'orthanc-expected')));
+    const list = join(tmp, 'orthanc.csv');
+    const uids = picks.map((p) => text(scanFile(new Uint8Array(readFileSync(join(corpusDir, p)))).dataset, 0x0020000d));
+    writeFileSync(list, `StudyInstanceUID\n${[...new Set(uids)].join('\n')}\n`);
+    const orthanc = await startOrthanc({ modalities: { veil: { aet: 'VEILGET', host: '127.0.0.1', port: 1 } } });
+    try {
+      for (const p of picks) {
+        const r = await orthanc.rest('POST', '/instances', new Uint8Array(readFileSync(join(corpusDir, p))));
+        assert.equal(r.status, 200);
+      }
+      const get = await run(process.execPath, [
+        bin,
+        'pull',
+        '--get',
+        '--from',
+        `${orthanc.aet}@127.0.0.1:${orthanc.dicomPort}`,
+        '--calling-ae',
+        'VEILGET',
+        '--list',
+        list,
+        '--key-file',
+        key.path,
+        '--to',
+        join(tmp, 'orthanc-get'),
+        '--work',
+        join(tmp, 'w-orthanc-get'),
+        '--jobs',
+        '1',
+      ]);
+      assert.equal(get.code, 0, `${get.stderr}\n${orthanc.logTail()}`);
+      assertSameOutputs(dcmFiles(join(tmp, 'orthanc-get')), expected, 'C-GET from Orthanc');
+      if (orthancDicomWebAvailable() && orthanc.dicomWebUrl) {
+        const web = await run(process.execPath, [
+          bin,
+          'pull',
+          '--from',
+          orthanc.dicomWebUrl,
+          '--list',
+          list,
+          '--key-file',
+          key.path,
+          '--to',
+          join(tmp, 'orthanc-web'),
+          '--work',
+          join(tmp, 'w-orthanc-web'),
+          '--jobs',
+          '1',
+        ]);
+        assert.equal(web.code, 0, web.stderr);
+        assertSameOutputs(dcmFiles(join(tmp, 'orthanc-web')), expected, 'DICOMweb from Orthanc');
+      }
+    } finally {
+      await orthanc.stop();
+    }
+  });
+});
