@@ -425,8 +425,18 @@ class Scanner {
     }
   }
 
+  /** Where allZero last met a non-zero byte: a run of (0000,0000) elements asks again at every element. */
+  nonZeroAt = -1;
+
   allZero(from: number, to: number): boolean {
-    for (let p = from; p < to; p++) if (this.r.byte(p) !== 0) return false;
+    // Without the memo, 80 KB of zeros ending in one stray byte took a second (10,000 elements x the rest of the run).
+    if (this.nonZeroAt >= from && this.nonZeroAt < to) return false;
+    for (let p = from; p < to; p++) {
+      if (this.r.byte(p) !== 0) {
+        this.nonZeroAt = p;
+        return false;
+      }
+    }
     return true;
   }
 

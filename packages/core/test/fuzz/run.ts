@@ -1,16 +1,24 @@
 /**
- * Fuzz target for the scanner, the value readers and the rewriter. Seeded from ~100 small corpus files (and the heads
- * of some large ones), it mutates bytes (bit flips, bytes set to 00/FF/random, corrupted length, tag and VR fields at
+ * Fuzz target for the scanner, the value readers, the rewriter and the whole release path. Seeded from ~100 small
+ * corpus files (and the heads of some large ones) and the generated hostile corpus (support/hostile.ts, scaled down:
+ * bombs, stray delimiters, trailing data, deep nesting...), it mutates bytes (bit flips, bytes set to 00/FF/random, corrupted length, tag and VR fields at
  * offsets found by scanning the seed, truncation, chunks duplicated, removed or inserted; for deflated files also the
  * inflated dataset, deflated again). Every input must either scan, and then rewrite and be walked with readString /
- * readNumbers without throwing anything but a VeilError, or fail with a VeilError. Any other exception, or an
- * iteration over 1 s, prints the seed and iteration, saves the input under .tmp/fuzz-crashes/ and exits 1.
+ * readNumbers without throwing anything but a VeilError, or fail with a VeilError. An input that scans then goes
+ * through the release path (releaseFile: scan -> de-identify -> plan -> verification gate) with the default
+ * configuration: it must be released or quarantined with a VeilError's code (never a fallback code that stands for
+ * another exception), and a released output must re-scan strictly (no trailing bytes, no stray delimiter) with the
+ * structural check clean. Any other exception, or an iteration over 1 s, prints the seed and iteration, saves the
+ * input under .tmp/fuzz-crashes/ and exits 1. The scanner runs with small caps (FUZZ_LIMITS) so that a bomb fails in
+ * milliseconds: the caps' own paths are fuzzed too.
  *
  * Usage: node --import tsx packages/core/test/fuzz/run.ts
  *   VEIL_FUZZ_SEED        PRNG seed (default 1); iteration i of seed s is always the same input
  *   VEIL_FUZZ_ITERATIONS  iterations (default 100000)
  *   VEIL_FUZZ_ONLY        run just this iteration and print what happens (to reproduce a crash)
  *   VEIL_FUZZ_WORKERS     worker threads (default: available cores, at most 4)
+ *   VEIL_FUZZ_RELEASE     run the release path on one in N inputs that scan (default 4; 1 in scripts/fuzz-long.sh)
+ * scripts/fuzz-long.sh runs 1e6 iterations.
  *   VEIL_SHARED_DIR       the shared data folder (default ../shared beside the repository)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +27,8 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { deflateSync } from 'fflate';
 import {
+  bytesSource,
+  checkStructure,
   concat,
   type DicomElement,
   type DicomFile,
@@ -26,15 +36,20 @@ import {
   type ElementContainer,
   isTextVR,
   isVeilError,
+  materialize,
+  parseDeidConfig,
   readNumbers,
   readString,
+  releaseFile,
   rewrite,
+  type ScanLimits,
   scanFile,
   UNDEFINED_LENGTH,
   valueBytes,
   walkElements,
 } from '../../src/index.ts';
 import { inventory, PYDICOM_TEST_FILES, pydicomFiles, readBytes, repoRoot } from '../support/corpus.ts';
+import { hostileCorpus } from '../support/hostile.ts';
 
 const SMALL = 64 * 1024;
 const SEED_FILES = 100;
@@ -44,6 +59,13 @@ const HEAD_BYTES = 48 * 1024;
 const HANG_MS = 1000;
 /** The main thread's watchdog for an iteration that never ends (a slow one is timed by its worker). */
 const STUCK_MS = 10_000;
+/** Caps small enough that a bomb fails in milliseconds, large enough for every seed (the largest inflates to 262 KB). */
+const FUZZ_LIMITS: Partial<ScanLimits> = { maxInflatedBytes: 300 * 1024, maxElements: 5000, maxDepth: 64 };
+/** The hostile corpus at 1/100 of its counts: the same structures, small enough to mutate thousands of times. */
+const HOSTILE_SCALE = 0.01;
+/** Quarantine codes that releaseFile uses for an exception that is not a VeilError: a crash in disguise. */
+const FALLBACK_CODES = new Set(['SCAN_FAILED', 'DEID_FAILED', 'REWRITE_FAILED', 'STAGE_FAILED']);
+const RELEASE_KEY = new Uint8Array(32).fill(0x5a);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Deterministic randomness: iteration i of seed s has its own generator, so any iteration can be replayed alone.
@@ -138,9 +160,9 @@ function fieldsOf(containers: readonly (ElementContainer | undefined)[]): Field[
 function makeSeed(name: string, bytes: Uint8Array): Seed | undefined {
   let file: DicomFile;
   try {
-    file = scanFile(bytes);
+    file = scanFile(bytes, { lenient: true, limits: FUZZ_LIMITS });
   } catch {
-    // A seed that does not scan (a cut large file) is still a seed: mutate it blindly.
+    // A seed that does not scan (a cut large file, a bomb) is still a seed: mutate it blindly.
     return { name, file: { bytes, fields: [] } };
   }
   if (file.datasetSource === file.source) {
@@ -205,6 +227,10 @@ function loadSeeds(): Seed[] {
   for (let k = 0; k < LARGE_HEADS && large.length > 0; k++) {
     const f = large[Math.floor((k * large.length) / LARGE_HEADS)]!;
     const s = makeSeed(`${f.name} (head)`, head(readBytes(f.path)));
+    if (s) seeds.push(s);
+  }
+  for (const c of hostileCorpus({ scale: HOSTILE_SCALE })) {
+    const s = makeSeed(`hostile/${c.name}`, c.bytes);
     if (s) seeds.push(s);
   }
   return seeds;
@@ -348,8 +374,39 @@ function input(seeds: readonly Seed[], seed: number, i: number): { bytes: Uint8A
 // ---------------------------------------------------------------------------------------------------------------------
 // One iteration
 
-/** 'parsed': the input scanned (a VeilError after that, from a conflicting random edit, is `after`). */
-type Outcome = { kind: 'parsed'; after?: string } | { kind: 'veil'; code: string } | { kind: 'crash'; error: string };
+/**
+ * 'parsed': the input scanned (a VeilError after that, from a conflicting random edit, is `after`); `release` is what
+ * the release path did with it ('released', or the quarantine code).
+ */
+type Outcome =
+  | { kind: 'parsed'; after?: string; release?: string }
+  | { kind: 'veil'; code: string }
+  | { kind: 'crash'; error: string };
+
+const RELEASE_CONFIG = parseDeidConfig({ limits: FUZZ_LIMITS });
+
+/** The release path on an input that scanned: released outputs must re-scan strictly and walk clean. */
+function release(bytes: Uint8Array): string {
+  const outcome = releaseFile(bytesSource(bytes), { config: RELEASE_CONFIG, keys: { key: RELEASE_KEY } });
+  if (outcome instanceof Promise) throw new Error('releaseFile returned a Promise with no async stage');
+  if (outcome.kind === 'not-dicom') throw new Error('an input that scanned is not-dicom on the release path');
+  if (outcome.kind === 'quarantined') {
+    const disguised = outcome.findings.find((f) => FALLBACK_CODES.has(f.code));
+    if (disguised) throw new Error(`release path: ${disguised.stage} threw something else than a VeilError`);
+    return outcome.code;
+  }
+  const out = materialize(outcome.file.source, outcome.plan.segments);
+  let file: DicomFile;
+  try {
+    file = scanFile(out);
+  } catch (e) {
+    throw new Error(`a released output does not re-scan: ${isVeilError(e) ? e.code : describeError(e)}`);
+  }
+  if (file.dataset.contentEnd !== file.datasetSource.length) throw new Error('a released output has trailing bytes');
+  const problems = checkStructure(file);
+  if (problems.length > 0) throw new Error(`a released output fails the structural check: ${problems[0]!.code}`);
+  return 'released';
+}
 
 function describeError(e: unknown): string {
   return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
@@ -399,21 +456,27 @@ function exercise(file: DicomFile, bytes: Uint8Array, rng: Rng): void {
   }
 }
 
-function runOne(seeds: readonly Seed[], seed: number, i: number): Outcome {
+function runOne(seeds: readonly Seed[], seed: number, i: number, releaseEvery = 1): Outcome {
   const { bytes } = input(seeds, seed, i);
   const rng = new Rng(seed ^ 0x5bd1e995, i);
   let file: DicomFile;
   try {
-    file = scanFile(bytes);
+    file = scanFile(bytes, { limits: FUZZ_LIMITS });
   } catch (e) {
     if (isVeilError(e)) return { kind: 'veil', code: e.code };
     return { kind: 'crash', error: describeError(e) };
   }
+  let after: string | undefined;
   try {
     exercise(file, bytes, rng);
-    return { kind: 'parsed' };
   } catch (e) {
-    if (isVeilError(e)) return { kind: 'parsed', after: e.code };
+    if (!isVeilError(e)) return { kind: 'crash', error: describeError(e) };
+    after = e.code;
+  }
+  if (i % releaseEvery !== 0) return { kind: 'parsed', ...(after ? { after } : {}) };
+  try {
+    return { kind: 'parsed', ...(after ? { after } : {}), release: release(bytes) };
+  } catch (e) {
     return { kind: 'crash', error: describeError(e) };
   }
 }
@@ -428,10 +491,17 @@ interface WorkerInput {
   readonly index: number;
   readonly stride: number;
   readonly progress: SharedArrayBuffer;
+  readonly releaseEvery: number;
 }
 
 type WorkerMessage =
-  | { type: 'done'; parsed: number; codes: Record<string, number>; after: Record<string, number> }
+  | {
+      type: 'done';
+      parsed: number;
+      codes: Record<string, number>;
+      after: Record<string, number>;
+      releases: Record<string, number>;
+    }
   | { type: 'crash'; iteration: number; error: string }
   | { type: 'slow'; iteration: number; ms: number };
 
@@ -440,15 +510,17 @@ function workerMain(data: WorkerInput): void {
   let parsed = 0;
   const codes: Record<string, number> = {};
   const after: Record<string, number> = {};
+  const releases: Record<string, number> = {};
   for (let i = data.index; i < data.iterations; i += data.stride) {
     Atomics.store(progress, data.index, i);
     let t0 = performance.now();
-    const outcome = runOne(data.seeds, data.seed, i);
+    const outcome = runOne(data.seeds, data.seed, i, data.releaseEvery);
     let ms = performance.now() - t0;
-    if (ms > HANG_MS) {
-      // Once more, to tell a slow input from a pause of a busy machine.
+    // Up to three more times, warm, to tell a slow input from a busy machine (on a 2-core VM at load 20, a 100 ms
+    // iteration can take a second of wall time).
+    for (let again = 0; again < 3 && ms > HANG_MS; again++) {
       t0 = performance.now();
-      runOne(data.seeds, data.seed, i);
+      runOne(data.seeds, data.seed, i, data.releaseEvery);
       ms = Math.min(ms, performance.now() - t0);
     }
     if (outcome.kind === 'crash') {
@@ -462,12 +534,13 @@ function workerMain(data: WorkerInput): void {
     if (outcome.kind === 'parsed') {
       parsed++;
       if (outcome.after) after[outcome.after] = (after[outcome.after] ?? 0) + 1;
+      if (outcome.release) releases[outcome.release] = (releases[outcome.release] ?? 0) + 1;
     } else {
       codes[outcome.code] = (codes[outcome.code] ?? 0) + 1;
     }
   }
   Atomics.store(progress, data.index, -1);
-  parentPort!.postMessage({ type: 'done', parsed, codes, after } satisfies WorkerMessage);
+  parentPort!.postMessage({ type: 'done', parsed, codes, after, releases } satisfies WorkerMessage);
 }
 
 function save(seeds: readonly Seed[], seed: number, i: number, why: string): string {
@@ -499,6 +572,7 @@ function startWorker(data: WorkerInput): Worker {
 async function main(): Promise<number> {
   const seed = envInt('VEIL_FUZZ_SEED', 1) >>> 0;
   const iterations = envInt('VEIL_FUZZ_ITERATIONS', 100000);
+  const releaseEvery = Math.max(1, envInt('VEIL_FUZZ_RELEASE', 4));
   const t0 = performance.now();
   const seeds = loadSeeds();
 
@@ -506,7 +580,7 @@ async function main(): Promise<number> {
   if (only !== undefined && only !== '') {
     const i = envInt('VEIL_FUZZ_ONLY', 0);
     const { from, bytes } = input(seeds, seed, i);
-    const outcome = runOne(seeds, seed, i);
+    const outcome = runOne(seeds, seed, i, 1);
     console.log(`fuzz: seed ${seed} iteration ${i}: ${bytes.length} bytes from ${from}: ${JSON.stringify(outcome)}`);
     if (outcome.kind === 'crash') console.log(`saved ${save(seeds, seed, i, outcome.error)}`);
     return outcome.kind === 'crash' ? 1 : 0;
@@ -522,10 +596,11 @@ async function main(): Promise<number> {
   let parsed = 0;
   const codes: Record<string, number> = {};
   const after: Record<string, number> = {};
+  const releases: Record<string, number> = {};
   let failure: string | undefined;
 
   const workers = Array.from({ length: stride }, (_, index) => {
-    const data: WorkerInput = { seeds, seed, iterations, index, stride, progress };
+    const data: WorkerInput = { seeds, seed, iterations, index, stride, progress, releaseEvery };
     return startWorker(data);
   });
 
@@ -560,6 +635,7 @@ async function main(): Promise<number> {
               parsed += m.parsed;
               for (const [c, n] of Object.entries(m.codes)) codes[c] = (codes[c] ?? 0) + n;
               for (const [c, n] of Object.entries(m.after)) after[c] = (after[c] ?? 0) + n;
+              for (const [c, n] of Object.entries(m.releases)) releases[c] = (releases[c] ?? 0) + n;
             } else if (m.type === 'crash') {
               fail(m.iteration, m.error);
               for (const x of workers) void x.terminate();
@@ -586,10 +662,14 @@ async function main(): Promise<number> {
   const sorted = (m: Record<string, number>): string =>
     JSON.stringify(Object.fromEntries(Object.entries(m).sort((a, b) => b[1] - a[1])));
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  // CPU of every thread of this process: the number to compare across machines (wall time moves with the load).
+  const cpu = process.cpuUsage();
+  const cpuSecs = ((cpu.user + cpu.system) / 1e6).toFixed(1);
   console.log(`fuzz: seed ${seed}, ${seeds.length} seed files, ${stride} workers`);
   console.log(`fuzz: after a scan, random edits refused with VeilErrors ${sorted(after)}`);
+  console.log(`fuzz: release path (1 in ${releaseEvery} scanned inputs): ${sorted(releases)}`);
   console.log(
-    `fuzz: ${iterations} iterations, ${parsed} parsed, ${errors} VeilErrors by code ${sorted(codes)}, ${secs}s`,
+    `fuzz: ${iterations} iterations, ${parsed} parsed, ${errors} VeilErrors by code ${sorted(codes)}, ${secs}s (CPU ${cpuSecs}s)`,
   );
   if (parsed + errors !== iterations) {
     console.error(`fuzz: ${iterations - parsed - errors} iterations unaccounted for`);

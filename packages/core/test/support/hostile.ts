@@ -251,8 +251,13 @@ function nested(depth: number): Uint8Array {
   return concat([repeat(open, depth), el(0x0040a160, 'UT', 'leaf'), repeat(close, depth)]);
 }
 
-/** Every hostile case, smallest first. Deterministic. */
-export function hostileCorpus(): HostileCase[] {
+/**
+ * Every hostile case, smallest first. Deterministic. `scale` shrinks the counts (elements, bomb sizes, nesting) for
+ * the fuzz target, which mutates them thousands of times under small caps; the codes stated are those at scale 1.
+ */
+export function hostileCorpus(options: { scale?: number } = {}): HostileCase[] {
+  const scale = options.scale ?? 1;
+  const n = (count: number, min = 1): number => Math.max(min, Math.round(count * scale));
   const base = normalDataset();
   const cases: HostileCase[] = [];
   const add = (name: string, about: string, dataset: Uint8Array | null, code: string, raw?: Uint8Array): void => {
@@ -347,11 +352,16 @@ export function hostileCorpus(): HostileCase[] {
       concat([preamble, text('DICM'), body]),
     );
   }
-  add('nesting-10000', 'sequences nested 10,000 deep', concat([base, nested(10_000), PIXELS]), 'DICOM_TOO_DEEP');
+  add(
+    'nesting-10000',
+    'sequences nested 10,000 deep',
+    concat([base, nested(n(10_000, 100)), PIXELS]),
+    'DICOM_TOO_DEEP',
+  );
   add(
     'elements-1e6',
     'a million 8-byte private elements (8 MB)',
-    concat([base, el(0x00090010, 'LO', 'EVIL CREATOR'), repeat(TINY, 1_000_000), PIXELS]),
+    concat([base, el(0x00090010, 'LO', 'EVIL CREATOR'), repeat(TINY, n(1_000_000)), PIXELS]),
     'DICOM_TOO_MANY_ELEMENTS',
   );
   add(
@@ -359,7 +369,7 @@ export function hostileCorpus(): HostileCase[] {
     'a deflated data set of a million empty elements: 8 MB inflated from ~30 KB',
     null,
     'DICOM_TOO_MANY_ELEMENTS',
-    deflatedPart10(deflateRepeated(concat([base, el(0x00090010, 'LO', 'EVIL CREATOR')]), TINY, 1_000_000)),
+    deflatedPart10(deflateRepeated(concat([base, el(0x00090010, 'LO', 'EVIL CREATOR')]), TINY, n(1_000_000))),
   );
   add(
     'deflate-bomb-value',
@@ -368,9 +378,9 @@ export function hostileCorpus(): HostileCase[] {
     'DICOM_INFLATE_LIMIT',
     deflatedPart10(
       deflateRepeated(
-        concat([base, el(0x00091002, 'OB', new Uint8Array(0)).subarray(0, 8), u32le(2 ** 30)]),
+        concat([base, el(0x00091002, 'OB', new Uint8Array(0)).subarray(0, 8), u32le(n(2 ** 30))]),
         new Uint8Array(1),
-        2 ** 30,
+        n(2 ** 30),
       ),
     ),
   );
@@ -379,7 +389,7 @@ export function hostileCorpus(): HostileCase[] {
     'a ~0.7 MB deflated data set that inflates to 64 million empty elements (512 MB)',
     null,
     'DICOM_INFLATE_LIMIT',
-    deflatedPart10(deflateRepeated(concat([base, el(0x00090010, 'LO', 'EVIL CREATOR')]), TINY, 64_000_000)),
+    deflatedPart10(deflateRepeated(concat([base, el(0x00090010, 'LO', 'EVIL CREATOR')]), TINY, n(64_000_000))),
   );
   return cases;
 }
