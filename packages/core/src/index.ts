@@ -17,6 +17,7 @@ export * from './dicom/dump.ts';
 export * from './dicom/errors.ts';
 export * from './dicom/json-model.ts';
 export * from './dicom/limits.ts';
+export * from './dicom/part10.ts';
 export * from './dicom/rewriter.ts';
 export * from './dicom/scanner.ts';
 export * from './dicom/tag.ts';

@@ -7,19 +7,19 @@
  *   const meta = readPart10Meta(head, false); // 'more' until the meta is complete
  *   const id = identifyInstance(wholeFileOrPrefix, isWholeFile);
  */
-import { type DicomFile, findElement, isVeilError, readString, scanFile } from '@veil/core';
+import {
+  type DicomFile,
+  type FileMeta,
+  findElement,
+  isVeilError,
+  readFileMeta,
+  readString,
+  scanFile,
+} from '@veil/core';
 import { DicomwebError } from './errors.ts';
 
-export interface Part10Meta {
-  /** (0002,0002) Media Storage SOP Class UID. */
-  readonly sopClassUid: string | undefined;
-  /** (0002,0003) Media Storage SOP Instance UID. */
-  readonly sopInstanceUid: string | undefined;
-  /** (0002,0010) Transfer Syntax UID. */
-  readonly transferSyntaxUid: string | undefined;
-  /** Offset of the data set (the end of the file meta). */
-  readonly datasetOffset: number;
-}
+/** The file meta's UIDs and where the data set starts (@veil/core's FileMeta). */
+export type Part10Meta = FileMeta;
 
 export interface InstanceIdentity {
   /** From the data set (0008,0016), else the file meta. */
@@ -35,69 +35,19 @@ export interface InstanceIdentity {
   readonly metaOnly?: boolean;
 }
 
-const MAX_META = 64 * 1024;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-
-function trimUid(bytes: Uint8Array): string {
-  let s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  s = s.replace(/[\0 ]+$/, '').trim();
-  return s;
-}
-
 /**
- * Reads the file meta from the first bytes of a file. Returns 'more' while `head` is too short (and `complete` is
- * false); throws DICOMWEB_NOT_PART10 when the bytes are not a Part 10 file (no "DICM" at 128, a meta that does not
- * parse as explicit VR little endian group 0002).
+ * Reads the file meta from the first bytes of a file (@veil/core's readFileMeta). Returns 'more' while `head` is too
+ * short (and `complete` is false); throws DICOMWEB_NOT_PART10 when the bytes are not a Part 10 file.
  */
 export function readPart10Meta(head: Uint8Array, complete: boolean): Part10Meta | 'more' {
-  const need = (n: number): boolean => {
-    if (head.length >= n) return false;
-    if (complete) throw new DicomwebError('DICOMWEB_NOT_PART10', { offset: head.length });
-    return true;
-  };
-  if (need(132 + 8)) return 'more';
-  if (head[128] !== 0x44 || head[129] !== 0x49 || head[130] !== 0x43 || head[131] !== 0x4d) {
-    throw new DicomwebError('DICOMWEB_NOT_PART10', { offset: 128 });
+  try {
+    return readFileMeta(head, complete);
+  } catch (e) {
+    if (isVeilError(e) && e.code === 'DICOM_NOT_PART10') {
+      throw new DicomwebError('DICOMWEB_NOT_PART10', e.offset !== undefined ? { offset: e.offset } : {});
+    }
+    throw e;
   }
-  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const values = new Map<number, string>();
-  let pos = 132;
-  for (;;) {
-    if (head.length < pos + 2) {
-      if (complete) break;
-      return 'more';
-    }
-    if (view.getUint16(pos, true) !== 0x0002) break;
-    if (need(pos + 8)) return 'more';
-    const tag = view.getUint32(pos, true);
-    const element = tag >>> 16;
-    const vr = String.fromCharCode(head[pos + 4]!, head[pos + 5]!);
-    if (!/^[A-Z]{2}$/.test(vr)) throw new DicomwebError('DICOMWEB_NOT_PART10', { offset: pos });
-    let valueOffset: number;
-    let length: number;
-    if (LONG_VRS.has(vr)) {
-      if (need(pos + 12)) return 'more';
-      valueOffset = pos + 12;
-      length = view.getUint32(pos + 8, true);
-    } else {
-      valueOffset = pos + 8;
-      length = view.getUint16(pos + 6, true);
-    }
-    const end = valueOffset + length;
-    if (length === 0xffffffff || end > MAX_META) throw new DicomwebError('DICOMWEB_NOT_PART10', { offset: pos });
-    if (need(end)) return 'more';
-    if (element === 0x0002 || element === 0x0003 || element === 0x0010) {
-      values.set(element, trimUid(head.subarray(valueOffset, end)));
-    }
-    pos = end;
-  }
-  if (pos === 132) throw new DicomwebError('DICOMWEB_NOT_PART10', { offset: pos });
-  return {
-    sopClassUid: values.get(0x0002) || undefined,
-    sopInstanceUid: values.get(0x0003) || undefined,
-    transferSyntaxUid: values.get(0x0010) || undefined,
-    datasetOffset: pos,
-  };
 }
 
 const TOP_LEVEL_PATH = /^\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)$/;

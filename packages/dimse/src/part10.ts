@@ -8,7 +8,14 @@
  *   await client.store({ ...info, dataset: bytes.subarray(info.datasetOffset) });
  *   const meta = encodeFileMeta({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: 'MODALITY' });
  */
-import { type ByteSource, EXPLICIT_LE, encodeElement, findElement, readString, scanFile } from '@veil/core';
+import {
+  type ByteSource,
+  type FileMetaFields as CoreFileMetaFields,
+  encodeFileMeta as encodeCoreFileMeta,
+  findElement,
+  readString,
+  scanFile,
+} from '@veil/core';
 import { DimseError } from './errors.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './uids.ts';
 
@@ -66,47 +73,14 @@ export function describePart10(source: ByteSource | Uint8Array): Part10Info {
   };
 }
 
-export interface FileMetaFields {
-  readonly sopClassUid: string;
-  readonly sopInstanceUid: string;
-  readonly transferSyntaxUid: string;
-  /** (0002,0016) Source Application Entity Title: the calling AE of the association the data set came on. */
-  readonly sourceAeTitle?: string;
-  /** (0002,0018) Receiving Application Entity Title. */
-  readonly receivingAeTitle?: string;
-}
+/** The file meta fields of a received data set; Veil's DIMSE implementation class and version are added. */
+export type FileMetaFields = Omit<CoreFileMetaFields, 'implementationClassUid' | 'implementationVersionName'>;
 
-function ascii(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
-}
-
-/** The 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1), explicit VR little endian. */
+/** The 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1): @veil/core's encodeFileMeta. */
 export function encodeFileMeta(f: FileMetaFields): Uint8Array {
-  const els: Uint8Array[] = [
-    encodeElement(0x00020001, 'OB', new Uint8Array([0x00, 0x01]), EXPLICIT_LE),
-    encodeElement(0x00020002, 'UI', ascii(f.sopClassUid), EXPLICIT_LE),
-    encodeElement(0x00020003, 'UI', ascii(f.sopInstanceUid), EXPLICIT_LE),
-    encodeElement(0x00020010, 'UI', ascii(f.transferSyntaxUid), EXPLICIT_LE),
-    encodeElement(0x00020012, 'UI', ascii(IMPLEMENTATION_CLASS_UID), EXPLICIT_LE),
-    encodeElement(0x00020013, 'SH', ascii(IMPLEMENTATION_VERSION_NAME), EXPLICIT_LE),
-  ];
-  if (f.sourceAeTitle) els.push(encodeElement(0x00020016, 'AE', ascii(f.sourceAeTitle), EXPLICIT_LE));
-  if (f.receivingAeTitle) els.push(encodeElement(0x00020018, 'AE', ascii(f.receivingAeTitle), EXPLICIT_LE));
-  let groupLength = 0;
-  for (const e of els) groupLength += e.length;
-  const gl = new Uint8Array(4);
-  new DataView(gl.buffer).setUint32(0, groupLength, true);
-  const parts = [encodeElement(0x00020000, 'UL', gl, EXPLICIT_LE), ...els];
-  let n = 132;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  out.set(ascii('DICM'), 128);
-  let o = 132;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return encodeCoreFileMeta({
+    ...f,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  });
 }
