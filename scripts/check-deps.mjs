@@ -8,6 +8,12 @@
 //             app (apps/*, @veil/app); protocol packages (dimse, dicomweb) never import store-* or queue-* packages.
 //   layout    nothing reaches into another package by relative path (../../core/src/x.ts) or past its `exports`
 //             (@veil/core/src/x.ts); use the package name.
+//   tests     the layout rule also holds for each package's test/ folder, and for the repository's bench/, scripts/
+//   bench     and test/ folders (TypeScript and .mjs): a package is used by its name and its exports, never by its
+//   scripts   src/ path (another package's test/support fixtures may be shared). Two exceptions, both for files that are not part of any package's API: bench/ may import
+//             the app's own modules (apps/veil/src: the app has no library API, and the benchmarks time its
+//             internals), and scripts/codegen may import packages/core/src/dicom/vr.ts, the one hand-written table
+//             the dictionary generator needs before the generated dictionary (and so @veil/core) exists.
 //
 // Plain Node, no dependencies: a small tokenizer skips comments, strings and regular expressions so that text which
 // only looks like an import is not reported. Usage: node scripts/check-deps.mjs [repo-root]
@@ -404,6 +410,63 @@ for (const ws of workspaces) {
       for (const t of nodeGlobals(tokens)) {
         found.push({ line: t.line, text: `core may not use the Node global '${t.value}' (take it as an argument)` });
       }
+    }
+    found.sort((a, b) => a.line - b.line);
+    for (const f of found) violations.push(`${relative(root, file)}:${f.line}: ${f.text}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Tests, benchmarks and scripts: the layout rule only (they may use Node builtins and dev dependencies).
+
+const LAYOUT_EXTENSIONS = [...SOURCE_EXTENSIONS, '.mjs'];
+
+function layoutFiles(dir) {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && LAYOUT_EXTENSIONS.some((x) => e.name.endsWith(x)) && !e.name.endsWith('.d.ts'))
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .filter((f) => !f.split(sep).some((part) => part === 'node_modules' || part === 'out' || part === 'dist'))
+    .sort();
+}
+
+const CODEGEN_BOOTSTRAP = new Set(['packages/core/src/dicom/vr.ts']);
+
+/** `owner`: the workspace whose test/ holds the file, or undefined for the repository's bench/, scripts/, test/. */
+function checkLayout(file, owner, spec) {
+  const fromRel = relative(root, file).split(sep).join('/');
+  if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('file:')) {
+    const target = spec.startsWith('file:') ? fileURLToPath(spec) : resolve(dirname(file), spec);
+    const other = workspaceOf(target);
+    if (!other || other === owner) return [];
+    const targetRel = relative(root, target).split(sep).join('/');
+    // Shared test support (another package's test/support) is fixtures, not API: only src/ is off limits.
+    if (!relative(other.dir, target).split(sep).join('/').startsWith('src/')) return [];
+    if (fromRel.startsWith('bench/') && other.group === 'apps') return [];
+    if (fromRel.startsWith('scripts/codegen/') && CODEGEN_BOOTSTRAP.has(targetRel)) return [];
+    return [`reaches into ${other.group}/${other.folder} by relative path; import '${other.name}' instead`];
+  }
+  if (spec.startsWith('node:') || BUILTINS.has(spec)) return [];
+  const name = packageName(spec);
+  const target = byName.get(name);
+  if (!target) return [];
+  const subpath = spec === name ? '.' : `.${spec.slice(name.length)}`;
+  if (!isExported(target, subpath)) {
+    return [`'${subpath}' is not in ${name}'s exports; import a public entry point of '${name}'`];
+  }
+  return [];
+}
+
+const layoutSets = [
+  ...workspaces.map((ws) => ({ owner: ws, files: layoutFiles(join(ws.dir, 'test')) })),
+  ...['bench', 'scripts', 'test'].map((d) => ({ owner: undefined, files: layoutFiles(join(root, d)) })),
+];
+for (const { owner, files } of layoutSets) {
+  for (const file of files) {
+    fileCount++;
+    const found = [];
+    for (const { spec, line } of specifiers(tokenize(readFileSync(file, 'utf8')))) {
+      for (const problem of checkLayout(file, owner, spec)) found.push({ line, text: `${problem} ('${spec}')` });
     }
     found.sort((a, b) => a.line - b.line);
     for (const f of found) violations.push(`${relative(root, file)}:${f.line}: ${f.text}`);

@@ -116,4 +116,41 @@ describe('check-deps', () => {
     assert.match(r.stderr, /index\.ts:5: imports apps\/veil internals by relative path/);
     assert.match(r.stderr, /index\.ts:6: '.\/src\/dicom\/tag.ts' is not in @veil\/core's exports/);
   });
+
+  test('tests, bench and scripts: no reach into another package src; bench may use the app, codegen its bootstrap', () => {
+    const dir = tree({
+      'packages/core/package.json': core,
+      'packages/core/src/index.ts': 'export const x = 1;\n',
+      'packages/core/src/dicom/vr.ts': 'export const KNOWN_VRS = [];\n',
+      'packages/core/test/support/fixtures.ts': 'export const f = 1;\n',
+      'packages/dimse/package.json': { name: '@veil/dimse', dependencies: { '@veil/core': '0.1.0' } },
+      'packages/dimse/src/index.ts': 'export const y = 2;\n',
+      'packages/dimse/test/a.test.ts': [
+        "import { y } from '../src/index.ts';",
+        "import { f } from '../../core/test/support/fixtures.ts';",
+        "import { x } from '../../core/src/index.ts';",
+        "import { z } from '@veil/core/src/index.ts';",
+      ].join('\n'),
+      'apps/veil/package.json': { name: '@veil/app', dependencies: { '@veil/core': '0.1.0' } },
+      'apps/veil/src/io.ts': 'export const w = 3;\n',
+      'bench/b.bench.ts': [
+        "import { w } from '../apps/veil/src/io.ts';",
+        "import { x } from '../packages/core/src/index.ts';",
+      ].join('\n'),
+      'scripts/codegen/gen.ts': [
+        "import { KNOWN_VRS } from '../../packages/core/src/dicom/vr.ts';",
+        "import { x } from '../../packages/core/src/index.ts';",
+      ].join('\n'),
+      'scripts/tool.mjs': "import { x } from '@veil/core';\n",
+    });
+    const r = check(dir);
+    assert.equal(r.status, 1);
+    const lines = r.stderr.split('\n').filter((l) => l.includes(': '));
+    assert.deepEqual(lines.filter((l) => !l.startsWith('deps:')).sort(), [
+      "bench/b.bench.ts:2: reaches into packages/core by relative path; import '@veil/core' instead ('../packages/core/src/index.ts')",
+      "packages/dimse/test/a.test.ts:3: reaches into packages/core by relative path; import '@veil/core' instead ('../../core/src/index.ts')",
+      "packages/dimse/test/a.test.ts:4: './src/index.ts' is not in @veil/core's exports; import a public entry point of '@veil/core' ('@veil/core/src/index.ts')",
+      "scripts/codegen/gen.ts:2: reaches into packages/core by relative path; import '@veil/core' instead ('../../packages/core/src/index.ts')",
+    ]);
+  });
 });
