@@ -30,7 +30,7 @@ const HOSPITAL_OF_RE =
   /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
 const ADDRESS_CUE_RE =
   /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|sent\s+to|send\s+(?:it\s+)?to|return\s+to|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|deliver(?:ed)?\s+to|mail(?:ed)?\s+to|ship(?:ped)?\s+to|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
-const CORNER_RE = /\bcorner\s+of\s+((?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
+const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
 
@@ -335,6 +335,24 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
         continue;
       }
       const word = /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u.exec(rest);
+      // A place line of an address block: a few capitalised words (particles allowed) up to a comma, a line end or
+      // a postal code, after a comma or a line break ("Apt. 962\n Grand Rapids", "Turkovice u Prelouce"), or in
+      // capitals right after the anchor ("Apt. 501 POLSING OO").
+      const place =
+        /^(?:[\p{Lu}][\p{L}'’.-]*|\p{Ll}{1,3})(?:[ -](?:[\p{Lu}][\p{L}'’.-]*|\p{Ll}{1,3})){0,3}(?=[ \t]*(?:,|\r?\n|$|\d))/u.exec(
+          rest,
+        );
+      const sepOk = /[,\n]/.test(m[0]);
+      if (
+        place &&
+        /^\p{Lu}/u.test(place[0]) &&
+        !(word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) &&
+        (sepOk || (place[0] === place[0].toUpperCase() && place[0].length >= 3))
+      ) {
+        extra.push({ start: p, end: p + place[0].length, type: 'CITY', confidence: 0.7, rule: 'address.glue.place' });
+        pos = p + place[0].length;
+        continue;
+      }
       if (word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) {
         pos = p + word[0].length;
         continue;
