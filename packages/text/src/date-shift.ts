@@ -108,9 +108,12 @@ export function shiftDateText(value: string, days: number, order: DateOrder): st
   dd = r.d;
   const repl = new Map<Piece, string>();
   if (y) repl.set(y, twoDigit ? String(r.y % 100).padStart(2, '0') : String(r.y).padStart(y.text.length, '0'));
-  if (mo) repl.set(mo, String(mm).padStart(mo.text.length >= 2 && mo.text.startsWith('0') ? 2 : 1, '0'));
+  // Two-digit fields stay two digits ("12.31.2019" -> "02.09.2020"); one-digit fields stay unpadded.
+  if (mo) repl.set(mo, String(mm).padStart(mo.text.length >= 2 ? 2 : 1, '0'));
   if (monthPiece) repl.set(monthPiece, styleLike(monthPiece.text, MONTHS[mm - 1]!));
-  if (d) repl.set(d, String(dd).padStart(d.text.length >= 2 && d.text.startsWith('0') ? 2 : 1, '0'));
+  // With a month name, days are zero-padded only when they were ("March 12" -> "April 5", "05-JAN-2020" -> "14-FEB-2020").
+  const padDay = d !== undefined && d.text.length >= 2 && (!monthPiece || d.text.startsWith('0'));
+  if (d) repl.set(d, String(dd).padStart(padDay ? 2 : 1, '0'));
   let out = '';
   let pos = 0;
   for (const p of pieces) {
