@@ -151,6 +151,14 @@ describe('patient portal and console: object-level access, CSRF, fixation, brute
     const list = events.json.events as { id: string; deliveries: { organisation: string; status: string }[] }[];
     assert.deepEqual(list.map((e) => e.id).sort(), [...jobsOf.A].sort());
     const delivered = list.find((e) => e.deliveries.length > 0)!;
+    // research keeps nothing (retentionDays 0): its deletion is overdue until confirmed; clinical-ai's is not due.
+    const overdue = Object.fromEntries(
+      (delivered.deliveries as unknown as { organisation: string; deletionOverdue: boolean }[]).map((d) => [
+        d.organisation,
+        d.deletionOverdue,
+      ]),
+    );
+    assert.deepEqual(overdue, { 'Clinical AI Ltd': false, 'Research Institute': true });
     assert.deepEqual(delivered.deliveries.map((d) => [d.organisation, d.status]).sort(), [
       ['Clinical AI Ltd', 'sent'],
       ['Research Institute', 'sent'],

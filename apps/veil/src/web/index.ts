@@ -18,7 +18,7 @@ import type { Spool } from '../server/spool.ts';
 import { Console } from './console.ts';
 import { clientKey, FailureLimiter, readJson, sendHtml, sendJson, WebError } from './http-util.ts';
 import { Portal } from './portal.ts';
-import { factSheet, factSheetHtml } from './privacy.ts';
+import { type FactSheet, factSheet, factSheetHtml } from './privacy.ts';
 
 export interface WebOptions {
   readonly config: LoadedServerConfig;
@@ -55,6 +55,19 @@ export function createWeb(o: WebOptions): WebHandler {
     ? new Console({ config: o.config, gov: o.gov, store: o.store, runner: o.runner, key: o.key, publicKey, clock })
     : undefined;
   const vendorLimiter = new FailureLimiter(10, 100, 15 * 60_000, clock);
+  // The sheet re-verifies the audit chain: computed at most every 10 s, however often it is asked for.
+  let sheet: { at: number; value: Promise<FactSheet> } | undefined;
+  const currentSheet = (): Promise<FactSheet> => {
+    const now = clock();
+    if (!sheet || now - sheet.at > 10_000) {
+      const value = factSheet(o.config, o.gov, now);
+      sheet = { at: now, value };
+      value.catch(() => {
+        sheet = undefined;
+      });
+    }
+    return sheet.value;
+  };
 
   const vendorDeletions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const who = clientKey(req);
@@ -107,9 +120,9 @@ export function createWeb(o: WebOptions): WebHandler {
       try {
         if (path === '/privacy' || path === '/privacy.json') {
           if (method !== 'GET') throw new WebError('METHOD_NOT_ALLOWED', 405);
-          const sheet = await factSheet(o.config, o.gov, clock());
-          if (path === '/privacy.json') sendJson(res, 200, sheet);
-          else sendHtml(res, 200, factSheetHtml(sheet));
+          const s = await currentSheet();
+          if (path === '/privacy.json') sendJson(res, 200, s);
+          else sendHtml(res, 200, factSheetHtml(s));
           return;
         }
         if (path === '/api/vendor/deletions') {

@@ -69,6 +69,8 @@ export interface PortalDelivery {
   readonly retentionDays: number | null;
   readonly deleteBy: string | null;
   readonly deletionConfirmedAt: string | null;
+  /** The retention ran out, the contract requires a deletion confirmation, and none came. */
+  readonly deletionOverdue: boolean;
 }
 
 export interface PortalEvent {
@@ -200,6 +202,13 @@ export class Portal {
           retentionDays: dest?.retentionDays ?? null,
           deleteBy: sent ? iso(rel?.expiresAt ?? null) : null,
           deletionConfirmedAt: iso(rel?.deletedAt ?? null),
+          deletionOverdue:
+            sent &&
+            rel !== undefined &&
+            rel.confirmDeletion &&
+            rel.deletedAt === null &&
+            rel.expiresAt !== null &&
+            rel.expiresAt <= this.#c.clock(),
         };
       }),
     };
@@ -447,7 +456,7 @@ ${error ? `<p class="warn" role="alert">${esc(error)}</p>` : ''}
         ) => `<tr><td>${esc(d.organisation ?? d.destination)}</td><td>${esc(d.purposeLabel ?? d.purpose ?? 'Not declared')}</td>
 <td>${esc(d.region ?? 'Not declared')}</td><td>${esc(d.statusText)}${d.sentAt ? ` on ${esc(date(Date.parse(d.sentAt)))}` : ''}</td>
 <td>${d.retentionDays === null ? 'Not limited' : `${d.retentionDays} days${d.deleteBy ? ` (until ${esc(date(Date.parse(d.deleteBy)))})` : ''}`}</td>
-<td>${d.deletionConfirmedAt ? `Confirmed ${esc(date(Date.parse(d.deletionConfirmedAt)))}` : d.status === 'sent' ? 'Not yet' : '—'}</td></tr>`,
+<td>${d.deletionConfirmedAt ? `Confirmed ${esc(date(Date.parse(d.deletionConfirmedAt)))}` : d.deletionOverdue ? '<span class="warn">Overdue: not confirmed by the organisation</span>' : d.status === 'sent' ? 'Not yet due' : '—'}</td></tr>`,
       )
       .join('\n');
     return `<section class="card" aria-labelledby="e-${esc(e.id)}">
