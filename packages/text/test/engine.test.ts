@@ -156,6 +156,10 @@ test('surrogates are keyed and consistent across documents; dates keep their int
   assert.equal(shiftDateText('04.03.2020', 1, 'mdy'), '05.03.2020');
   assert.equal(shiftDateText('2020-03-04 11:34:00', -4, 'mdy'), '2020-02-29 11:34:00');
   assert.equal(shiftDateText('Tuesday', 2, 'mdy'), 'Thursday');
+  assert.equal(shiftDateText('12.31.2019', 40, 'mdy'), '02.09.2020');
+  assert.equal(shiftDateText('March 12, 2020', 24, 'mdy'), 'April 5, 2020');
+  assert.equal(shiftDateText("Mar. 3, '20", 40, 'mdy'), "Apr. 12, '20");
+  assert.equal(shiftDateText('05-JAN-2020', 1, 'mdy'), '06-JAN-2020');
   // A surrogate card number still passes Luhn; a surrogate SSN starts with 9 (never issued).
   const card = s.for('ACCOUNT', '4111 1111 1111 1111');
   assert.ok(luhnValid(card.replace(/\D/g, '')) && card !== '4111 1111 1111 1111');
