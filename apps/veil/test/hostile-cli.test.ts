@@ -113,3 +113,41 @@ test('veil deid quarantines every hostile file with its code, bounded, and still
     }
   }
 });
+
+test('limits from a veil deid config file reach the scanner: a normal file over maxElements is quarantined', () => {
+  const dir = join(tmp, 'limits');
+  mkdirSync(join(dir, 'in'), { recursive: true });
+  writeFileSync(join(dir, 'in', 'normal.dcm'), normalFile());
+  const kg = spawnSync(process.execPath, [bin, 'keygen'], { encoding: 'utf8', env });
+  writeFileSync(join(dir, 'key'), kg.stdout, { mode: 0o600 });
+  writeFileSync(join(dir, 'deid.json'), JSON.stringify({ limits: { maxElements: 5 } }));
+  const args = ['deid', join(dir, 'in'), '--out', join(dir, 'out'), '--quarantine', join(dir, 'q')];
+  const r = spawnSync(
+    process.execPath,
+    [bin, ...args, '--key-file', join(dir, 'key'), '--config', join(dir, 'deid.json')],
+    {
+      encoding: 'utf8',
+      env,
+      timeout: 120_000,
+    },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  const record = JSON.parse(readFileSync(join(dir, 'q', 'normal.dcm.veil.json'), 'utf8')) as { code: string };
+  assert.equal(record.code, 'DICOM_TOO_MANY_ELEMENTS');
+  assert.deepEqual(
+    filesUnder(join(dir, 'out')).filter((f) => !/veil-report\.(json|html)$/.test(f)),
+    [],
+  );
+  // A bad value is a configuration error (exit 3) naming the key, never a silent default.
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ limits: { maxElements: -1 } }));
+  const bad = spawnSync(
+    process.execPath,
+    [bin, ...args, '--key-file', join(dir, 'key'), '--config', join(dir, 'bad.json')],
+    {
+      encoding: 'utf8',
+      env,
+    },
+  );
+  assert.equal(bad.status, 3, bad.stderr);
+  assert.match(bad.stderr, /limits\.maxElements/);
+});

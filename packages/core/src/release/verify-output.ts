@@ -45,7 +45,10 @@ export function verifyOutput(
 ): ReleaseVerdict {
   let file: DicomFile;
   try {
-    file = scanFile(output instanceof Uint8Array ? output : planSource(output.source, output.plan));
+    // The output under the same caps as its input: a site that raised them for its files gets its outputs read too.
+    file = scanFile(output instanceof Uint8Array ? output : planSource(output.source, output.plan), {
+      limits: config.limits,
+    });
   } catch (e) {
     const code = isVeilError(e) ? e.code : 'SCAN_FAILED';
     const finding: VerifyFinding = { detector: 'unreadable', tagPath: '', level: 'error', masked: '', code };
