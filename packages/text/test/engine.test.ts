@@ -26,6 +26,13 @@ test('names: titles, cues, lexicon, initials, possessives, lowercase', () => {
   assert.deepEqual(found("Mrs. Kowalczyk's daughter called."), ['NAME:Kowalczyk']);
   assert.deepEqual(found('follow up with patricia desrosiers next week'), ['NAME:patricia desrosiers']);
   assert.deepEqual(found('Signed: Jildau S Bouts, MD'), ['NAME:Jildau S Bouts']);
+  // Header lines: "Last, First", credentials left out, runs never cross a line break, "4 West" is a ward.
+  assert.deepEqual(
+    found(
+      'PATIENT: SMITH, JOHN A\nReferring: WILLIAMS, ROBERT MD\nDictated by: J. Smith\nAttending: Dr. Lee\nLocation: 4 West',
+    ),
+    ['NAME:SMITH, JOHN A', 'NAME:WILLIAMS, ROBERT', 'NAME:J. Smith', 'NAME:Lee'],
+  );
 });
 
 test('hard negatives stay: eponyms, ages under 90, rooms, relative dates, doses, scores', () => {

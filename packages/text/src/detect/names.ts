@@ -177,7 +177,12 @@ function isEnglishWord(lower: string, lex: Lexicons): boolean {
   return lower.endsWith('s') && lex.words.has(lower.slice(0, -1));
 }
 
-function wordEvidence(t: Token, lex: Lexicons, nextText: string): { score: number; firstName: boolean } {
+function wordEvidence(
+  t: Token,
+  lex: Lexicons,
+  nextText: string,
+  prevText: string,
+): { score: number; firstName: boolean } {
   if (CALENDAR.has(t.lower) || lex.countries.has(t.lower)) return { score: 0, firstName: false };
   const f = lex.first.get(t.lower);
   const l = lex.last.get(t.lower);
@@ -202,8 +207,8 @@ function wordEvidence(t: Token, lex: Lexicons, nextText: string): { score: numbe
     // Two-letter words are abbreviations (Lt, Rt, Cr, Dx) unless a lexicon says otherwise.
     if (letters <= 2 && !inLex) return { score: 0, firstName: false };
     if (inLex && isWord) {
-      // "Ward 5B", "Bed 12": a word before a number labels a place in the hospital.
-      if (/^\s+\d/.test(nextText)) return { score: 0, firstName: false };
+      // "Ward 5B", "Bed 12", "4 West": a word next to a number labels a place in the hospital.
+      if (/^\s+\d/.test(nextText) || /\d\s+$/.test(prevText)) return { score: 0, firstName: false };
       const weight = Math.max(f ?? 0, l ?? 0);
       if (t.sentenceStart) return { score: 0.25, firstName: false };
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
@@ -256,7 +261,14 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   const words: Word[] = tokens.map((tok, i) => {
     const safe = isSafe(tokens, i, text, lex);
-    let ev = safe ? { score: 0, firstName: false } : wordEvidence(tok, lex, text.slice(tok.fullEnd, tok.fullEnd + 4));
+    let ev = safe
+      ? { score: 0, firstName: false }
+      : wordEvidence(
+          tok,
+          lex,
+          text.slice(tok.fullEnd, tok.fullEnd + 4),
+          text.slice(Math.max(0, tok.start - 4), tok.start),
+        );
     // A speaker at the start of a line ("John: You saved my life"): a known name there is a name.
     if (
       !safe &&
@@ -307,7 +319,11 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       const a = words[j]!.tok;
       const b = words[j + 1]!;
       const gap = text.slice(a.fullEnd, b.tok.start);
-      if (!/^(?:\.?\s{1,2}|\.|-)$/.test(gap) || a.fullEnd !== a.end) break; // possessive ends a run
+      // "SMITH, JOHN": a surname, a comma, then a known first name is one name (headers write names that way).
+      const lastFirst =
+        gap === ', ' && j === i && lex.first.has(b.tok.lower) && (b.tok.cap || b.tok.allCaps) && !b.safe;
+      if ((!/^(?:\.?[ \t]{1,2}|\.|-)$/.test(gap) && !lastFirst) || a.fullEnd !== a.end) break; // possessive ends a run
+      if (SUFFIXES.has(b.tok.lower.replace(/\./g, ''))) break; // "ROBERT MD": the credential is not the name
       const nameLike = b.score > 0 || (cued && (b.tok.cap || b.tok.allCaps) && !b.safe);
       // A lowercase surname after a lowercase first name: "patricia desrosiers".
       // A capitalised word after a known first name or an initial is the surname, even if it is also a word:
