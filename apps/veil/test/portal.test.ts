@@ -307,6 +307,30 @@ describe('patient portal and console: object-level access, CSRF, fixation, brute
     assert.equal(conf!.actor, 'vendor:research');
   });
 
+  test('the consent API for other systems needs the admin bearer token; the ID travels only in the body', async () => {
+    const run = JSON.parse(readFileSync(join(dir, 'spool', 'run', 'all.json'), 'utf8')) as { token: string };
+    const api = (method: string, path: string, body: unknown, token?: string) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const change = { patientId: 'API-PATIENT-1', purpose: 'education', choice: 'opt-out' };
+    assert.equal((await api('PUT', '/admin/consent', change)).status, 401);
+    assert.equal((await api('PUT', '/admin/consent', change, 'not-the-token')).status, 403);
+    const ok = await api('PUT', '/admin/consent', change, run.token);
+    assert.equal(ok.status, 200);
+    const education = ((await ok.json()) as { purposes: { purpose: string; choice: string }[] }).purposes.find(
+      (p) => p.purpose === 'education',
+    );
+    assert.equal(education?.choice, 'opt-out');
+    const q = await api('POST', '/admin/consent/query', { patientId: 'API-PATIENT-1' }, run.token);
+    assert.equal(q.status, 200);
+    assert.equal((await gov.listConsent(patientKey(key, 'API-PATIENT-1')))[0]?.purpose, 'education');
+    const [audited] = await gov.listAudit({ event: 'consent.changed', desc: true, limit: 1 });
+    assert.deepEqual([audited!.actor, audited!.detail.via], ['api:admin', 'api']);
+  });
+
   test('brute force: after 10 wrong codes even a valid one is refused (429) for a while', async () => {
     const valid = await invite(PATIENT_B.id);
     // The earlier tests' failures count too (one reused code): at most 10 failures per client in 15 minutes.

@@ -115,6 +115,11 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
         await o.web!.handle(req, res, url, o.tls !== undefined);
         return;
       }
+      // Consent for systems (behind the /admin/* bearer token checked above): web/index.ts.
+      if (o.web?.handlesAdmin(url.pathname)) {
+        await o.web.handleAdmin(req, res, url);
+        return;
+      }
       switch (route) {
         case 'GET /health':
           try {

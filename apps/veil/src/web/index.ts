@@ -2,7 +2,10 @@
  * The web side of `veil serve`, on its HTTP port next to /health and /metrics: the privacy fact sheet (/privacy,
  * /privacy.json: always), the patient portal (/portal, when portal.enabled), the operators' console (/console, when
  * console.enabled) and the vendors' deletion confirmation (POST /api/vendor/deletions with a token from
- * `veil deletion token`). The listener's own checks (Host allow-list, TLS) apply first; these routes carry their own
+ * `veil deletion token`), and, behind the admin bearer token of /admin/*, consent for other systems:
+ *   PUT  /admin/consent        {"patientId", "issuer"?, "purpose", "choice": "opt-out"|"opt-in"|"default"}
+ *   POST /admin/consent/query  {"patientId", "issuer"?} -> {"purposes": [...]}   (the ID travels in the body, never
+ *                              in a URL). The listener's own checks (Host allow-list, TLS) apply first; these routes carry their own
  * authentication (sessions, vendor tokens) instead of the admin bearer token.
  *
  * Example:
@@ -13,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GovernanceStore, JobStore, Runner } from '@veil/pipeline';
 import { vendorTokenHash } from '../governance/cli.ts';
+import { patientKey } from '../governance/patient-key.ts';
+import { consentDecision } from '../governance/runtime.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
 import type { Spool } from '../server/spool.ts';
 import { Console } from './console.ts';
@@ -33,6 +38,9 @@ export interface WebOptions {
 export interface WebHandler {
   handles(path: string): boolean;
   handle(req: IncomingMessage, res: ServerResponse, url: URL, secure: boolean): Promise<void>;
+  /** /admin/* routes of this module (the caller has checked the admin bearer token). */
+  handlesAdmin(path: string): boolean;
+  handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
   readonly portal: Portal | undefined;
   readonly console: Console | undefined;
 }
@@ -102,9 +110,61 @@ export function createWeb(o: WebOptions): WebHandler {
     sendJson(res, 200, { destination, confirmed });
   };
 
+  const adminConsent = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const body = await readJson(req, 4096);
+    const id = typeof body.patientId === 'string' ? body.patientId.trim() : '';
+    const issuer = typeof body.issuer === 'string' ? body.issuer : '';
+    if (id === '' || id.length > 64 || issuer.length > 64) throw new WebError('BAD_REQUEST', 400);
+    const pk = patientKey(o.key, id, issuer);
+    const now = clock();
+    if (path === '/admin/consent') {
+      const purpose = cfg.governance.purposes.find((p) => p.name === body.purpose);
+      const choice = body.choice;
+      if (!purpose || (choice !== 'opt-out' && choice !== 'opt-in' && choice !== 'default')) {
+        throw new WebError('BAD_REQUEST', 400);
+      }
+      if (choice === 'opt-out' && !purpose.optOutAllowed) throw new WebError('CONSENT_OPT_OUT_NOT_ALLOWED', 409);
+      await o.gov.setConsent(
+        pk,
+        purpose.name,
+        choice === 'default' ? null : choice,
+        { actor: 'api:admin', via: 'api' },
+        now,
+      );
+    } else {
+      await o.gov.appendAudit(null, { event: 'consent.searched', actor: 'api:admin', detail: { patientKey: pk } }, now);
+    }
+    const choices = await o.gov.listConsent(pk);
+    sendJson(res, 200, {
+      purposes: cfg.governance.purposes.map((p) => ({
+        purpose: p.name,
+        choice: choices.find((c) => c.purpose === p.name)?.choice ?? 'default',
+        shared: consentDecision(p, choices) === undefined,
+      })),
+    });
+  };
+
   return {
     portal,
     console,
+    handlesAdmin(path) {
+      return path === '/admin/consent' || path === '/admin/consent/query';
+    },
+    async handleAdmin(req, res, url) {
+      const path = url.pathname;
+      const method = req.method ?? 'GET';
+      try {
+        if ((path === '/admin/consent' && method === 'PUT') || (path === '/admin/consent/query' && method === 'POST')) {
+          await adminConsent(req, res, path);
+          return;
+        }
+        throw new WebError('METHOD_NOT_ALLOWED', 405);
+      } catch (e) {
+        if (!(e instanceof WebError)) throw e;
+        if (!res.headersSent) sendJson(res, e.status, { error: e.code });
+        else res.end();
+      }
+    },
     handles(path) {
       return (
         path === '/privacy' ||
