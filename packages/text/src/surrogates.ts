@@ -123,17 +123,19 @@ export class Surrogates {
   }
 
   private name(value: string): string {
-    const parts = value.split(/(\s+|-(?=\p{L}))/u);
-    const wordsOnly = parts.filter((p) => /\p{L}/u.test(p));
+    // Word by word; punctuation and spacing stay ("SMITH, JOHN A" -> "NGUYEN, KEVIN R").
+    const WORD = /[\p{L}\p{M}][\p{L}\p{M}'’]*\.?/gu;
+    const count = (value.match(WORD) ?? []).length;
     let k = 0;
-    return parts
-      .map((p) => {
-        if (!/\p{L}/u.test(p)) return p;
-        const pos = k++;
-        if (/^(?:van|von|der|den|de|del|della|di|da|du|le|la|ten|ter|bin|ibn|al|el)$/i.test(p)) return p;
-        return this.nameWord(p, pos, wordsOnly.length);
-      })
-      .join('');
+    const commaFirst = /^[^,]+,\s*\p{L}/u.test(value);
+    return value.replace(WORD, (w) => {
+      const pos = k++;
+      if (/^(?:van|von|der|den|de|del|della|di|da|du|le|la|ten|ter|bin|ibn|al|el)$/i.test(w)) return w;
+      // In "Last, First" the first word is the surname. A full stop after a word (not an initial) stays.
+      const role = commaFirst ? (pos === 0 ? 1 : 0) : pos;
+      if (w.length > 2 && w.endsWith('.')) return `${this.nameWord(w.slice(0, -1), role, count)}.`;
+      return this.nameWord(w, role, count);
+    });
   }
 
   private email(value: string): string {

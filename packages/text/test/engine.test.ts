@@ -171,6 +171,20 @@ test('surrogates are keyed and consistent across documents; dates keep their int
   const card = s.for('ACCOUNT', '4111 1111 1111 1111');
   assert.ok(luhnValid(card.replace(/\D/g, '')) && card !== '4111 1111 1111 1111');
   assert.match(s.for('SSN', '123-45-6789'), /^9\d\d-\d\d-\d{4}$/);
+  // Name surrogates keep punctuation, case and the "Last, First" order; a full stop ends a name.
+  const h = deidentify('PATIENT: SMITH, JOHN A\nSeen by Mrs. van der Berg. John Smith called.', {
+    mode: 'surrogate',
+    key,
+  }).text;
+  assert.match(
+    h,
+    /^PATIENT: [A-Z]+, [A-Z]+ [A-Z]\nSeen by Mrs\. van der [A-Z][a-z]+\. [A-Z][a-z]+ [A-Z][a-z]+ called\.$/,
+  );
+  assert.equal(
+    h.split('\n')[0]!.split(', ')[0]!.slice(9),
+    h.split(' ').at(-2)!.toUpperCase(),
+    'SMITH and Smith: one surrogate',
+  );
 });
 
 test("the DICOM free-text bridge: the file's own values and the general rules, in one cleaner", () => {

@@ -324,6 +324,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         gap === ', ' && j === i && lex.first.has(b.tok.lower) && (b.tok.cap || b.tok.allCaps) && !b.safe;
       if ((!/^(?:\.?[ \t]{1,2}|\.|-)$/.test(gap) && !lastFirst) || a.fullEnd !== a.end) break; // possessive ends a run
       if (SUFFIXES.has(b.tok.lower.replace(/\./g, ''))) break; // "ROBERT MD": the credential is not the name
+      if (gap.startsWith('.') && !a.initial) break; // "Berg. John": a full stop after a word ends the name
       const nameLike = b.score > 0 || (cued && (b.tok.cap || b.tok.allCaps) && !b.safe);
       // A lowercase surname after a lowercase first name: "patricia desrosiers".
       // A capitalised word after a known first name or an initial is the surname, even if it is also a word:
