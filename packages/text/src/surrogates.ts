@@ -90,6 +90,9 @@ export class Surrogates {
       case 'ADDRESS':
       case 'HOSPITAL':
         return this.words(type, value);
+      case 'PHONE':
+      case 'FAX':
+        return this.digits(type, value, false);
       default:
         return this.digits(type, value);
     }
@@ -186,8 +189,8 @@ export class Surrogates {
     return this.pick('STATE', value, [...lex.states.values()], value);
   }
 
-  /** Layout-preserving: every digit and letter replaced by a keyed one of the same kind and case. */
-  private digits(type: string, value: string): string {
+  /** Layout-preserving: every digit (and letter, unless `letters` is false: "ext.") replaced by a keyed one of the same kind and case. */
+  private digits(type: string, value: string, letters = true): string {
     const next = hmacPicker(this.key, `${type}:${value.toLowerCase()}`);
     let out = '';
     let first = true;
@@ -195,8 +198,8 @@ export class Surrogates {
       if (ch >= '0' && ch <= '9') {
         out += String(first ? 1 + next(9) : next(10));
         first = false;
-      } else if (/\p{Lu}/u.test(ch)) out += 'ABCDEFGHJKLMNPRSTUVWXYZ'.charAt(next(23));
-      else if (/\p{Ll}/u.test(ch)) out += 'abcdefghjkmnprstuvwxyz'.charAt(next(22));
+      } else if (letters && /\p{Lu}/u.test(ch)) out += 'ABCDEFGHJKLMNPRSTUVWXYZ'.charAt(next(23));
+      else if (letters && /\p{Ll}/u.test(ch)) out += 'abcdefghjkmnprstuvwxyz'.charAt(next(22));
       else out += ch;
     }
     return out === value ? `${out}0` : out;
