@@ -11,7 +11,15 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type DeidentifyOptions, deidentify, type OutputMode, type Span } from '@veil/text';
+import { collectIdentifyingValues, NO_OPTIONS, scanFile } from '@veil/core';
+import {
+  type DeidentifyOptions,
+  deidentify,
+  type KnownValue,
+  knownValuesFrom,
+  type OutputMode,
+  type Span,
+} from '@veil/text';
 import type { Command } from 'commander';
 import { CliError, EXIT_USAGE, runCommand } from '../deid/cli-error.ts';
 import { loadKey } from '../deid/keys.ts';
@@ -25,6 +33,7 @@ interface TextFlags {
   spans?: boolean;
   threshold?: string;
   dateOrder?: string;
+  dicom?: string[];
 }
 
 const MODES: readonly OutputMode[] = ['placeholder', 'surrogate', 'mask'];
@@ -53,6 +62,11 @@ export function register(program: Command): void {
     .option('--spans', 'with --format text: print {file, text, spans} as JSON lines instead of the text')
     .option('--threshold <n>', 'drop findings under this confidence (0-1, default 0.5)')
     .option('--date-order <order>', 'mdy or dmy, for dates like 03/04/2020 (default mdy)')
+    .option(
+      '--dicom <file>',
+      'a DICOM file of the same study: its names, IDs, dates, addresses and phones are found in the text too (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .addHelpText(
       'after',
       `
@@ -68,6 +82,26 @@ Examples:
     .action(async (files: string[], flags: TextFlags) => {
       await runCommand('text deid', async () => runTextDeid(files, flags));
     });
+}
+
+/** The identifying values of each DICOM file's header (every depth), as known values for the engine. */
+function knownFromDicom(files: readonly string[]): KnownValue[] {
+  const known: KnownValue[] = [];
+  for (const f of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(f));
+    } catch (e) {
+      throw new CliError(EXIT_USAGE, `cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    try {
+      known.push(...knownValuesFrom(collectIdentifyingValues(scanFile(bytes).dataset, NO_OPTIONS)));
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw new CliError(EXIT_USAGE, `${f}: not a readable DICOM file (${typeof code === 'string' ? code : 'error'})`);
+    }
+  }
+  return known;
 }
 
 async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
@@ -89,6 +123,7 @@ async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
   if (threshold !== undefined) options.threshold = threshold;
   if (flags.dateOrder !== undefined) options.dateOrder = flags.dateOrder as 'mdy' | 'dmy';
   if (flags.patientKey !== undefined) options.patientKey = flags.patientKey;
+  if (flags.dicom !== undefined) options.known = knownFromDicom(flags.dicom);
 
   const inputs: { name: string; content: string }[] = [];
   if (files.length === 0) inputs.push({ name: '-', content: await readStdin() });
