@@ -28,11 +28,14 @@ import {
 } from '@veil/pipeline';
 import { type DestinationHarness, runDestinationSuite, type SuiteItem } from '@veil/pipeline/testing';
 import S3rver from 's3rver';
+import { loadServerConfig } from '../src/server/config.ts';
 import { DimseDestination } from '../src/server/destinations/dimse.ts';
 import { FolderDestination } from '../src/server/destinations/folder.ts';
 import { S3Destination } from '../src/server/destinations/s3.ts';
 import { StowDestination } from '../src/server/destinations/stow.ts';
-import { bin, corpusDir, keyFile } from './server-support.ts';
+import { createObservability } from '../src/server/observe.ts';
+import { startServer } from '../src/server/server.ts';
+import { bin, buildCorpus, corpusDir, drop, keyFile, pick, waitFor, writeConfig } from './server-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'veil-dest-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -459,4 +462,51 @@ test('gateway configuration: destinations named by URL take their kind from it',
   assert.equal(folder.kind === 'folder' && folder.path, './out');
   assert.throws(() => parseDestinationConfig({ name: 'x', url: 'dicom://nope' }), /url/);
   assert.throws(() => parseDestinationConfig({ name: 'x', url: 's3://B/x' }), /url/);
+});
+
+// ------------------------------------------------------------------------------------------------------ gateway
+
+test('veil serve delivers to a dicom:// destination and audits what the peer acknowledged', async () => {
+  const dir = newDir('gateway');
+  const inbox = join(dir, 'inbox');
+  mkdirSync(inbox);
+  const { path: keyPath, key } = keyFile(dir);
+  const files = pick(buildCorpus(key), 3, true);
+  const scp = await startScp();
+  const server = await startServer({
+    config: loadServerConfig(
+      writeConfig(dir, {
+        spool: './spool',
+        store: { kind: 'sqlite', path: './veil.db' },
+        key: { file: keyPath },
+        ingress: [{ name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 50 }],
+        destinations: [{ name: 'pacs', url: `dicom://DEST@127.0.0.1:${scp.port}` }],
+        studies: { stableAfterSeconds: 0.2 },
+        sweepSeconds: 0.2,
+        http: false,
+        log: { level: 'warn' },
+      }),
+    ),
+    key,
+    role: 'all',
+    obs: createObservability({ level: 'silent', role: 'all' }),
+  });
+  try {
+    for (const [i, f] of files.entries()) drop(f, inbox, `in-${i}.dcm`);
+    await waitFor('three jobs done', async () => ((await server.store.countJobs()).done === 3 ? true : undefined));
+    for (const f of files) {
+      assert.equal(f.expect.outcome, 'delivered');
+      if (f.expect.outcome === 'delivered') assert.ok(scp.held.has(f.expect.sopInstanceUid), 'held by the SCP');
+    }
+    const acks = (await server.store.listAudit({ limit: 10_000 })).filter((a) => a.event === 'delivery.acknowledged');
+    assert.equal(acks.length, 3);
+    for (const a of acks) {
+      assert.equal(a.detail.destination, 'pacs');
+      assert.equal(a.detail.peer, `dicom://DEST@127.0.0.1:${scp.port}`);
+      assert.equal(a.detail.status, '0x0000');
+    }
+  } finally {
+    await server.close();
+    await scp.close();
+  }
 });

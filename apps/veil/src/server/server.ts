@@ -236,14 +236,17 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       (d) =>
         [
           d.name,
-          // What each peer acknowledged (status, HTTP status, ETag) goes to the job's audit log.
-          withReceipts(createDestination(d), (item, r) =>
-            store.appendAudit(
-              item.jobId,
-              { event: 'delivery.acknowledged', detail: { destination: d.name, peer: r.peer, ...r.acknowledged } },
-              Date.now(),
-            ),
-          ),
+          // What a network peer acknowledged (DIMSE status, HTTP status, ETag) goes to the job's audit log; a
+          // folder acknowledges nothing beyond the delivery itself (delivery.delivered).
+          d.kind === 'folder'
+            ? createDestination(d)
+            : withReceipts(createDestination(d), (item, r) =>
+                store.appendAudit(
+                  item.jobId,
+                  { event: 'delivery.acknowledged', detail: { destination: d.name, peer: r.peer, ...r.acknowledged } },
+                  Date.now(),
+                ),
+              ),
         ] as const,
     ),
   );
