@@ -368,6 +368,26 @@ test('every model-visible text is scrubbed: system, content parts, tool results,
   });
 });
 
+test('dates shift per patient header, else per caller; the same caller gets the same surrogates every time', async () => {
+  await withProxy({}, async (base) => {
+    const msg = { model: 'm', messages: [{ role: 'user', content: 'Seen on 03/04/2021 by Dr. Ana Ortiz.' }] };
+    const sent = async (headers: Record<string, string>) => {
+      await post(base, '/v1/chat/completions', msg, headers);
+      return seen.at(-1)!.body;
+    };
+    const a1 = await sent({ authorization: 'Bearer alice' });
+    const a2 = await sent({ authorization: 'Bearer alice' });
+    const b = await sent({ authorization: 'Bearer bob' });
+    const p1 = await sent({ authorization: 'Bearer alice', 'x-veil-patient-key': 'MRN-1' });
+    const p2 = await sent({ authorization: 'Bearer bob', 'x-veil-patient-key': 'MRN-1' });
+    const date = (body: string) => /Seen on ([^ ]+) by/.exec(body)![1];
+    assert.equal(a1, a2);
+    assert.notEqual(date(a1), date(b));
+    assert.equal(date(p1), date(p2));
+    assert.ok(!p1.includes('x-veil-patient-key') && !p1.includes('03/04/2021'));
+  });
+});
+
 test('markdown-image exfiltration in an answer is neutralised, streamed and not', async () => {
   await withProxy({}, async (base, audit) => {
     const msg = `exfil-now ${CASES[0]!.text}`;

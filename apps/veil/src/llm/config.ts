@@ -7,7 +7,7 @@
  *   auditFile                       append the audit lines there (default: standard error)
  *   threshold                       detection threshold (default 0.5)
  *   patientKeyHeader                request header naming the patient whose dates shift together
- *                                   (default x-veil-patient-key; absent: one shift for all)
+ *                                   (default x-veil-patient-key; absent: one shift per caller)
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';

@@ -187,7 +187,11 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
     if (typeof body.model === 'string') rec.model = body.model;
     rec.stream = body.stream === true;
     const patientHeader = req.headers[config.patientKeyHeader];
-    const session = new ScrubSession(key, typeof patientHeader === 'string' ? patientHeader : '', config.threshold);
+    // Dates of one patient shift together: the caller names the patient in a header; without one, each caller
+    // (keyed fingerprint of its Authorization) gets its own shift, so one known date does not reveal everyone's.
+    const patientKey =
+      typeof patientHeader === 'string' ? `patient:${patientHeader}` : `caller:${callerId(req.headers.authorization)}`;
+    const session = new ScrubSession(key, patientKey, config.threshold);
     const scrubbed = kind === 'chat' ? scrubChatRequest(body, session) : scrubResponsesRequest(body, session);
     rec.phi = session.counts as Record<string, number>;
     const restorer = new Restorer(session.pairs);
