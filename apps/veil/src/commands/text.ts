@@ -8,6 +8,7 @@
  *                   confidence, rule: offsets into the original text, never the values)
  *   --spans         with --format text: print one JSON object per document ({ file, text, spans }) instead
  *   --mode placeholder|surrogate|mask (surrogate needs the key: --key-file or VEIL_KEY)
+ *   --dicom FILE    a DICOM file of the same study: its header's identifying values are found in the text too
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
