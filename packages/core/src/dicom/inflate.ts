@@ -18,7 +18,11 @@ export interface Inflated {
   readonly zlibWrapped: boolean;
 }
 
-/** fflate's stream state (fflate 0.8): `s.f` the last block was read, `s.l` a block is in progress, `s.p` bit position. */
+/**
+ * fflate's stream state (fflate 0.8): `s.f` the last block was read, `s.l` a block is in progress, `s.p` bit position;
+ * `p` the input not consumed yet. Private fields: should a new fflate rename them, every deflated file fails with
+ * DICOM_DEFLATE_FAILED (closed, and the corpus tests of deflated files say so at once), never silently.
+ */
 interface InflateInternals {
   readonly s: { f?: number; l?: unknown; p?: number };
   readonly p: Uint8Array;
