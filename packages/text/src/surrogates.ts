@@ -98,13 +98,19 @@ export class Surrogates {
     }
   }
 
+  /**
+   * A keyed choice from `pool`, never the value itself and never a common English word ("Will", "Grace", "Mark"):
+   * a surrogate that is also a word would be mistaken for one when an answer is restored.
+   */
   private pick(tag: string, value: string, pool: readonly string[], sample: string): string {
+    const words = lexicons().words;
     const next = hmacPicker(this.key, `${tag}:${value.toLowerCase()}`);
-    for (let tries = 0; tries < 4; tries++) {
+    for (let tries = 0; tries < 16; tries++) {
       const w = pool[next(pool.length)]!;
-      if (w.toLowerCase() !== value.toLowerCase()) return caseLike(sample, w);
+      const l = w.toLowerCase();
+      if (l !== value.toLowerCase() && !words.has(l)) return caseLike(sample, w);
     }
-    return caseLike(sample, pool[0]!);
+    return caseLike(sample, pool.find((w) => !words.has(w.toLowerCase()) && w.toLowerCase() !== value.toLowerCase())!);
   }
 
   /** One surrogate word for a name word: a first name for a first name, a last name otherwise. */

@@ -28,6 +28,9 @@ export class ScrubSession {
     for (const rep of r.replacements) {
       this.counts[rep.span.type] = (this.counts[rep.span.type] ?? 0) + 1;
       const s = rep.replacement;
+      // Not restorable safely: ages (every "90" in the answer would turn into the patient's age) and surrogates
+      // shorter than 3 characters (state codes): the caller sees the surrogate there instead.
+      if (rep.span.type === 'AGE' || s.length < 3) continue;
       if (this.ambiguous.has(s)) continue;
       const prev = this.pairs.get(s);
       if (prev !== undefined && prev !== rep.original) {
