@@ -40,6 +40,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON lines instead of text')
     .action(async (flags: { config: string; all?: boolean; json?: boolean }) => {
       await withAdmin('list', flags.config, async (admin) => {
+        const { heldFindings } = await import('../server/admin.ts');
         const records = await admin.store.listQuarantine(flags.all ? {} : { states: ['held'] });
         for (const r of records) {
           const job = await admin.store.getJob(r.jobId);
@@ -51,11 +52,12 @@ export function register(program: Command): void {
             step: r.step,
             since: new Date(r.updatedAt).toISOString(),
             spool: job ? String(job.source.spool) : null,
+            findings: job ? heldFindings(job, r).length : 1,
           };
           process.stdout.write(
             flags.json
               ? `${JSON.stringify(line)}\n`
-              : `${line.id} ${line.state} ${line.code}${line.tagPath ? ` ${line.tagPath}` : ''} ${line.step} ${line.since}\n`,
+              : `${line.id} ${line.state} ${line.code}${line.tagPath ? ` ${line.tagPath}` : ''} ${line.step} ${line.since} (${line.findings} finding(s))\n`,
           );
         }
         if (!flags.json) process.stderr.write(`${records.length} record(s)\n`);

@@ -166,6 +166,20 @@ export function gateStep(ctx: StepContext): Step {
         const studyKey = studyUid ? remapUID(studyUid, ctx.key) : undefined;
         // The patient key (HMAC, never the ID): the deliver step checks consent with it.
         const stepState: JsonObject = { ...job.stepState, sopClassUid, ...patientKeyState(file, ctx.key) };
+        // An instance without a SOP Instance UID (an empty data set behind a valid file meta...) is not an instance
+        // anyone can receive, and nothing could tell two of them apart: held, not delivered as 'unknown'.
+        if (topString(file, SOP_INSTANCE_UID) === undefined) {
+          const f: ReleaseFinding = {
+            stage: 'gate',
+            detector: 'policy',
+            tagPath: '(0008,0018)',
+            code: 'SOP_INSTANCE_UID_MISSING',
+            level: 'error',
+          };
+          if (!acknowledgedOf(job).includes(findingKey(f))) {
+            return hold({ ...job, stepState }, 'gate', [f], [f], {}, studyKey);
+          }
+        }
         const policy = ctx.routes.find((r) => r.name === job.route)?.policy;
         const allowed = policy?.sopClasses;
         if (allowed && !allowed.includes(sopClassUid)) {
