@@ -5,7 +5,7 @@
  * "Room 4" and "Bed 12" are locations inside a hospital, not addresses: they are left alone.
  */
 
-import { SAFE_PROPER } from '../lexicon/medical.ts';
+import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
@@ -34,10 +34,16 @@ const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?a
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
 
+const STREET_PARTICLE = /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/;
+
 function isStreetWord(t: Token, lex: Lexicons, next: Token | undefined): 'prefix' | 'suffix' | 'compound' | undefined {
   const l = t.lower.replace(/\.$/, '');
   // "Rue X" is a prefix; "Pentelis Str." (no name after) is a suffix.
-  if (PREFIX_STREET.has(l)) return next && (next.cap || next.allCaps) ? 'prefix' : 'suffix';
+  if (PREFIX_STREET.has(l)) {
+    // "Rue X", "Avenue du Golf", "rue du centre 320" are prefixes; "Pentelis Str." (nothing after) is a suffix.
+    const after = next !== undefined && (next.cap || next.allCaps || STREET_PARTICLE.test(next.lower) || !t.cap);
+    return after ? 'prefix' : 'suffix';
+  }
   if (US_STREET.has(l)) return 'suffix';
   if (lex.streetWords.has(l)) return 'suffix';
   if (l.length >= 6 && !lex.words.has(l)) {
@@ -114,7 +120,7 @@ export function detectPlaces(text: string, tokens: readonly Token[]): Span[] {
   }
   // "20789 Allika 46", "5049 Harjukuja 54": a house or postal number, capitalised words, a number.
   for (const m of text.matchAll(
-    /(?<![\w.,-])\d{3,6}[ \t]+[\p{Lu}][\p{L}'’.-]+(?:[ \t]+[\p{L}'’.-]+){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?/gu,
+    /(?<![\w.,-])\d{3,6}[ \t]+[\p{Lu}][\p{L}'’-]+(?:[ \t]+(?:[\p{L}'’-]+|\p{L}{1,3}\.)){0,3}[ \t]+\d{1,5}[A-Za-z]?\b\.?/gu,
   )) {
     out.push({
       start: m.index,
@@ -176,18 +182,13 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
           text.slice(tokens[k - 1]!.end, n.start).includes('\n')
         )
           break;
-        if (
-          !(
-            n.cap ||
-            n.allCaps ||
-            /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/.test(n.lower)
-          )
-        )
-          break;
+        // Written in lower case ("rue du centre 320"), any word may be part of the name; a number must follow.
+        if (!(n.cap || n.allCaps || STREET_PARTICLE.test(n.lower) || (!t.cap && !lex.words.has(n.lower)))) break;
         end = n.end;
         named = true;
         k++;
       }
+      if (!t.cap && !/^\.?,?\s{1,2}\d/.test(text.slice(end, end + 6))) continue;
       if (!t.cap && !named) continue;
       const before = text.slice(Math.max(lineStart, t.start - 12), t.start);
       const num = /(\d{1,6}[A-Za-z]?),?\s+$/.exec(before);
@@ -322,7 +323,7 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
       const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos, pos + 64))!;
       const p = pos + m[0].length;
       if (p === pos && n > 0 && !/^[ \t]/.test(text.charAt(pos))) break;
-      const rest = text.slice(p, p + 40);
+      const rest = text.slice(p, p + 80);
       const code = POSTCODE_RE.exec(rest);
       if (code && !/^[\p{L}\p{N}]/u.test(rest.charAt(code[0].length))) {
         extra.push({ start: p, end: p + code[0].length, type: 'ZIP', confidence: 0.85, rule: 'address.glue' });
@@ -338,16 +339,18 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
       // A place line of an address block: a few capitalised words (particles allowed) up to a comma, a line end or
       // a postal code, after a comma or a line break ("Apt. 962\n Grand Rapids", "Turkovice u Prelouce"), or in
       // capitals right after the anchor ("Apt. 501 POLSING OO").
-      const place =
-        /^(?:[\p{Lu}][\p{L}'’.-]*|\p{Ll}{1,3})(?:[ -](?:[\p{Lu}][\p{L}'’.-]*|\p{Ll}{1,3})){0,3}(?=[ \t]*(?:,|\r?\n|$|\d))/u.exec(
-          rest,
-        );
       const sepOk = /[,\n]/.test(m[0]);
+      const place = sepOk
+        ? /^[\p{Lu}][\p{L}'’-]*(?:[ -](?:[\p{Lu}][\p{L}'’-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del)){0,4}(?=[ \t]*(?:,|\r?\n|$|\d)|[ \t]*$)/u.exec(
+            rest,
+          )
+        : /^[\p{Lu}][\p{Lu}'’-]+(?:[ -][\p{Lu}][\p{Lu}'’-]*){0,3}(?![\p{L}\p{N}])/u.exec(rest);
       if (
         place &&
         /^\p{Lu}/u.test(place[0]) &&
         !(word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) &&
-        (sepOk || (place[0] === place[0].toUpperCase() && place[0].length >= 3))
+        (sepOk || (place[0] === place[0].toUpperCase() && place[0].length >= 3)) &&
+        !place[0].split(/[ -]/).some((w) => SAFE_ACRONYMS.has(w.toUpperCase()))
       ) {
         extra.push({ start: p, end: p + place[0].length, type: 'CITY', confidence: 0.7, rule: 'address.glue.place' });
         pos = p + place[0].length;
