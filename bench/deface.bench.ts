@@ -78,7 +78,7 @@ function load(dir: string): SeriesMember<string>[] {
     });
 }
 
-function part(name: 'ct' | 'mr'): void {
+async function part(name: 'ct' | 'mr'): Promise<void> {
   const dir = name === 'ct' ? CT100 : MR;
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const whole: number[] = [];
@@ -91,7 +91,7 @@ function part(name: 'ct' | 'mr'): void {
     rmSync(`${out}.quarantine`, { recursive: true, force: true });
     let t = performance.now();
     const c0 = process.cpuUsage();
-    const { report } = runDeface({ inputs: [dir], out });
+    const { report } = await runDeface({ inputs: [dir], out });
     const c1 = process.cpuUsage(c0);
     whole.push((performance.now() - t) / 1000);
     cpu.push((c1.user + c1.system) / 1e6);
@@ -126,7 +126,7 @@ function part(name: 'ct' | 'mr'): void {
 
 const arg = process.argv.indexOf('--part');
 if (arg >= 0) {
-  part(process.argv[arg + 1] as 'ct' | 'mr');
+  await part(process.argv[arg + 1] as 'ct' | 'mr');
 } else {
   makeCt100();
   const rows: string[] = [];

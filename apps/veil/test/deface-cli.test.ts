@@ -1,6 +1,7 @@
 /**
  * Proof of `veil deface` through the real executable on ../shared/data: the 160-slice UIH head MR and the Philips
- * head phantom CT are defaced in one run (a JPEG CT alongside is quarantined as compressed). Checks: the report's
+ * head phantom CT are defaced in one run (a lone JPEG CT slice alongside is held back: too few slices to tell); a JPEG
+ * Lossless copy of the CT series is defaced to the same pixels. Checks: the report's
  * figures (how far the nose surface moved back), every output byte outside Pixel Data and the two added attributes
  * identical to the input, every changed voxel inside the reported face region, dcmdump parses every output,
  * gdcmconv decodes outputs to the same pixels, the after picture is a PNG, the before picture only on request,
@@ -8,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -58,7 +59,7 @@ before(() => {
 });
 
 describe('veil deface on the UIH head MR and the Philips head CT', () => {
-  test('both series defaced, the JPEG CT quarantined as compressed (exit 1); figures printed', () => {
+  test('both series defaced, the lone JPEG CT slice held back as uncertain (exit 1); figures printed', () => {
     assert.equal(run.status, 1, String(run.stderr));
     const defaced = report.series.filter((s) => s.outcome === 'defaced');
     assert.deepEqual(defaced.map((s) => s.modality).sort(), ['CT', 'MR']);
@@ -70,10 +71,12 @@ describe('veil deface on the UIH head MR and the Philips head CT', () => {
       assert.ok((s.noseMovedBackMm ?? 0) >= 15, `${s.modality} moved back ${s.noseMovedBackMm}`);
       assert.equal(s.residualVoxels, 0);
     }
+    // One compressed slice: decoded, but one slice cannot show whether a face is there.
     const q = report.series.find((s) => s.outcome === 'quarantined');
-    assert.equal(q?.code, 'DEFACE_COMPRESSED');
+    assert.equal(q?.code, 'DEFACE_UNCERTAIN');
+    assert.equal(q?.reason, 'TOO_FEW_SLICES');
     const sidecar = JSON.parse(readFileSync(join(`${out}.quarantine`, 'CT-JPEGLosslessSV1.dcm.veil.json'), 'utf8'));
-    assert.equal(sidecar.code, 'DEFACE_COMPRESSED');
+    assert.equal(sidecar.code, 'DEFACE_UNCERTAIN');
   });
 
   test('every byte outside Pixel Data identical; RVF NO and code 113102 added; changed voxels only in the face region', () => {
@@ -151,6 +154,25 @@ describe('veil deface on the UIH head MR and the Philips head CT', () => {
         assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
         assert.ok(html.includes(p));
       }
+    }
+  });
+
+  test('a JPEG Lossless copy of the CT series (dcmcjpeg) is defaced to the same pixels, written decoded', () => {
+    const jpeg = join(tmp, 'jpeg');
+    mkdirSync(jpeg);
+    for (const f of readdirSync(CT).filter((n) => n !== 'DIRFILE')) {
+      const r = spawnSync('dcmcjpeg', [join(CT, f), join(jpeg, f)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const jout = join(tmp, 'jpeg-out');
+    const r = veil(['deface', jpeg, '--out', jout]);
+    assert.equal(r.status, 0, String(r.stderr));
+    for (const f of readdirSync(jpeg)) {
+      const a = scan(join(out, 'S2010', f));
+      const b = scan(join(jout, f));
+      assert.equal(b.transferSyntax.uid, '1.2.840.10008.1.2.1');
+      assert.deepEqual(readNativeFrames(b, readInstance(b)), readNativeFrames(a, readInstance(a)), f);
+      assert.equal(readString(findElement(b.dataset, 0x00280302)!), 'NO');
     }
   });
 

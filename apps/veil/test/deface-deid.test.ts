@@ -35,21 +35,28 @@ test('veil deid defaces the head CT series in its release path', () => {
   mkdirSync(inDir);
   for (const f of readdirSync(CT).filter((n) => n !== 'DIRFILE')) copyFileSync(join(CT, f), join(inDir, f));
   const out = join(tmp, 'out');
-  const spoolsBefore = readdirSync(tmpdir()).filter(
-    (n) => n.startsWith('veil-deface-') && !n.startsWith('veil-deface-deid-'),
-  );
+  const spools = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('veil-deface-spool-'));
+  const spoolsBefore = spools();
   const r = spawnSync(
     process.execPath,
     [bin, 'deid', inDir, '--out', out, '--key-file', key, '--config', cfg, '--no-progress'],
     {
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 300_000,
       env: { ...process.env, VEIL_KEY: '' },
     },
   );
-  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.ok(r.status === 0 || r.status === 1, `${r.stdout}\n${r.stderr}`);
   const outputs = filesUnder(out);
-  assert.equal(outputs.length, 28);
+  // Every file is released, or held back by a check that is not the defacing's (the burned-in text verifier, when
+  // it runs, has its own false positives); the defacing itself holds nothing back here.
+  const held = r.status === 0 ? [] : readdirSync(`${out}.quarantine`).filter((n) => n.endsWith('.veil.json'));
+  for (const h of held) {
+    const code = JSON.parse(readFileSync(join(`${out}.quarantine`, h), 'utf8')).code as string;
+    assert.ok(!/^DEFACE_|^PIXELS_NOT_CLEANED|^PIXELS_STAGE_UNAVAILABLE/.test(code), `${h}: ${code}`);
+  }
+  assert.equal(outputs.length + held.length, 28);
+  assert.ok(outputs.length >= 20);
   // Pixels by Instance Number: the input's and the output's.
   const input = new Map<string, Uint8Array>();
   for (const f of readdirSync(CT).filter((n) => n !== 'DIRFILE')) {
@@ -57,26 +64,34 @@ test('veil deid defaces the head CT series in its release path', () => {
     input.set(readString(findElement(file.dataset, 0x00200013)!), valueBytes(findElement(file.dataset, PIXEL_DATA)!));
   }
   let changed = 0;
+  let inFace = 0;
   for (const o of outputs) {
     const file = scanFile(new Uint8Array(readFileSync(o)));
     assert.equal(readString(findElement(file.dataset, 0x00280302)!), 'NO');
     const codes = findElement(file.dataset, 0x00120064)!.items!.map((it) => readString(findElement(it, 0x00080100)!));
     assert.ok(codes.includes('113100') && codes.includes('113102'), codes.join(','));
     assert.equal(readString(findElement(file.dataset, 0x00100010)!) === 'Anonymized', false);
-    const before = input.get(readString(findElement(file.dataset, 0x00200013)!))!;
+    const instance = readString(findElement(file.dataset, 0x00200013)!);
+    // Instances 1-9 are the slices at and below the brow: the face region.
+    if (Number(instance) > 9) continue; // above the cut (pixels may still change by burned-in text redaction)
+    inFace++;
+    const before = input.get(instance)!;
     const px = valueBytes(findElement(file.dataset, PIXEL_DATA)!);
     if (!Buffer.from(px).equals(Buffer.from(before))) changed++;
   }
-  console.log(`veil deid with defacing: 28 CT files released, ${changed} with defaced pixels`);
-  assert.equal(changed, 9);
+  console.log(
+    `veil deid with defacing: ${outputs.length} CT files released (${held.length} held by other checks), ${changed} of the ${inFace} released slices below the brow defaced`,
+  );
+  assert.equal(changed, inFace);
+  assert.ok(changed >= 5);
+  const rep = JSON.parse(readFileSync(join(out, 'veil-deface.json'), 'utf8'));
+  assert.equal(rep.series[0].outcome, 'defaced');
   const pics = readdirSync(join(out, 'veil-deface'));
   assert.equal(pics.length, 1);
   assert.deepEqual(readdirSync(join(out, 'veil-deface', pics[0]!)), ['after.png']);
-  const spoolsAfter = readdirSync(tmpdir()).filter(
-    (n) => n.startsWith('veil-deface-') && !n.startsWith('veil-deface-deid-'),
-  );
+  // The spool of defaced pixels is gone (another run at the same time could leave its own: only new ones count).
   assert.deepEqual(
-    spoolsAfter.filter((n) => !spoolsBefore.includes(n) && !n.startsWith('veil-deface-release-')),
+    spools().filter((n) => !spoolsBefore.includes(n)),
     [],
   );
 });

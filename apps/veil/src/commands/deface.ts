@@ -33,8 +33,8 @@ Example:
     )
     .action(async (inputs: string[], flags: DefaceFlags) => {
       const { runDeface } = await import('../deface/run.ts');
-      await runCommand('deface', () => {
-        const { exitCode } = runDeface({
+      await runCommand('deface', async () => {
+        const { exitCode } = await runDeface({
           inputs,
           out: flags.out,
           quarantine: flags.quarantine,

@@ -3,23 +3,40 @@
  * pixels.cleanRecognizableVisualFeatures: the inputs are grouped into series, each series is defaced (or found to
  * have no face, or quarantined) by defaceSeries, and the defaced Pixel Data values are spooled to a private temporary
  * folder. The result is a plan, keyed by a hash of each SOP Instance UID, that the `pixels:deface` release stage
- * (createDefaceStage in @veil/pixels/deface) reads in every worker thread: the release path then runs once per file
+ * (createDefaceStage in @veil/pixels/deface) and its check read in every worker thread: the release path then runs once per file
  * on the original bytes, with the defacing as one of its stages, its claims (RVF NO, 113102) and the verifier after it.
  *
  * Example:
  *   const plan = planDefacing(files, spoolDir, { picDir: reportDir });
- *   const stage = defaceStageFromPlan(plan);
+ *   const stages = defaceStagesFromPlan(plan);   // [pixels:deface, pixels:deface-check]
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findElement, PIXEL_DATA, readString, scanFile, valueBytes } from '@veil/core';
+import {
+  findElement,
+  PIXEL_DATA,
+  type ReleaseStage,
+  readString,
+  rewrite,
+  scanFile,
+  VeilError,
+  valueBytes,
+} from '@veil/core';
 
 const SOP_INSTANCE_UID = 0x00080018;
 
-import { createDefaceStage, type DefaceDecision, groupSeries } from '@veil/pixels/deface';
-import { loadInstances } from './load.ts';
-import { defaceSeries, type SeriesPassOptions, type SeriesReport } from './run.ts';
+import type { FrameCodec } from '@veil/pixels';
+import {
+  createDefaceCheckStage,
+  createDefaceStage,
+  type DefaceDecision,
+  type FacePlane,
+  groupSeries,
+} from '@veil/pixels/deface';
+import { type LoadedInstance, loadInstances } from './load.ts';
+import { codecFor, outputEdits } from './pixels.ts';
+import { defaceSeries, type SeriesPassOptions, type SeriesReport, writeDefaceReport } from './run.ts';
 
 export interface DefacePlanEntry {
   readonly outcome: 'defaced' | 'no-face' | 'quarantine';
@@ -29,6 +46,13 @@ export interface DefacePlanEntry {
   readonly reason?: string;
   /** The spooled Pixel Data value of a defaced instance. */
   readonly spool?: string;
+  /** The spooled change mask: 1 for each byte of the value the defacing changed (to lay it over another stage's). */
+  readonly mask?: string;
+  /** The input was compressed: the value is its frames decoded (Explicit VR Little Endian), with this VR. */
+  readonly decodedVr?: 'OB' | 'OW';
+  /** The series' face region and head threshold (for the check stage). */
+  readonly plane?: FacePlane;
+  readonly threshold?: number;
 }
 
 /** JSON: travels to worker threads as is. */
@@ -42,13 +66,48 @@ export function sopKey(sopInstanceUid: string): string {
 }
 
 /** Runs the series pass over the input files; spools defaced Pixel Data values under spoolDir (created, 0700). */
-export function planDefacing(
+/** Spools an instance's new Pixel Data value and the mask of the bytes that differ from its (decoded) input. */
+function spoolDefaced(
+  g: LoadedInstance,
+  output: Uint8Array,
+  key: string,
+  rep: SeriesReport,
+  spoolDir: string,
+  codec: FrameCodec | undefined,
+): DefacePlanEntry {
+  const value = valueBytes(findElement(scanFile(output).dataset, PIXEL_DATA)!);
+  const input = scanFile(new Uint8Array(readFileSync(g.path)));
+  // The input's value in the output's encoding: as is when native, its frames decoded when compressed.
+  const before = g.info.encapsulated
+    ? valueBytes(
+        findElement(scanFile(rewrite(input, outputEdits(input, g.info, new Map(), codec))).dataset, PIXEL_DATA)!,
+      )
+    : valueBytes(findElement(input.dataset, PIXEL_DATA)!);
+  if (before.length !== value.length) throw new VeilError('DEFACE_PIXELS_MISMATCH', { path: '(7FE0,0010)' });
+  const mask = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) mask[i] = value[i] === before[i] ? 0 : 1;
+  const spool = join(spoolDir, `${key}.pixels`);
+  const maskFile = join(spoolDir, `${key}.mask`);
+  writeFileSync(spool, value, { mode: 0o600 });
+  writeFileSync(maskFile, mask, { mode: 0o600 });
+  return {
+    outcome: 'defaced',
+    series: rep.series,
+    ...(rep.plane ? { plane: rep.plane, threshold: rep.threshold } : {}),
+    spool,
+    mask: maskFile,
+    ...(g.info.encapsulated ? { decodedVr: g.info.bitsAllocated > 8 ? 'OW' : 'OB' } : {}),
+  } as DefacePlanEntry;
+}
+
+export async function planDefacing(
   files: readonly { path: string; rel: string }[],
   spoolDir: string,
   opts: SeriesPassOptions = {},
-): DefacePlan {
+): Promise<DefacePlan> {
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   const { instances, rejected } = loadInstances(files);
+  const codec = opts.codec ?? (await codecFor(instances.map((i) => i.info)));
   const entries: Record<string, DefacePlanEntry> = {};
   const series: SeriesReport[] = [];
   // Images that cannot be defaced (colour, no geometry...) are held back with their code; files without pixels
@@ -70,7 +129,7 @@ export function planDefacing(
     }
   }
   for (const [, group] of groupSeries(instances)) {
-    const r = defaceSeries(group, opts);
+    const r = defaceSeries(group, { ...opts, codec });
     series.push(r.report);
     for (const g of group) {
       const key = sopKey(g.info.sopInstanceUid);
@@ -84,36 +143,49 @@ export function planDefacing(
           ...(rep.reason ? { reason: rep.reason } : {}),
         };
       } else if (rep.outcome === 'defaced') {
-        const file = scanFile(r.outputs!.get(g)!);
-        const spool = join(spoolDir, `${key}.pixels`);
-        writeFileSync(spool, valueBytes(findElement(file.dataset, PIXEL_DATA)!), { mode: 0o600 });
-        entries[key] = { outcome: 'defaced', series: rep.series, spool };
+        entries[key] = spoolDefaced(g, r.outputs!.get(g)!, key, rep, spoolDir, codec);
       } else if (rep.outcome === 'no-face') {
         entries[key] = { outcome: 'no-face', series: rep.series, reason: rep.reason ?? '' };
       } else {
-        // Already defaced by an earlier run: its pixels are final; the stage writes them again and claims.
-        const spool = join(spoolDir, `${key}.pixels`);
-        const file = scanFile(new Uint8Array(readFileSync(g.path)));
-        writeFileSync(spool, valueBytes(findElement(file.dataset, PIXEL_DATA)!), { mode: 0o600 });
-        entries[key] = { outcome: 'defaced', series: rep.series, spool };
+        // Already defaced by an earlier run (and the detector agrees): its pixels are final; the stage writes them
+        // and claims again.
+        const input = scanFile(new Uint8Array(readFileSync(g.path)));
+        const output = g.info.encapsulated
+          ? rewrite(input, outputEdits(input, g.info, new Map(), codec))
+          : input.source.bytes!;
+        entries[key] = spoolDefaced(g, output, key, rep, spoolDir, codec);
       }
     }
   }
+  if (opts.picDir !== undefined) writeDefaceReport(opts.picDir, { series, skipped: 0, passedThrough: 0 });
   return { entries, series };
 }
 
-/** The release stage for a plan (in any thread): decisions by SOP Instance UID, Pixel Data read from the spool. */
-export function defaceStageFromPlan(plan: DefacePlan) {
-  return createDefaceStage({
-    decision(sop): DefaceDecision | undefined {
+/**
+ * The release stages for a plan (in any thread): `pixels:deface` (decisions by SOP Instance UID, Pixel Data read from
+ * the spool) and `pixels:deface-check` (the planned output re-read: no head voxel left in the face region).
+ */
+export function defaceStagesFromPlan(plan: DefacePlan): ReleaseStage[] {
+  const lookup = {
+    decision(sop: string): DefaceDecision | undefined {
       const e = plan.entries[sopKey(sop)];
       if (!e) return undefined;
       if (e.outcome === 'defaced') {
         const spool = e.spool!;
-        return { outcome: 'defaced', series: e.series, pixelData: () => new Uint8Array(readFileSync(spool)) };
+        const mask = e.mask!;
+        return {
+          outcome: 'defaced',
+          series: e.series,
+          pixelData: () => new Uint8Array(readFileSync(spool)),
+          changed: () => new Uint8Array(readFileSync(mask)),
+          ...(e.decodedVr ? { decodedVr: e.decodedVr } : {}),
+          plane: e.plane,
+          threshold: e.threshold,
+        };
       }
       if (e.outcome === 'no-face') return { outcome: 'no-face', series: e.series, reason: e.reason ?? '' };
       return { outcome: 'quarantine', series: e.series, code: e.code!, tagPath: e.tagPath, reason: e.reason };
     },
-  });
+  };
+  return [createDefaceStage(lookup), createDefaceCheckStage(lookup)];
 }

@@ -17,10 +17,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type DicomFile, isVeilError, rewrite, scanFile } from '@veil/core';
+import type { FrameCodec } from '@veil/pixels';
 import {
   anteriorProfile,
   assembleVolume,
-  defaceEdits,
   defaceVolume,
   detectFace,
   type FaceDetection,
@@ -39,6 +39,7 @@ import {
 import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.ts';
 import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
 import { type LoadedInstance, loadInstances } from './load.ts';
+import { codecFor, outputEdits, readFrames } from './pixels.ts';
 import { encodePng } from './png.ts';
 
 export interface DefaceOptions {
@@ -65,6 +66,8 @@ export interface SeriesReport {
   readonly prominenceMm?: number;
   /** The cut (patient coordinates, mm): see inFaceRegion in @veil/pixels/deface. */
   readonly plane?: FacePlane;
+  /** The head threshold (HU for CT, stored intensity for MR): above it in the face region is skin or tissue. */
+  readonly threshold?: number;
   readonly changedVoxels?: number;
   readonly changedFiles?: number;
   /** How far the most anterior surface near the midline moved back at the nose tip's height, mm. */
@@ -106,11 +109,11 @@ function scan(path: string): DicomFile {
   return scanFile(new Uint8Array(readFileSync(path)));
 }
 
-function members(files: readonly LoadedInstance[]): SeriesMember<LoadedInstance>[] {
+function members(files: readonly LoadedInstance[], codec: FrameCodec | undefined): SeriesMember<LoadedInstance>[] {
   return files.map((f) => {
     const file = scan(f.path);
     const info = readInstance(file);
-    return { key: f, info, pixels: readNativeFrames(file, info) };
+    return { key: f, info, pixels: readFrames(file, info, codec) };
   });
 }
 
@@ -141,6 +144,8 @@ function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetec
 const CUT_FACE_REASONS = new Set(['NO_NASION', 'NO_LIPS_BELOW_NOSE', 'NO_NOSE_FOUND']);
 
 export interface SeriesPassOptions {
+  /** The codec for compressed inputs (codecFor); without one, compressed series are held back (DEFACE_COMPRESSED). */
+  readonly codec?: FrameCodec | undefined;
   /** Where the pictures go (veil-deface/<series>/after.png); none when undefined. */
   readonly picDir?: string | undefined;
   readonly showBefore?: boolean;
@@ -177,10 +182,10 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
       },
     };
   };
-  if (group.some((g) => g.info.encapsulated)) return fail('DEFACE_COMPRESSED', '(7FE0,0010)');
+  if (group.some((g) => g.info.encapsulated) && !opts.codec) return fail('DEFACE_COMPRESSED', '(7FE0,0010)');
   let volume: Volume<LoadedInstance>;
   try {
-    volume = assembleVolume(members(group));
+    volume = assembleVolume(members(group, opts.codec));
   } catch (e) {
     if (!isVeilError(e)) throw e;
     return fail(e.code, e.path);
@@ -214,7 +219,7 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
   for (const g of group) {
     const file = scan(g.path);
     const info = readInstance(file);
-    outputs.set(g, rewrite(file, defaceEdits(file, info, byInstance.get(g) ?? new Map())).slice());
+    outputs.set(g, rewrite(file, outputEdits(file, info, byInstance.get(g) ?? new Map(), opts.codec)).slice());
   }
   // Verification on the new bytes, scanned and decoded again.
   const after = assembleVolume(
@@ -254,6 +259,7 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
       geometry: volume.geometry,
       prominenceMm: detection.prominenceMm,
       plane: detection.plane!,
+      threshold: detection.threshold,
       changedVoxels: removal.changedVoxels,
       changedFiles: byInstance.size,
       noseMovedBackMm: moved.nose,
@@ -263,6 +269,13 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
       pictures,
     },
   };
+}
+
+/** veil-deface.json and veil-deface.html in a report folder (no values from the files: hashes, codes, figures). */
+export function writeDefaceReport(dir: string, report: DefaceRunReport): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'veil-deface.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'veil-deface.html'), html(report));
 }
 
 function html(report: DefaceRunReport): string {
@@ -286,7 +299,7 @@ ${rows}
 `;
 }
 
-export function runDeface(opts: DefaceOptions): { report: DefaceRunReport; exitCode: number } {
+export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRunReport; exitCode: number }> {
   if (!opts.out) throw new CliError(EXIT_USAGE, '--out is required');
   const out = resolve(opts.out);
   const qdir = resolve(opts.quarantine ?? `${out}.quarantine`);
@@ -318,8 +331,9 @@ export function runDeface(opts: DefaceOptions): { report: DefaceRunReport; exitC
     quarantineFiles(qdir, [{ rel: r.rel, path: r.path, info: undefined as never }], r.code, r.tagPath);
   }
   const series: SeriesReport[] = [];
+  const codec = await codecFor(instances.map((i) => i.info));
   for (const [, group] of groupSeries(instances)) {
-    const r = defaceSeries(group, { picDir: reportDir, showBefore: opts.showBefore === true, log });
+    const r = defaceSeries(group, { picDir: reportDir, showBefore: opts.showBefore === true, log, codec });
     series.push(r.report);
     if (r.report.outcome === 'quarantined') {
       quarantineFiles(qdir, group, r.report.code!, r.report.tagPath);
@@ -333,9 +347,7 @@ export function runDeface(opts: DefaceOptions): { report: DefaceRunReport; exitC
     }
   }
   const report: DefaceRunReport = { series, skipped, passedThrough };
-  mkdirSync(reportDir, { recursive: true });
-  writeFileSync(join(reportDir, 'veil-deface.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(reportDir, 'veil-deface.html'), html(report));
+  writeDefaceReport(reportDir, report);
   const quarantined =
     series.some((s) => s.outcome === 'quarantined') ||
     rejected.some((r) => r.code.startsWith('DEFACE_') && r.code !== 'DEFACE_NOT_AN_IMAGE');

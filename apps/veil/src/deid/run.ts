@@ -151,8 +151,8 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
       import('node:fs'),
       import('node:os'),
     ]);
-    defaceSpool = mkdtempSync(join(tmpdir(), 'veil-deface-'));
-    defacePlan = planDefacing(files, defaceSpool, { picDir: o.dryRun ? undefined : reportDir });
+    defaceSpool = mkdtempSync(join(tmpdir(), 'veil-deface-spool-'));
+    defacePlan = await planDefacing(files, defaceSpool, { picDir: o.dryRun ? undefined : reportDir });
   }
 
   const init: WorkerInit = {

@@ -30,8 +30,8 @@ export async function loadReleaseStages(
   // Defacing: the series pass ran before (veil deid); without its plan (e.g. veil serve) no stage is added and a
   // configuration asking for it holds images back (PIXELS_STAGE_UNAVAILABLE).
   if (config.pixels?.cleanRecognizableVisualFeatures && context.defacePlan) {
-    const { defaceStageFromPlan } = await import('../deface/prepass.ts');
-    stages.push(defaceStageFromPlan(context.defacePlan));
+    const { defaceStagesFromPlan } = await import('../deface/prepass.ts');
+    stages.push(...defaceStagesFromPlan(context.defacePlan));
   }
   return stages;
 }

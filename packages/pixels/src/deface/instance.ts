@@ -212,12 +212,18 @@ export function readNativeFrames(file: DicomFile, info: InstanceInfo): StoredPix
     const start = el.valueOffset + f * frameBytes;
     let bytes = src.read(start, start + frameBytes);
     if (bytes.byteOffset % 2 !== 0 || !src.bytes) bytes = bytes.slice();
-    out.push(toStored(bytes, n, info));
+    out.push(storedFromBytes(bytes, info));
   }
   return out;
 }
 
-function toStored(bytes: Uint8Array, n: number, info: InstanceInfo): StoredPixels {
+/**
+ * Stored values from one frame's little-endian native bytes (a decoder's output too): masked to Bits Stored and
+ * sign-extended; a view of the bytes when they need neither and are aligned.
+ */
+export function storedFromBytes(bytes: Uint8Array, info: InstanceInfo): StoredPixels {
+  const n = info.rows * info.columns;
+  if (bytes.byteOffset % 2 !== 0) bytes = bytes.slice();
   const { bitsAllocated, bitsStored, signed } = info;
   if (bitsAllocated === 8) {
     if (!signed && bitsStored === 8) return bytes.subarray(0, n);

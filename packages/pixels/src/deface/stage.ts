@@ -3,9 +3,10 @@
  * series-level pass made before the release path ran (defacing needs the whole series; the release path sees one
  * file at a time). The decision is looked up by SOP Instance UID:
  *
- * - defaced: Pixel Data (7FE0,0010) is replaced by the defaced value (merged into an earlier stage's new Pixel Data
+ * - defaced: Pixel Data (7FE0,0010) is replaced by the defaced value (laid over an earlier stage's new Pixel Data
  *   byte by byte where the defacing changed it, so burned-in text redaction and defacing compose), and the stage
- *   claims Recognizable Visual Features NO with code 113102.
+ *   claims Recognizable Visual Features NO with code 113102. A compressed input goes out decoded, as Explicit VR
+ *   Little Endian (the transfer syntax is changed to say so), as the burned-in text stage writes it.
  * - no face in the field of view (a head from vertex to skull base): nothing changes; the stage claims Recognizable
  *   Visual Features NO (the detector ran and found no face) but not code 113102 (nothing was cleaned).
  * - quarantine (DEFACE_UNCERTAIN, DEFACE_COMPRESSED, DEFACE_VERIFY_FAILED...), or no decision for this file
@@ -15,17 +16,47 @@
  *   const stage = createDefaceStage({ decision: (sop) => plan.get(sop) });
  *   const outcome = await releaseFile(bytes, { config, keys, stages: [stage] });
  */
-import { type DicomFile, findElement, PIXEL_DATA, type ReleaseStage, readString, type StageOutput } from '@veil/core';
+import {
+  type DicomFile,
+  type Edit,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  findElement,
+  PIXEL_DATA,
+  type ReleaseStage,
+  readString,
+  type StageOutput,
+  TRANSFER_SYNTAX_UID,
+} from '@veil/core';
+
+import type { FacePlane } from './face.ts';
+import { type InstanceInfo, readInstance, type StoredPixels, storedFromBytes } from './instance.ts';
+import { assembleVolume } from './series.ts';
+import { countResidual } from './verify.ts';
 
 const SOP_INSTANCE_UID = 0x00080018;
+const EXTENDED_OFFSET_TABLE = 0x7fe00001;
+const EXTENDED_OFFSET_TABLE_LENGTHS = 0x7fe00002;
+
+/** A UID value, padded with NUL to even length. */
+function uid(text: string): Uint8Array {
+  const t = text.length % 2 ? `${text}\0` : text;
+  return Uint8Array.from(t, (c) => c.charCodeAt(0));
+}
 
 export type DefaceDecision =
   | {
       readonly outcome: 'defaced';
       /** The series (a hash, never the UID), for the report. */
       readonly series: string;
-      /** The whole defaced Pixel Data value (same length and encoding as the original's). */
+      /** The whole defaced Pixel Data value (same length and encoding as the original's, or its frames decoded). */
       readonly pixelData: () => Uint8Array;
+      /** 1 for each byte of that value the defacing changed. */
+      readonly changed: () => Uint8Array;
+      /** Set when the input was compressed: the value is its frames decoded, written as Explicit VR Little Endian. */
+      readonly decodedVr?: 'OB' | 'OW';
+      /** The series' face region and head threshold, for the check of the planned output (createDefaceCheckStage). */
+      readonly plane?: FacePlane | undefined;
+      readonly threshold?: number | undefined;
     }
   | { readonly outcome: 'no-face'; readonly series: string; readonly reason: string }
   | {
@@ -68,24 +99,88 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
       }
       const el = findElement(file.dataset, PIXEL_DATA)!;
       const defaced = d.pixelData();
-      if (defaced.length !== el.length)
+      const changed = d.changed();
+      const compressed = file.transferSyntax.encapsulated;
+      if (compressed !== (d.decodedVr !== undefined) || (!compressed && defaced.length !== el.length)) {
         return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
+      }
       // An earlier stage (burned-in text) may have replaced Pixel Data: keep its bytes and lay the defacing's
       // changes over them.
       const earlier = edits.find((e) => e.op === 'replace' && e.element === el);
       let value = defaced;
-      if (earlier && earlier.op === 'replace' && earlier.value.length === defaced.length) {
-        const original = el.parent.source.read(el.valueOffset, el.valueOffset + el.length);
+      if (earlier && earlier.op === 'replace') {
+        if (earlier.value.length !== defaced.length) {
+          return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
+        }
         value = earlier.value.slice();
-        for (let i = 0; i < value.length; i++) if (defaced[i] !== original[i]) value[i] = defaced[i]!;
-      } else if (earlier) {
-        return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
+        for (let i = 0; i < value.length; i++) if (changed[i]) value[i] = defaced[i]!;
+      }
+      const out: Edit[] = [
+        d.decodedVr ? { op: 'replace', element: el, value, vr: d.decodedVr } : { op: 'replace', element: el, value },
+      ];
+      if (compressed) {
+        // The frames go out decoded: the transfer syntax says so, and offset tables of the fragments go.
+        const ts = file.meta ? findElement(file.meta, TRANSFER_SYNTAX_UID) : undefined;
+        if (!ts) return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(0002,0010)' } };
+        out.push({ op: 'replace', element: ts, value: uid(EXPLICIT_VR_LITTLE_ENDIAN) });
+        for (const tag of [EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS]) {
+          const e = findElement(file.dataset, tag);
+          if (e) out.push({ op: 'remove', element: e });
+        }
       }
       return {
-        edits: [{ op: 'replace', element: el, value }],
+        edits: out,
         claims: { recognizableVisualFeaturesNo: true, methodCodes: ['113102'] },
         report: { series: d.series, outcome: d.outcome },
       };
+    },
+  };
+}
+
+/**
+ * The check of the one release path for defaced files, independent of the stage that defaced them: it reads the
+ * Pixel Data the plan will write (the last edit of Pixel Data, whichever stage made it), decodes it with the file's
+ * own geometry, and holds the file back (DEFACE_VERIFY_FAILED) when any voxel inside the series' face region is
+ * above the head threshold: skin, bone or tissue of the face left in the output. Register it after every stage that
+ * changes pixels.
+ */
+export function createDefaceCheckStage(lookup: DefaceLookup): ReleaseStage {
+  return {
+    name: 'pixels:deface-check',
+    kind: 'other',
+    appliesTo: (file, config) => config.pixels?.cleanRecognizableVisualFeatures === true && hasPixels(file),
+    run({ file, edits }): StageOutput {
+      const sopEl = findElement(file.dataset, SOP_INSTANCE_UID);
+      const d = sopEl ? lookup.decision(readString(sopEl)) : undefined;
+      if (d?.outcome !== 'defaced') return {};
+      const fail = (code: string): StageOutput => ({
+        findings: [
+          { stage: 'pixels:deface-check', detector: 'face-region', tagPath: '(7FE0,0010)', code, level: 'error' },
+        ],
+      });
+      const el = findElement(file.dataset, PIXEL_DATA)!;
+      let planned: Uint8Array | undefined;
+      for (const e of edits) if (e.op === 'replace' && e.element === el) planned = e.value;
+      let info: InstanceInfo;
+      try {
+        info = readInstance(file);
+      } catch {
+        return fail('DEFACE_VERIFY_FAILED');
+      }
+      if (!planned) return fail('DEFACE_VERIFY_FAILED');
+      const frameBytes = info.rows * info.columns * (info.bitsAllocated / 8);
+      if (planned.length < frameBytes * info.frames.length) return fail('DEFACE_VERIFY_FAILED');
+      const pixels: StoredPixels[] = [];
+      for (let f = 0; f < info.frames.length; f++) {
+        pixels.push(storedFromBytes(planned.slice(f * frameBytes, (f + 1) * frameBytes), info));
+      }
+      // A series defaced by an earlier run (no plane of its own) was checked by the detector in the series pass.
+      const residual = countResidual(assembleVolume([{ key: 0, info, pixels }]), {
+        plane: d.plane,
+        threshold: d.threshold ?? Number.POSITIVE_INFINITY,
+      });
+      if (residual > 0) return { ...fail('DEFACE_VERIFY_FAILED'), report: { residualVoxels: residual } };
+      return { report: { residualVoxels: 0 } };
     },
   };
 }

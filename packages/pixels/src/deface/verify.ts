@@ -7,7 +7,7 @@
  *   const check = verifyDefaced(outputVolume, detectionOfInput);
  *   if (!check.ok) quarantine('DEFACE_VERIFY_FAILED');
  */
-import { detectFace, type FaceDetection, inFaceRegion } from './face.ts';
+import { detectFace, type FaceDetection, type FacePlane, inFaceRegion } from './face.ts';
 import { forEachRegionVoxel } from './remove.ts';
 import type { Volume } from './series.ts';
 
@@ -21,7 +21,11 @@ export interface DefaceCheck {
   readonly noseInRegion: boolean;
 }
 
-export function countResidual<K>(v: Volume<K>, input: FaceDetection): number {
+/** Voxels above the threshold inside the face region of the plane (0 when there is no plane). */
+export function countResidual<K>(
+  v: Volume<K>,
+  input: { readonly plane?: FacePlane | undefined; readonly threshold: number },
+): number {
   if (!input.plane) return 0;
   let residual = 0;
   forEachRegionVoxel(v, input.plane, (k, n) => {

@@ -50,8 +50,16 @@ export function defaceEdits(file: DicomFile, info: InstanceInfo, frames: Readonl
     const at = n * frameBytes;
     value.set(encodeNativeFrame(pixels, value.subarray(at, at + frameBytes), info), at);
   }
+  return [{ op: 'replace', element: el, value }, ...defaceClaimEdits(file)];
+}
+
+/**
+ * The edits that record the defacing in a file of its own (veil deface; in veil deid the release path writes the
+ * claims): Recognizable Visual Features NO, and code 113102 appended to De-identification Method Code Sequence.
+ */
+export function defaceClaimEdits(file: DicomFile): Edit[] {
   const ds = file.dataset;
-  const edits: Edit[] = [{ op: 'replace', element: el, value }];
+  const edits: Edit[] = [];
   const put = (tag: number, vr: string, bytes: Uint8Array): void => {
     const old = findElement(ds, tag);
     edits.push(
