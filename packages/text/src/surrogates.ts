@@ -137,14 +137,17 @@ export class Surrogates {
     const count = (value.match(WORD) ?? []).length;
     let k = 0;
     const commaFirst = /^[^,]+,\s*\p{L}/u.test(value);
-    return value.replace(WORD, (w) => {
-      const pos = k++;
-      if (/^(?:van|von|der|den|de|del|della|di|da|du|le|la|ten|ter|bin|ibn|al|el)$/i.test(w)) return w;
-      // In "Last, First" the first word is the surname. A full stop after a word (not an initial) stays.
-      const role = commaFirst ? (pos === 0 ? 1 : 0) : pos;
-      if (w.length > 2 && w.endsWith('.')) return `${this.nameWord(w.slice(0, -1), role, count)}.`;
-      return this.nameWord(w, role, count);
-    });
+    // A name merged with a neighbouring finding may hold digits ("Joaquin Suarez 2906"): they are replaced too.
+    return value
+      .replace(/\d+/g, (d) => this.digits('NAME', d))
+      .replace(WORD, (w) => {
+        const pos = k++;
+        if (/^(?:van|von|der|den|de|del|della|di|da|du|le|la|ten|ter|bin|ibn|al|el)$/i.test(w)) return w;
+        // In "Last, First" the first word is the surname. A full stop after a word (not an initial) stays.
+        const role = commaFirst ? (pos === 0 ? 1 : 0) : pos;
+        if (w.length > 2 && w.endsWith('.')) return `${this.nameWord(w.slice(0, -1), role, count)}.`;
+        return this.nameWord(w, role, count);
+      });
   }
 
   private email(value: string): string {

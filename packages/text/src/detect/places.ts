@@ -62,6 +62,27 @@ function lineStartNear(text: string, pos: number): number {
   return floor;
 }
 
+/**
+ * The words of "lives on X 12" / "address: X 12" name a street: each is capitalised, a street word, a particle
+ * or not English, and one at least is a street word or not English ("Sludevej 13", "Via dei Fiorentini 17",
+ * "trg revolucije 17"); "lives at home with her husband and 2 dogs" and "return to clinic in 2 weeks" are not.
+ */
+function looksLikeStreet(phrase: string, lex: Lexicons): boolean {
+  const words = (phrase.match(/[\p{L}][\p{L}'’-]*/gu) ?? []).filter((w) => w !== 'and');
+  if (/[.!?]\s/.test(phrase)) return false;
+  if (words.length === 0) return /^\d{3,}/.test(phrase.trim()); // a house number alone: "at 8116 ..."
+  if (/^\p{Ll}/u.test(words[0]!) && lex.words.has(words[0]!)) return false;
+  let strong = false;
+  for (const w of words) {
+    const l = w.toLowerCase();
+    const street = US_STREET.has(l) || PREFIX_STREET.has(l) || lex.streetWords.has(l);
+    const english = lex.words.has(l) || SAFE_ACRONYMS.has(w.toUpperCase());
+    if (street || !english) strong = true;
+    if (!(street || !english || STREET_PARTICLE.test(l) || /^\p{Lu}/u.test(w))) return false;
+  }
+  return strong;
+}
+
 let stateFirstWords: Set<string> | undefined;
 let cityFirstWords: Set<string> | undefined;
 
@@ -104,8 +125,20 @@ export function detectPlaces(text: string, tokens: readonly Token[]): Span[] {
     });
   // After an address cue, the words up to a house number: "lives on Sludevej 13", "address:\n947 trg revolucije 17".
   for (const m of text.matchAll(ADDRESS_CUE_RE)) {
-    const v = m[1] ?? m[2]!;
-    const s = m.index + m[0].length - v.length;
+    let v = m[1] ?? m[2]!;
+    let s = m.index + m[0].length - v.length;
+    // Leading plain words are not the street: "the north side of Joaquin Suarez 2906", "with Serenade Opus 420".
+    const lead = /^(?:\p{Ll}+\s+)+/u.exec(v);
+    if (
+      lead?.[0]
+        .trim()
+        .split(/\s+/)
+        .every((w) => lex.words.has(w))
+    ) {
+      v = v.slice(lead[0].length);
+      s += lead[0].length;
+    }
+    if (!looksLikeStreet(v, lex)) continue;
     out.push({ start: s, end: s + v.trimEnd().length, type: 'ADDRESS', confidence: 0.85, rule: 'address.cue' });
   }
   // "the corner of X and Y": both streets.
