@@ -1,10 +1,13 @@
 /**
  * The burned-in text stage's configuration: the `pixels.text` section of a `veil deid` / `veil serve` configuration.
- * With no section the stage runs on every image and removes every detected text line (fail closed).
+ * The app decides whether the stage runs when `enabled` is not given (see apps/veil/src/pixels/stages.ts: when the
+ * configuration asks for pixels.cleanPixelData); once on, it runs on every image and removes every detected line.
  *
  *   pixels:
+ *     cleanPixelData: true         # the core's key: asks for Clean Pixel Data (the stage must earn it)
  *     text:
- *       enabled: true              # false turns the stage off (then Burned In Annotation NO is never claimed)
+ *       enabled: true              # run the stage (default: pixels.cleanPixelData); false: never, and then Burned
+ *                                  # In Annotation NO is never claimed
  *       redact: all                # every detected text line is filled ('identifying' is not available yet)
  *       margin: 3                  # pixels added around each box
  *       lossy: quarantine          # a JPEG baseline/extended or lossy J2K/JPEG-LS input with text: quarantine, or
@@ -50,8 +53,9 @@ function strings(v: unknown, path: string): string[] {
 }
 
 /** Validates the section; errors are CONFIG_INVALID with the setting's path, never a value. */
-export function parsePixelTextConfig(input: unknown): PixelTextConfig {
-  if (input === undefined || input === null) return DEFAULT_PIXEL_TEXT_CONFIG;
+export function parsePixelTextConfig(input: unknown, defaults: { readonly enabled?: boolean } = {}): PixelTextConfig {
+  const enabledDefault = defaults.enabled ?? DEFAULT_PIXEL_TEXT_CONFIG.enabled;
+  if (input === undefined || input === null) return { ...DEFAULT_PIXEL_TEXT_CONFIG, enabled: enabledDefault };
   if (typeof input !== 'object' || Array.isArray(input)) throw new VeilError('CONFIG_INVALID', { path: 'pixels.text' });
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new VeilError('CONFIG_INVALID', { path: `pixels.text.${k}` });
@@ -83,7 +87,7 @@ export function parsePixelTextConfig(input: unknown): PixelTextConfig {
       throw new VeilError('CONFIG_INVALID', { path: `pixels.text.pass.${k}` });
   }
   return {
-    enabled: bool('enabled', true),
+    enabled: bool('enabled', enabledDefault),
     redact: 'all',
     margin,
     lossy,

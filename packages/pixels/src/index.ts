@@ -14,6 +14,7 @@ export * from './codecs/port.ts';
 export * from './config.ts';
 export * from './decode.ts';
 export * from './detect/db-postprocess.ts';
+export * from './detect/extend.ts';
 export * from './detect/port.ts';
 export * from './detect/ppocr.ts';
 export * from './fragments.ts';

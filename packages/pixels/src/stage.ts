@@ -36,6 +36,7 @@ import type { FrameCodec } from './codecs/port.ts';
 import { LOSSY } from './codecs/port.ts';
 import type { PixelTextConfig } from './config.ts';
 import { openPixels, type PixelAccess } from './decode.ts';
+import { extendLines } from './detect/extend.ts';
 import type { TextDetector } from './detect/port.ts';
 import type { DecodedFrame } from './frame.ts';
 import { decodeNative } from './native.ts';
@@ -73,6 +74,8 @@ export interface FrameBoxes {
 }
 
 const TAG = '(7FE0,0010)';
+/** Detector passes over a frame after its first redaction. */
+const EXTRA_PASSES = 2;
 
 function passes(file: DicomFile, config: PixelTextConfig): boolean {
   const sop = findElement(file.dataset, 0x00080016);
@@ -99,7 +102,7 @@ async function detectFrame(
   const img = toRgb8(frame, m.palette);
   const h = hashRgb(img.rgb, img.width, img.height);
   if (cache.has(h)) return [];
-  const boxes = await detector.detect(img);
+  const boxes = extendLines(img, await detector.detect(img));
   if (boxes.length === 0) cache.add(h);
   return boxes;
 }
@@ -122,13 +125,19 @@ export async function scanAndRedact(
   let pixels = 0;
   for (let i = 0; i < px.frames; i++) {
     const frame = px.decodeFrame(i);
-    const found = await detectFrame(options.detector, cache, frame, m);
-    const all = [...found, ...regions].map((b) =>
-      grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows),
-    );
+    const grown = (found: Box[]) =>
+      found.map((b) => grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows));
+    const all = grown([...(await detectFrame(options.detector, cache, frame, m)), ...regions]);
     if (all.length === 0) continue;
-    boxes.push({ frame: i, boxes: all });
     pixels += fillBoxes(frame, all);
+    // Filling a line can uncover a neighbour the detector had merged away: look again, a bounded number of times.
+    for (let pass = 0; pass < EXTRA_PASSES; pass++) {
+      const more = grown(await detectFrame(options.detector, cache, frame, m));
+      if (more.length === 0) break;
+      pixels += fillBoxes(frame, more);
+      all.push(...more);
+    }
+    boxes.push({ frame: i, boxes: all });
     changed.set(i, frame);
   }
   return { boxes, changed, pixels };

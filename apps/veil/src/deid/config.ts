@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { type DeidConfig, isVeilError, parseDeidConfig } from '@veil/core';
+import { parsePixelTextConfig } from '@veil/pixels/config';
 import { type DetectorLevels, parseVerifySection } from '../verify/levels.ts';
 import { CliError, EXIT_CONFIG } from './cli-error.ts';
 
@@ -81,7 +82,21 @@ export function parseRunConfig(input: unknown, origin = 'config'): RunConfig {
     }
     throw e;
   }
+  checkPixelText(deidInput, origin);
   return { layout, deidInput, deid, verifyLevels: parseVerifySection(raw.verify, origin) };
+}
+
+/** The burned-in text stage's section (pixels.text) is checked here, so that a mistake stops the run before it starts. */
+function checkPixelText(deidInput: Record<string, unknown>, origin: string): void {
+  const pixels = deidInput.pixels as Record<string, unknown> | undefined;
+  try {
+    parsePixelTextConfig(pixels && typeof pixels === 'object' ? pixels.text : undefined);
+  } catch (e) {
+    if (isVeilError(e)) {
+      throw new CliError(EXIT_CONFIG, `${origin}: invalid setting${e.path ? ` at ${e.path}` : ''} (${e.code})`);
+    }
+    throw e;
+  }
 }
 
 export function loadRunConfig(path: string | undefined): RunConfig {

@@ -16,6 +16,9 @@ import {
   type TextDetector,
 } from '@veil/pixels';
 
+/** Whether the stage runs with no pixels section at all. */
+export const PIXEL_STAGE_BY_DEFAULT = false;
+
 let tools: Promise<{ detector: TextDetector; codec: FrameCodec }> | undefined;
 
 /** The detector and codecs of this thread (loaded on first use: ~0.2 s). */
@@ -24,15 +27,17 @@ export function pixelTools(): Promise<{ detector: TextDetector; codec: FrameCode
   return tools;
 }
 
-/** The `pixels` section of a raw configuration split: the text stage's own keys, and what the core parses. */
-export function splitPixelsSection(pixels: unknown): { text: unknown; core: unknown } {
-  if (!pixels || typeof pixels !== 'object' || Array.isArray(pixels)) return { text: undefined, core: pixels };
-  const { text, ...core } = pixels as Record<string, unknown>;
-  return { text, core };
-}
-
-export async function loadPixelStages(textSection: unknown): Promise<ReleaseStage[]> {
-  const config: PixelTextConfig = parsePixelTextConfig(textSection);
+/**
+ * The text stage and its verification for a configuration's `pixels` section. The stage runs when pixels.text.enabled
+ * is true, or, when that is not given, when pixels.cleanPixelData asks for Clean Pixel Data. (Not by default yet: with
+ * the stage on, OCR runs on every image of every run, which the project's test budget has not been set for; the
+ * switch is PIXEL_STAGE_BY_DEFAULT.)
+ */
+export async function loadPixelStages(pixelsSection: unknown): Promise<ReleaseStage[]> {
+  const pixels = pixelsSection && typeof pixelsSection === 'object' ? (pixelsSection as Record<string, unknown>) : {};
+  const config: PixelTextConfig = parsePixelTextConfig(pixels.text, {
+    enabled: PIXEL_STAGE_BY_DEFAULT || pixels.cleanPixelData === true,
+  });
   if (!config.enabled) return [];
   const { detector, codec } = await pixelTools();
   return createPixelStages({ detector, codec, config });

@@ -27,11 +27,17 @@ export async function loadReleaseStages(
   context: StageContext = {},
 ): Promise<ReleaseStage[]> {
   const stages: ReleaseStage[] = [];
+  // Burned-in text (pixels.text, or pixels.cleanPixelData: see pixels/stages.ts): the text stage first, its
+  // verification last, after every stage that changes pixels.
+  const { loadPixelStages } = await import('../pixels/stages.ts');
+  const [text, ...verifyPixels] = await loadPixelStages(_raw.pixels);
+  if (text) stages.push(text);
   // Defacing: the series pass ran before (veil deid); without its plan (e.g. veil serve) no stage is added and a
   // configuration asking for it holds images back (PIXELS_STAGE_UNAVAILABLE).
   if (config.pixels?.cleanRecognizableVisualFeatures && context.defacePlan) {
     const { defaceStagesFromPlan } = await import('../deface/prepass.ts');
     stages.push(...defaceStagesFromPlan(context.defacePlan));
   }
+  stages.push(...verifyPixels);
   return stages;
 }

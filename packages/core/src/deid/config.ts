@@ -210,7 +210,8 @@ function check(input: unknown): Checked {
       false,
     ),
   };
-  noOtherKeys(pixelsIn, ['pixels'], ['cleanPixelData', 'cleanRecognizableVisualFeatures']);
+  // pixels.text belongs to the burned-in text stage (@veil/pixels), which the app validates and configures.
+  noOtherKeys(pixelsIn, ['pixels'], ['cleanPixelData', 'cleanRecognizableVisualFeatures', 'text']);
   noOtherKeys(c, [], TOP_KEYS);
   return {
     options,

@@ -16,7 +16,22 @@ export interface DbOptions {
   readonly minSize: number;
 }
 
-export const DB_DEFAULTS: DbOptions = { threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, minSize: 3 };
+/** PaddleOCR's defaults are 0.3 / 0.6 / 1.5; lower thresholds and a wider unclip found more burned-in lines. */
+export const DB_DEFAULTS: DbOptions = { threshold: 0.2, boxThreshold: 0.5, unclipRatio: 2, minSize: 3 };
+
+/**
+ * Whether a region (map pixels, before unclipping) has the shape of a text line: burned-in text is one line of
+ * characters (two or more: wider than 1.5 times its height; a weak one wider than 2.5 times), at most ~48 map pixels
+ * high unless it is a long line. The detector otherwise takes textured anatomy (gyri, trabecular bone) in head CT
+ * and MR for text. Single characters (orientation markers) are not removed.
+ */
+export function lineShaped(w: number, h: number, score: number): boolean {
+  const aspect = w / h;
+  if (h > 48 && aspect < 6) return false;
+  if (aspect < 1.5) return false;
+  if (score < 0.7 && aspect < 2.5) return false;
+  return true;
+}
 
 export function dbBoxes(prob: Float32Array, width: number, height: number, o: DbOptions = DB_DEFAULTS): Box[] {
   const n = width * height;
@@ -61,6 +76,7 @@ export function dbBoxes(prob: Float32Array, width: number, height: number, o: Db
     if (Math.min(w, h) < o.minSize) continue;
     const score = sum / count;
     if (score < o.boxThreshold) continue;
+    if (!lineShaped(w, h, score)) continue;
     const d = (w * h * o.unclipRatio) / (2 * (w + h));
     boxes.push({
       x0: Math.max(0, Math.floor(x0 - d)),

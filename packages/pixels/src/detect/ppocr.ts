@@ -62,7 +62,8 @@ export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<Tex
   return {
     async detect(img: Rgb8): Promise<Box[]> {
       const long = Math.max(img.width, img.height);
-      const scale = long < minSide ? minSide / long : Math.min(1, maxSide / long);
+      // Small frames are up-scaled, at most 4x: beyond that the detector sees texture in anatomy as text.
+      const scale = long < minSide ? Math.min(4, minSide / long) : Math.min(1, maxSide / long);
       const tw = round32(img.width * scale);
       const th = round32(img.height * scale);
       const tensor = new ort.Tensor('float32', toInputTensor(img, tw, th), [1, 3, th, tw]);
