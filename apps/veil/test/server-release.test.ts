@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findElement, PIXEL_DATA, scanFile } from '@veil/core';
+import { findElement, PIXEL_DATA, parseDeidConfig, scanFile } from '@veil/core';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
@@ -22,6 +22,19 @@ const root = mkdtempSync(join(tmpdir(), 'veil-server-release-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const CT_SMALL = readFileSync(join(repoRoot, 'samples/CT_small.dcm'));
+
+/**
+ * The burned-in text stage (pixels.text, @veil/pixels) turned off where the configuration knows the key: these tests
+ * are about the release path's bookkeeping, not OCR (and an image nothing can clean must stay unclaimed).
+ */
+const TEXT_OFF: Record<string, unknown> = (() => {
+  try {
+    parseDeidConfig({ pixels: { text: { enabled: false } } });
+    return { text: { enabled: false } };
+  } catch {
+    return {};
+  }
+})();
 
 /** Drops bytes into an ingress folder the way a well-behaved sender does: a hidden temporary name, then a rename. */
 function put(inbox: string, name: string, bytes: Uint8Array): void {
@@ -62,7 +75,8 @@ describe('quarantine review by finding', () => {
     // Two reasons to hold every image: Clean Pixel Data asked with no pixel stage, and a kept patient name.
     ({ server, config } = await start(dir, {
       deid: {
-        pixels: { cleanPixelData: true },
+        // The burned-in text stage off: Clean Pixel Data is asked for and nothing can earn it.
+        pixels: { cleanPixelData: true, ...TEXT_OFF },
         overrides: [{ selector: '(0010,0010)', override: { action: 'keep' } }],
       },
     }));
@@ -135,7 +149,11 @@ describe('same UID, different content; a worker that dies', () => {
 
   before(async () => {
     process.env.VEIL_TEST_WORKER_HOOK = 'oom-on-marker';
-    ({ server } = await start(dir, { processing: { maxAttempts: 2, threads: 1, threadHeapMb: 96 } }));
+    ({ server } = await start(dir, {
+      // No pixel stage: this test is about the header path and the worker, not OCR.
+      deid: { pixels: { ...TEXT_OFF } },
+      processing: { maxAttempts: 2, threads: 1, threadHeapMb: 96 },
+    }));
   });
   after(async () => {
     await server?.close();
