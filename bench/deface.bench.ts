@@ -147,8 +147,8 @@ if (arg >= 0) {
     };
     const per =
       x.part === 'ct'
-        ? `${((x.seconds * 100) / x.slices).toFixed(2)} s / 100 slices`
-        : `${x.seconds.toFixed(2)} s / series`;
+        ? `${((x.seconds * 100) / x.slices).toFixed(2)} s wall, ${((x.cpuSeconds * 100) / x.slices).toFixed(2)} s CPU / 100 slices`
+        : `${x.seconds.toFixed(2)} s wall, ${x.cpuSeconds.toFixed(2)} s CPU / series`;
     const st = Object.entries(x.stages)
       .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
       .join(', ');

@@ -176,6 +176,22 @@ describe('veil deface on the UIH head MR and the Philips head CT', () => {
     }
   });
 
+  test('the whole Philips study: the single localizer is uncertain, the summary screenshots are held back', () => {
+    const study = join(CT, '..');
+    const sout = join(tmp, 'study');
+    const r = veil(['deface', study, '--out', sout]);
+    assert.equal(r.status, 1, String(r.stderr));
+    const rep = JSON.parse(readFileSync(join(sout, 'veil-deface.json'), 'utf8')) as DefaceRunReport;
+    const outcomes = rep.series.map((s) => `${s.files} ${s.outcome} ${s.code ?? ''} ${s.reason ?? ''}`.trim()).sort();
+    assert.deepEqual(outcomes, [
+      '1 quarantined DEFACE_UNCERTAIN TOO_FEW_SLICES',
+      '28 defaced',
+      '3 quarantined DEFACE_DUPLICATE_POSITION',
+    ]);
+    assert.ok(Object.values(rep.heldBack).reduce((a, b) => a + b, 0) >= 1);
+    assert.equal(rep.passedThrough, 4); // the DICOMDIR files
+  });
+
   test('a second run recognises the defaced series (no second cut), and writes no before picture', () => {
     const again = join(tmp, 'again');
     const r = veil(['deface', join(out, 'S2010'), '--out', again]);

@@ -157,7 +157,7 @@ export async function planDefacing(
       }
     }
   }
-  if (opts.picDir !== undefined) writeDefaceReport(opts.picDir, { series, skipped: 0, passedThrough: 0 });
+  if (opts.picDir !== undefined) writeDefaceReport(opts.picDir, { series, skipped: 0, passedThrough: 0, heldBack: {} });
   return { entries, series };
 }
 

@@ -83,6 +83,8 @@ export interface DefaceRunReport {
   readonly series: SeriesReport[];
   readonly skipped: number;
   readonly passedThrough: number;
+  /** Files held back on their own (not part of a series: no geometry, colour, unreadable...), by code. */
+  readonly heldBack: Readonly<Record<string, number>>;
 }
 
 function seriesId(uid: string): string {
@@ -314,10 +316,11 @@ export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRu
   const { instances, rejected } = loadInstances(files);
   let skipped = 0;
   let passedThrough = 0;
-  // DICOM files that are not images (or not usable ones) are not defaced; they pass through unchanged when they
-  // parse (they hold no face), and are skipped when they are not DICOM.
+  const heldBack: Record<string, number> = {};
+  // DICOM files without pixels pass through unchanged (they hold no face); files that are not DICOM are skipped;
+  // images that cannot be defaced and files that do not parse are held back with their code.
   for (const r of rejected) {
-    if (r.code === 'DICOM_NOT_DICOM' || r.code.startsWith('DICOM_')) {
+    if (r.code === 'DICOM_NOT_DICOM') {
       skipped++;
       continue;
     }
@@ -329,6 +332,7 @@ export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRu
       continue;
     }
     quarantineFiles(qdir, [{ rel: r.rel, path: r.path, info: undefined as never }], r.code, r.tagPath);
+    heldBack[r.code] = (heldBack[r.code] ?? 0) + 1;
   }
   const series: SeriesReport[] = [];
   const codec = await codecFor(instances.map((i) => i.info));
@@ -346,10 +350,8 @@ export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRu
       }
     }
   }
-  const report: DefaceRunReport = { series, skipped, passedThrough };
+  const report: DefaceRunReport = { series, skipped, passedThrough, heldBack };
   writeDefaceReport(reportDir, report);
-  const quarantined =
-    series.some((s) => s.outcome === 'quarantined') ||
-    rejected.some((r) => r.code.startsWith('DEFACE_') && r.code !== 'DEFACE_NOT_AN_IMAGE');
+  const quarantined = series.some((s) => s.outcome === 'quarantined') || Object.keys(heldBack).length > 0;
   return { report, exitCode: quarantined ? EXIT_FAILURES : EXIT_OK };
 }
