@@ -33,6 +33,7 @@ test('names: titles, cues, lexicon, initials, possessives, lowercase', () => {
     ),
     ['NAME:SMITH, JOHN A', 'NAME:WILLIAMS, ROBERT', 'NAME:J. Smith', 'NAME:Lee'],
   );
+  assert.deepEqual(found('PCP Dr. Nguyen in 2 weeks.'), ['NAME:Nguyen'], 'Dr. is a title here, not Drive');
 });
 
 test('hard negatives stay: eponyms, ages under 90, rooms, relative dates, doses, scores', () => {
@@ -40,7 +41,8 @@ test('hard negatives stay: eponyms, ages under 90, rooms, relative dates, doses,
     "A 34-year-old with Parkinson's disease and Crohn disease, Glasgow Coma Scale 15, in Room 4, bed 12. " +
     'Started Metformin 500 mg 3 days ago; Hodgkin lymphoma in 2 weeks follow-up. CT and MRI of the brain. ' +
     'She lives at home with her husband and 2 dogs. Return to clinic in 2 weeks. Located in bed 4, level 2. ' +
-    'HbA1c 7.2%, Cr 1.2, CTDIvol 12.5 mGy; Lt. knee; Ward 5B; Series 3 Image 45; mass measuring 2.3 cm.';
+    'HbA1c 7.2%, Cr 1.2, CTDIvol 12.5 mGy; Lt. knee; Ward 5B; Series 3 Image 45; mass measuring 2.3 cm. ' +
+    'Entresto 24/26 mg BID, Metoprolol succinate 50 mg daily. He was seen by Physical Therapy.';
   assert.deepEqual(found(text), []);
 });
 

@@ -36,13 +36,30 @@ const POSTCODE_RE =
 
 const STREET_PARTICLE = /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/;
 
-function isStreetWord(t: Token, lex: Lexicons, next: Token | undefined): 'prefix' | 'suffix' | 'compound' | undefined {
+function isStreetWord(
+  t: Token,
+  lex: Lexicons,
+  next: Token | undefined,
+  gapAfter = '',
+  houseNumberBefore = false,
+): 'prefix' | 'suffix' | 'compound' | undefined {
   const l = t.lower.replace(/\.$/, '');
   // "Rue X" is a prefix; "Pentelis Str." (no name after) is a suffix.
   if (PREFIX_STREET.has(l)) {
     // "Rue X", "Avenue du Golf", "rue du centre 320" are prefixes; "Pentelis Str." (nothing after) is a suffix.
     const after = next !== undefined && (next.cap || next.allCaps || STREET_PARTICLE.test(next.lower) || !t.cap);
     return after ? 'prefix' : 'suffix';
+  }
+  // "PCP Dr. Nguyen", "St. Mary's": a title before a name, not a street ("1668 Glyn St. Springfield" has a house
+  // number before it, "Thornton St Suite 451" no full stop).
+  if (
+    (l === 'dr' || l === 'st') &&
+    next !== undefined &&
+    (next.cap || next.allCaps) &&
+    /^\.\s+$/.test(gapAfter) &&
+    !houseNumberBefore
+  ) {
+    return undefined;
   }
   if (US_STREET.has(l)) return 'suffix';
   if (lex.streetWords.has(l)) return 'suffix';
@@ -179,7 +196,14 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.text.length < 2 && t.lower !== 'u') continue;
-    const kind = isStreetWord(t, lex, tokens[i + 1]);
+    const nextTok = tokens[i + 1];
+    const kind = isStreetWord(
+      t,
+      lex,
+      nextTok,
+      nextTok ? text.slice(t.end, nextTok.start) : '',
+      /\d+[A-Za-z]?\s+(?:[\p{L}'’-]+\s+){0,3}$/u.test(text.slice(Math.max(0, t.start - 40), t.start)),
+    );
     if (kind === undefined) continue;
     const lineStart = lineStartNear(text, t.start);
     let start = t.start;

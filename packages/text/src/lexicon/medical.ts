@@ -73,4 +73,4 @@ export const SAFE_ACRONYMS = new Set(
 
 /** Dose and measurement units: a capitalised word right before a number and one of these is a drug, not a name. */
 export const UNITS_RE =
-  /^\s*\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|ug|g|kg|ml|mL|l|L|units?|iu|IU|mmol|meq|mEq|%|cc|mm|cm|tabs?|caps?)\b/;
+  /^\s*(?:\p{Ll}+\s+)?\d+(?:[.,/]\d+)*\s*(?:mg|mcg|µg|ug|g|kg|ml|mL|l|L|units?|iu|IU|mmol|meq|mEq|%|cc|mm|cm|tabs?|caps?)\b/u;
