@@ -151,6 +151,13 @@ export function encodeNative(
   if (!littleEndian && bps > 1) {
     for (let i = 0; i < le.length; i += bps) le.subarray(i, i + bps).reverse();
   } else if (!littleEndian && wordSwap) {
+    if (le.length % 2 === 1) {
+      // The last word holds the padding byte too: keep the stored one (`into`, in stored order) beside the sample.
+      const even = new Uint8Array(le.length + 1);
+      even.set(le);
+      even[le.length] = into?.[le.length - 1] ?? 0;
+      le = even;
+    }
     for (let i = 0; i + 1 < le.length; i += 2) le.subarray(i, i + 2).reverse();
   }
   return le;

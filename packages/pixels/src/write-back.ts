@@ -36,8 +36,8 @@ export function redactionEdits(file: DicomFile, px: PixelAccess, changed: Readon
     for (const [i, frame] of changed) {
       const r = nativeFrameRange(m, i);
       const stored = value.subarray(r.start, r.end);
-      const bytes = encodeNative(frame, m, le, m.bitsAllocated === 1 ? stored : undefined, r.bitOffset, el.vr === 'OW');
-      value.set(bytes.subarray(0, r.end - r.start), r.start);
+      const bytes = encodeNative(frame, m, le, stored, r.bitOffset, el.vr === 'OW');
+      value.set(bytes.subarray(0, Math.min(bytes.length, value.length - r.start)), r.start);
     }
     return [{ op: 'replace', element: el, value }];
   }
