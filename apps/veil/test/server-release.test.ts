@@ -203,3 +203,36 @@ describe('same UID, different content; a worker that dies', () => {
     await waitFor('next file delivered', async () => (await server.store.countJobs()).done === 3);
   });
 });
+
+describe('same UID, different content, kept as a new version (processing.duplicateUid: version)', () => {
+  const dir = ensureDir(join(root, 'version'));
+  let server: ServerHandle;
+
+  before(async () => {
+    ({ server } = await start(dir, { deid: { pixels: { ...TEXT_OFF } }, processing: { duplicateUid: 'version' } }));
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('the second instance goes beside the first as <uid>.v2.dcm; sending it again changes nothing', async () => {
+    const inbox = join(dir, 'inbox');
+    const out = join(dir, 'out');
+    put(inbox, 'a.dcm', CT_SMALL);
+    await waitFor('first delivered', async () => (await server.store.countJobs()).done === 1);
+    const [first] = filesUnder(out);
+    const changed = new Uint8Array(CT_SMALL);
+    const px = findElement(scanFile(changed).dataset, PIXEL_DATA)!;
+    changed[px.valueOffset + 10] = (changed[px.valueOffset + 10]! + 1) & 0xff;
+    put(inbox, 'b.dcm', changed);
+    await waitFor('second delivered', async () => (await server.store.countJobs()).done === 2);
+    put(inbox, 'b-again.dcm', changed);
+    await waitFor('re-send delivered', async () => (await server.store.countJobs()).done === 3);
+    const files = filesUnder(out).sort();
+    assert.equal(files.length, 2, files.join(' '));
+    assert.ok(first && files.includes(first));
+    const second = files.find((f) => f !== first)!;
+    assert.equal(second, first!.replace(/\.dcm$/, '.v2.dcm'));
+    assert.notDeepEqual(readFileSync(first!), readFileSync(second));
+  });
+});

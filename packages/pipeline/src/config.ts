@@ -249,8 +249,21 @@ const serverSchema = z.strictObject({
       threads: z.number().int().min(1).max(64).default(2),
       /** V8 heap limit of each processing thread (MB): a file that needs more kills only its thread. */
       threadHeapMb: z.number().int().min(64).max(65_536).default(1024),
+      /**
+       * A second, different instance under an already claimed de-identified SOP Instance UID: held
+       * (DUPLICATE_UID_CONFLICT, default) or kept beside the first as a new version (folder and S3 destinations name
+       * it `<uid>.v<n>.dcm`). An identical re-send is idempotent either way.
+       */
+      duplicateUid: z.enum(['quarantine', 'version']).default('quarantine'),
     })
-    .default({ concurrency: 4, maxAttempts: 3, leaseSeconds: 30, threads: 2, threadHeapMb: 1024 }),
+    .default({
+      concurrency: 4,
+      maxAttempts: 3,
+      leaseSeconds: 30,
+      threads: 2,
+      threadHeapMb: 1024,
+      duplicateUid: 'quarantine',
+    }),
   delivery: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(1000).default(6),

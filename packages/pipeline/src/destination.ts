@@ -21,6 +21,11 @@ export interface OutgoingInstance {
   readonly studyKey: string | null;
   /** <patient>/<study>/<series> of pseudonymised values, for hierarchical layouts. */
   readonly hierarchy: string;
+  /**
+   * 2, 3...: a later, different instance under an already delivered de-identified SOP Instance UID, kept beside the
+   * first (processing.duplicateUid: version). Destinations that name files write `<uid>.v<n>.dcm`; absent: the first.
+   */
+  readonly version?: number;
 }
 
 /**

@@ -34,6 +34,7 @@ export interface PooledStepsOptions {
   readonly maxOldGenerationSizeMb: number;
   /** The processing attempts of a job (processing.maxAttempts): a crash on the last one quarantines it. */
   readonly maxAttempts: number;
+  readonly duplicateUid?: 'quarantine' | 'version';
 }
 
 export interface PooledSteps {
@@ -65,6 +66,7 @@ export function createPooledSteps(o: PooledStepsOptions): PooledSteps {
     verifyLevels: o.verifyLevels,
     key: o.key,
     routes: o.routes,
+    duplicateUid: o.duplicateUid ?? 'quarantine',
   };
   const pool = new ThreadPool<StepRequest, StepOutcome>({
     entry: ENTRY,

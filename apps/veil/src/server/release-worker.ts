@@ -24,6 +24,7 @@ export interface ReleaseWorkerInit {
   readonly verifyLevels: DetectorLevels | undefined;
   readonly key: Uint8Array;
   readonly routes: readonly RouteConfig[];
+  readonly duplicateUid: 'quarantine' | 'version';
 }
 
 export interface StepRequest {
@@ -54,6 +55,7 @@ try {
     verifyLevels: init.verifyLevels,
     key: init.key,
     routes: init.routes,
+    duplicateUid: init.duplicateUid,
     stages: await loadReleaseStages(init.deidInput, config),
   });
   steps = new Map(list.map((s) => [s.name, s]));

@@ -260,6 +260,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     threads: o.role === 'ingress' ? 1 : cfg.processing.threads,
     maxOldGenerationSizeMb: cfg.processing.threadHeapMb,
     maxAttempts: cfg.processing.maxAttempts,
+    duplicateUid: cfg.processing.duplicateUid,
   });
   const steps = pooled.steps;
   const outgoing = (job: Job): OutgoingInstance => {
@@ -274,6 +275,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       transferSyntaxUid: out.transferSyntaxUid,
       studyKey: job.studyKey,
       hierarchy: out.hierarchy,
+      ...(out.version ? { version: out.version } : {}),
     };
   };
   const runner = new Runner({

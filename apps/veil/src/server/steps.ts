@@ -56,6 +56,8 @@ export interface StepContext {
   readonly routes: readonly RouteConfig[];
   /** Stages of the release path between header de-identification and verification (release/stages.ts). */
   readonly stages?: readonly ReleaseStage[] | undefined;
+  /** Other bytes under a claimed UID: held (default) or kept as a new version (processing.duplicateUid). */
+  readonly duplicateUid?: 'quarantine' | 'version' | undefined;
 }
 
 /** What the deidentify step records for delivery. */
@@ -68,6 +70,8 @@ export interface OutputState {
   readonly hierarchy: string;
   /** SHA-256 of the output as written (and verified): the verify step and duplicate detection compare it. */
   readonly sha256?: string;
+  /** 2, 3...: kept beside an earlier, different instance with the same de-identified SOP Instance UID. */
+  readonly version?: number;
 }
 
 /** The finding keys (CODE@TAGPATH) an operator acknowledged for this job. */
@@ -246,6 +250,7 @@ export function deidentifyStep(ctx: StepContext): Step {
           return { kind: 'retry', code: `SPOOL_WRITE_${code ?? 'ERROR'}` };
         }
         const sopInstanceUid = outputValue(file, result.edits, SOP_INSTANCE_UID) ?? '';
+        let version: number | undefined;
         if (sopInstanceUid !== '' && sha256 !== undefined) {
           let claim: ReturnType<Spool['claimUid']>;
           try {
@@ -255,7 +260,18 @@ export function deidentifyStep(ctx: StepContext): Step {
             return { kind: 'retry', code: `SPOOL_WRITE_${code ?? 'ERROR'}` };
           }
           const f: ReleaseFinding = { ...DUPLICATE_UID, tagPath: '(0008,0018)' };
-          if (claim === 'conflict' && !acknowledged.includes(findingKey(f))) {
+          if (claim === 'conflict' && ctx.duplicateUid === 'version') {
+            // Kept beside the first: the lowest version these bytes hold or can claim.
+            try {
+              for (let n = 2; n < 1000 && version === undefined; n++) {
+                if (ctx.spool.claimUid(`${sopInstanceUid}#v${n}`, sha256, job.id) !== 'conflict') version = n;
+              }
+            } catch (e) {
+              const code = (e as NodeJS.ErrnoException).code;
+              return { kind: 'retry', code: `SPOOL_WRITE_${code ?? 'ERROR'}` };
+            }
+          }
+          if (claim === 'conflict' && version === undefined && !acknowledged.includes(findingKey(f))) {
             // Not delivered over the first: the output stays in the spool for review.
             return hold(job, 'deidentify', [f], [...outcome.findings, f]);
           }
@@ -268,6 +284,7 @@ export function deidentifyStep(ctx: StepContext): Step {
           transferSyntaxUid: file.declaredTransferSyntax ?? file.transferSyntax.uid,
           hierarchy: dirname(hierarchyPath(file, result, job.id)),
           ...(sha256 ? { sha256 } : {}),
+          ...(version ? { version } : {}),
         };
         const stepState: JsonObject = {
           ...job.stepState,

@@ -36,7 +36,7 @@ export class FolderDestination implements Destination {
   /** The path of an instance relative to the folder. */
   relativePath(item: OutgoingInstance): string {
     const uid = item.sopInstanceUid;
-    const file = `${SAFE.test(uid) ? uid : `unknown-${item.jobId}`}.dcm`;
+    const file = `${SAFE.test(uid) ? uid : `unknown-${item.jobId}`}${item.version ? `.v${item.version}` : ''}.dcm`;
     return this.#config.layout === 'hierarchy' ? `${item.hierarchy}/${file}` : file;
   }
 

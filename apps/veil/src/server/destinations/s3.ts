@@ -86,7 +86,7 @@ export class S3Destination implements Destination {
   /** The object key of an instance. */
   keyOf(item: OutgoingInstance): string {
     const uid = item.sopInstanceUid;
-    const file = `${SAFE.test(uid) ? uid : `unknown-${item.jobId}`}.dcm`;
+    const file = `${SAFE.test(uid) ? uid : `unknown-${item.jobId}`}${item.version ? `.v${item.version}` : ''}.dcm`;
     const rel = this.#config.layout === 'hierarchy' ? `${item.hierarchy}/${file}` : file;
     return this.#prefix ? `${this.#prefix}/${rel}` : rel;
   }
