@@ -1,9 +1,10 @@
 /**
  * The release stages the app registers between header de-identification and verification (see ReleaseStage in
- * @veil/core). None is registered yet: with none, a configuration that asks for pixels.cleanPixelData or
- * cleanRecognizableVisualFeatures quarantines every image (PIXELS_STAGE_UNAVAILABLE) instead of claiming work that
- * was not done. @veil/pixels plugs its stages in here; every caller of the release path (veil deid's workers, the
- * gateway's release worker) gets them from this one function, once per thread.
+ * @veil/core), in order: burned-in text (pixels:text, when the configuration asks for Clean Pixel Data or
+ * pixels.text), defacing (when a series pass planned it), then the pixel verification stages. A configuration that
+ * asks for pixels.cleanPixelData or cleanRecognizableVisualFeatures with no stage able to earn it holds every image
+ * back (PIXELS_STAGE_UNAVAILABLE) instead of claiming work that was not done. Every caller of the release path
+ * (veil deid's workers, the gateway's release worker) gets its stages from this one function, once per thread.
  *
  * Example:
  *   const stages = await loadReleaseStages(rawConfig, config);
