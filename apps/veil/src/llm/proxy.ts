@@ -232,6 +232,8 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
         // Upstream errors may quote the (surrogate) prompt: the caller gets its own values back, like any answer.
         out = processor.text(text);
       }
+      // A length, not chunked encoding: one write for the whole answer.
+      res.setHeader('content-length', Buffer.byteLength(out));
       res.end(out);
     }
     rec.restored = processor.stats.restored;
