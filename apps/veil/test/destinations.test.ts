@@ -35,6 +35,7 @@ import { S3Destination } from '../src/server/destinations/s3.ts';
 import { StowDestination } from '../src/server/destinations/stow.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { startServer } from '../src/server/server.ts';
+import { hasOpenssl, makeCerts } from './security-support.ts';
 import { bin, buildCorpus, corpusDir, drop, keyFile, pick, waitFor, writeConfig } from './server-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'veil-dest-'));
@@ -143,7 +144,10 @@ interface ScpPeer {
 }
 
 /** Veil's own SCP: keeps each instance's data set digest by SOP Instance UID (a PACS replaces an instance). */
-async function startScp(refuse?: { uid: string; status: number }): Promise<ScpPeer> {
+async function startScp(
+  refuse?: { uid: string; status: number },
+  tls?: { key: string; cert: string; ca: string },
+): Promise<ScpPeer> {
   const held = new Map<string, string[]>();
   const store: StoreHandler = {
     beginStore: (rq) => {
@@ -165,6 +169,7 @@ async function startScp(refuse?: { uid: string; status: number }): Promise<ScpPe
   const server = new DimseServer({
     aeTitle: 'DEST',
     handlers: { store },
+    ...(tls ? { tls: { ...tls, requireClientCertificate: true } } : {}),
     onEvent: (e) => {
       if (e.type === 'associated') peer.associations++;
     },
@@ -249,7 +254,9 @@ describe('C-STORE destination', () => {
 
 // ------------------------------------------------------------------------------------------------------ STOW-RS
 
-async function startStow(options: { refuse?: string; token?: string } = {}) {
+async function startStow(
+  options: { refuse?: string; token?: string; tls?: { key: string; cert: string; ca: string } } = {},
+) {
   const dir = newDir('stow');
   const store = await FolderStore.open(dir, { fsync: false });
   const stow: StowHandler = {
@@ -263,6 +270,7 @@ async function startStow(options: { refuse?: string; token?: string } = {}) {
     { stow, store, root: '/dicom-web' },
     {
       host: '127.0.0.1',
+      ...(options.tls ? { tls: { ...options.tls, requestCert: true, rejectUnauthorized: true } } : {}),
       guard: (req) => {
         if (req.method === 'POST') requests.push({ auth: req.headers.authorization });
         if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`)
@@ -509,4 +517,67 @@ test('veil serve delivers to a dicom:// destination and audits what the peer ack
     await server.close();
     await scp.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------- TLS
+
+describe('TLS towards the peer', { skip: hasOpenssl ? false : 'openssl is not installed' }, () => {
+  const dir = join(tmp, 'tls');
+  let pem: Record<string, string> = {};
+  before(() => {
+    mkdirSync(dir);
+    pem = makeCerts(dir);
+  });
+  const files = (client: 'client' | 'intruder') => ({
+    ca: join(dir, 'ca.crt'),
+    cert: join(dir, `${client}.crt`),
+    key: join(dir, `${client}.key`),
+  });
+
+  test('C-STORE over DICOM TLS with a client certificate; a certificate of another CA is refused', async () => {
+    const scp = await startScp(undefined, { key: pem['server.key']!, cert: pem['server.crt']!, ca: pem['ca.crt']! });
+    const good = new DimseDestination(dimseConfig(scp.port, { tls: files('client') }));
+    const rogue = new DimseDestination(dimseConfig(scp.port, { tls: files('intruder'), timeoutSeconds: 5 }));
+    try {
+      const item = deidentified()[0]!;
+      const r = await good.send(item);
+      assert.equal(r.acknowledged.status, '0x0000');
+      assert.ok(scp.held.has(item.sopInstanceUid));
+      const e = await rogue.send(deidentified()[1]!).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof DeliveryError, 'refused');
+      assert.equal(e.permanent, false);
+      assert.equal(scp.held.size, 1);
+    } finally {
+      await good.close();
+      await rogue.close();
+      await scp.close();
+    }
+  });
+
+  test('STOW-RS over mutual TLS; a certificate of another CA is refused', async () => {
+    const peer = await startStow({ tls: { key: pem['server.key']!, cert: pem['server.crt']!, ca: pem['ca.crt']! } });
+    assert.match(peer.url, /^https:/);
+    const good = new StowDestination(stowConfig(peer.url, { tls: files('client') }));
+    const rogue = new StowDestination(stowConfig(peer.url, { tls: files('intruder'), timeoutSeconds: 5 }));
+    try {
+      const item = deidentified()[0]!;
+      const r = await good.send(item);
+      assert.equal(r.acknowledged.httpStatus, 200);
+      const e = await rogue.send(deidentified()[1]!).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof DeliveryError, 'refused');
+      assert.equal(e.permanent, false);
+      const held = await peer.held();
+      assert.deepEqual([...held.keys()], [item.sopInstanceUid]);
+    } finally {
+      await good.close();
+      await rogue.close();
+      await peer.close();
+    }
+  });
 });
