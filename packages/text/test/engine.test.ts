@@ -207,3 +207,23 @@ test("the DICOM free-text bridge: the file's own values and the general rules, i
   );
   assert.equal(clean('  '), '  ');
 });
+
+test('international phone layouts and postal codes after a label or in a distinctive national layout', () => {
+  for (const v of [
+    '+49(0) 260181590',
+    '(03016) 61318',
+    '1-294-821-9935',
+    '1 (975) 432-3194',
+    '(+30) 6931 948757',
+    '+44(0)1614960603',
+    '(26)/018-1590',
+    '0044 20 7946 0958',
+  ])
+    assert.deepEqual(found(`Call me at ${v} today.`), [`PHONE:${v}`], v);
+  for (const v of ['7412 SL', 'H-6472', '02-130', 'SW1A 1AA', '75008'])
+    assert.deepEqual(found(`Postal code: ${v}`), [`ZIP:${v}`], v);
+  assert.deepEqual(found('Send it to postcode B0T 7AL please.'), ['ZIP:B0T 7AL']);
+  assert.deepEqual(found('my zip is v8s 8g8'), ['ZIP:v8s 8g8']);
+  // TNM stages, versions, fractions and lists are not phones or postcodes.
+  assert.deepEqual(found('Staged T2N1M0; version 1 2 3; BP 120/80; 1.2.840.10008 UID.'), []);
+});

@@ -22,7 +22,7 @@ const SSN_RE = /\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b/g;
 const SSN_CONTEXT_RE = /\b(?:SSN|SS#|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b/gi;
 // Groups of digits separated by spaces, dots, dashes or brackets; an optional +CC and extension. Checked below.
 const PHONE_RE =
-  /(?<![\w.+/-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?(?:\(0\)\s?)?\d{1,5}(?:[\s.-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w/])/gi;
+  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w/])/gi;
 const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)/g;
 const IBAN_RE = /\b[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]{4}){2,7}(?:\s?[A-Za-z0-9]{1,4})?\b/g;
 const NHS_RE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;
@@ -88,6 +88,7 @@ export function detectPatterns(text: string): Span[] {
     if (nhsValid(digitsOf(m[0]))) push(out, m.index, m.index + m[0].length, 'ID', 0.8, 'id.nhs');
   }
   detectPhones(text, out);
+  detectPostcodes(text, out);
   detectContextIds(text, out);
   detectLongDigitRuns(text, out);
   detectAges(text, out);
@@ -96,6 +97,13 @@ export function detectPatterns(text: string): Span[] {
 
 const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
 const TIME_LIKE = /^\d{1,2}[:.]\d{2}$/;
+
+/** "12-03-2020" could be a date; "034-23-66" (no month in it) cannot. */
+function plausibleDate(v: string): boolean {
+  const [a, b, c] = v.split(/[-/.]/).map(Number) as [number, number, number];
+  if (String(v.split(/[-/.]/)[0]).length === 4) return b <= 12 && c <= 31;
+  return (a <= 12 && b <= 31) || (a <= 31 && b <= 12);
+}
 
 function detectPhones(text: string, out: Span[]): void {
   for (const m of text.matchAll(PHONE_RE)) {
@@ -109,15 +117,23 @@ function detectPhones(text: string, out: Span[]): void {
     }
     const d = digitsOf(v.replace(/(?:x|ext\.?|extension)\s?\d+$/i, ''));
     if (d.length < 7 || d.length > 15) continue;
-    if (DATE_LIKE.test(v) || TIME_LIKE.test(v)) continue;
+    if ((DATE_LIKE.test(v) && plausibleDate(v)) || TIME_LIKE.test(v)) continue;
     // A decimal number or a list of small numbers is not a phone: require phone-like grouping.
     const groups = v.split(/[\s.\-()]+/).filter(Boolean);
     const plain = /^\d+$/.test(v);
     if (plain && (d.length < 10 || d.length > 11)) continue;
-    if (!plain && groups.some((g) => /^\d+$/.test(g) && g.length === 1) && !v.startsWith('+') && !/^\(/.test(v)) {
+    // Single digits between groups are a list or a version ("1 2 3 4"), but a leading trunk or country digit is
+    // common: "1-294-821-9935", "1 (975) 432-3194", "0 800 123 4567".
+    if (
+      !plain &&
+      groups.slice(1).some((g) => /^\d+$/.test(g) && g.length === 1) &&
+      !v.startsWith('+') &&
+      !/^\(/.test(v)
+    ) {
       continue;
     }
-    if (luhnValid(d) && d.length >= 13) continue; // a card, reported by account.luhn
+    if (!plain && groups[0]!.length === 1 && !/^[01]$/.test(groups[0]!) && !v.startsWith('+')) continue;
+    if (luhnValid(d) && d.length >= 13 && !/^[+(]|^\d\s?\(/.test(v)) continue; // a card, reported by account.luhn
     const before = text.slice(Math.max(0, start - 24), start);
     const fax = /\bfax\b[^\n]*$/i.test(before);
     const cue = /\b(?:tel|phone|telephone|call|cell|mobile|mob|ph|pager|contact|number|reach)\b[^\n]*$/i.test(before);
@@ -125,6 +141,31 @@ function detectPhones(text: string, out: Span[]): void {
     const conf = fax ? 0.95 : cue ? 0.9 : shaped ? 0.85 : 0.7;
     push(out, start, start + v.length, fax ? 'FAX' : 'PHONE', conf, fax ? 'fax' : 'phone');
   }
+}
+
+/**
+ * A postal code after its label ("ZIP: 7412 SL", "postcode SW1A 1AA", "PLZ 10115", "code postal 75008",
+ * "postal code H-6472"): any national layout (digits, letters and digits, one space or dash inside, a country
+ * letter prefix); it must hold a digit.
+ */
+const POSTCODE_CUE_RE =
+  /\b(?:zip\s?code|zip|postal\s?code|post\s?code|postcode|plz|cap|code\s+postal|c[oó]digo\s+postal|c\.?p\.?)(?:\s+(?:is|was|of))?\s*[:#=]?\s*/giu;
+const POSTCODE_VALUE_RE =
+  /^(?:[\p{Lu}]{1,2}[- ])?(?=[\p{L}\d]*\d)[\p{Lu}\d]{2,8}(?:[ -](?=[\p{Lu}\d]*\d|[\p{Lu}]{2}(?![\p{L}\d]))[\p{Lu}\d]{2,4})?(?![\p{L}\p{N}])|^(?=[a-z\d]*\d)[a-z\d]{2,8}(?: (?=[a-z\d]*\d)[a-z\d]{2,4})?(?![\p{L}\p{N}])/u;
+
+function detectPostcodes(text: string, out: Span[]): void {
+  for (const m of text.matchAll(POSTCODE_CUE_RE)) {
+    const s = m.index + m[0].length;
+    const v = POSTCODE_VALUE_RE.exec(text.slice(s, s + 24));
+    if (v === null) continue;
+    push(out, s, s + v[0].length, 'ZIP', 0.9, 'zip.cue');
+  }
+  // Layouts specific enough to stand alone: Canadian "V8S 8G8" (with its space: TNM stages such as "T2N1M0" have
+  // none), British "SW1A 1AA", "B0T 7AL".
+  for (const m of text.matchAll(
+    /(?<![\p{L}\p{N}])(?:[ABCEGHJ-NPRSTVXY]\d[A-Z] \d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]? \d[ABD-HJLNP-UW-Z]{2})(?![\p{L}\p{N}])/gu,
+  ))
+    push(out, m.index, m.index + m[0].length, 'ZIP', 0.8, 'zip.shape');
 }
 
 function detectContextIds(text: string, out: Span[]): void {

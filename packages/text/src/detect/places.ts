@@ -350,13 +350,7 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
       out.push({ start: zStart, end: zStart + m[3].length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
     }
   }
-  // ZIP after a ZIP cue.
-  for (const m of text.matchAll(
-    /\b(?:zip|zip code|postcode|postal code|post code)\s*:?\s*(\d{5}(?:-\d{4})?|\d{3,5}(?:[\s-]\d{2,4})?|[A-Z0-9]{2,4}\s?[A-Z0-9]{3})\b/gi,
-  )) {
-    const s = m.index + m[0].lastIndexOf(m[1]!);
-    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.cue' });
-  }
+  // A ZIP after a ZIP cue: detectPostcodes (patterns.ts), every national layout.
 }
 
 /**
