@@ -300,6 +300,9 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
       assert.equal(rep.delivered, rep.outputs, `${kind}: every output delivered`);
       assert.equal(rep.outputs, expected.size, `${kind}: as many outputs as veil deid made`);
       assert.equal(existsSync(join(d(`w-${kind}`), 'raw')), false, 'the originals are removed once done');
+      // The risk of the batch: one record per released study, the report beside the pull report.
+      assert.ok(rep.risk && rep.risk.records >= 1 && rep.risk.records <= studies.length, `${kind}: risk measured`);
+      assert.ok(existsSync(join(d(`w-${kind}`), 'risk-report.html')));
       const log = readFileSync(d(`${kind}.log`), 'utf8');
       for (const s of studies)
         assert.ok(!log.includes(s.patientId) && !log.includes(s.uid), 'no identifiers in the log');

@@ -41,6 +41,7 @@ import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../de
 import { loadKey } from '../deid/keys.ts';
 import { runDeid } from '../deid/run.ts';
 import { openFileSource } from '../io/file-source.ts';
+import { buildRiskReport, writeRiskReport } from '../risk/run.ts';
 import { createDestination, resolveDestinationPaths } from '../server/destinations/index.ts';
 import { parseStudyList, StudyListError, type StudyRow } from './list.ts';
 import { openDicomwebSource, openDimseSource, type PullSource } from './sources.ts';
@@ -100,6 +101,8 @@ export interface PullReport {
   readonly delivered: number;
   readonly deliveryFailures: readonly { readonly file: string; readonly code: string }[];
   readonly target: string;
+  /** Re-identification risk of the released outputs (details in <work>/risk-report.html), per study, k = 5. */
+  readonly risk: { readonly k: number; readonly records: number; readonly uniqueRecords: number } | null;
 }
 
 function writeAtomic(path: string, text: string): void {
@@ -352,6 +355,13 @@ export async function runPull(o: PullOptions): Promise<number> {
     }
   }
 
+  // The risk of what this pull released (the batch as a whole), for the sponsor's report.
+  let risk: PullReport['risk'] = null;
+  if (outputs.length > 0) {
+    const r = buildRiskReport([out], { k: 5, l: 2, unit: 'study' });
+    writeRiskReport(work, r);
+    risk = { k: r.result.released.k, records: r.result.records, uniqueRecords: r.result.released.uniqueRecords };
+  }
   const lines = rows.map((r) => ({ line: r.line, ...state.rows[r.line]! }));
   const report: PullReport = {
     tool: 'veil pull',
@@ -366,6 +376,7 @@ export async function runPull(o: PullOptions): Promise<number> {
     delivered: Object.keys(state.delivered).length,
     deliveryFailures: failures,
     target: redactTarget(o.to),
+    risk,
   };
   writeAtomic(join(work, 'pull-report.json'), `${JSON.stringify(report, null, 2)}\n`);
   const ok =
@@ -374,7 +385,7 @@ export async function runPull(o: PullOptions): Promise<number> {
     failures.length === 0 &&
     (state.deid.exitCode ?? 0) === 0;
   log(
-    `${rows.length} rows: ${rows.length - report.notFound.length - report.failedRows.length} found, ${report.notFound.length} not found${report.notFound.length ? ` (lines ${report.notFound.join(', ')})` : ''}, ${report.failedRows.length} failed; ${report.retrieved} instances retrieved, ${report.outputs} released, ${report.delivered} delivered, ${failures.length} delivery failures; report ${join(o.work, 'pull-report.json')}`,
+    `${rows.length} rows: ${rows.length - report.notFound.length - report.failedRows.length} found, ${report.notFound.length} not found${report.notFound.length ? ` (lines ${report.notFound.join(', ')})` : ''}, ${report.failedRows.length} failed; ${report.retrieved} instances retrieved, ${report.outputs} released, ${report.delivered} delivered, ${failures.length} delivery failures${risk ? `; risk: k = ${risk.k}, ${risk.uniqueRecords} of ${risk.records} studies unique` : ''}; report ${join(o.work, 'pull-report.json')}`,
   );
   if (report.failedRows.length === 0 && failures.length === 0 && report.delivered === outputs.length && !o.keepWork) {
     // The originals are identifiable: gone once nothing needs them (outputs and state stay for the record).

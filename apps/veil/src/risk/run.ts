@@ -97,6 +97,39 @@ function writeAtomic(path: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** Assesses the inputs into a report (reads the files, nothing else). */
+export function buildRiskReport(
+  inputs: readonly string[],
+  o: Pick<RiskRunOptions, 'k' | 'l' | 'unit' | 'sensitive'> & { population?: readonly PopulationRow[] | undefined },
+): RiskReportJson {
+  const startedAt = new Date().toISOString();
+  const { result, files, skipped } = assessFiles(inputs, o);
+  return {
+    tool: 'veil risk',
+    reportVersion: 1,
+    note: RISK_NOTE,
+    run: {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      files,
+      skipped,
+      k: o.k,
+      l: o.l,
+      unit: o.unit,
+      sensitive: o.sensitive ?? null,
+      population: o.population !== undefined,
+    },
+    result,
+  };
+}
+
+/** Writes risk-report.json and risk-report.html into `dir`. */
+export function writeRiskReport(dir: string, report: RiskReportJson): void {
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(join(dir, 'risk-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeAtomic(join(dir, 'risk-report.html'), renderRiskHtml(report));
+}
+
 export function runRisk(o: RiskRunOptions): number {
   if (!Number.isInteger(o.k) || o.k < 2) throw new CliError(EXIT_USAGE, '--k must be an integer of at least 2');
   if (!Number.isInteger(o.l) || o.l < 1) throw new CliError(EXIT_USAGE, '--l must be a positive integer');
@@ -111,30 +144,10 @@ export function runRisk(o: RiskRunOptions): number {
       throw new CliError(EXIT_CONFIG, `--population: ${code}`);
     }
   }
-  const startedAt = new Date().toISOString();
-  const { result, files, skipped } = assessFiles(o.inputs, { ...o, population });
-  const report: RiskReportJson = {
-    tool: 'veil risk',
-    reportVersion: 1,
-    note: RISK_NOTE,
-    run: {
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      files,
-      skipped,
-      k: o.k,
-      l: o.l,
-      unit: o.unit,
-      sensitive: o.sensitive ?? null,
-      population: population !== undefined,
-    },
-    result,
-  };
-  if (o.out !== undefined) {
-    mkdirSync(o.out, { recursive: true });
-    writeAtomic(join(o.out, 'risk-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeAtomic(join(o.out, 'risk-report.html'), renderRiskHtml(report));
-  }
+  const report = buildRiskReport(o.inputs, { ...o, population });
+  const { result } = report;
+  const { files, skipped } = report.run;
+  if (o.out !== undefined) writeRiskReport(o.out, report);
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     const s = result.released;
