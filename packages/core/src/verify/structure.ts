@@ -26,7 +26,7 @@ import {
   UNDEFINED_LENGTH,
 } from '../dicom/tag.ts';
 import { containerPath } from '../dicom/tag-path.ts';
-import { isKnownVR } from '../dicom/vr.ts';
+import { KNOWN_VRS } from '../dicom/vr.ts';
 
 export interface StructureFinding {
   /** STRUCTURE_TRUNCATED, STRUCTURE_STRAY_DELIMITER, STRUCTURE_UNKNOWN_VR, STRUCTURE_LENGTH_OVERRUN,
@@ -51,27 +51,53 @@ class Stop extends Error {
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+/** The VRs the walk compares by name; any other known VR is only a header form. */
+const NAMED_VRS = ['SQ', 'UN', 'OB', 'OW'];
+
+/** Header form by the two VR bytes: 0 unknown, 1 16-bit length, 2 32-bit length, 3 32-bit and named. */
+const VR_FORM = new Uint8Array(65536);
+const NAMED: Record<number, string> = {};
+for (const vr of KNOWN_VRS) {
+  const code = (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+  VR_FORM[code] = NAMED_VRS.includes(vr) ? 3 : LONG_VRS.has(vr) ? 2 : 1;
+  if (NAMED_VRS.includes(vr)) NAMED[code] = vr;
+}
 
 function isUpper(b: number): boolean {
   return b >= 0x41 && b <= 0x5a;
 }
 
+/** Bytes read at a time from a source that is not in memory (an output planned over its input). */
+const WINDOW = 64 * 1024;
+
 class Walker {
+  /** A window of the source: the whole of it when in memory, else 64 KB read at a time (no copy per header). */
+  buf: Uint8Array;
+  base = 0;
   constructor(
     readonly src: ByteSource,
     readonly le: boolean,
-  ) {}
-
-  bytes(pos: number, n: number, where: Where): Uint8Array {
-    if (pos + n > this.src.length) this.stop('STRUCTURE_TRUNCATED', where, pos);
-    return this.src.read(pos, pos + n);
+  ) {
+    this.buf = src.bytes ?? src.read(0, Math.min(src.length, WINDOW));
   }
 
-  u16(b: Uint8Array, at: number): number {
+  /** Makes [pos, pos + n) readable; returns the index of pos in buf. */
+  bytes(pos: number, n: number, where: Where): number {
+    if (pos + n > this.src.length) this.stop('STRUCTURE_TRUNCATED', where, pos);
+    const i = pos - this.base;
+    if (i >= 0 && i + n <= this.buf.length) return i;
+    this.buf = this.src.read(pos, Math.min(this.src.length, pos + Math.max(n, WINDOW)));
+    this.base = pos;
+    return 0;
+  }
+
+  u16(at: number): number {
+    const b = this.buf;
     return this.le ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;
   }
 
-  u32(b: Uint8Array, at: number): number {
+  u32(at: number): number {
+    const b = this.buf;
     return this.le
       ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
       : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
@@ -93,10 +119,11 @@ class Walker {
     for (;;) {
       if (end !== undefined && pos === end) break;
       if (pos + 8 > limit) this.stop(end === undefined ? 'STRUCTURE_UNTERMINATED' : 'STRUCTURE_TRUNCATED', where, pos);
-      const h = this.bytes(pos, 12 <= limit - pos ? 12 : 8, where);
-      const tag = ((this.u16(h, 0) << 16) | this.u16(h, 2)) >>> 0;
+      const headerBytes = 12 <= limit - pos ? 12 : 8;
+      const h = this.bytes(pos, headerBytes, where);
+      const tag = ((this.u16(h) << 16) | this.u16(h + 2)) >>> 0;
       if (tag === ITEM_DELIMITATION && end === undefined) {
-        if (this.u32(h, 4) !== 0) this.stop('STRUCTURE_STRAY_DELIMITER', where, pos);
+        if (this.u32(h + 4) !== 0) this.stop('STRUCTURE_STRAY_DELIMITER', where, pos);
         pos += 8;
         break;
       }
@@ -108,22 +135,23 @@ class Walker {
       let length: number;
       let header: number;
       if (syntax.explicitVR) {
-        vr = String.fromCharCode(h[4]!, h[5]!);
-        const letters = isUpper(h[4]!) && isUpper(h[5]!);
+        const b0 = this.buf[h + 4]!;
+        const b1 = this.buf[h + 5]!;
         // Two bytes that are not a VR at all (e.g. two spaces): dcmtk and GDCM both read a 16-bit length, as the
         // scanner does (checked on fo-dicom's GH179A.dcm). An unknown two-letter VR has no agreed reading.
-        if (letters && !isKnownVR(vr)) this.stop('STRUCTURE_UNKNOWN_VR', path, pos);
-        if (!letters) vr = '';
-        if (LONG_VRS.has(vr)) {
-          if (h.length < 12) this.stop('STRUCTURE_TRUNCATED', path, pos);
-          length = this.u32(h, 8);
+        const form = isUpper(b0) && isUpper(b1) ? VR_FORM[(b0 << 8) | b1]! : 1;
+        if (form === 0) this.stop('STRUCTURE_UNKNOWN_VR', path, pos);
+        vr = NAMED[(b0 << 8) | b1] ?? '';
+        if (form >= 2) {
+          if (headerBytes < 12) this.stop('STRUCTURE_TRUNCATED', path, pos);
+          length = this.u32(h + 8);
           header = 12;
         } else {
-          length = this.u16(h, 6);
+          length = this.u16(h + 6);
           header = 8;
         }
       } else {
-        length = this.u32(h, 4);
+        length = this.u32(h + 4);
         header = 8;
       }
       const el = c.elements[i];
@@ -168,8 +196,8 @@ class Walker {
       if (end !== undefined && pos === end) break;
       if (pos + 8 > limit) this.stop(end === undefined ? 'STRUCTURE_UNTERMINATED' : 'STRUCTURE_TRUNCATED', path, pos);
       const h = w.bytes(pos, 8, path);
-      const tag = ((w.u16(h, 0) << 16) | w.u16(h, 2)) >>> 0;
-      const length = w.u32(h, 4);
+      const tag = ((w.u16(h) << 16) | w.u16(h + 2)) >>> 0;
+      const length = w.u32(h + 4);
       if (tag === SEQUENCE_DELIMITATION && end === undefined) {
         if (length !== 0) this.stop('STRUCTURE_STRAY_DELIMITER', path, pos);
         pos += 8;
@@ -198,8 +226,8 @@ class Walker {
     let pos = start;
     for (;;) {
       const h = this.bytes(pos, 8, path);
-      const tag = ((this.u16(h, 0) << 16) | this.u16(h, 2)) >>> 0;
-      const length = this.u32(h, 4);
+      const tag = ((this.u16(h) << 16) | this.u16(h + 2)) >>> 0;
+      const length = this.u32(h + 4);
       if (tag === SEQUENCE_DELIMITATION) {
         if (length !== 0) this.stop('STRUCTURE_STRAY_DELIMITER', path, pos);
         return pos + 8;
