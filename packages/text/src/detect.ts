@@ -11,8 +11,10 @@ import { compileKnown, detectKnown } from './detect/known.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
 import { detectPlaces, glueAddressParts } from './detect/places.ts';
+import { lexicons } from './lexicon/names.ts';
 import { resolveSpans } from './spans.ts';
-import { tokenize } from './tokens.ts';
+import { type Token, tokenize } from './tokens.ts';
+import { isLowercaseText, truecase } from './truecase.ts';
 import type { KnownValue, PhiType, Span } from './types.ts';
 
 export interface DetectOptions {
@@ -26,6 +28,27 @@ export interface DetectOptions {
 
 const compiledKnown = new WeakMap<readonly KnownValue[], ReturnType<typeof compileKnown>>();
 
+/**
+ * Findings on a truecased copy need more than the raised capital: one word alone by its shape ("periventricular",
+ * "asap" in a lowercase prompt) is dropped unless a cue or title found it or it is a known name or city; runs of
+ * two or more words and street addresses with numbers stay.
+ */
+function supported(spans: Span[], tokens: readonly Token[]): Span[] {
+  const lex = lexicons();
+  return spans.filter((s) => {
+    if (
+      /^name\.(?:title|cue)$|^address\.(?:street|secondary|cue|numbered|corner)$|^zip|^city\.state|^state\.abbr|^foreign/.test(
+        s.rule,
+      )
+    )
+      return true;
+    const inside = tokens.filter((t) => t.start >= s.start && t.end <= s.end);
+    if (inside.length !== 1) return inside.length > 1;
+    const w = inside[0]!.lower;
+    return lex.first.has(w) || lex.last.has(w) || lex.cities.has(w);
+  });
+}
+
 export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
   const threshold = options.threshold ?? 0.5;
   const tokens = tokenize(text);
@@ -35,6 +58,12 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     ...detectPlaces(text, tokens),
     ...detectNames(text, tokens),
   ];
+  // All in lower case: the name and place rules also read a copy with the non-English words capitalised.
+  const tc = isLowercaseText(tokens) ? truecase(text, tokens, lexicons()) : undefined;
+  if (tc !== undefined) {
+    const tcTokens = tokenize(tc);
+    raw.push(...supported([...detectPlaces(tc, tcTokens), ...detectNames(tc, tcTokens)], tcTokens));
+  }
   if (options.known && options.known.length > 0) {
     let c = compiledKnown.get(options.known);
     if (c === undefined && !compiledKnown.has(options.known)) {
@@ -45,7 +74,7 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
   }
   raw.push(
     ...glueAddressParts(
-      text,
+      tc ?? text,
       raw.filter((s) => s.confidence >= threshold),
     ),
   );

@@ -10,6 +10,8 @@ console.log(report('held', held));
 const both = evaluate(all);
 console.log(report('all', both));
 if (process.argv.includes('--misses')) {
-  for (const x of dev.misses) console.log('MISS', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 200)));
-  for (const x of dev.falsePositives) console.log('FP', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 200)));
+  for (const x of dev.misses)
+    console.log('MISS', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 200)));
+  for (const x of dev.falsePositives)
+    console.log('FP', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 200)));
 }

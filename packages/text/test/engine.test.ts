@@ -227,3 +227,28 @@ test('international phone layouts and postal codes after a label or in a distinc
   // TNM stages, versions, fractions and lists are not phones or postcodes.
   assert.deepEqual(found('Staged T2N1M0; version 1 2 3; BP 120/80; 1.2.840.10008 UID.'), []);
 });
+
+test('lowercase prompts: non-English words are read as if capitalised; clinical words stay', () => {
+  assert.deepEqual(found('have you heard nijito asano speak yet?'), ['NAME:nijito asano']);
+  assert.deepEqual(found('meet me at 2407 tawastintie 6, sé, portugal'), ['ADDRESS:2407 tawastintie 6', 'CITY:sé']);
+  assert.deepEqual(found('verda lives on 33 avenue de provence street.').slice(-1), ['ADDRESS:33 avenue de provence']);
+  assert.deepEqual(found('send it to apt. 999\ndelmas, mp 35739'), [
+    'ADDRESS:apt. 999',
+    'CITY:delmas',
+    'STATE:mp',
+    'ZIP:35739',
+  ]);
+  const clinical =
+    "pt is a 34-year-old with parkinson's disease and crohn disease, on metformin 500 mg and eliquis, seen in room 4. " +
+    'ct head negative for hemorrhage; copd exacerbation, hba1c 7.2%. mri brain shows periventricular flair ' +
+    'hyperintensities, no enhancement after gadavist. impression: likely microangiopathy. bi-rads 2. asap please.';
+  assert.deepEqual(found(clinical), []);
+});
+
+test('words of another script inside Latin text are proper nouns; Greek symbols stay', () => {
+  assert.deepEqual(found("I'm Maciej Borkowski, originally from ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ, and i'm 23 y/o."), [
+    'NAME:Maciej Borkowski',
+    'CITY:ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ',
+  ]);
+  assert.deepEqual(found('TNF-α inhibitor and a β-blocker, 5 μg, Δ-9 THC.'), []);
+});

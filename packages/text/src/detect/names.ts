@@ -164,10 +164,10 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
 /** Capitalised words that are neither names nor places: calendar words. */
 const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 
-const MEDICAL_ENDING =
+export const MEDICAL_ENDING =
   /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4,}ium|[a-z]{5,}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;
 
-function isEnglishWord(lower: string, lex: Lexicons): boolean {
+export function isEnglishWord(lower: string, lex: Lexicons): boolean {
   if (lex.words.has(lower)) return true;
   // Contractions and plurals: we'll, don't, I'm, patients.
   const base = lower.replace(/['’](?:ll|re|ve|d|m|s|t)$/, '').replace(/n['’]t$/, '');

@@ -189,7 +189,40 @@ export function detectPlaces(text: string, tokens: readonly Token[]): Span[] {
     out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
   }
   detectCitiesStates(text, tokens, lex, out);
+  detectForeignScript(text, out);
   return out;
+}
+
+const NON_LATIN =
+  '\\p{Script=Greek}\\p{Script=Cyrillic}\\p{Script=Armenian}\\p{Script=Georgian}\\p{Script=Hebrew}\\p{Script=Arabic}\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Thai}\\p{Script=Devanagari}\\u2206';
+const FOREIGN_RUN_RE = new RegExp(
+  `(?<![\\p{L}-])[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*(?:[ \\t]+(?:\\([${NON_LATIN}\\p{M} ]+\\)|[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*))*(?![\\p{L}]|-\\p{L})`,
+  'gu',
+);
+
+/**
+ * In a text written in the Latin script, words of another script ("ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ", "πεντέλης", "Москва") are
+ * proper nouns: names of people, streets or places. Runs of three letters or more are reported (a lone α, β or
+ * μ is a clinical symbol); "∆" (the increment sign, used for a Greek capital delta) counts as a letter. A text
+ * mostly in another script is that script's own language and is left to the other rules.
+ */
+function detectForeignScript(text: string, out: Span[]): void {
+  if (!/[\u0250-\uffff]/.test(text)) return; // fast path: Latin only
+  const latin = (text.match(/\p{Script=Latin}/gu) ?? []).length;
+  const letters = (text.match(/\p{L}/gu) ?? []).length;
+  if (latin < letters * 0.6) return;
+  for (const m of text.matchAll(FOREIGN_RUN_RE)) {
+    const v = m[0].replace(/[.'’-]+$/, '');
+    if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < 3) continue;
+    const caps = v === v.toUpperCase();
+    out.push({
+      start: m.index,
+      end: m.index + v.length,
+      type: caps ? 'CITY' : 'NAME',
+      confidence: 0.75,
+      rule: 'foreign-script',
+    });
+  }
 }
 
 function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[]): void {
@@ -245,10 +278,11 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
         named = true;
         k++;
       }
-      if (!t.cap && !/^\.?,?\s{1,2}\d/.test(text.slice(end, end + 6))) continue;
-      if (!t.cap && !named) continue;
       const before = text.slice(Math.max(lineStart, t.start - 12), t.start);
       const num = /(\d{1,6}[A-Za-z]?),?\s+$/.exec(before);
+      // In lower case a number must stand before or after: "rue du centre 320", "33 avenue de Provence".
+      if (!t.cap && !num && !/^\.?,?\s{1,2}\d/.test(text.slice(end, end + 6))) continue;
+      if (!t.cap && !named) continue;
       if (num) {
         start -= num[0].length;
         hasNumber = true;

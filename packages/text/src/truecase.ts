@@ -1,0 +1,61 @@
+/**
+ * Text written all in lower case ("have you heard nijito asano speak yet?", "meet me at 2407 tawastintie 6")
+ * carries no capitalisation, which the name and place rules key on. For such a text, truecase() writes a copy of
+ * the same length with the first letter of each word raised when the word is neither English (wamerican), nor
+ * clinical vocabulary (safe-list, clinical word endings), nor a number; single letters between two such words
+ * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
+ */
+import { isEnglishWord, MEDICAL_ENDING } from './detect/names.ts';
+import { SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
+import type { Lexicons } from './lexicon/names.ts';
+import type { Token } from './tokens.ts';
+
+/** No capital letter at all but the pronoun "I": the writer did not capitalise. */
+export function isLowercaseText(tokens: readonly Token[]): boolean {
+  if (tokens.length < 3) return false;
+  for (const t of tokens) if ((t.cap || t.allCaps) && t.text !== 'I' && !/^I['’]/.test(t.text)) return false;
+  return true;
+}
+
+function raisable(t: Token, lex: Lexicons): boolean {
+  if (t.text.length < 2 || /[\d'’]/.test(t.text)) return false;
+  if (isEnglishWord(t.lower, lex)) return false;
+  if (SAFE_PROPER.has(t.lower) || SAFE_ACRONYMS.has(t.text.toUpperCase()) || MEDICAL_ENDING.test(t.lower)) return false;
+  return true;
+}
+
+/** The text with its non-English words capitalised, or undefined when nothing changes. */
+export function truecase(text: string, tokens: readonly Token[], lex: Lexicons): string | undefined {
+  const raise = tokens.map((t) => raisable(t, lex));
+  for (let i = 1; i + 1 < tokens.length; i++) {
+    if (tokens[i]!.text.length === 1 && raise[i - 1] && raise[i + 1]) raise[i] = true;
+  }
+  // ", mp 35739": a US state abbreviation before a ZIP is written in capitals.
+  const upper = tokens.map(
+    (t) =>
+      t.text.length === 2 &&
+      lex.stateAbbr.has(t.text.toUpperCase()) &&
+      /,\s*$/.test(text.slice(Math.max(0, t.start - 3), t.start)) &&
+      /^\s+\d{5}(?!\d)/.test(text.slice(t.end, t.end + 7)),
+  );
+  let out = '';
+  let pos = 0;
+  let changed = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (upper[i]) {
+      out += text.slice(pos, t.start) + t.text.toUpperCase();
+      pos = t.end;
+      changed = true;
+      continue;
+    }
+    if (!raise[i]) continue;
+    const first = text.charAt(t.start);
+    const up = first.toUpperCase();
+    if (up.length !== 1 || up === first) continue; // "ß" would grow; keep offsets exact
+    out += text.slice(pos, t.start) + up;
+    pos = t.start + 1;
+    changed = true;
+  }
+  return changed ? out + text.slice(pos) : undefined;
+}
