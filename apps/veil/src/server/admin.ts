@@ -13,7 +13,15 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { type Job, type JobStore, offerJob, type QuarantineRecord } from '@veil/pipeline';
+import {
+  checkAcknowledgements,
+  findingKey,
+  heldFindings,
+  type Job,
+  type JobStore,
+  offerJob,
+  type QuarantineRecord,
+} from '@veil/pipeline';
 import { CliError, EXIT_FAILURES, EXIT_USAGE } from '../deid/cli-error.ts';
 import { openQueue, openStore } from './backends.ts';
 import type { LoadedServerConfig } from './config.ts';
@@ -32,42 +40,8 @@ export type ReleaseHow =
     }
   | { readonly mode: 'rerun'; readonly operator: string; readonly reason: string };
 
-/** A finding a job is held for, as recorded by the step that held it (stepState.quarantine). */
-export interface HeldFinding {
-  readonly stage: string;
-  readonly detector: string;
-  readonly code: string;
-  readonly tagPath: string;
-  readonly level: string;
-  readonly detail?: string;
-}
-
-/**
- * Every finding of a held job: the error findings the step recorded; for a record from before findings were kept,
- * its one code and tag path.
- */
-export function heldFindings(j: Job, record: QuarantineRecord): HeldFinding[] {
-  const q = j.stepState.quarantine;
-  const list = q && typeof q === 'object' && !Array.isArray(q) ? q.findings : undefined;
-  if (Array.isArray(list)) {
-    const out: HeldFinding[] = [];
-    for (const f of list) {
-      if (!f || typeof f !== 'object' || Array.isArray(f)) continue;
-      const str = (k: string): string => (typeof f[k] === 'string' ? (f[k] as string) : '');
-      if (str('level') !== 'error') continue;
-      out.push({
-        stage: str('stage'),
-        detector: str('detector'),
-        code: str('code'),
-        tagPath: str('tagPath'),
-        level: 'error',
-        ...(str('detail') ? { detail: str('detail') } : {}),
-      });
-    }
-    if (out.length > 0) return out;
-  }
-  return [{ stage: record.step, detector: '', code: record.code, tagPath: record.tagPath ?? '', level: 'error' }];
-}
+/** The rules live in @veil/pipeline (quarantine.ts); re-exported for the CLI. */
+export { type HeldFinding, heldFindings } from '@veil/pipeline';
 
 export interface Admin {
   readonly store: JobStore;
@@ -144,18 +118,15 @@ export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
         throw new CliError(EXIT_FAILURES, `job ${id} is ${j.state}: only quarantined jobs are released`);
       }
       const listed = heldFindings(j, record);
-      const keys = [...new Set(listed.map((f) => `${f.code}@${f.tagPath}`))];
       let acknowledged: string[] = [];
       if (how.mode === 'acknowledge') {
-        const given = new Set(how.acks);
-        const unknown = [...given].filter((k) => !keys.includes(k));
+        const { keys, unknown, missing } = checkAcknowledgements(listed, how.acks);
         if (unknown.length > 0) {
           throw new CliError(
             EXIT_USAGE,
             `not a finding of job ${id}: ${unknown.join(', ')} (see veil quarantine show)`,
           );
         }
-        const missing = keys.filter((k) => !given.has(k));
         if (missing.length > 0) {
           throw new CliError(
             EXIT_USAGE,
@@ -164,6 +135,7 @@ export async function openAdmin(config: LoadedServerConfig): Promise<Admin> {
         }
         acknowledged = keys;
       }
+      const keys = [...new Set(listed.map(findingKey))];
       const prior = Array.isArray(j.stepState.acknowledged) ? j.stepState.acknowledged : [];
       // A re-run starts over from the first step with the configuration the server runs now, acknowledging nothing.
       const rerun = how.mode === 'rerun';
