@@ -52,17 +52,18 @@ function supported(spans: Span[], tokens: readonly Token[]): Span[] {
 export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
   const threshold = options.threshold ?? 0.5;
   const tokens = tokenize(text);
+  const lowerText = isLowercaseText(tokens);
   const raw: Span[] = [
     ...detectPatterns(text),
     ...detectDates(text),
-    ...detectPlaces(text, tokens),
+    ...detectPlaces(text, tokens, lowerText),
     ...detectNames(text, tokens),
   ];
   // All in lower case: the name and place rules also read a copy with the non-English words capitalised.
-  const tc = isLowercaseText(tokens) ? truecase(text, tokens, lexicons()) : undefined;
+  const tc = lowerText ? truecase(text, tokens, lexicons()) : undefined;
   if (tc !== undefined) {
     const tcTokens = tokenize(tc);
-    raw.push(...supported([...detectPlaces(tc, tcTokens), ...detectNames(tc, tcTokens)], tcTokens));
+    raw.push(...supported([...detectPlaces(tc, tcTokens, true), ...detectNames(tc, tcTokens)], tcTokens));
   }
   if (options.known && options.known.length > 0) {
     let c = compiledKnown.get(options.known);
@@ -76,6 +77,7 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     ...glueAddressParts(
       tc ?? text,
       raw.filter((s) => s.confidence >= threshold),
+      lowerText,
     ),
   );
   let spans = resolveSpans(raw, threshold);

@@ -109,10 +109,10 @@ function suffixSet(lex: Lexicons): Set<string> {
   return suffixCache;
 }
 
-export function detectPlaces(text: string, tokens: readonly Token[]): Span[] {
+export function detectPlaces(text: string, tokens: readonly Token[], lowerText = false): Span[] {
   const lex = lexicons();
   const out: Span[] = [];
-  detectStreets(text, tokens, lex, out);
+  detectStreets(text, tokens, lex, out, lowerText);
   for (const m of text.matchAll(SECONDARY_RE))
     out.push({
       start: m.index,
@@ -225,7 +225,25 @@ function detectForeignScript(text: string, out: Span[]): void {
   }
 }
 
-function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[]): void {
+/**
+ * All in lower case: "3911 fourth avenue" (a house number of two digits or more, one to three words, the street
+ * word) starts at the number; not "a 6 minute walk" nor "10 minute drive". -1 when there is none.
+ */
+function lowerHouseNumber(text: string, lineStart: number, t: Token): number {
+  const low = /(\d{2,6}[a-z]?)\s+((?:\p{Ll}[\p{Ll}'’.-]*\s+){1,3})$/u.exec(
+    text.slice(Math.max(lineStart, t.start - 48), t.start),
+  );
+  if (
+    low === null ||
+    /\b(?:minutes?|mins?|hours?|hrs?|miles?|km|blocks?|days?|weeks?|way|lanes?|times?|metres?|meters?|feet|ft|yards?|steps?)\b/.test(
+      low[2]!,
+    )
+  )
+    return -1;
+  return t.start - low[0].length;
+}
+
+function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[], lowerText: boolean): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.text.length < 2 && t.lower !== 'u') continue;
@@ -259,6 +277,13 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       if (num) {
         start -= num[0].length;
         hasNumber = true;
+      } else if (lowerText && !named && !t.cap) {
+        const ls = lowerHouseNumber(text, lineStart, t);
+        if (ls >= 0) {
+          start = ls;
+          hasNumber = true;
+          named = true;
+        }
       }
       if (!t.cap && !t.allCaps && !(named && (hasNumber || /^\.?\s{1,2}\d/.test(text.slice(t.end, t.end + 6)))))
         continue;
@@ -281,6 +306,14 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       const before = text.slice(Math.max(lineStart, t.start - 12), t.start);
       const num = /(\d{1,6}[A-Za-z]?),?\s+$/.exec(before);
       // In lower case a number must stand before or after: "rue du centre 320", "33 avenue de Provence".
+      if (lowerText && !t.cap && !named) {
+        // "3911 fourth avenue suite 112": nothing after the street word, a house number and words before it.
+        const ls = lowerHouseNumber(text, lineStart, t);
+        if (ls >= 0) {
+          out.push({ start: ls, end: t.end, type: 'ADDRESS', confidence: 0.85, rule: 'address.street' });
+          continue;
+        }
+      }
       if (!t.cap && !num && !/^\.?,?\s{1,2}\d/.test(text.slice(end, end + 6))) continue;
       if (!t.cap && !named) continue;
       if (num) {
@@ -392,7 +425,7 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
  * city and country lines, commas and line breaks ("6750 Koskikatu 25 Apt. 864\nArtilleros\n, CO\n Uruguay 64677").
  * Returns new spans for the glued parts.
  */
-export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
+export function glueAddressParts(text: string, spans: readonly Span[], lowerText = false): Span[] {
   const lex = lexicons();
   const extra: Span[] = [];
   const sorted = [...spans].sort((a, b) => a.start - b.start);
@@ -404,6 +437,7 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
   for (const a of anchors) {
     // Right side: postal codes, states, city lines and country names, separated by spaces, commas or line breaks.
     let pos = a.end;
+    let afterPlace = a.type === 'CITY';
     for (let n = 0; n < 6; n++) {
       const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos, pos + 64))!;
       const p = pos + m[0].length;
@@ -413,18 +447,16 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
       if (code && !/^[\p{L}\p{N}]/u.test(rest.charAt(code[0].length))) {
         extra.push({ start: p, end: p + code[0].length, type: 'ZIP', confidence: 0.85, rule: 'address.glue' });
         pos = p + code[0].length;
+        afterPlace = false;
         continue;
       }
       const next = byStart.get(p);
-      if (next) {
-        pos = next.end;
-        continue;
-      }
       const word = /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u.exec(rest);
       // A place line of an address block: a few capitalised words (particles allowed) up to a comma, a line end or
       // a postal code, after a comma or a line break ("Apt. 962\n Grand Rapids", "Turkovice u Prelouce"), or in
       // capitals right after the anchor ("Apt. 501 POLSING OO").
-      const sepOk = /[,\n]/.test(m[0]);
+      // In a text written all in lower case (read truecased), a space separates the lines' parts too.
+      const sepOk = /[,\n]/.test(m[0]) || (lowerText && n > 0 && /^[ \t]+$/.test(m[0]));
       const place = sepOk
         ? /^[\p{Lu}][\p{L}'’-]*(?:[ -](?:[\p{Lu}][\p{L}'’-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del)){0,4}(?=[ \t]*(?:,|\r?\n|$|\d)|[ \t]*$)/u.exec(
             rest,
@@ -438,16 +470,30 @@ export function glueAddressParts(text: string, spans: readonly Span[]): Span[] {
         !place[0].split(/[ -]/).some((w) => SAFE_ACRONYMS.has(w.toUpperCase()))
       ) {
         extra.push({ start: p, end: p + place[0].length, type: 'CITY', confidence: 0.7, rule: 'address.glue.place' });
-        pos = p + place[0].length;
+        pos = Math.max(p + place[0].length, next?.end ?? 0);
+        afterPlace = true;
+        continue;
+      }
+      // Another finding starts here (a city, a name-shaped place word, a street): step over it.
+      if (next) {
+        pos = next.end;
+        afterPlace = next.type === 'CITY' || next.type === 'NAME';
         continue;
       }
       if (word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) {
         pos = p + word[0].length;
+        afterPlace = false;
         continue;
       }
-      if (word && /^[A-Z]{1,3}$/.test(word[0]) && (/[,\n]/.test(m[0]) || lex.stateAbbr.has(word[0]))) {
+      // A region code: after a comma or line break, a US state abbreviation, or after a place ("Veszprém VE").
+      if (
+        word &&
+        /^[A-Z]{1,3}$/.test(word[0]) &&
+        (/[,\n]/.test(m[0]) || lex.stateAbbr.has(word[0]) || (afterPlace && word[0].length >= 2))
+      ) {
         extra.push({ start: p, end: p + word[0].length, type: 'STATE', confidence: 0.7, rule: 'address.glue' });
         pos = p + word[0].length;
+        afterPlace = false;
         continue;
       }
       break;
