@@ -231,7 +231,9 @@ test('international phone layouts and postal codes after a label or in a distinc
 test('lowercase prompts: non-English words are read as if capitalised; clinical words stay', () => {
   assert.deepEqual(found('have you heard nijito asano speak yet?'), ['NAME:nijito asano']);
   assert.deepEqual(found('meet me at 2407 tawastintie 6, sé, portugal'), ['ADDRESS:2407 tawastintie 6', 'CITY:sé']);
-  assert.deepEqual(found('verda lives on 33 avenue de provence street.').slice(-1), ['ADDRESS:33 avenue de provence street']);
+  assert.deepEqual(found('verda lives on 33 avenue de provence street.').slice(-1), [
+    'ADDRESS:33 avenue de provence street',
+  ]);
   assert.deepEqual(found('send it to apt. 999\ndelmas, mp 35739'), [
     'ADDRESS:apt. 999',
     'CITY:delmas',
@@ -251,4 +253,20 @@ test('words of another script inside Latin text are proper nouns; Greek symbols 
     'CITY:ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ',
   ]);
   assert.deepEqual(found('TNF-α inhibitor and a β-blocker, 5 μg, Δ-9 THC.'), []);
+});
+
+test('places after a cue of residence or travel, crossings, region codes in address blocks', () => {
+  assert.deepEqual(found("I'm from PORT O' WARREN, and I am in Store Merløse for a trip."), [
+    "CITY:PORT O' WARREN",
+    'CITY:Store Merløse',
+  ]);
+  assert.deepEqual(found('She grew up in Mill Village.'), ['CITY:Mill Village']);
+  // Plain English words after a travel cue are not places; months and acronyms neither.
+  assert.deepEqual(found('He moved to ICU. Moved to Oncology ward. She lives in March with her husband.'), []);
+  // The other street of a crossing is covered too (typed by the stronger name rule here).
+  assert.deepEqual(
+    found('Deliver to Hanne and ul. Miła 53.').map((s) => s.slice(s.indexOf(':') + 1)),
+    ['Hanne and', 'ul. Miła 53.'],
+  );
+  assert.deepEqual(found('Address:\n376 Rákóczi út 13. Suite 104 Veszprém VE').slice(-1), ['STATE:VE']);
 });

@@ -189,8 +189,52 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
     out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
   }
   detectCitiesStates(text, tokens, lex, out);
+  detectResidence(text, lex, out);
   detectForeignScript(text, out);
   return out;
+}
+
+/** Where someone lives, comes from or travels to: the capitalised words after are a place. */
+const RESIDENCE_CUE_RE =
+  /\b(?:originally\s+from|(?:i\s+am|i['’]m|we\s+are|we['’]re|he\s+is|he['’]s|she\s+is|she['’]s|they\s+are|comes?|came)\s+from|(?:live|lives|living|lived|reside|resides|residing|resided|born|raised|grew\s+up|based|settled|stationed|staying)\s+in|(?:moved|relocated|emigrated|immigrated|travell?ed|travell?ing|trip|vacation|holiday|flew|drove)\s+to|native\s+of|resident\s+of|hometown\s+(?:is\s+)?|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in)\s+(?:the\s+)?/giu;
+const PLACE_WORDS_RE =
+  /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
+
+/**
+ * "originally from PORT O' WARREN", "I am in Store Merløse", "lives in Cheb 2": the capitalised words after a cue
+ * of residence or travel name a place. Months, weekdays, countries' own rules and clinical acronyms are left out.
+ */
+function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
+  for (const m of text.matchAll(RESIDENCE_CUE_RE)) {
+    const s = m.index + m[0].length;
+    const v = PLACE_WORDS_RE.exec(text.slice(s, s + 64));
+    if (v === null) continue;
+    const value = v[0].replace(/[.!?]\s.*$/su, '').replace(/[.'’-]+$/, '');
+    const words = value.split(/[ -]/).filter((w) => /\p{L}/u.test(w));
+    if (words.length === 0 || words.length > 5) continue;
+    const first = words[0]!.toLowerCase();
+    if (
+      /^(?:january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|i)$/.test(
+        first,
+      )
+    )
+      continue;
+    if (words.every((w) => SAFE_ACRONYMS.has(w.toUpperCase()) || SAFE_PROPER.has(w.toLowerCase()))) continue;
+    const plain = words.every((w) => lex.words.has(w.toLowerCase()));
+    // Plain English words ("Mill Village", but also "Oncology") only after a cue of where someone lives or was born.
+    if (
+      plain &&
+      !/^(?:originally|born|raised|grew|native|resident|hometown|lives?|living|lived|resid)/i.test(m[0].trim())
+    )
+      continue;
+    out.push({
+      start: s,
+      end: s + value.length,
+      type: 'CITY',
+      confidence: plain ? 0.6 : 0.8,
+      rule: 'city.residence',
+    });
+  }
 }
 
 const NON_LATIN =
@@ -511,6 +555,21 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
     }
     // Left side: a postal code or house number right before ("08428 Rue de ...", "1987 74 Diakou Street").
     if (a.type !== 'ADDRESS') continue;
+    // Left side: the other street of a crossing ("Hanne and ul. Miła 53", "Růžena and Király u. 15.").
+    const cross = /(?:^|[\s,:])((?:[\p{Lu}][\p{L}\p{M}'’.-]*[ \t]){1,3})(?:and|&)[ \t]+$/u.exec(
+      text.slice(lineStartNear(text, a.start), a.start),
+    );
+    if (cross) {
+      const base = lineStartNear(text, a.start);
+      const st = base + cross.index + cross[0].indexOf(cross[1]!);
+      extra.push({
+        start: st,
+        end: base + cross.index + cross[0].trimEnd().length,
+        type: 'ADDRESS',
+        confidence: 0.75,
+        rule: 'address.crossing',
+      });
+    }
     const left = /(?:^|[\s,])(\d{3,6}(?:[ \t]\d{1,4})?)[ \t]*,?[ \t]*$/.exec(
       text.slice(Math.max(0, a.start - 16), a.start),
     );
