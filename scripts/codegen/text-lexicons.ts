@@ -17,7 +17,7 @@ import path from 'node:path';
 import { repoRoot, runCodegen, sha256 } from './common.ts';
 
 const PY = `
-import json, importlib, pkgutil, faker, faker.providers.person as pp, faker.providers.address as pa
+import json, importlib, pkgutil, re, faker, faker.providers.person as pp, faker.providers.address as pa
 out = {'version': faker.VERSION, 'first': {}, 'last': {}, 'street': [], 'city': [], 'state': [], 'stateAbbr': [], 'country': []}
 def vals(v):
     if isinstance(v, dict): return list(v.items())
@@ -25,7 +25,11 @@ def vals(v):
     return []
 for m in sorted(x.name for x in pkgutil.iter_modules(pp.__path__)):
     P = importlib.import_module('faker.providers.person.' + m).Provider
-    for attr, key in (('first_names', 'first'), ('first_names_male', 'first'), ('first_names_female', 'first'), ('last_names', 'last'), ('last_names_male', 'last'), ('last_names_female', 'last')):
+    # Every list of first or last names a locale ships: first_names, first_names_male_est (et_EE),
+    # first_romanized_names (ja_JP, zh_CN, zh_TW), male_last_names (pl_PL)...; kana spellings left out.
+    attrs = [(a, 'first') for a in dir(P) if re.match(r'^first_(?:romanized_)?names(?:_[a-z]+)*$', a)]
+    attrs += [(a, 'last') for a in dir(P) if re.match(r'^(?:last_(?:romanized_)?names(?:_[a-z]+)*|(?:male|female|unisex)_last_names)$', a)]
+    for attr, key in attrs:
         for name, w in vals(getattr(P, attr, ())):
             cur = out[key].get(name)
             w = float(w) if (w is not None and m == 'en_US') else 0.0

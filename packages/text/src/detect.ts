@@ -45,6 +45,13 @@ function supported(spans: Span[], tokens: readonly Token[]): Span[] {
     const inside = tokens.filter((t) => t.start >= s.start && t.end <= s.end);
     if (inside.length !== 1) return inside.length > 1;
     const w = inside[0]!.lower;
+    // "max itzlinger": a word right after a known first name (also an English word) is its surname.
+    const k = tokens.indexOf(inside[0]!);
+    const before = tokens[k - 1];
+    if (s.type === 'NAME' && before && before.end + 1 === inside[0]!.start && lex.first.has(before.lower)) {
+      s.start = before.start;
+      return true;
+    }
     return lex.first.has(w) || lex.last.has(w) || lex.cities.has(w);
   });
 }

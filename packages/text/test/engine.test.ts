@@ -270,3 +270,13 @@ test('places after a cue of residence or travel, crossings, region codes in addr
   );
   assert.deepEqual(found('Address:\n376 Rákóczi út 13. Suite 104 Veszprém VE').slice(-1), ['STATE:VE']);
 });
+
+test('names: a known name before a verb of saying, lowercase surnames that are also words', () => {
+  assert.deepEqual(found('Maria said the scan was fine.'), ['NAME:Maria']);
+  assert.deepEqual(found('i met justin glass and max itzlinger at the store'), [
+    'NAME:justin glass',
+    'NAME:max itzlinger',
+  ]);
+  assert.deepEqual(found('cathy will call back tomorrow'), ['NAME:cathy']);
+  assert.deepEqual(found('Merike Leis called.'), ['NAME:Merike Leis'], 'et_EE names from the generated lexicon');
+});

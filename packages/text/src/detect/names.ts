@@ -259,6 +259,16 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
   return undefined;
 }
 
+/** Verbs of saying, writing or thinking after a name. */
+const SAYING_AFTER =
+  /^['’]?\s+(?:said|says|told|tells|asked|asks|replied|answered|wrote|writes|explained|mentioned|reported|thinks|thought|believes|wants|wanted|noted|added|called|emailed|texted|agreed|suggested)\b/;
+/** Function words that the surname lists also hold (Will, May, Said): never a lowercase surname. */
+const FUNCTION_WORDS = new Set(
+  'will may can must shall would could should might did does has had was were are is be been being get got said says told asked went came see saw call called lives live and or but to from with for in on at by of the this that then than who what when where why how not no yes'.split(
+    ' ',
+  ),
+);
+
 export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   const words: Word[] = tokens.map((tok, i) => {
@@ -278,6 +288,16 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       tok.cap &&
       tok.sentenceStart &&
       text.charAt(tok.fullEnd) === ':' &&
+      (lex.first.has(tok.lower) || lex.last.has(tok.lower))
+    ) {
+      ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
+    }
+    // A known name before a verb of saying or thinking: "Maria said", "Crystal thinks", "Lee wrote".
+    if (
+      !safe &&
+      ev.score < 0.7 &&
+      (tok.cap || tok.allCaps) &&
+      SAYING_AFTER.test(text.slice(tok.fullEnd, tok.fullEnd + 16)) &&
       (lex.first.has(tok.lower) || lex.last.has(tok.lower))
     ) {
       ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
@@ -338,8 +358,15 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         b.score === 0 &&
         !CALENDAR.has(b.tok.lower) &&
         !b.tok.sentenceStart;
+      // Also a lowercase surname that is an English word, when the surname list has it: "justin glass".
       const lowerSurname =
-        hasFirst && !b.tok.cap && !b.safe && b.tok.text.length >= 3 && !isEnglishWord(b.tok.lower, lex);
+        hasFirst &&
+        !b.tok.cap &&
+        !a.cap &&
+        !b.safe &&
+        b.tok.text.length >= 3 &&
+        (!isEnglishWord(b.tok.lower, lex) ||
+          ((lex.last.get(b.tok.lower) ?? 0) > 0 && !FUNCTION_WORDS.has(b.tok.lower)));
       const lowerInitial =
         hasFirst && !a.cap && /^\p{Ll}$/u.test(b.tok.text) && j + 2 < words.length && !words[j + 2]!.tok.cap;
       let k2 = j + 2;
