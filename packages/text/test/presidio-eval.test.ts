@@ -30,10 +30,15 @@ test('presidio-research synthetic corpus: recall and precision per type', {
   console.log(report('held-out half (odd templates)', held));
   console.log(report('whole corpus', both));
   const precision = (m: Metrics) => m.tp / (m.tp + m.fp);
-  assert.ok(recall(dev) >= 0.965, `dev recall ${recall(dev)}`);
-  assert.ok(recall(held) >= 0.91, `held-out recall ${recall(held)}`);
+  assert.ok(recall(dev) >= 0.985, `dev recall ${recall(dev)}`);
+  assert.ok(recall(held) >= 0.935, `held-out recall ${recall(held)}`);
+  assert.ok(recall(both) >= 0.96, `whole-corpus recall ${recall(both)}`);
   assert.ok(recall(held, 'DATE') >= 0.99, 'held-out date recall');
-  assert.ok(recall(held, 'NAME') >= 0.94, 'held-out name recall');
+  assert.ok(recall(held, 'NAME') >= 0.95, 'held-out name recall');
+  assert.ok(recall(held, 'ZIP') >= 0.7, 'held-out ZIP recall');
+  assert.ok(recall(held, 'PHONE') >= 0.9, 'held-out phone recall');
+  assert.ok(recall(held, 'ADDRESS') >= 0.92, 'held-out address recall');
+  assert.ok(recall(held, 'LOCATION') >= 0.87, 'held-out location recall');
   for (const t of ['EMAIL', 'SSN', 'ACCOUNT', 'URL', 'IP']) assert.equal(recall(both, t), 1, `${t} recall`);
   assert.ok(precision(both) >= 0.96, `precision ${precision(both)}`);
 });
