@@ -4,11 +4,13 @@
  *   - Debian package `faker` (Python Faker 0.9.3, MIT): first and last names of every locale it ships; the en_US
  *     lists carry frequencies (first names: SSA baby names of the 1960s-1990s; last names: US Census 2000), which
  *     become the names' weights. Street words, city names, US states and country names from its address providers.
+ *   - Debian packages `iso-codes` (ISO 3166-2 subdivision names) and `tzdata` (the cities naming time zones):
+ *     regions and more cities, those made only of English words left out ("Centre", "North").
  *   - Debian package `wamerican` (/usr/share/dict/american-english, SCOWL, public-domain-like licence): the
  *     lowercase English words, which tell a capitalised common word ("Will", "Rose", "Bill") from a name.
  *
  * Not part of `npm run codegen:check` (CI does not install these two packages); run it by hand after changing it:
- *   apt-get install -y faker wamerican && npx tsx scripts/codegen/text-lexicons.ts
+ *   apt-get install -y faker wamerican iso-codes tzdata && npx tsx scripts/codegen/text-lexicons.ts
  * The generated files are committed, marked generated, with the sources' versions and hashes.
  */
 import { execFileSync } from 'node:child_process';
@@ -60,6 +62,32 @@ interface FakerDump {
 }
 
 const WORDS = '/usr/share/dict/american-english';
+// Debian package iso-codes: ISO 3166-2 subdivision names (provinces, regions, districts, municipalities...).
+const ISO_3166_2 = '/usr/share/iso-codes/json/iso_3166-2.json';
+// Debian package tzdata: the cities that name the time zones ("Europe/Paris", "America/Argentina/Buenos_Aires").
+const ZONES = '/usr/share/zoneinfo/zone1970.tab';
+
+/** Subdivision and time-zone city names in the Latin script, without those that are only English words. */
+function regions(englishWords: Set<string>): { list: string[]; doc: string } {
+  const isoBytes = readFileSync(ISO_3166_2);
+  const zoneBytes = readFileSync(ZONES);
+  const iso = (JSON.parse(isoBytes.toString('utf8')) as { '3166-2': { name: string }[] })['3166-2'].flatMap((x) =>
+    x.name.split(/\s*[;,/]\s*|\s*\(|\)/),
+  );
+  const zones = zoneBytes
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t')[2]!.split('/').pop()!.replace(/_/g, ' '));
+  const list = [...iso, ...zones]
+    .map((n) => n.replace(/\[.*?\]/g, '').trim())
+    .filter((n) => /^\p{Lu}[\p{Script=Latin}\p{M}' .-]+$/u.test(n) && n.length >= 3)
+    .filter((n) => !n.split(/[ -]/).every((w) => englishWords.has(w.toLowerCase())));
+  return {
+    list,
+    doc: `${ISO_3166_2} (Debian package iso-codes) sha256 ${sha256(isoBytes).slice(0, 16)}; ${ZONES} (Debian package tzdata) sha256 ${sha256(zoneBytes).slice(0, 16)}`,
+  };
+}
 // Latin-script names only: the engine's name rules key on Latin capitalisation.
 const NAME_RE = /^\p{Lu}[\p{Script=Latin}'-]*\p{Script=Latin}$/u;
 
@@ -91,6 +119,7 @@ runCodegen(import.meta.url, 'text lexicons', path.join(repoRoot, 'packages/text/
     .toString('utf8')
     .split('\n')
     .filter((w) => /^[a-z][a-z-]+$/.test(w) && w.length >= 2);
+  const reg = regions(new Set(words));
   const src = `Python Faker ${dump.version} (Debian package faker)`;
   const wsrc = `${WORDS} (Debian package wamerican), sha256 ${sha256(wordsBytes).slice(0, 16)}`;
   return [
@@ -118,6 +147,8 @@ runCodegen(import.meta.url, 'text lexicons', path.join(repoRoot, 'packages/text/
         `export const US_STATES = ${JSON.stringify(list(dump.state))};`,
         `export const US_STATE_ABBR = ${JSON.stringify(list(dump.stateAbbr))};`,
         `export const COUNTRIES = ${JSON.stringify(list(dump.country))};`,
+        `// Regions and more cities: ${reg.doc}; entries made only of English words left out.`,
+        `export const REGIONS = ${JSON.stringify(list(reg.list))};`,
         '',
       ].join('\n'),
     ],

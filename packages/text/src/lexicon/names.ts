@@ -6,7 +6,7 @@
 import { ENGLISH_WORDS } from './_generated/english-words.ts';
 import { FIRST_NAMES } from './_generated/first-names.ts';
 import { LAST_NAMES } from './_generated/last-names.ts';
-import { CITIES, COUNTRIES, STREET_WORDS, US_STATE_ABBR, US_STATES } from './_generated/places.ts';
+import { CITIES, COUNTRIES, REGIONS, STREET_WORDS, US_STATE_ABBR, US_STATES } from './_generated/places.ts';
 
 export interface Lexicons {
   /** lowercased first name -> weight (per million; 0 = known but without frequency) */
@@ -58,7 +58,7 @@ export function lexicons(): Lexicons {
     firstPool: first.pool,
     lastPool: last.pool,
     words: new Set(ENGLISH_WORDS.split('|')),
-    cities: new Set(cityList.map((c) => c.toLowerCase())),
+    cities: new Set([...cityList, ...REGIONS.split('|')].map((c) => c.toLowerCase())),
     cityPool: cityList.filter((c) => /^[A-Z][a-z]+( [A-Z][a-z]+)?$/.test(c)),
     countries: new Set(
       COUNTRIES.split('|').flatMap((c) => {
