@@ -71,7 +71,12 @@ export function buildCorpus(key: Uint8Array, maxBytes = 1_500_000): CorpusFile[]
     try {
       const file = scanFile(bytes);
       const result = deidentify(file, config, { key });
-      if (result.quarantine) expect = { outcome: 'quarantined', code: result.quarantine.code };
+      // The gateway's gate holds an input without a SOP Instance UID (a DICOMDIR, an empty data set) before the
+      // engine runs: nothing could tell two of them apart at a destination.
+      const sopElement = findElement(file.dataset, SOP_INSTANCE_UID);
+      if (!sopElement || readString(sopElement).trim() === '') {
+        expect = { outcome: 'quarantined', code: 'SOP_INSTANCE_UID_MISSING' };
+      } else if (result.quarantine) expect = { outcome: 'quarantined', code: result.quarantine.code };
       else {
         const output = writeDeidentified(file, result);
         const verdict = verifyBeforeRelease(output, file, config, key);
