@@ -280,3 +280,10 @@ test('names: a known name before a verb of saying, lowercase surnames that are a
   assert.deepEqual(found('cathy will call back tomorrow'), ['NAME:cathy']);
   assert.deepEqual(found('Merike Leis called.'), ['NAME:Merike Leis'], 'et_EE names from the generated lexicon');
 });
+
+test('address blocks: place lines with particles, Hungarian u. (utca)', () => {
+  assert.ok(
+    found('4596 Tylova 285\n Suite 578\n Ostrov nad Ohrí\n Czech Republic 56655').includes('CITY:Ostrov nad Ohrí'),
+  );
+  assert.ok(found('The office is at Király u. 15.').includes('ADDRESS:Király u. 15.'));
+});

@@ -62,6 +62,8 @@ function isStreetWord(
     return undefined;
   }
   if (US_STREET.has(l)) return 'suffix';
+  // Hungarian "u." (utca) between a street's name and its number: "Király u. 15."
+  if (l === 'u') return /^\.\s{1,2}\d/.test(gapAfter) ? 'suffix' : undefined;
   if (lex.streetWords.has(l)) return 'suffix';
   if (l.length >= 6 && !lex.words.has(l)) {
     const suffixes = suffixSet(lex);
@@ -296,7 +298,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       t,
       lex,
       nextTok,
-      nextTok ? text.slice(t.end, nextTok.start) : '',
+      nextTok ? text.slice(t.end, nextTok.start) : text.slice(t.end, t.end + 8),
       /\d+[A-Za-z]?\s+(?:[\p{L}'’-]+\s+){0,3}$/u.test(text.slice(Math.max(0, t.start - 40), t.start)),
     );
     if (kind === undefined) continue;
@@ -511,7 +513,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
         /^\p{Lu}/u.test(place[0]) &&
         !(word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) &&
         (sepOk || (place[0] === place[0].toUpperCase() && place[0].length >= 3)) &&
-        !place[0].split(/[ -]/).some((w) => SAFE_ACRONYMS.has(w.toUpperCase()))
+        !place[0].split(/[ -]/).some((w) => /^\p{Lu}/u.test(w) && SAFE_ACRONYMS.has(w.toUpperCase()))
       ) {
         extra.push({ start: p, end: p + place[0].length, type: 'CITY', confidence: 0.7, rule: 'address.glue.place' });
         pos = Math.max(p + place[0].length, next?.end ?? 0);
