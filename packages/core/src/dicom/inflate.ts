@@ -100,12 +100,13 @@ export function inflateDataset(data: Uint8Array, limit: number, offset = 0): Inf
 }
 
 /**
- * Not trailing data: one zero byte after the stream that pads it to even length, and a gzip trailer (CRC-32 and
- * size of the inflated bytes, as some writers leave it: dicomParser's test files) that matches the inflated bytes
- * exactly, so it can carry nothing else.
+ * Not trailing data: zero bytes after the stream (one pads it to even length; DCMTK, inside Orthanc, was seen
+ * leaving 14 KB of them after its deflate stream: zeros carry nothing, and the rewriter deflates anew, so they are
+ * never copied), and a gzip trailer (CRC-32 and size of the inflated bytes, as some writers leave it: dicomParser's
+ * test files) that matches the inflated bytes exactly, so it can carry nothing else.
  */
 function padless(data: Uint8Array, trailing: number, inflated: Uint8Array): number {
-  if (trailing === 1 && data[data.length - 1] === 0) return 0;
+  if (trailing > 0 && allZero(data, data.length - trailing)) return 0;
   if (trailing === 8 || (trailing === 9 && data[data.length - 1] === 0)) {
     const at = data.length - trailing;
     const u32 = (o: number): number =>
@@ -113,6 +114,11 @@ function padless(data: Uint8Array, trailing: number, inflated: Uint8Array): numb
     if (u32(4) === inflated.length >>> 0 && u32(0) === crc32(inflated)) return 0;
   }
   return trailing;
+}
+
+function allZero(data: Uint8Array, from: number): boolean {
+  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
+  return true;
 }
 
 let CRC_TABLE: Uint32Array | undefined;
