@@ -1,7 +1,10 @@
 /**
  * Burned-in text stage costs (not a test): `node --expose-gc --import tsx bench/pixels.bench.ts [--rounds N]`.
- * - frames/s per core of the full scan (decode, render, PP-OCR detection, DB post-processing, line extension,
- *   redaction) at 512x512 (a head CT slice) and 1024x768 (an ultrasound screen with text), one thread;
+ * - frames/s per core of the full scan (decode, render, stroke pre-filter, PP-OCR detection, DB post-processing,
+ *   line extension, redaction) at 512x512 (a head CT slice without text, a JohnSnowLabs CT slice with text) and
+ *   1024x768 (an ultrasound screen with text), one thread, with the pre-filter (default) and without it (every
+ *   whole frame through the network, as before the pre-filter). Reported as CPU ms per frame (process.cpuUsage:
+ *   the machine is shared, wall time measures the neighbours) and wall ms;
  * - the added cost per CT slice of `veil deid`: 20 CT slices with the stage on (default) and off, one job;
  * - peak RSS while every frame of the generated 200 MB multi-frame (bench/out/corpus/multi, from
  *   bench/generate-corpus.ts) is decoded through the windowed file source and rendered, detection on the first 3.
@@ -34,6 +37,7 @@ const say = (s: string) => {
 };
 
 const detector = await loadPpOcrDetector();
+const unfiltered = await loadPpOcrDetector({ prefilter: false });
 const codec = await loadDcmjsCodecs();
 const config = parsePixelTextConfig(undefined);
 
@@ -41,18 +45,24 @@ async function framesPerSecond(path: string, label: string): Promise<void> {
   const file = scanFile(new Uint8Array(readFileSync(path)));
   const px = openPixels(file, codec);
   if (!px) throw new Error('no pixels');
-  await scanAndRedact(file, px, { detector, codec, config }); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    await scanAndRedact(file, px, { detector, codec, config });
-    times.push(performance.now() - t);
+  const row: string[] = [];
+  for (const d of [unfiltered, detector]) {
+    const opts = { detector: d, codec, config };
+    await scanAndRedact(file, px, opts); // warm-up
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      await scanAndRedact(file, px, opts);
+      wall.push(performance.now() - t);
+      const u = process.cpuUsage(c);
+      cpu.push((u.user + u.system) / 1000);
+    }
+    const med = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)] as number;
+    row.push(`${med(cpu).toFixed(1)} ms (${(1000 / med(cpu)).toFixed(1)}/s, wall ${med(wall).toFixed(0)} ms)`);
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)] as number;
-  say(
-    `| ${label} | ${px.module.columns}x${px.module.rows} | ${median.toFixed(0)} ms | ${(1000 / median).toFixed(1)} |`,
-  );
+  say(`| ${label} | ${px.module.columns}x${px.module.rows} | ${row.join(' | ')} |`);
 }
 
 say(
@@ -61,9 +71,16 @@ say(
     .join(' ')}; rounds ${rounds}`,
 );
 say('');
-say('| Frame | Size | median per frame | frames/s per core |');
+say('| Frame | Size | CPU per frame, network on every whole frame | CPU per frame, pre-filter first (default) |');
 say('| --- | --- | ---: | ---: |');
 await framesPerSecond(join(DATA, 'dcm_qa_ct/Philips/S21570/S2010/I100'), 'head CT slice');
+await framesPerSecond(
+  join(
+    DATA,
+    'jsl-dicom-deid-dataset/3209648408_09-23-1999-CT_UROGRAM-31798_3_000000-PARENCHYMAL_PHASE_Sep1999-95798_1-100.dcm',
+  ),
+  'CT slice with burned-in text (JSL)',
+);
 await framesPerSecond(join(DATA, 'deid-data/ultrasounds/GREYSCALE_IMAGE.dcm'), 'ultrasound screen');
 
 // Added cost per CT slice in veil deid.

@@ -6,6 +6,11 @@
  * A frame is run at its own resolution (rounded to a multiple of 32, down-scaled when its long side exceeds
  * `maxSide`): burned-in annotations are small (7-12 pixels high) and a coarser pass misses them.
  *
+ * A cheap pre-filter (prefilter.ts: tiles with several thin high-contrast strokes side by side) runs first: a frame
+ * without such a tile is not run through the network at all (most CT/MR slices), and when the candidate tiles cover
+ * under `fullFrameShare` of the frame only their rectangles are run, each at the scale the whole frame would get, so
+ * text is seen at the same size either way.
+ *
  * Example:
  *   const detector = await loadPpOcrDetector();
  *   const boxes = await detector.detect(toRgb8(frame));
@@ -17,6 +22,7 @@ import type { Box } from '../box.ts';
 import type { Rgb8 } from '../render.ts';
 import { DB_DEFAULTS, type DbOptions, dbBoxes } from './db-postprocess.ts';
 import type { TextDetector } from './port.ts';
+import { type Rect, textLikeRegions } from './prefilter.ts';
 import { toInputTensor } from './resize.ts';
 
 export interface PpOcrOptions {
@@ -27,6 +33,10 @@ export interface PpOcrOptions {
   /** Smallest long side the detector sees: smaller frames are up-scaled (default 1024), since small text is missed. */
   readonly minSide?: number;
   readonly db?: Partial<DbOptions>;
+  /** Run the stroke pre-filter first (default true); false runs the network on every whole frame. */
+  readonly prefilter?: boolean;
+  /** Above this share of the frame in candidate rectangles, the whole frame is run at once (default 0.6). */
+  readonly fullFrameShare?: number;
 }
 
 export function defaultDetectorModelPath(): string {
@@ -59,27 +69,43 @@ export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<Tex
   const maxSide = options.maxSide ?? 1280;
   const minSide = options.minSide ?? 1024;
   const db: DbOptions = { ...DB_DEFAULTS, ...options.db };
+  const usePrefilter = options.prefilter ?? true;
+  const fullFrameShare = options.fullFrameShare ?? 0.6;
+
+  /** Detector boxes of one rectangle of the frame, run at `scale`, in frame coordinates. */
+  async function run(img: Rgb8, r: Rect, scale: number): Promise<Box[]> {
+    const tw = round32(r.w * scale);
+    const th = round32(r.h * scale);
+    const tensor = new ort.Tensor('float32', toInputTensor(img, tw, th, r), [1, 3, th, tw]);
+    const result = await session.run({ [input]: tensor });
+    const map = result[output];
+    if (!map) throw new VeilError('PIXELS_DETECTOR_FAILED');
+    const prob = map.data as Float32Array;
+    const sx = r.w / tw;
+    const sy = r.h / th;
+    return dbBoxes(prob, tw, th, db).map((b) => ({
+      ...b,
+      x0: Math.max(r.x, r.x + Math.floor(b.x0 * sx)),
+      y0: Math.max(r.y, r.y + Math.floor(b.y0 * sy)),
+      x1: Math.min(r.x + r.w, r.x + Math.ceil(b.x1 * sx)),
+      y1: Math.min(r.y + r.h, r.y + Math.ceil(b.y1 * sy)),
+    }));
+  }
+
   return {
     async detect(img: Rgb8): Promise<Box[]> {
       const long = Math.max(img.width, img.height);
       // Small frames are up-scaled, at most 4x: beyond that the detector sees texture in anatomy as text.
       const scale = long < minSide ? Math.min(4, minSide / long) : Math.min(1, maxSide / long);
-      const tw = round32(img.width * scale);
-      const th = round32(img.height * scale);
-      const tensor = new ort.Tensor('float32', toInputTensor(img, tw, th), [1, 3, th, tw]);
-      const result = await session.run({ [input]: tensor });
-      const map = result[output];
-      if (!map) throw new VeilError('PIXELS_DETECTOR_FAILED');
-      const prob = map.data as Float32Array;
-      const sx = img.width / tw;
-      const sy = img.height / th;
-      return dbBoxes(prob, tw, th, db).map((b) => ({
-        ...b,
-        x0: Math.max(0, Math.floor(b.x0 * sx)),
-        y0: Math.max(0, Math.floor(b.y0 * sy)),
-        x1: Math.min(img.width, Math.ceil(b.x1 * sx)),
-        y1: Math.min(img.height, Math.ceil(b.y1 * sy)),
-      }));
+      const whole: Rect = { x: 0, y: 0, w: img.width, h: img.height };
+      if (!usePrefilter) return run(img, whole, scale);
+      const rects = textLikeRegions(img);
+      if (rects.length === 0) return [];
+      const area = rects.reduce((s, r) => s + r.w * r.h, 0);
+      if (area >= fullFrameShare * img.width * img.height) return run(img, whole, scale);
+      const boxes: Box[] = [];
+      for (const r of rects) boxes.push(...(await run(img, r, scale)));
+      return boxes;
     },
   };
 }
