@@ -5,7 +5,7 @@
  * clinical vocabulary (safe-list, clinical word endings), nor a number; single letters between two such words
  * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
  */
-import { isEnglishWord, MEDICAL_ENDING } from './detect/names.ts';
+import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './detect/names.ts';
 import { SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
 import type { Lexicons } from './lexicon/names.ts';
 import type { Token } from './tokens.ts';
@@ -27,6 +27,17 @@ function raisable(t: Token, lex: Lexicons): boolean {
 /** The text with its non-English words capitalised, or undefined when nothing changes. */
 export function truecase(text: string, tokens: readonly Token[], lex: Lexicons): string | undefined {
   const raise = tokens.map((t) => raisable(t, lex));
+  // After a greeting or an introduction, a known first name is raised even when it is also a word: "hi crystal",
+  // "my name is lee", "dear terry".
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text)) continue;
+    const before = text.slice(Math.max(0, t.start - 24), t.start).toLowerCase();
+    if (
+      /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named|called|name\s+is|i\s+am|i['’]m|this\s+is)[,\s]+$/u.test(before)
+    )
+      raise[i] = true;
+  }
   for (let i = 1; i + 1 < tokens.length; i++) {
     if (tokens[i]!.text.length === 1 && raise[i - 1] && raise[i + 1]) raise[i] = true;
   }

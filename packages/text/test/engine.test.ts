@@ -287,3 +287,8 @@ test('address blocks: place lines with particles, Hungarian u. (utca)', () => {
   );
   assert.ok(found('The office is at Király u. 15.').includes('ADDRESS:Király u. 15.'));
 });
+
+test('lowercase greetings and introductions: a known first name that is also a word', () => {
+  assert.deepEqual(found('hi crystal, how are you?'), ['NAME:crystal']);
+  assert.deepEqual(found('i am tired and i am will to go. this is may the month. thanks a lot'), []);
+});

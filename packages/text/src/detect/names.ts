@@ -263,7 +263,7 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
 const SAYING_AFTER =
   /^['’]?\s+(?:said|says|told|tells|asked|asks|replied|answered|wrote|writes|explained|mentioned|reported|thinks|thought|believes|wants|wanted|noted|added|called|emailed|texted|agreed|suggested)\b/;
 /** Function words that the surname lists also hold (Will, May, Said): never a lowercase surname. */
-const FUNCTION_WORDS = new Set(
+export const FUNCTION_WORDS = new Set(
   'will may can must shall would could should might did does has had was were are is be been being get got said says told asked went came see saw call called lives live and or but to from with for in on at by of the this that then than who what when where why how not no yes'.split(
     ' ',
   ),
