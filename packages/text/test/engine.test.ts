@@ -292,3 +292,16 @@ test('lowercase greetings and introductions: a known first name that is also a w
   assert.deepEqual(found('hi crystal, how are you?'), ['NAME:crystal']);
   assert.deepEqual(found('i am tired and i am will to go. this is may the month. thanks a lot'), []);
 });
+
+test('streets with nothing after on their line, lowercase names after a capitalised prefix, marked lines', () => {
+  assert.ok(
+    found('9448 175 Iroon Polytechniou Avenue\n Apt. 683').includes('ADDRESS:9448 175 Iroon Polytechniou Avenue'),
+  );
+  assert.ok(found('The bus drops you off at 31 Rue tachkent St.').includes('ADDRESS:31 Rue tachkent St'));
+  assert.deepEqual(found('Via oral route po daily. Route po. Given via femoral access.'), []);
+  assert.deepEqual(found('i live at apt. 169\n- marke\n- belgium 97466'), [
+    'ADDRESS:apt. 169',
+    'CITY:marke',
+    'ZIP:97466',
+  ]);
+});

@@ -47,7 +47,12 @@ function isStreetWord(
   // "Rue X" is a prefix; "Pentelis Str." (no name after) is a suffix.
   if (PREFIX_STREET.has(l)) {
     // "Rue X", "Avenue du Golf", "rue du centre 320" are prefixes; "Pentelis Str." (nothing after) is a suffix.
-    const after = next !== undefined && (next.cap || next.allCaps || STREET_PARTICLE.test(next.lower) || !t.cap);
+    // Nothing after on its line ("Iroon Polytechniou Avenue\n Apt. 683"): a suffix. A lowercase word that is not
+    // English may be the name ("Rue tachkent"; a number must then stand by, checked by the caller).
+    const after =
+      next !== undefined &&
+      !/[\n,;]/.test(gapAfter) &&
+      (next.cap || next.allCaps || STREET_PARTICLE.test(next.lower) || !t.cap || !lex.words.has(next.lower));
     return after ? 'prefix' : 'suffix';
   }
   // "PCP Dr. Nguyen", "St. Mary's": a title before a name, not a street ("1668 Glyn St. Springfield" has a house
@@ -307,6 +312,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
     let end = t.end;
     let hasNumber = false;
     let named = kind === 'compound';
+    let lowerName = false;
     if (kind === 'suffix') {
       // Words before: up to 4 name words, then a house number.
       let k = i - 1;
@@ -344,7 +350,8 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
         )
           break;
         // Written in lower case ("rue du centre 320"), any word may be part of the name; a number must follow.
-        if (!(n.cap || n.allCaps || STREET_PARTICLE.test(n.lower) || (!t.cap && !lex.words.has(n.lower)))) break;
+        if (!(n.cap || n.allCaps || STREET_PARTICLE.test(n.lower) || !lex.words.has(n.lower))) break;
+        if (!(n.cap || n.allCaps || STREET_PARTICLE.test(n.lower))) lowerName = true;
         end = n.end;
         named = true;
         k++;
@@ -391,6 +398,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
         continue;
     }
     if (!hasNumber && kind === 'suffix' && !t.cap) continue;
+    if (!hasNumber && lowerName) continue; // "Via tachkent" alone is not enough: "Rue tachkent 31" is
     const conf = hasNumber ? 0.92 : kind === 'compound' ? 0.75 : 0.6;
     out.push({
       start,
@@ -485,7 +493,10 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
     let pos = a.end;
     let afterPlace = a.type === 'CITY';
     for (let n = 0; n < 6; n++) {
-      const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*,?[ \t]*){0,2}/.exec(text.slice(pos, pos + 64))!;
+      // Separators: spaces, commas, line breaks, and a line's leading marks ("- ", "> ", "??? ").
+      const m = /^[ \t]*(?:,[ \t]*|\r?\n[ \t]*(?:[^\p{L}\p{N}\s]{1,4}[ \t]+)?,?[ \t]*){0,2}/u.exec(
+        text.slice(pos, pos + 64),
+      )!;
       const p = pos + m[0].length;
       if (p === pos && n > 0 && !/^[ \t]/.test(text.charAt(pos))) break;
       const rest = text.slice(p, p + 80);
@@ -497,7 +508,12 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
         continue;
       }
       const next = byStart.get(p);
-      const word = /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u.exec(rest);
+      // In lowercase text a country is written in lower case too ("belgium 97466").
+      const word = (
+        lowerText
+          ? /^(?:\p{L}+(?:[ -]\p{L}+)*(?: \(\p{L}+\))?|nan)\b/u
+          : /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u
+      ).exec(rest);
       // A place line of an address block: a few capitalised words (particles allowed) up to a comma, a line end or
       // a postal code, after a comma or a line break ("Apt. 962\n Grand Rapids", "Turkovice u Prelouce"), or in
       // capitals right after the anchor ("Apt. 501 POLSING OO").
