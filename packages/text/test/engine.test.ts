@@ -305,3 +305,10 @@ test('streets with nothing after on their line, lowercase names after a capitali
     'ZIP:97466',
   ]);
 });
+
+test('an eponym right after a known first name is a surname; used as an eponym it stays', () => {
+  assert.deepEqual(
+    found("Christina Sjögren called. She has Sjögren syndrome and Parkinson's disease; Hodgkin lymphoma."),
+    ['NAME:Christina Sjögren'],
+  );
+});

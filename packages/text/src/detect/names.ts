@@ -150,6 +150,17 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
     const after = tokens[i + 2];
     if (after && EPONYM_HEADS.has(after.lower) && (next.lower === 'coma' || SAFE_PROPER.has(next.lower))) return true;
   }
+  // An eponym right after a known first name is that person's surname: "Christina Sjögren", "Anna Graves".
+  const prev = tokens[i - 1];
+  if (
+    SAFE_PROPER.has(t.lower) &&
+    t.cap &&
+    prev?.cap &&
+    lex.first.has(prev.lower) &&
+    !lex.words.has(prev.lower) &&
+    /^[ \t]$/.test(text.slice(prev.fullEnd, t.start))
+  )
+    return false;
   if (SAFE_PROPER.has(t.lower)) {
     // Common surnames among the eponyms (Jones, Smith, Murphy) are names unless used as an eponym (above).
     const w = lex.last.get(t.lower) ?? -1;
