@@ -224,6 +224,7 @@ test('international phone layouts and postal codes after a label or in a distinc
     assert.deepEqual(found(`Postal code: ${v}`), [`ZIP:${v}`], v);
   assert.deepEqual(found('Send it to postcode B0T 7AL please.'), ['ZIP:B0T 7AL']);
   assert.deepEqual(found('my zip is v8s 8g8'), ['ZIP:v8s 8g8']);
+  assert.deepEqual(found('10115 is my zip code'), ['ZIP:10115']);
   // TNM stages, versions, fractions and lists are not phones or postcodes.
   assert.deepEqual(found('Staged T2N1M0; version 1 2 3; BP 120/80; 1.2.840.10008 UID.'), []);
 });

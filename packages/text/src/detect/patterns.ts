@@ -160,6 +160,11 @@ function detectPostcodes(text: string, out: Span[]): void {
     if (v === null) continue;
     push(out, s, s + v[0].length, 'ZIP', 0.9, 'zip.cue');
   }
+  // The label after: "10115 is my zip code", "SW1A 1AA was their postcode".
+  for (const m of text.matchAll(
+    /(?<![\p{L}\p{N}])((?=[\p{Lu}\d -]*\d)[\p{Lu}\d][\p{Lu}\d -]{1,8}[\p{Lu}\d])\s+(?:is|was)\s+(?:my|our|his|her|their|the|your)\s+(?:zip|postal|post)\s?code\b/gu,
+  ))
+    push(out, m.index, m.index + m[1]!.length, 'ZIP', 0.85, 'zip.cue');
   // Layouts specific enough to stand alone: Canadian "V8S 8G8" (with its space: TNM stages such as "T2N1M0" have
   // none), British "SW1A 1AA", "B0T 7AL".
   for (const m of text.matchAll(
