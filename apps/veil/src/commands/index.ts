@@ -28,6 +28,8 @@ export const commands: readonly CommandModule[] = [
   { names: ['serve'], load: () => import('./serve.ts') },
   { names: ['jobs'], load: () => import('./jobs.ts') },
   { names: ['quarantine'], load: () => import('./quarantine.ts') },
+  { names: ['text'], load: () => import('./text.ts') },
+  { names: ['llm-proxy'], load: () => import('./llm-proxy.ts') },
   { names: ['consent'], load: () => import('./consent.ts') },
   { names: ['audit'], load: () => import('./audit.ts') },
   { names: ['deletion'], load: () => import('./deletion.ts') },
@@ -35,6 +37,7 @@ export const commands: readonly CommandModule[] = [
   { names: ['init', 'account'], load: () => import('./init.ts') },
   { names: ['risk'], load: () => import('./risk.ts') },
   { names: ['pull'], load: () => import('./pull.ts') },
+  { names: ['pixels'], load: () => import('./pixels.ts') },
 ];
 
 /** The modules to register for these arguments: the named command's alone, or all of them. */
