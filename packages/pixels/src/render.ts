@@ -21,13 +21,76 @@ function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }
 
-/** The value range used to scale a grey frame: [0.1th, 99.9th] percentile of its stored values. */
-function greyRange(f: DecodedFrame): [number, number] {
+/**
+ * The stored values of a one-sample frame (as sampleAt gives them), into a reused buffer: the detector renders
+ * every frame, so this path avoids per-sample generic reads and per-frame allocation.
+ */
+let greyBuf = new Float64Array(0);
+function greySamples(f: DecodedFrame): Float64Array {
   const n = f.rows * f.columns;
+  if (greyBuf.length < n) greyBuf = new Float64Array(n);
+  const out = greyBuf;
+  const d = f.data;
+  const shift = f.highBit + 1 - f.bitsStored;
+  if (f.bytesPerSample <= 2 && f.bitsStored <= 16 && shift >= 0) {
+    const mask = (1 << f.bitsStored) - 1;
+    const half = 1 << (f.bitsStored - 1);
+    const signed = f.pixelRepresentation === 1;
+    const range = 1 << f.bitsStored;
+    for (let i = 0; i < n; i++) {
+      const raw = f.bytesPerSample === 1 ? (d[i] as number) : (d[2 * i] as number) | ((d[2 * i + 1] as number) << 8);
+      let v = (raw >>> shift) & mask;
+      if (signed && v >= half) v -= range;
+      out[i] = v;
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = sampleAt(f, i);
+  }
+  return out;
+}
+
+let sortBuf = new Float64Array(0);
+let lutBuf = new Uint8Array(0);
+let histBuf = new Uint32Array(0);
+
+/** Sorts integer stored values of at most 16 bits in place through a histogram (same order as a numeric sort). */
+function countingSort(vals: Float64Array, bits: number, signed: boolean): void {
+  const size = 2 ** bits;
+  if (histBuf.length < size) histBuf = new Uint32Array(size);
+  const hist = histBuf.subarray(0, size);
+  hist.fill(0);
+  const base = signed ? size / 2 : 0;
+  for (let i = 0; i < vals.length; i++) {
+    const k = (vals[i] as number) + base;
+    hist[k] = (hist[k] as number) + 1;
+  }
+  let j = 0;
+  for (let k = 0; k < size; k++) {
+    for (let c = hist[k] as number; c > 0; c--) vals[j++] = k - base;
+  }
+}
+
+/** 8-bit display value of every stored value (index: value + 2^(bits-1) when signed), into a reused buffer. */
+function greyLut(f: DecodedFrame, lo: number, scale: number, invert: boolean): Uint8Array {
+  const size = 2 ** f.bitsStored;
+  if (lutBuf.length < size) lutBuf = new Uint8Array(size);
+  const base = f.pixelRepresentation === 1 ? size / 2 : 0;
+  for (let k = 0; k < size; k++) {
+    const g = clamp8((k - base - lo) * scale);
+    lutBuf[k] = invert ? 255 - g : g;
+  }
+  return lutBuf;
+}
+
+/** The value range used to scale a grey frame: [0.1th, 99.9th] percentile of its stored values. */
+function greyRange(samples: Float64Array, n: number, bits: number, signed: boolean): [number, number] {
   const step = Math.max(1, Math.floor(n / 65536));
-  const vals: number[] = [];
-  for (let i = 0; i < n; i += step) vals.push(sampleAt(f, i));
-  vals.sort((a, b) => a - b);
+  const count = Math.ceil(n / step);
+  if (sortBuf.length < count) sortBuf = new Float64Array(count);
+  const vals = sortBuf.subarray(0, count);
+  for (let i = 0, k = 0; i < n; i += step, k++) vals[k] = samples[i] as number;
+  if (bits <= 16) countingSort(vals, bits, signed);
+  else vals.sort();
   const lo = vals[Math.floor(vals.length * 0.001)] ?? 0;
   const hi = vals[Math.min(vals.length - 1, Math.floor(vals.length * 0.999))] ?? 0;
   if (hi > lo) return [lo, hi];
@@ -54,12 +117,20 @@ export function toRgb8(f: DecodedFrame, palette?: PixelModule['palette']): Rgb8 
     return { width: w, height: h, rgb };
   }
   if (f.samplesPerPixel === 1) {
-    const [lo, hi] = greyRange(f);
+    const samples = greySamples(f);
+    const [lo, hi] = greyRange(samples, n, f.bitsStored, f.pixelRepresentation === 1);
     const scale = hi > lo ? 255 / (hi - lo) : 0;
     const invert = f.photometric === 'MONOCHROME1';
+    // Up to 16 bits stored, every possible value is mapped once (a table), not every pixel.
+    const lut = f.bitsStored <= 16 ? greyLut(f, lo, scale, invert) : undefined;
+    const base = f.pixelRepresentation === 1 ? 2 ** (f.bitsStored - 1) : 0;
     for (let i = 0; i < n; i++) {
-      let g = clamp8((sampleAt(f, i) - lo) * scale);
-      if (invert) g = 255 - g;
+      let g: number;
+      if (lut) g = lut[(samples[i] as number) + base] as number;
+      else {
+        g = clamp8(((samples[i] as number) - lo) * scale);
+        if (invert) g = 255 - g;
+      }
       rgb[i * 3] = g;
       rgb[i * 3 + 1] = g;
       rgb[i * 3 + 2] = g;
