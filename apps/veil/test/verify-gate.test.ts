@@ -16,13 +16,13 @@ import {
   materialize,
   parseDeidConfig,
   planRewrite,
+  planSource,
   scanFile,
   writeDeidentified,
 } from '@veil/core';
 import { CliError } from '../src/deid/cli-error.ts';
 import { parseVerifyConfig } from '../src/verify/config.ts';
 import { verifyBeforeRelease } from '../src/verify/gate.ts';
-import { planSource } from '@veil/core';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const sharedDir = process.env.VEIL_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
