@@ -1,7 +1,8 @@
 /**
  * The de-identification worker pool (apps/veil/src/deid/pool.ts) with a stand-in worker (fixtures/pool-worker.mjs):
  * every task is answered once; tasks travel in batches that shrink as the queue runs down; a file that kills its
- * worker is retried alone and then reported WORKER_CRASHED, and the files that shared a batch with it are not.
+ * worker is retried alone and then reported WORKER_CRASHED, and the files that shared a batch with it are not; a file
+ * that exhausts its worker's V8 heap cap (resourceLimits, `veil deid --thread-heap-mb`) ends only that worker.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -19,7 +20,7 @@ const init: WorkerInit = {
   identities: false,
 };
 
-async function run(paths: string[], workers: number): Promise<Map<string, TaskResult>> {
+async function run(paths: string[], workers: number, threadHeapMb?: number): Promise<Map<string, TaskResult>> {
   const tasks: Task[] = paths.map((path, id) => ({ id, path, rel: path }));
   const results = new Map<string, TaskResult>();
   await runPool(
@@ -31,7 +32,7 @@ async function run(paths: string[], workers: number): Promise<Map<string, TaskRe
       assert.equal(result.id, task.id);
       results.set(task.path, result);
     },
-    entry,
+    { entry, threadHeapMb },
   );
   return results;
 }
@@ -53,6 +54,17 @@ describe('runPool', () => {
     assert.equal(results.get('poison-37')?.outcome, 'error');
     assert.equal(results.get('poison-37')?.code, 'WORKER_CRASHED');
     const others = [...results].filter(([p]) => p !== 'poison-37');
+    assert.ok(others.every(([, r]) => r.outcome === 'written'));
+  });
+
+  test('a file that exhausts its worker heap cap is WORKER_CRASHED; the process and the other files go on', async () => {
+    const paths = Array.from({ length: 100 }, (_, i) => (i === 12 ? 'oom-12' : `f${i}`));
+    const results = await run(paths, 2, 64);
+    assert.equal(results.size, 100);
+    assert.equal(results.get('oom-12')?.outcome, 'error');
+    assert.equal(results.get('oom-12')?.code, 'WORKER_CRASHED');
+    const others = [...results].filter(([p]) => p !== 'oom-12');
+    assert.equal(others.length, 99);
     assert.ok(others.every(([, r]) => r.outcome === 'written'));
   });
 });

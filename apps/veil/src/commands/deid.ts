@@ -8,11 +8,19 @@ function parseJobs(value: string): number {
   return n;
 }
 
+function parseHeapMb(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 64 || n > 65_536)
+    throw new InvalidArgumentError('a whole number of MiB from 64 to 65536');
+  return n;
+}
+
 interface DeidFlags {
   out?: string;
   config?: string;
   keyFile?: string;
   jobs?: number;
+  threadHeapMb?: number;
   dryRun?: boolean;
   crosswalk?: string;
   crosswalkKeyFile?: string;
@@ -30,6 +38,11 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'configuration, .json or .yaml (default: Basic Profile, no options)')
     .option('-k, --key-file <file>', 'file holding the secret key (base64 or hex); default: $VEIL_KEY')
     .option('-j, --jobs <n>', 'worker threads (default: number of cores)', parseJobs)
+    .option(
+      '--thread-heap-mb <n>',
+      'V8 heap cap per worker thread in MiB; a file that exhausts it is quarantined WORKER_CRASHED (default 1024)',
+      parseHeapMb,
+    )
     .option('--dry-run', 'print what would change in each file (values masked); write nothing')
     .option('--crosswalk <file>', 'also record pseudonym -> identity in this encrypted SQLite file')
     .option(
@@ -59,6 +72,7 @@ Example:
           config: flags.config,
           keyFile: flags.keyFile,
           jobs: flags.jobs,
+          threadHeapMb: flags.threadHeapMb,
           dryRun: flags.dryRun === true,
           crosswalk: flags.crosswalk,
           crosswalkKeyFile: flags.crosswalkKeyFile,

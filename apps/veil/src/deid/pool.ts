@@ -3,13 +3,16 @@
  * batches (see ToWorker) of up to MAX_BATCH files, smaller as the queue runs down so that the workers finish together;
  * each worker holds at most PREFETCH batches so that it never waits for the main thread. A worker that dies is
  * replaced; the tasks it held are retried once, each alone, and a task that kills a worker twice fails with
- * WORKER_CRASHED (the run goes on).
+ * WORKER_CRASHED (the run goes on). Each worker's V8 heap is capped (`threadHeapMb`, `veil deid --thread-heap-mb`,
+ * default 1024 as `veil serve`'s processing.threadHeapMb): a file that exhausts it ends that worker, not the process.
  */
 import { Worker } from 'node:worker_threads';
 import { describeError } from './cli-error.ts';
 import type { FromWorker, Task, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
 
 const PREFETCH = 2;
+/** The default V8 old-generation cap per worker, in MiB (the same as `veil serve`'s processing.threadHeapMb). */
+export const DEFAULT_THREAD_HEAP_MB = 1024;
 const MAX_BATCH = 16;
 // From source (tsx), the worker starts through worker-entry.mjs, which registers tsx in the new thread; from the
 // bundle (scripts/build.mjs), the bundled worker sits beside the bundled CLI.
@@ -33,17 +36,23 @@ export class WorkerStartError extends Error {
   }
 }
 
-/**
- * Runs all tasks on `size` workers; calls onResult once per task, in completion order. `entry` is the worker module
- * (tests give one that speaks the same protocol).
- */
+export interface PoolOptions {
+  /** The worker module (tests give one that speaks the same protocol). */
+  readonly entry?: URL;
+  /** Each worker's V8 old-generation heap cap in MiB (resourceLimits.maxOldGenerationSizeMb). */
+  readonly threadHeapMb?: number | undefined;
+}
+
+/** Runs all tasks on `size` workers; calls onResult once per task, in completion order. */
 export function runPool(
   tasks: readonly Task[],
   size: number,
   init: WorkerInit,
   onResult: (task: Task, result: TaskResult) => void,
-  entry: URL = ENTRY,
+  options: PoolOptions = {},
 ): Promise<void> {
+  const entry = options.entry ?? ENTRY;
+  const maxOldGenerationSizeMb = options.threadHeapMb ?? DEFAULT_THREAD_HEAP_MB;
   return new Promise<void>((resolve, reject) => {
     const queue: Task[] = [...tasks].reverse();
     const retry: Task[] = [];
@@ -106,7 +115,8 @@ export function runPool(
 
     const spawn = (): Slot => {
       // execArgv: [] — a parent started with `--import tsx` would pass it on, and tsx is registered by the entry.
-      const worker = new Worker(entry, { workerData: init, execArgv: [] });
+      // resourceLimits: a file that exhausts the heap ends this worker (an 'error' then 'exit'), which lost() handles.
+      const worker = new Worker(entry, { workerData: init, execArgv: [], resourceLimits: { maxOldGenerationSizeMb } });
       const s: Slot = { worker, inflight: [], batches: 0, ready: false, dead: false };
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {

@@ -28,6 +28,8 @@ export interface DeidRunOptions {
   readonly config?: string | undefined;
   readonly keyFile?: string | undefined;
   readonly jobs?: number | undefined;
+  /** V8 heap cap per worker thread in MiB (default DEFAULT_THREAD_HEAP_MB); the inline (one-worker) run has none. */
+  readonly threadHeapMb?: number | undefined;
   readonly dryRun: boolean;
   readonly crosswalk?: string | undefined;
   /**
@@ -105,6 +107,9 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   if (o.out === undefined && !o.dryRun) throw new CliError(EXIT_USAGE, '--out DIR is required (or use --dry-run)');
   const jobs = o.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new CliError(EXIT_USAGE, '--jobs must be 1 to 256');
+  const heap = o.threadHeapMb;
+  if (heap !== undefined && (!Number.isInteger(heap) || heap < 64 || heap > 65_536))
+    throw new CliError(EXIT_USAGE, '--thread-heap-mb must be 64 to 65536');
 
   const outDir = o.out === undefined ? undefined : resolve(o.out);
   const quarantineDir = outDir === undefined ? undefined : resolve(o.quarantine ?? defaultQuarantineDir(outDir));
@@ -205,7 +210,7 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
 
   try {
     if (workers === 1) await runInline(tasks, init, onResult);
-    else await runPool(tasks, workers, init, onResult);
+    else await runPool(tasks, workers, init, onResult, { threadHeapMb: o.threadHeapMb });
   } catch (e) {
     if (e instanceof WorkerStartError)
       throw new CliError(EXIT_INTERNAL, `cannot start de-identification workers (${e.code})`);
