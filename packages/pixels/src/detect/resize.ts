@@ -20,28 +20,59 @@ export function toInputTensor(
   const sy = c.h / th;
   const src = img.rgb;
   const W = img.width;
+  // Per column: the two source columns (byte offsets within a row) and the weight, computed once, not per row.
+  const cx0 = new Int32Array(tw);
+  const cx1 = new Int32Array(tw);
+  const cwx = new Float64Array(tw);
+  for (let x = 0; x < tw; x++) {
+    const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+    const x0 = Math.min(c.w - 1, Math.floor(fx));
+    const x1 = Math.min(c.w - 1, x0 + 1);
+    cx0[x] = (c.x + x0) * 3;
+    cx1[x] = (c.x + x1) * 3;
+    cwx[x] = fx - x0;
+  }
+  const m0 = MEAN[0] as number;
+  const m1 = MEAN[1] as number;
+  const m2 = MEAN[2] as number;
+  const s0 = STD[0] as number;
+  const s1 = STD[1] as number;
+  const s2 = STD[2] as number;
   for (let y = 0; y < th; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(c.h - 1, Math.floor(fy));
     const y1 = Math.min(c.h - 1, y0 + 1);
     const wy = fy - y0;
+    const r0 = (c.y + y0) * W * 3;
+    const r1 = (c.y + y1) * W * 3;
+    const o = y * tw;
     for (let x = 0; x < tw; x++) {
-      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
-      const x0 = Math.min(c.w - 1, Math.floor(fx));
-      const x1 = Math.min(c.w - 1, x0 + 1);
-      const wx = fx - x0;
-      const i00 = ((c.y + y0) * W + c.x + x0) * 3;
-      const i01 = ((c.y + y0) * W + c.x + x1) * 3;
-      const i10 = ((c.y + y1) * W + c.x + x0) * 3;
-      const i11 = ((c.y + y1) * W + c.x + x1) * 3;
-      for (let k = 0; k < 3; k++) {
-        const v =
-          (src[i00 + k] as number) * (1 - wx) * (1 - wy) +
-          (src[i01 + k] as number) * wx * (1 - wy) +
-          (src[i10 + k] as number) * (1 - wx) * wy +
-          (src[i11 + k] as number) * wx * wy;
-        out[k * plane + y * tw + x] = (v / 255 - (MEAN[k] as number)) / (STD[k] as number);
-      }
+      const wx = cwx[x] as number;
+      const i00 = r0 + (cx0[x] as number);
+      const i01 = r0 + (cx1[x] as number);
+      const i10 = r1 + (cx0[x] as number);
+      const i11 = r1 + (cx1[x] as number);
+      // Same arithmetic, in the same order, as one channel at a time: the values are bit-identical.
+      const a = 1 - wx;
+      const b = 1 - wy;
+      const v0 =
+        (src[i00] as number) * a * b +
+        (src[i01] as number) * wx * b +
+        (src[i10] as number) * a * wy +
+        (src[i11] as number) * wx * wy;
+      const v1 =
+        (src[i00 + 1] as number) * a * b +
+        (src[i01 + 1] as number) * wx * b +
+        (src[i10 + 1] as number) * a * wy +
+        (src[i11 + 1] as number) * wx * wy;
+      const v2 =
+        (src[i00 + 2] as number) * a * b +
+        (src[i01 + 2] as number) * wx * b +
+        (src[i10 + 2] as number) * a * wy +
+        (src[i11 + 2] as number) * wx * wy;
+      out[o + x] = (v0 / 255 - m0) / s0;
+      out[plane + o + x] = (v1 / 255 - m1) / s1;
+      out[2 * plane + o + x] = (v2 / 255 - m2) / s2;
     }
   }
   return out;
