@@ -33,25 +33,36 @@ export function lineShaped(w: number, h: number, score: number): boolean {
   return true;
 }
 
+let labelBuf = new Uint8Array(0);
+let stackBuf = new Int32Array(0);
+
 export function dbBoxes(prob: Float32Array, width: number, height: number, o: DbOptions = DB_DEFAULTS): Box[] {
   const n = width * height;
-  const label = new Int32Array(n);
-  const stack: number[] = [];
+  // Visited marks and the flood-fill stack are reused between calls (synchronous: no interleaving).
+  if (labelBuf.length < n) {
+    labelBuf = new Uint8Array(n);
+    stackBuf = new Int32Array(n);
+  }
+  const label = labelBuf;
+  label.fill(0, 0, n);
+  const stack = stackBuf;
+  const t = o.threshold;
   const boxes: Box[] = [];
-  let next = 0;
   for (let start = 0; start < n; start++) {
-    if (label[start] !== 0 || (prob[start] as number) <= o.threshold) continue;
-    next++;
-    label[start] = next;
-    stack.push(start);
+    if (label[start] !== 0 || (prob[start] as number) <= t) continue;
+    label[start] = 1;
+    let sp = 0;
+    stack[sp++] = start;
     let x0 = width;
     let y0 = height;
     let x1 = -1;
     let y1 = -1;
     let sum = 0;
     let count = 0;
-    while (stack.length > 0) {
-      const p = stack.pop() as number;
+    // Same visiting order as a recursive flood fill with an array stack (left, right, up, down; last in first out),
+    // so the score sums add up in the same order.
+    while (sp > 0) {
+      const p = stack[--sp] as number;
       const x = p % width;
       const y = (p - x) / width;
       sum += prob[p] as number;
@@ -60,16 +71,26 @@ export function dbBoxes(prob: Float32Array, width: number, height: number, o: Db
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
       if (y > y1) y1 = y;
-      const visit = (q: number) => {
-        if (label[q] === 0 && (prob[q] as number) > o.threshold) {
-          label[q] = next;
-          stack.push(q);
-        }
-      };
-      if (x > 0) visit(p - 1);
-      if (x + 1 < width) visit(p + 1);
-      if (y > 0) visit(p - width);
-      if (y + 1 < height) visit(p + width);
+      let q = p - 1;
+      if (x > 0 && label[q] === 0 && (prob[q] as number) > t) {
+        label[q] = 1;
+        stack[sp++] = q;
+      }
+      q = p + 1;
+      if (x + 1 < width && label[q] === 0 && (prob[q] as number) > t) {
+        label[q] = 1;
+        stack[sp++] = q;
+      }
+      q = p - width;
+      if (y > 0 && label[q] === 0 && (prob[q] as number) > t) {
+        label[q] = 1;
+        stack[sp++] = q;
+      }
+      q = p + width;
+      if (y + 1 < height && label[q] === 0 && (prob[q] as number) > t) {
+        label[q] = 1;
+        stack[sp++] = q;
+      }
     }
     const w = x1 - x0 + 1;
     const h = y1 - y0 + 1;
