@@ -40,7 +40,7 @@ import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.
 import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
 import { type LoadedInstance, loadInstances } from './load.ts';
 import { codecFor, outputEdits, readFrames } from './pixels.ts';
-import { encodePng } from './png.ts';
+import { encodePng } from '../pixels/png.ts';
 
 export interface DefaceOptions {
   readonly inputs: readonly string[];
@@ -240,12 +240,15 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
   if (opts.picDir !== undefined) {
     const picDir = join(opts.picDir, 'veil-deface', id);
     mkdirSync(picDir, { recursive: true });
-    writeFileSync(join(picDir, 'after.png'), encodePng(moved.after.width, moved.after.height, shadeDepth(moved.after)));
+    writeFileSync(
+      join(picDir, 'after.png'),
+      encodePng(moved.after.width, moved.after.height, shadeDepth(moved.after), 1),
+    );
     pictures.push(`veil-deface/${id}/after.png`);
     if (opts.showBefore) {
       writeFileSync(
         join(picDir, 'before.png'),
-        encodePng(moved.before.width, moved.before.height, shadeDepth(moved.before)),
+        encodePng(moved.before.width, moved.before.height, shadeDepth(moved.before), 1),
       );
       pictures.push(`veil-deface/${id}/before.png`);
     }

@@ -1,5 +1,6 @@
 /**
- * A small PNG encoder (8-bit RGB, no interlace) over node:zlib, for previews of redacted output frames.
+ * A small PNG encoder (8-bit RGB or greyscale, no interlace) over node:zlib, for previews of redacted output frames
+ * and the defacing pictures.
  *
  * Example:
  *   writeFileSync('frame.png', encodePng(width, height, rgb));
@@ -33,18 +34,21 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-export function encodePng(width: number, height: number, rgb: Uint8Array): Uint8Array {
-  const raw = new Uint8Array((width * 3 + 1) * height);
+/** Encodes a width x height image, row by row, 3 bytes (RGB) or 1 byte (greyscale) per pixel, as PNG. */
+export function encodePng(width: number, height: number, pixels: Uint8Array, channels: 1 | 3 = 3): Uint8Array {
+  if (pixels.length !== width * height * channels) throw new RangeError('image size');
+  const row = width * channels;
+  const raw = new Uint8Array((row + 1) * height);
   for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0; // filter: none
-    raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
+    raw[y * (row + 1)] = 0; // filter: none
+    raw.set(pixels.subarray(y * row, (y + 1) * row), y * (row + 1) + 1);
   }
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
   dv.setUint32(0, width);
   dv.setUint32(4, height);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: RGB
+  ihdr[9] = channels === 3 ? 2 : 0; // colour type: RGB or greyscale
   const sig = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const parts = [sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
