@@ -56,7 +56,7 @@ async function runInline(
   onResult: (t: Task, r: TaskResult) => void,
 ): Promise<void> {
   // Loaded here, not at the top: usage and key errors are reported before the core is loaded.
-  const [{ parseDeidConfig }, { processFile }, { loadReleaseStages }] = await Promise.all([
+  const [{ parseDeidConfig }, { processFile }, { loadReleaseStages, loadFreeTextCleaner }] = await Promise.all([
     import('@veil/core'),
     import('./process-file.ts'),
     import('../release/stages.ts'),
@@ -65,7 +65,7 @@ async function runInline(
   const ctx: FileContext = {
     config,
     stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
-    keys: { key: init.key },
+    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config) },
     layout: init.layout,
     outDir: init.outDir,
     quarantineDir: init.quarantineDir,

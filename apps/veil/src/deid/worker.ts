@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
-import { loadReleaseStages } from '../release/stages.ts';
+import { loadFreeTextCleaner, loadReleaseStages } from '../release/stages.ts';
 import { describeError } from './cli-error.ts';
 import { type FileContext, processFile } from './process-file.ts';
 import type { FromWorker, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
@@ -21,7 +21,7 @@ try {
   ctx = {
     config,
     stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
-    keys: { key: init.key },
+    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config) },
     layout: init.layout,
     outDir: init.outDir,
     quarantineDir: init.quarantineDir,

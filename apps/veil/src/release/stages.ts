@@ -10,7 +10,7 @@
  *   const stages = await loadReleaseStages(rawConfig, config);
  *   const outcome = await releaseFile(src, { config, keys, stages });
  */
-import type { DeidConfig, ReleaseStage } from '@veil/core';
+import type { DeidConfig, FreeTextCleaner, IdentifyingValues, ReleaseStage } from '@veil/core';
 import type { DefacePlan } from '../deface/prepass.ts';
 
 /** What a run prepared for its stages before the per-file path started (e.g. the defacing series pass). */
@@ -41,4 +41,31 @@ export async function loadReleaseStages(
   }
   stages.push(...verifyPixels);
   return stages;
+}
+
+/**
+ * The free-text de-identifier the header engine calls on each value the C action cleans (Clean Descriptors, Clean
+ * Structured Content), when the configuration enables either: @veil/text's engine (names, dates, phones, IDs...
+ * the file does not hold, plus the file's own values as known values), in placeholder mode ("[NAME]", "[DATE]"):
+ * short ASCII tokens, so the result fits the value's VR and character set (the engine truncates to the VR's
+ * maximum length after it). The engine's built-in scrubber runs after it. Undefined when neither option is on.
+ *
+ * Example:
+ *   const cleanFreeText = await loadFreeTextCleaner(config);
+ *   const outcome = await releaseFile(src, { config, keys: { key, cleanFreeText }, stages });
+ */
+export async function loadFreeTextCleaner(config: DeidConfig): Promise<FreeTextCleaner | undefined> {
+  const o = config.options;
+  if (!o.cleanDescriptors && !o.cleanStructuredContent) return undefined;
+  const { knownValuesFrom, textCleaner } = await import('@veil/text');
+  // One cleaner per file: the engine passes the same values object for every value of one file.
+  const byFile = new WeakMap<IdentifyingValues, (text: string) => string>();
+  return (text, values) => {
+    let clean = byFile.get(values);
+    if (clean === undefined) {
+      clean = textCleaner({ known: knownValuesFrom(values), mode: 'placeholder' });
+      byFile.set(values, clean);
+    }
+    return clean(text);
+  };
 }

@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
 import type { Job, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
 import { describeError } from '../deid/cli-error.ts';
-import { loadReleaseStages } from '../release/stages.ts';
+import { loadFreeTextCleaner, loadReleaseStages } from '../release/stages.ts';
 import type { DetectorLevels } from '../verify/gate.ts';
 import { Spool } from './spool.ts';
 import { createSteps } from './steps.ts';
@@ -57,6 +57,7 @@ try {
     routes: init.routes,
     duplicateUid: init.duplicateUid,
     stages: await loadReleaseStages(init.deidInput, config),
+    cleanFreeText: await loadFreeTextCleaner(config),
   });
   steps = new Map(list.map((s) => [s.name, s]));
 } catch (e) {

@@ -23,6 +23,7 @@ import {
   type DeidResult,
   type DicomFile,
   type Edit,
+  type FreeTextCleaner,
   findElement,
   findingKey,
   isVeilError,
@@ -53,6 +54,8 @@ export interface StepContext {
   readonly deid: DeidConfig;
   readonly verifyLevels: DetectorLevels | undefined;
   readonly key: Uint8Array;
+  /** The free-text de-identifier for Clean Descriptors / Clean Structured Content (release/stages.ts). */
+  readonly cleanFreeText?: FreeTextCleaner | undefined;
   readonly routes: readonly RouteConfig[];
   /** Stages of the release path between header de-identification and verification (release/stages.ts). */
   readonly stages?: readonly ReleaseStage[] | undefined;
@@ -223,7 +226,7 @@ export function deidentifyStep(ctx: StepContext): Step {
         const acknowledged = acknowledgedOf(job);
         const outcome = await releaseFile(src, {
           config: ctx.deid,
-          keys: { key: ctx.key },
+          keys: { key: ctx.key, cleanFreeText: ctx.cleanFreeText },
           stages: ctx.stages,
           verifyLevels: ctx.verifyLevels,
           acknowledged,

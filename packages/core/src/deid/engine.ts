@@ -34,7 +34,7 @@ import { capAge, dateShiftDays, transformDate } from '../pseudonym/date-shift.ts
 import { MIN_KEY_BYTES } from '../pseudonym/hmac.ts';
 import { patientKey, pseudoPatientId, pseudoPatientName } from '../pseudonym/patient.ts';
 import { remapUID } from '../pseudonym/uid.ts';
-import { buildScrubber, collectIdentifyingValues } from './clean-text.ts';
+import { buildScrubber, collectIdentifyingValues, type IdentifyingValues } from './clean-text.ts';
 import { type CompiledOverride, compileOverrides, type DeidConfig, type OverrideAction } from './config.ts';
 import { DUMMY_VRS, dummyBinary, dummyText, FREE_TEXT_VRS, maxLength } from './dummy-values.ts';
 import {
@@ -56,7 +56,16 @@ import { type PathStep, selectorMatches, specificity } from './selector.ts';
 export interface DeidKeys {
   /** The project secret, at least 32 bytes. */
   readonly key: Uint8Array;
+  /**
+   * An injected free-text de-identifier (the app passes @veil/text's textCleaner): called first on every free-text
+   * value the C action cleans (Clean Descriptors, Clean Structured Content...), with the file's identifying values;
+   * the built-in scrubber still runs after it as a safety net. Absent: the built-in scrubber alone.
+   */
+  readonly cleanFreeText?: FreeTextCleaner | undefined;
 }
+
+/** Cleans one free-text value; `values` are the identifying values the file itself holds. Must be pure. */
+export type FreeTextCleaner = (text: string, values: IdentifyingValues) => string;
 
 export interface ActionRecord {
   /** Where, e.g. '(0040,A730)[2](0040,A123)'. Never a value. */
@@ -314,6 +323,7 @@ class Run {
     readonly compiled: Compiled,
     readonly key: Uint8Array,
     readonly originalPatientId: string | undefined,
+    readonly cleanFreeText?: FreeTextCleaner,
   ) {
     const ds = file.dataset;
     const text = (tag: number) => {
@@ -407,7 +417,12 @@ class Run {
   }
 
   private scrub(text: string): string {
-    this.scrubber ??= buildScrubber(collectIdentifyingValues(this.file.dataset, this.config.options));
+    if (this.scrubber === undefined) {
+      const values = collectIdentifyingValues(this.file.dataset, this.config.options);
+      const builtIn = buildScrubber(values);
+      const injected = this.cleanFreeText;
+      this.scrubber = injected ? (t) => builtIn(injected(t, values)) : builtIn;
+    }
     return this.scrubber(text);
   }
 
@@ -871,7 +886,7 @@ export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys):
     return el && !isSequence(el) ? readString(el) : undefined;
   };
   const originalPatientId = str(PATIENT_ID)?.trim();
-  const run = new Run(file, config, compiled, keys.key, originalPatientId);
+  const run = new Run(file, config, compiled, keys.key, originalPatientId, keys.cleanFreeText);
 
   const sopClass = str(SOP_CLASS_UID) ?? '';
   if (compiled.allow && !compiled.allow.has(sopClass)) run.setQuarantine('SOP_CLASS_NOT_ALLOWED', '(0008,0016)');
