@@ -207,7 +207,7 @@ export class Runner {
 
   async #process(jobId: string): Promise<void> {
     const { store, owner } = this.#o;
-    let job = await store.leaseJob(jobId, owner, this.#now(), this.#o.processing.leaseMs);
+    const job = await store.leaseJob(jobId, owner, this.#now(), this.#o.processing.leaseMs);
     if (!job) {
       const current = await store.getJob(jobId);
       if (current && (current.state === 'queued' || current.state === 'processing') && current.leaseUntil !== null) {
@@ -217,8 +217,59 @@ export class Runner {
       }
       return;
     }
+    // The lease is kept alive while this process works on the job (a step may wait for a free thread longer than
+    // leaseMs); a process that dies stops renewing, and the lease then runs out as before.
+    const keep = this.#keepLease(jobId, this.#o.processing.leaseMs, (now, ttlMs) =>
+      store.renewJobLease(jobId, owner, now, ttlMs),
+    );
+    try {
+      await this.#runSteps(job);
+    } finally {
+      await keep.stop();
+    }
+  }
+
+  /**
+   * Renews a lease every ttlMs / 3 until stop() (which waits for a renewal in flight). A renewal that finds the lease
+   * lost ends the renewing (the commit that follows then fails its guard); a store error is reported and retried.
+   */
+  #keepLease(
+    jobId: string,
+    ttlMs: number,
+    renew: (now: number, ttlMs: number) => Promise<boolean>,
+  ): { stop(): Promise<void> } {
+    let inFlight: Promise<void> | undefined;
+    let stopped = false;
+    const timer = setInterval(
+      () => {
+        if (inFlight || stopped) return;
+        inFlight = renew(this.#now(), ttlMs)
+          .then((held) => {
+            if (!held) clearInterval(timer);
+          })
+          .catch((e: unknown) => this.#emit({ type: 'error', where: 'renewLease', code: errorCode(e), jobId }))
+          .finally(() => {
+            inFlight = undefined;
+          });
+      },
+      Math.max(10, Math.floor(ttlMs / 3)),
+    );
+    timer.unref?.();
+    return {
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
+  }
+
+  async #runSteps(leased: Job): Promise<void> {
+    const { store, owner } = this.#o;
+    const jobId = leased.id;
+    let job = leased;
     for (;;) {
-      const index = this.#o.steps.findIndex((s) => s.name === job!.step);
+      const index = this.#o.steps.findIndex((s) => s.name === job.step);
       const step = this.#o.steps[index];
       if (!step) {
         await this.#failJob(job, job.step, 'PIPELINE_UNKNOWN_STEP');
@@ -252,7 +303,7 @@ export class Runner {
           job = saved;
           continue;
         }
-        const route = this.#o.routes.find((r) => r.name === job!.route);
+        const route = this.#o.routes.find((r) => r.name === job.route);
         const to = route ? [...route.to] : [];
         if (to.length === 0) {
           await this.#failJob(job, step.name, 'PIPELINE_NO_ROUTE');
@@ -341,6 +392,19 @@ export class Runner {
     const { store, owner } = this.#o;
     const d = await store.leaseDelivery(jobId, destination, owner, this.#now(), this.#o.delivery.leaseMs);
     if (!d) return; // delivered, dead, not due, or another worker is on it
+    const keep = this.#keepLease(jobId, this.#o.delivery.leaseMs, (now, ttlMs) =>
+      store.renewDeliveryLease(jobId, destination, owner, now, ttlMs),
+    );
+    try {
+      await this.#send(d, destination);
+    } finally {
+      await keep.stop();
+    }
+  }
+
+  async #send(d: Delivery, destination: string): Promise<void> {
+    const { store, owner } = this.#o;
+    const jobId = d.jobId;
     const job = await store.getJob(jobId);
     if (!job) return;
     const target = this.#o.destinations.get(destination);

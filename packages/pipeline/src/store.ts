@@ -88,6 +88,11 @@ export interface JobStore {
    * becomes `processing`. Undefined when another owner holds it, or the job is in another state or absent.
    */
   leaseJob(id: string, owner: string, now: number, ttlMs: number): Promise<Job | undefined>;
+  /**
+   * Extends the owner's live lease of a processing job to now + ttlMs (and touches updatedAt), while its step runs.
+   * False when the lease is another owner's, has expired (someone may have taken the job over), or was released.
+   */
+  renewJobLease(id: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /** Applies an update when the guard holds (undefined otherwise). A settled state sets finishedAt. */
   saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined>;
   /** Clears every lease (jobs and deliveries): only for a single-process deployment restarting after a crash. */
@@ -106,6 +111,11 @@ export interface JobStore {
     now: number,
     ttlMs: number,
   ): Promise<Delivery | undefined>;
+  /**
+   * Extends the owner's live lease of a sending delivery to now + ttlMs (attempts unchanged), while the destination is
+   * called. False when the lease is another owner's, has expired or the delivery is no longer sending.
+   */
+  renewDeliveryLease(jobId: string, destination: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /**
    * Records the outcome of the owner's attempt and rolls the job up in the same transaction: every delivery delivered
    * makes the job `done`; none left to try and one dead makes it `dead`. Undefined when the owner lost the lease.

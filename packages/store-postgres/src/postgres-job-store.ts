@@ -206,6 +206,15 @@ export class PostgresJobStore implements JobStore {
     return r ? toJob(r) : undefined;
   }
 
+  async renewJobLease(id: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    const r = await this.#pool.query(
+      `UPDATE ${this.#t('jobs')} SET lease_until = $1, updated_at = $2
+       WHERE id = $3 AND state = 'processing' AND lease_owner = $4 AND lease_until > $2`,
+      [now + ttlMs, now, id, owner],
+    );
+    return r.rowCount === 1;
+  }
+
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
     return this.#tx(async (c) => {
       const job = await this.#getJob(c, id, true);
@@ -351,6 +360,21 @@ export class PostgresJobStore implements JobStore {
       [owner, now + ttlMs, now, jobId, destination],
     );
     return r ? toDelivery(r) : undefined;
+  }
+
+  async renewDeliveryLease(
+    jobId: string,
+    destination: string,
+    owner: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const r = await this.#pool.query(
+      `UPDATE ${this.#t('deliveries')} SET lease_until = $1, updated_at = $2
+       WHERE job_id = $3 AND destination = $4 AND state = 'sending' AND lease_owner = $5 AND lease_until > $2`,
+      [now + ttlMs, now, jobId, destination, owner],
+    );
+    return r.rowCount === 1;
   }
 
   async finishDelivery(

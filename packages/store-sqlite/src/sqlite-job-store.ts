@@ -176,6 +176,18 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  async renewJobLease(id: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.#tx((db) => {
+      const r = db
+        .prepare(
+          `UPDATE jobs SET lease_until = ?, updated_at = ?
+           WHERE id = ? AND state = 'processing' AND lease_owner = ? AND lease_until > ?`,
+        )
+        .run(now + ttlMs, now, id, owner, now);
+      return r.changes === 1;
+    });
+  }
+
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
     return this.#tx((db) => {
       const job = this.#getJob(db, id);
@@ -311,6 +323,24 @@ export class SqliteJobStore implements JobStore {
         )
         .get(owner, now + ttlMs, now, jobId, destination, now, now) as Row | undefined;
       return r ? toDelivery(r) : undefined;
+    });
+  }
+
+  async renewDeliveryLease(
+    jobId: string,
+    destination: string,
+    owner: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.#tx((db) => {
+      const r = db
+        .prepare(
+          `UPDATE deliveries SET lease_until = ?, updated_at = ?
+           WHERE job_id = ? AND destination = ? AND state = 'sending' AND lease_owner = ? AND lease_until > ?`,
+        )
+        .run(now + ttlMs, now, jobId, destination, owner, now);
+      return r.changes === 1;
     });
   }
 

@@ -131,6 +131,36 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       assert.equal(await store.leaseJob(id, 'worker-a', T0 + 1800, 1000), undefined);
     });
 
+    it("renewJobLease extends only the owner's live lease of a processing job", async () => {
+      const store = await fresh();
+      const { id } = await store.createJob(newJob(), T0);
+      assert.equal(await store.renewJobLease(id, 'worker-a', T0 + 1, 1000), false, 'a queued job has no lease');
+      await store.leaseJob(id, 'worker-a', T0 + 10, 1000);
+      assert.equal(await store.renewJobLease(id, 'worker-a', T0 + 900, 1000), true);
+      const renewed = await store.getJob(id);
+      assert.equal(renewed?.leaseOwner, 'worker-a');
+      assert.equal(renewed?.leaseUntil, T0 + 1900);
+      assert.equal(renewed?.updatedAt, T0 + 900);
+      assert.equal(renewed?.state, 'processing');
+      assert.equal(await store.leaseJob(id, 'worker-b', T0 + 1500, 1000), undefined, 'the renewed lease still holds');
+      assert.equal(await store.renewJobLease(id, 'worker-b', T0 + 1500, 1000), false, 'another owner cannot renew');
+      assert.equal((await store.getJob(id))?.leaseUntil, T0 + 1900);
+      // The lease runs out and another worker takes the job: the old owner cannot renew it back.
+      const b = await store.leaseJob(id, 'worker-b', T0 + 1901, 1000);
+      assert.equal(b?.leaseOwner, 'worker-b');
+      assert.equal(await store.renewJobLease(id, 'worker-a', T0 + 1950, 1000), false);
+      // Nor once it has run out and nobody took it (a lost lease is lost).
+      assert.equal(await store.renewJobLease(id, 'worker-b', T0 + 2901, 1000), false, 'expired');
+      const after = await store.getJob(id);
+      assert.equal(after?.leaseOwner, 'worker-b');
+      assert.equal(after?.leaseUntil, T0 + 2901);
+      // A released lease cannot be renewed either.
+      await store.leaseJob(id, 'worker-b', T0 + 3000, 1000);
+      await store.saveJob(id, { owner: 'worker-b' }, { state: 'delivering', releaseLease: true }, T0 + 3001);
+      assert.equal(await store.renewJobLease(id, 'worker-b', T0 + 3002, 1000), false);
+      assert.equal((await store.getJob(id))?.leaseUntil, null);
+    });
+
     it('concurrent leaseJob calls: exactly one owner wins', async () => {
       const store = await fresh();
       const { id } = await store.createJob(newJob(), T0);
@@ -268,6 +298,30 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       );
       const done = await store.finishDelivery(id, 'd', 'x', { state: 'delivered' }, T0 + 1601);
       assert.equal(done?.job.state, 'done');
+    });
+
+    it("renewDeliveryLease extends only the owner's live lease of a sending delivery, attempts unchanged", async () => {
+      const store = await fresh();
+      const { id } = await store.createJob(newJob(), T0);
+      await store.saveJob(id, { states: ['queued'] }, { state: 'delivering', deliveries: ['d'] }, T0);
+      assert.equal(await store.renewDeliveryLease(id, 'd', 'w', T0 + 1, 1000), false, 'pending: no lease');
+      await store.leaseDelivery(id, 'd', 'w', T0 + 10, 1000);
+      assert.equal(await store.renewDeliveryLease(id, 'd', 'w', T0 + 900, 1000), true);
+      let [d] = await store.listDeliveries({ jobId: id });
+      assert.equal(d?.leaseUntil, T0 + 1900);
+      assert.equal(d?.attempts, 1);
+      assert.equal(d?.state, 'sending');
+      assert.equal(await store.leaseDelivery(id, 'd', 'x', T0 + 1500, 1000), undefined, 'the renewed lease holds');
+      assert.equal(await store.renewDeliveryLease(id, 'd', 'x', T0 + 1500, 1000), false, 'another owner cannot renew');
+      assert.equal(await store.renewDeliveryLease(id, 'nope', 'w', T0 + 1500, 1000), false);
+      const taken = await store.leaseDelivery(id, 'd', 'x', T0 + 1901, 1000);
+      assert.equal(taken?.leaseOwner, 'x');
+      assert.equal(await store.renewDeliveryLease(id, 'd', 'w', T0 + 1950, 1000), false, 'taken over: not renewed');
+      [d] = await store.listDeliveries({ jobId: id });
+      assert.equal(d?.leaseOwner, 'x');
+      assert.equal(d?.leaseUntil, T0 + 2901);
+      await store.finishDelivery(id, 'd', 'x', { state: 'delivered' }, T0 + 2000);
+      assert.equal(await store.renewDeliveryLease(id, 'd', 'x', T0 + 2001, 1000), false, 'delivered');
     });
 
     it('a dead delivery makes the job dead once nothing else is in flight; replayDead brings it back', async () => {
