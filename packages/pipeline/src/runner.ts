@@ -121,6 +121,8 @@ export interface RunnerOptions {
 export class Runner {
   readonly #o: RunnerOptions;
   readonly #now: () => number;
+  /** Jobs this process is working on now. */
+  readonly #running = new Set<string>();
 
   constructor(options: RunnerOptions) {
     this.#o = options;
@@ -206,6 +208,18 @@ export class Runner {
   }
 
   async #process(jobId: string): Promise<void> {
+    // A second message for a job this process is already running (a sweep, another worker's look-again at the end
+    // of a lease this process has since renewed): the lease is this owner's, so leaseJob would hand it out again.
+    if (this.#running.has(jobId)) return;
+    this.#running.add(jobId);
+    try {
+      await this.#leaseAndRun(jobId);
+    } finally {
+      this.#running.delete(jobId);
+    }
+  }
+
+  async #leaseAndRun(jobId: string): Promise<void> {
     const { store, owner } = this.#o;
     const job = await store.leaseJob(jobId, owner, this.#now(), this.#o.processing.leaseMs);
     if (!job) {

@@ -93,6 +93,8 @@ describe('Runner lease renewal', () => {
       for (let i = 0; i < 3; i++) {
         await sleep(LEASE_MS + 50);
         await b.handle({ kind: 'process', jobId: id });
+        // The same process gets a message for it too (B's look-again, or a sweep): the lease is A's, not a new run.
+        await Promise.race([a.handle({ kind: 'process', jobId: id }), sleep(50)]);
       }
       await processing;
       assert.equal(counts.steps, 1, 'the step ran once');
