@@ -106,9 +106,9 @@ test('ingress + two workers on BullMQ and PostgreSQL: all delivered once; a kill
     key: { file: keyPath },
     ingress: [{ name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 0 }],
     destinations: [{ name: 'out', kind: 'folder', path: './out' }],
-    // A job's lease runs while it waits for one of the release threads (4 leased jobs, 2 threads per worker): 3 s
-    // was too short on a loaded machine, a step then ran twice (still delivered once, but counted twice).
-    processing: { concurrency: 4, leaseSeconds: 10 },
+    // Short leases: a job waits for one of the release threads (4 leased jobs, 2 threads per worker) longer than
+    // 3 s on a loaded machine; the Runner renews the lease meanwhile, so no step runs twice (counted once).
+    processing: { concurrency: 4, leaseSeconds: 3 },
     delivery: { backoffSeconds: 0.2, leaseSeconds: 3 },
     studies: { stableAfterSeconds: 1 },
     sweepSeconds: 0.5,
