@@ -38,9 +38,9 @@ import {
 } from '@veil/pixels/deface';
 import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.ts';
 import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
+import { encodePng } from '../pixels/png.ts';
 import { type LoadedInstance, loadInstances } from './load.ts';
 import { codecFor, outputEdits, readFrames } from './pixels.ts';
-import { encodePng } from '../pixels/png.ts';
 
 export interface DefaceOptions {
   readonly inputs: readonly string[];
