@@ -99,6 +99,9 @@ SYSTEM_PEERS=(
   "orthanc|cmd:Orthanc"
   "orthanc-dicomweb|file:/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
   "chromium|cmd:chromium" # browser tests (playwright-core drives Debian's Chromium; never `playwright install`)
+  "time|file:/usr/bin/time"  # GNU time: peak RSS of veil deid over the hostile corpus (hostile-cli.test.ts)
+  "openssl|cmd:openssl"      # throwaway TLS certificates for the listener security tests
+  "iproute2|cmd:ip"          # private network namespaces for the dcmtk peers (ip link set lo up)
 )
 
 peer_check() {
