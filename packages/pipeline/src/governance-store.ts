@@ -79,6 +79,18 @@ export interface Account {
   readonly updatedAt: number;
 }
 
+/**
+ * One sealed crosswalk row (the gateway's crosswalk, apps/veil/src/governance/crosswalk.ts): the store keeps it
+ * opaque. `blind` is a keyed hash of (kind, pseudonym), the only way to find the row; `sealed` is the identity
+ * encrypted to the crosswalk's public key, which only the holder of its private key opens; `keyId` names that key.
+ */
+export interface CrosswalkRecord {
+  readonly blind: string;
+  readonly kind: string;
+  readonly keyId: string;
+  readonly sealed: string;
+}
+
 export interface GovernanceStore {
   /** Creates its tables (and chains audit rows written before the chain existed). Idempotent. */
   init(): Promise<void>;
@@ -144,4 +156,10 @@ export interface GovernanceStore {
   /** A vendor's API token (its hash) for one destination; audits `vendor.token`. */
   putVendorToken(tokenHash: string, destination: string, actor: string, now: number): Promise<void>;
   vendorTokenDestination(tokenHash: string): Promise<string | undefined>;
+
+  /** Stores sealed crosswalk rows; a row whose blind index is already stored keeps the first. Returns how many were new. */
+  putCrosswalk(rows: readonly CrosswalkRecord[], now: number): Promise<number>;
+  /** The rows with these blind indexes (any order; absent ones are left out). */
+  getCrosswalk(blinds: readonly string[]): Promise<CrosswalkRecord[]>;
+  crosswalkCount(): Promise<number>;
 }

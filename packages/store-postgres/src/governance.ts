@@ -21,6 +21,7 @@ import {
   type ConsentChange,
   type ConsentChoice,
   type ConsentRecord,
+  type CrosswalkRecord,
   GENESIS_HASH,
   type GovernanceStore,
   type Job,
@@ -97,6 +98,13 @@ CREATE TABLE IF NOT EXISTS ${s}.vendor_tokens (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_patient ON ${s}.jobs ((step_state->>'patientKey'));
+CREATE TABLE IF NOT EXISTS ${s}.crosswalk (
+  blind TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
 `;
 }
 
@@ -617,5 +625,40 @@ export class PostgresGovernanceStore implements GovernanceStore {
       tokenHash,
     ]);
     return r ? String(r.destination) : undefined;
+  }
+
+  async putCrosswalk(rows: readonly CrosswalkRecord[], now: number): Promise<number> {
+    if (rows.length === 0) return 0;
+    return this.#tx(async (c) => {
+      let n = 0;
+      for (const r of rows) {
+        const res = await c.query(
+          `INSERT INTO ${this.#t('crosswalk')} (blind, kind, key_id, sealed, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (blind) DO NOTHING`,
+          [r.blind, r.kind, r.keyId, r.sealed, now],
+        );
+        n += res.rowCount ?? 0;
+      }
+      return n;
+    });
+  }
+
+  async getCrosswalk(blinds: readonly string[]): Promise<CrosswalkRecord[]> {
+    if (blinds.length === 0) return [];
+    const rows = await this.#rows(
+      `SELECT blind, kind, key_id, sealed FROM ${this.#t('crosswalk')} WHERE blind = ANY($1::text[])`,
+      [[...new Set(blinds)]],
+    );
+    return rows.map((r) => ({
+      blind: String(r.blind),
+      kind: String(r.kind),
+      keyId: String(r.key_id),
+      sealed: String(r.sealed),
+    }));
+  }
+
+  async crosswalkCount(): Promise<number> {
+    const [r] = await this.#rows(`SELECT COUNT(*) AS n FROM ${this.#t('crosswalk')}`);
+    return num(r?.n ?? 0);
   }
 }

@@ -18,6 +18,7 @@ import {
   type ConsentChange,
   type ConsentChoice,
   type ConsentRecord,
+  type CrosswalkRecord,
   GENESIS_HASH,
   type GovernanceStore,
   type Job,
@@ -88,6 +89,13 @@ CREATE TABLE IF NOT EXISTS vendor_tokens (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_patient ON jobs (json_extract(step_state, '$.patientKey'));
+CREATE TABLE IF NOT EXISTS crosswalk (
+  blind TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 const AUDIT_COLUMNS = ['actor', 'purpose', 'prev_hash', 'hash'];
@@ -546,5 +554,32 @@ export class SqliteGovernanceStore implements GovernanceStore {
       | Row
       | undefined;
     return r ? String(r.destination) : undefined;
+  }
+
+  async putCrosswalk(rows: readonly CrosswalkRecord[], now: number): Promise<number> {
+    if (rows.length === 0) return 0;
+    return this.#tx((db) => {
+      const insert = db.prepare(
+        'INSERT INTO crosswalk (blind, kind, key_id, sealed, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (blind) DO NOTHING',
+      );
+      let n = 0;
+      for (const r of rows) n += insert.run(r.blind, r.kind, r.keyId, r.sealed, now).changes;
+      return n;
+    });
+  }
+
+  async getCrosswalk(blinds: readonly string[]): Promise<CrosswalkRecord[]> {
+    const select = this.#conn.prepare('SELECT blind, kind, key_id, sealed FROM crosswalk WHERE blind = ?');
+    const out: CrosswalkRecord[] = [];
+    for (const b of new Set(blinds)) {
+      const r = select.get(b) as Row | undefined;
+      if (r)
+        out.push({ blind: String(r.blind), kind: String(r.kind), keyId: String(r.key_id), sealed: String(r.sealed) });
+    }
+    return out;
+  }
+
+  async crosswalkCount(): Promise<number> {
+    return num((this.#conn.prepare('SELECT COUNT(*) AS n FROM crosswalk').get() as Row).n);
   }
 }
