@@ -14,6 +14,7 @@ export * from './dicom/charset/specific-character-set.ts';
 export * from './dicom/dataset.ts';
 export * from './dicom/dictionary/index.ts';
 export * from './dicom/dump.ts';
+export * from './dicom/encapsulated.ts';
 export * from './dicom/errors.ts';
 export * from './dicom/json-model.ts';
 export * from './dicom/limits.ts';

@@ -20,7 +20,17 @@ import { containerPath, elementPath } from './tag-path.ts';
 import { hasLongLength, paddingByte } from './vr.ts';
 
 export type Edit =
-  | { readonly op: 'replace'; readonly element: DicomElement; readonly value: Uint8Array; readonly vr?: string }
+  | {
+      readonly op: 'replace';
+      readonly element: DicomElement;
+      readonly value: Uint8Array;
+      readonly vr?: string;
+      /**
+       * The value is encapsulated items (PS3.5 A.4: the offset table item, the fragment items, the sequence
+       * delimiter; see encapsulated.ts) and the element is written with undefined length.
+       */
+      readonly encapsulated?: boolean;
+    }
   | { readonly op: 'remove'; readonly element: DicomElement }
   | {
       readonly op: 'insert';
@@ -96,6 +106,22 @@ export function encodeElement(
   return out;
 }
 
+/** An element of undefined length: its header, then `content` (items and their delimiter) as given. */
+export function encodeUndefinedLength(tag: number, vr: string, content: Uint8Array, syntax: Syntax): Uint8Array {
+  const le = syntax.littleEndian;
+  const header = syntax.explicitVR ? 12 : 8;
+  const out = new Uint8Array(header + content.length);
+  put16(out, 0, tag >>> 16, le);
+  put16(out, 2, tag & 0xffff, le);
+  if (syntax.explicitVR) {
+    out[4] = vr.charCodeAt(0);
+    out[5] = vr.charCodeAt(1);
+    put32(out, 8, UNDEFINED_LENGTH, le);
+  } else put32(out, 4, UNDEFINED_LENGTH, le);
+  out.set(content, header);
+  return out;
+}
+
 /** Encodes sequence items (each a list of already encoded elements) as defined-length items. */
 export function encodeItems(items: readonly (readonly Uint8Array[])[], syntax: Syntax): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -151,6 +177,10 @@ function toSplice(edit: Edit, order: number): Splice {
     return { start: el.offset, end: el.end, bytes: NO_BYTES, container: el.parent, tag: el.tag, order };
   }
   const vr = edit.vr ?? el.vr;
+  if (edit.encapsulated) {
+    const bytes = encodeUndefinedLength(el.tag, vr, edit.value, el.parent.syntax);
+    return { start: el.offset, end: el.end, bytes, container: el.parent, tag: el.tag, order };
+  }
   const bytes = encodeElement(el.tag, vr, edit.value, el.parent.syntax, () => elementPath(el));
   return { start: el.offset, end: el.end, bytes, container: el.parent, tag: el.tag, order };
 }
