@@ -21,6 +21,7 @@ export * from './governance-config.ts';
 export * from './governance-store.ts';
 export * from './ids.ts';
 export * from './model.ts';
+export * from './pull-store.ts';
 export * from './quarantine.ts';
 export * from './queue.ts';
 export * from './runner.ts';

@@ -11,3 +11,4 @@
 
 export { PostgresGovernanceStore, type PostgresGovernanceStoreOptions } from './governance.ts';
 export { PostgresJobStore, type PostgresJobStoreOptions } from './postgres-job-store.ts';
+export { PostgresPullStore, type PostgresPullStoreOptions, pullSchemaSql } from './pulls.ts';

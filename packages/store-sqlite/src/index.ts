@@ -10,4 +10,5 @@
  */
 
 export { SqliteGovernanceStore } from './governance.ts';
+export { PULL_SCHEMA, SqlitePullStore } from './pulls.ts';
 export { SqliteJobStore, type SqliteJobStoreOptions } from './sqlite-job-store.ts';

@@ -14,5 +14,6 @@ export {
   type SuiteItem,
 } from './destination-suite.ts';
 export { type GovernanceFixture, type GovernanceSuiteOptions, runGovernanceSuite } from './governance-suite.ts';
+export { type PullFixture, type PullStoreSuiteOptions, runPullStoreSuite } from './pull-suite.ts';
 export { type QueueSuiteOptions, runQueueSuite } from './queue-suite.ts';
 export { runStoreSuite, type StoreSuiteOptions } from './store-suite.ts';
