@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -23,13 +23,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { DimseClient, describePart10, encodePdu, isDimseError, VERIFICATION_SOP_CLASS } from '@veil/dimse';
+import type { OutgoingInstance } from '@veil/pipeline';
+import { openFileSource } from '../src/io/file-source.ts';
 import { exposureWarnings, generateToken, hashToken } from '../src/server/auth.ts';
 import { loadServerConfig } from '../src/server/config.ts';
+import { DimseDestination } from '../src/server/destinations/dimse.ts';
 import { refusals } from '../src/server/metrics.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { runFilePath, type ServerHandle, startServer } from '../src/server/server.ts';
 import { hasOpenssl, makeCerts } from './security-support.ts';
-import { keyFile, metric, repoRoot, sleep, waitFor, writeConfig } from './server-support.ts';
+import { bin, corpusDir, keyFile, metric, repoRoot, sleep, waitFor, writeConfig } from './server-support.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -243,6 +246,81 @@ describe('veil serve: authentication, TLS and limits', { skip: !hasOpenssl && 'o
     assert.deepEqual(await rejection(echo(ports.identified!, { user: ['modality', 'wrong'] })), refused);
     assert.deepEqual(await rejection(echo(ports.identified!, { user: ['someone', 's3cret'] })), refused);
     assert.equal(await echo(ports.identified!, { user: ['modality', 's3cret'] }), 0);
+  });
+
+  test('DIMSE user identity from Veil: veil send --username, and a dicom:// destination with userIdentity', async () => {
+    const file = join(corpusDir, 'pydicom-test-files', 'test_files', 'CT_small.dcm');
+    const send = (env: NodeJS.ProcessEnv, extra: string[]) =>
+      execFileAsync(
+        process.execPath,
+        [bin, 'send', file, '--to', `VEIL@127.0.0.1:${ports.identified}`, '--aet', 'GOODAE', ...extra],
+        { env: { ...process.env, ...env } },
+      ).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: e.code ?? -1,
+          out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+        }),
+      );
+    const good = await send({ VEIL_TEST_PASSCODE: 's3cret' }, [
+      '--username',
+      'modality',
+      '--passcode-env',
+      'VEIL_TEST_PASSCODE',
+    ]);
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /1 sent, 0 failed/);
+    const wrong = await send({ VEIL_TEST_PASSCODE: 'guess' }, [
+      '--username',
+      'modality',
+      '--passcode-env',
+      'VEIL_TEST_PASSCODE',
+    ]);
+    assert.equal(wrong.code, 1, wrong.out);
+    assert.doesNotMatch(wrong.out, /guess/, 'the passcode is never printed');
+    assert.equal((await send({}, [])).code, 1, 'no identity: refused');
+
+    const passFile = join(root, 'pacs.passcode');
+    writeFileSync(passFile, 's3cret\n', { mode: 0o600 });
+    const base = {
+      name: 'pacs',
+      kind: 'dimse' as const,
+      url: `dicom://VEIL@127.0.0.1:${ports.identified}`,
+      callingAeTitle: 'GOODAE',
+      retryStatuses: ['A7xx'],
+      timeoutSeconds: 5,
+      idleSeconds: 0,
+      maxInstancesPerAssociation: 10,
+    };
+    const src = openFileSource(file);
+    const info = describePart10(src);
+    src.close();
+    const item: OutgoingInstance = {
+      jobId: 'user-identity',
+      path: file,
+      size: readFileSync(file).length,
+      sopInstanceUid: info.sopInstanceUid,
+      sopClassUid: info.sopClassUid,
+      transferSyntaxUid: info.transferSyntaxUid,
+      studyKey: null,
+      hierarchy: 'p/s/r',
+    };
+    const dest = new DimseDestination({ ...base, userIdentity: { username: 'modality', passcodeFile: passFile } });
+    try {
+      const receipt = await dest.send(item);
+      assert.equal((receipt.acknowledged as { status: string }).status, '0x0000');
+    } finally {
+      await dest.close();
+    }
+    const refused = new DimseDestination({
+      ...base,
+      userIdentity: { username: 'modality', passcodeEnv: 'VEIL_UNSET_PASSCODE' },
+    });
+    await assert.rejects(refused.send(item), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'DEST_PASSCODE_MISSING');
+      return true;
+    });
+    await refused.close();
   });
 
   test('DIMSE over TLS: a client certificate of the configured CA is needed', async () => {

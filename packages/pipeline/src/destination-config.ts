@@ -43,6 +43,23 @@ export const dimseDestinationShape = {
   callingAeTitle: z.string().regex(AE, 'an AE title (1 to 16 characters)').default('VEIL'),
   /** DICOM TLS: present (even empty) means the association runs over TLS. */
   tls: clientTls.optional(),
+  /**
+   * User identity negotiation (PS3.7 D.3.3.7, type 2: username and passcode, positive response requested). The
+   * passcode comes from a file (first line) or an environment variable, never from the configuration itself.
+   */
+  userIdentity: z
+    .strictObject({
+      username: z.string().min(1).max(256),
+      passcodeFile: path.optional(),
+      passcodeEnv: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/)
+        .optional(),
+    })
+    .refine((u) => (u.passcodeFile === undefined) !== (u.passcodeEnv === undefined), {
+      message: 'exactly one of passcodeFile or passcodeEnv',
+    })
+    .optional(),
   /** C-STORE failure statuses worth retrying (others are permanent): exact ("A700") or classes ("A7xx"). */
   retryStatuses: z.array(z.string().regex(STATUS_PATTERN, 'a status such as A700 or A7xx')).default(['A7xx', 'C0xx']),
   /** Longest wait for the association, and for each C-STORE-RSP. */

@@ -15,6 +15,7 @@ import { listInputs } from '../deid/inputs.ts';
 import { openFileSource } from '../io/file-source.ts';
 import {
   addClientTlsOptions,
+  addUserIdentityOptions,
   clientTlsFrom,
   describeDimseFailure,
   type PeerAddress,
@@ -22,13 +23,15 @@ import {
   parsePeerAddress,
   parsePositive,
   type TlsFlags,
+  type UserIdentityFlags,
+  userIdentityFrom,
 } from './echo.ts';
 
 /** Files up to this size are read whole (one read per file); larger data sets are streamed from disk. */
 const WHOLE_READ_LIMIT = 64 * 1024 * 1024;
 const MAX_CONTEXTS = 128;
 
-interface SendFlags extends TlsFlags {
+interface SendFlags extends TlsFlags, UserIdentityFlags {
   to: PeerAddress;
   aet: string;
   progressEvery: number;
@@ -89,6 +92,7 @@ function mb(bytes: number): string {
 async function runSend(inputs: string[], flags: SendFlags): Promise<number> {
   const peer = flags.to;
   const tls = clientTlsFrom(flags);
+  const userIdentity = userIdentityFrom(flags);
   const files = listInputs(inputs);
   const items: SendItem[] = [];
   let skipped = 0;
@@ -141,6 +145,7 @@ async function runSend(inputs: string[], flags: SendFlags): Promise<number> {
         timeouts: { acseMs: ms, idleMs: ms, sendMs: ms },
         ...(flags.maxPdu !== undefined ? { maxPduLength: flags.maxPdu } : {}),
         ...(tls ? { tls } : {}),
+        ...(userIdentity ? { userIdentity } : {}),
       });
     } catch (e) {
       const why = describeDimseFailure(e);
@@ -211,7 +216,7 @@ export function register(program: Command): void {
     .option('--progress-every <n>', 'print a progress line every n files', parsePositive, 100)
     .option('--max-pdu <bytes>', 'maximum PDU length Veil announces for receiving', parsePositive)
     .option('--timeout <seconds>', 'connection, response and send timeout', parsePositive);
-  addClientTlsOptions(cmd)
+  addClientTlsOptions(addUserIdentityOptions(cmd))
     .addHelpText(
       'after',
       `

@@ -16,7 +16,7 @@
  *   const receipt = await dest.send(item); // { peer: 'dicom://PACS@127.0.0.1:11112', acknowledged: { status: '0x0000' } }
  */
 import { createReadStream, readFileSync } from 'node:fs';
-import { DimseClient, type DimseClientTlsOptions, describePart10, statusClass } from '@veil/dimse';
+import { DimseClient, type DimseClientTlsOptions, describePart10, statusClass, type UserIdentityRq } from '@veil/dimse';
 import {
   DeliveryError,
   type DeliveryReceipt,
@@ -31,6 +31,31 @@ import { openFileSource } from '../../io/file-source.ts';
 interface Pair {
   readonly sopClassUid: string;
   readonly transferSyntaxUid: string;
+}
+
+/**
+ * The user identity item of the configuration, its passcode read now (each association: a rotated passcode file
+ * takes effect without a restart). DEST_PASSCODE_MISSING (permanent) when the file or variable gives nothing.
+ */
+function userIdentityOf(config: DimseDestinationConfig): UserIdentityRq | undefined {
+  const u = config.userIdentity;
+  if (!u) return undefined;
+  let passcode: string | undefined;
+  if (u.passcodeFile !== undefined) {
+    try {
+      passcode = readFileSync(u.passcodeFile, 'utf8').split(/\r?\n/)[0];
+    } catch {
+      passcode = undefined;
+    }
+  } else if (u.passcodeEnv !== undefined) passcode = process.env[u.passcodeEnv];
+  if (!passcode) throw new DeliveryError('DEST_PASSCODE_MISSING', true);
+  const utf8 = new TextEncoder();
+  return {
+    type: 2,
+    positiveResponseRequested: true,
+    primaryField: utf8.encode(u.username),
+    secondaryField: utf8.encode(passcode),
+  };
 }
 
 const hex = (s: number): string => `0x${s.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -156,6 +181,7 @@ export class DimseDestination implements Destination {
     // Every pair seen so far, newest first, at most 128 contexts (the protocol's limit).
     const pairs = [...this.#pairs.values()].reverse().slice(0, 128);
     const timeoutMs = this.#config.timeoutSeconds * 1000;
+    const userIdentity = userIdentityOf(this.#config);
     let client: DimseClient;
     try {
       client = await DimseClient.connect({
@@ -166,6 +192,7 @@ export class DimseDestination implements Destination {
         contexts: pairs.map((p) => ({ abstractSyntax: p.sopClassUid, transferSyntaxes: [p.transferSyntaxUid] })),
         timeouts: { acseMs: timeoutMs, idleMs: timeoutMs, sendMs: timeoutMs, artimMs: timeoutMs },
         ...(this.#tls ? { tls: this.#tls } : {}),
+        ...(userIdentity ? { userIdentity } : {}),
       });
     } catch (e) {
       throw new DeliveryError(`DEST_${errorCodeOf(e)}`);

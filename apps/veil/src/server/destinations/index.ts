@@ -49,7 +49,13 @@ export function resolveDestinationPaths<D extends DestinationConfig>(base: strin
     case 'folder':
       return { ...d, path: abs(base, d.path) };
     case 'dimse':
-      return d.tls ? { ...d, tls: absTls(base, d.tls) } : d;
+      return {
+        ...d,
+        ...(d.tls ? { tls: absTls(base, d.tls) } : {}),
+        ...(d.userIdentity?.passcodeFile !== undefined
+          ? { userIdentity: { ...d.userIdentity, passcodeFile: abs(base, d.userIdentity.passcodeFile) } }
+          : {}),
+      };
     case 'stow':
       return {
         ...d,
