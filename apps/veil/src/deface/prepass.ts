@@ -31,6 +31,7 @@ import {
   createDefaceCheckStage,
   createDefaceStage,
   type DefaceDecision,
+  type DefaceLookup,
   type FacePlane,
   groupSeries,
 } from '@veil/pixels/deface';
@@ -41,6 +42,8 @@ import { defaceSeries, type SeriesPassOptions, type SeriesReport, writeDefaceRep
 export interface DefacePlanEntry {
   readonly outcome: 'defaced' | 'no-face' | 'quarantine';
   readonly series: string;
+  /** The inputs (their rel names) this decision is for: one SOP Instance UID, sent once or more. */
+  readonly rels?: readonly string[];
   readonly code?: string;
   readonly tagPath?: string;
   readonly reason?: string;
@@ -110,6 +113,12 @@ export async function planDefacing(
   const codec = opts.codec ?? (await codecFor(instances.map((i) => i.info)));
   const entries: Record<string, DefacePlanEntry> = {};
   const series: SeriesReport[] = [];
+  const rels = new Map<string, string[]>();
+  const seen = (key: string, rel: string): void => {
+    const list = rels.get(key) ?? [];
+    list.push(rel);
+    rels.set(key, list);
+  };
   // Images that cannot be defaced (colour, no geometry...) are held back with their code; files without pixels
   // get no entry (the stage does not apply to them), nor do files the pass could not read at all (the stage holds
   // back any image it has no decision for: DEFACE_NOT_PLANNED).
@@ -118,6 +127,7 @@ export async function planDefacing(
     try {
       const sop = findElement(scanFile(new Uint8Array(readFileSync(r.path))).dataset, SOP_INSTANCE_UID);
       if (!sop) continue;
+      seen(sopKey(readString(sop)), r.rel);
       entries[sopKey(readString(sop))] = {
         outcome: 'quarantine',
         series: '',
@@ -133,6 +143,7 @@ export async function planDefacing(
     series.push(r.report);
     for (const g of group) {
       const key = sopKey(g.info.sopInstanceUid);
+      seen(key, g.rel);
       const rep = r.report;
       if (rep.outcome === 'quarantined') {
         entries[key] = {
@@ -158,7 +169,27 @@ export async function planDefacing(
     }
   }
   if (opts.picDir !== undefined) writeDefaceReport(opts.picDir, { series, skipped: 0, passedThrough: 0, heldBack: {} });
+  for (const [key, list] of rels) if (entries[key]) entries[key] = { ...entries[key], rels: list };
   return { entries, series };
+}
+
+/** The stage's decision for a plan entry (its spooled files read when the stage asks for them). */
+export function entryDecision(e: DefacePlanEntry): DefaceDecision {
+  if (e.outcome === 'defaced') {
+    const spool = e.spool!;
+    const mask = e.mask!;
+    return {
+      outcome: 'defaced',
+      series: e.series,
+      pixelData: () => new Uint8Array(readFileSync(spool)),
+      changed: () => new Uint8Array(readFileSync(mask)),
+      ...(e.decodedVr ? { decodedVr: e.decodedVr } : {}),
+      plane: e.plane,
+      threshold: e.threshold,
+    };
+  }
+  if (e.outcome === 'no-face') return { outcome: 'no-face', series: e.series, reason: e.reason ?? '' };
+  return { outcome: 'quarantine', series: e.series, code: e.code!, tagPath: e.tagPath, reason: e.reason };
 }
 
 /**
@@ -166,26 +197,15 @@ export async function planDefacing(
  * the spool) and `pixels:deface-check` (the planned output re-read: no head voxel left in the face region).
  */
 export function defaceStagesFromPlan(plan: DefacePlan): ReleaseStage[] {
-  const lookup = {
+  return defaceStages({
     decision(sop: string): DefaceDecision | undefined {
       const e = plan.entries[sopKey(sop)];
-      if (!e) return undefined;
-      if (e.outcome === 'defaced') {
-        const spool = e.spool!;
-        const mask = e.mask!;
-        return {
-          outcome: 'defaced',
-          series: e.series,
-          pixelData: () => new Uint8Array(readFileSync(spool)),
-          changed: () => new Uint8Array(readFileSync(mask)),
-          ...(e.decodedVr ? { decodedVr: e.decodedVr } : {}),
-          plane: e.plane,
-          threshold: e.threshold,
-        };
-      }
-      if (e.outcome === 'no-face') return { outcome: 'no-face', series: e.series, reason: e.reason ?? '' };
-      return { outcome: 'quarantine', series: e.series, code: e.code!, tagPath: e.tagPath, reason: e.reason };
+      return e ? entryDecision(e) : undefined;
     },
-  };
+  });
+}
+
+/** `pixels:deface` and `pixels:deface-check` over any lookup (veil serve reads its decisions from the spool). */
+export function defaceStages(lookup: DefaceLookup): ReleaseStage[] {
   return [createDefaceStage(lookup), createDefaceCheckStage(lookup)];
 }

@@ -120,7 +120,7 @@ function members(files: readonly LoadedInstance[], codec: FrameCodec | undefined
 }
 
 /** Profile before/after at the nose tip's height and the largest move between chin and brow. */
-function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetection, wholeBefore: boolean) {
+export function movedBack(before: Volume<unknown>, after: Volume<unknown>, d: FaceDetection, wholeBefore: boolean) {
   const t = d.surfaceThreshold;
   const band: [number, number] = [d.midlineX - 25, d.midlineX + 25];
   // The before picture shows the face: made only when asked for; otherwise only the midline band for the figures.

@@ -16,6 +16,8 @@ import type { DefacePlan } from '../deface/prepass.ts';
 /** What a run prepared for its stages before the per-file path started (e.g. the defacing series pass). */
 export interface StageContext {
   readonly defacePlan?: DefacePlan | undefined;
+  /** veil serve: the spool folder of the study-level series pass's decisions (server/deface-series.ts). */
+  readonly defaceDir?: string | undefined;
 }
 
 /**
@@ -33,11 +35,18 @@ export async function loadReleaseStages(
   const { loadPixelStages } = await import('../pixels/stages.ts');
   const [text, ...verifyPixels] = await loadPixelStages(_raw.pixels);
   if (text) stages.push(text);
-  // Defacing: the series pass ran before (veil deid); without its plan (e.g. veil serve) no stage is added and a
-  // configuration asking for it holds images back (PIXELS_STAGE_UNAVAILABLE).
+  // Defacing: the series pass ran before (veil deid's plan), or runs when the study is stable (veil serve: decisions
+  // read from the spool, DEFACE_PENDING until then); with neither, a configuration asking for it holds images back
+  // (PIXELS_STAGE_UNAVAILABLE).
   if (config.pixels?.cleanRecognizableVisualFeatures && context.defacePlan) {
     const { defaceStagesFromPlan } = await import('../deface/prepass.ts');
     stages.push(...defaceStagesFromPlan(context.defacePlan));
+  } else if (config.pixels?.cleanRecognizableVisualFeatures && context.defaceDir) {
+    const [{ defaceStages }, { defaceLookupFromDir }] = await Promise.all([
+      import('../deface/prepass.ts'),
+      import('../server/deface-series.ts'),
+    ]);
+    stages.push(...defaceStages(defaceLookupFromDir(context.defaceDir)));
   }
   stages.push(...verifyPixels);
   return stages;

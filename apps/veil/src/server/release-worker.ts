@@ -8,6 +8,7 @@
  * the ASCII marker VEIL-TEST-OOM makes this thread allocate until V8 stops it (the real out-of-memory path).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
 import type { Job, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
@@ -56,7 +57,8 @@ try {
     key: init.key,
     routes: init.routes,
     duplicateUid: init.duplicateUid,
-    stages: await loadReleaseStages(init.deidInput, config),
+    // Defacing decisions of the study-level series pass (deface-series.ts: defaceDirOf).
+    stages: await loadReleaseStages(init.deidInput, config, { defaceDir: join(init.spoolRoot, 'deface') }),
     cleanFreeText: await loadFreeTextCleaner(config),
   });
   steps = new Map(list.map((s) => [s.name, s]));

@@ -278,6 +278,9 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       ...(out.version ? { version: out.version } : {}),
     };
   };
+  // Defacing (pixels.cleanRecognizableVisualFeatures): whole series once their study is stable (deface-series.ts),
+  // in the process that runs the sweeper.
+  let defacing: import('./deface-series.ts').ServeDefacing | undefined;
   const runner = new Runner({
     store,
     queue,
@@ -300,14 +303,20 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     onEvent: (e) => {
       obs.onRunnerEvent(e);
       governance.onRunnerEvent(e);
+      defacing?.onRunnerEvent(e);
     },
     beforeSend: governance.beforeSend,
     // Only called after the commit that recorded the last delivery.
     onDone: (job) => {
       spool.remove(String(job.source.spool));
       spool.remove(spool.outputRel(job.id));
+      defacing?.forget(job);
     },
   });
+  if (takesIn && o.config.deid.deid.pixels?.cleanRecognizableVisualFeatures) {
+    const { createServeDefacing } = await import('./deface-series.ts');
+    defacing = createServeDefacing({ store, runner, spool, log });
+  }
   obs.watch(queue, store);
 
   const ingresses: Ingress[] = [];
@@ -364,6 +373,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       const removed = await collectGarbage(store, spool, o.role === 'all' ? 0 : 3_600_000, now);
       if (removed > 0) log.info({ event: 'recovery.spool', removed }, 'removed finished spool files');
       for (const ing of ingresses) await ing.recoverOrphans();
+      await defacing?.recover();
       const offered = await runner.recover();
       if (offered > 0) log.info({ event: 'recovery.enqueued', messages: offered }, 'resumed unfinished work');
       const staleMs = Math.max(cfg.processing.leaseSeconds * 1000, cfg.sweepSeconds * 3000);
@@ -457,6 +467,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       if (sweepTimer) clearTimeout(sweepTimer);
       for (const ing of ingresses) await ing.stop();
       await sweeping;
+      await defacing?.close();
       await queue.close();
       await pooled.close();
       for (const d of destinations.values()) await d.close?.();
