@@ -11,6 +11,8 @@
  */
 import type { Syntax } from '../dicom/dataset.ts';
 import { encodeElement, encodeItems } from '../dicom/rewriter.ts';
+import { formatTag } from '../dicom/tag.ts';
+import { findElement } from '../dicom/value.ts';
 import type { DeidConfig } from './config.ts';
 import {
   BASIC_PROFILE_CODE,
@@ -21,6 +23,7 @@ import {
   OPTION_KEYS,
 } from './options.ts';
 import { PS315_EDITION } from './profiles/_generated/ps315-2024b.ts';
+import { latin1, type Run } from './run.ts';
 
 export const PATIENT_IDENTITY_REMOVED = 0x00120062;
 export const DEIDENTIFICATION_METHOD = 0x00120063;
@@ -80,4 +83,54 @@ export function encodeMethodCodeSequence(codes: readonly MethodCode[], syntax: S
     ]),
     syntax,
   );
+}
+
+/** Scanner findings after which the end of the dataset is not where a re-reader will find it. */
+const TRUNCATION_FINDINGS = new Set(['ITEM_TRUNCATED', 'ITEM_UNTERMINATED', 'SEQUENCE_UNTERMINATED']);
+
+const METHOD_KEYWORDS: Readonly<Record<number, string>> = {
+  [PATIENT_IDENTITY_REMOVED]: 'PatientIdentityRemoved',
+  [DEIDENTIFICATION_METHOD]: 'DeidentificationMethod',
+  [DEIDENTIFICATION_METHOD_CODE_SEQUENCE]: 'DeidentificationMethodCodeSequence',
+  [BURNED_IN_ANNOTATION]: 'BurnedInAnnotation',
+  [RECOGNIZABLE_VISUAL_FEATURES]: 'RecognizableVisualFeatures',
+  [LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED]: 'LongitudinalTemporalInformationModified',
+};
+
+/**
+ * Adds (or replaces) Patient Identity Removed, De-identification Method, its Code Sequence and Longitudinal Temporal
+ * Information Modified in the run's dataset. A truncated file is quarantined (DICOM_TRUNCATED) and gets nothing after
+ * its last element.
+ */
+export function addMethodAttributes(run: Run): void {
+  const ds = run.file.dataset;
+  // After a truncated or unterminated sequence, bytes appended at the end of the dataset would be read back as
+  // part of it: such files are quarantined, and nothing is appended after their last element.
+  const truncated = run.file.findings.some((f) => TRUNCATION_FINDINGS.has(f.code));
+  if (truncated) run.setQuarantine('DICOM_TRUNCATED', '');
+  const last = ds.elements.at(-1)?.tag ?? 0;
+  const put = (tag: number, vr: string, value: Uint8Array) => {
+    const el = findElement(ds, tag);
+    if (!el && truncated && tag > last) return;
+    if (el) run.edits.push({ op: 'replace', element: el, value, vr });
+    else run.edits.push({ op: 'insert', container: ds, tag, vr, value });
+    run.actions.push({
+      tagPath: formatTag(tag),
+      keyword: METHOD_KEYWORDS[tag] ?? '',
+      action: el ? 'D' : 'add',
+      rule: 'method',
+    });
+  };
+  put(PATIENT_IDENTITY_REMOVED, 'CS', latin1('YES'));
+  put(DEIDENTIFICATION_METHOD, 'LO', latin1(run.compiled.methodValue));
+  const syntaxKey = `${ds.syntax.explicitVR}/${ds.syntax.littleEndian}`;
+  let codes = run.compiled.codeSequences.get(syntaxKey);
+  if (codes === undefined) {
+    codes = encodeMethodCodeSequence(run.compiled.methodCodes, ds.syntax);
+    run.compiled.codeSequences.set(syntaxKey, codes);
+  }
+  put(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, 'SQ', codes);
+  // Burned In Annotation / Recognizable Visual Features NO are not the header engine's to state: a pixel stage
+  // earns them (release/claims.ts), whatever config.pixels asks for.
+  put(LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, 'CS', latin1(run.compiled.ltim));
 }
