@@ -1,19 +1,20 @@
 /**
  * The burned-in text stage's configuration: the `pixels.text` section of a `veil deid` / `veil serve` configuration.
- * The app decides whether the stage runs when `enabled` is not given (see apps/veil/src/pixels/stages.ts: when the
- * configuration asks for pixels.cleanPixelData); once on, it runs on every image and removes every detected line.
+ * The app decides whether the stage runs when `enabled` is not given (apps/veil/src/pixels/stages.ts: `veil deid`
+ * and `veil serve` run it by default); once on, it runs on every image and removes every detected line.
  *
  *   pixels:
  *     cleanPixelData: true         # the core's key: asks for Clean Pixel Data (the stage must earn it)
  *     text:
- *       enabled: true              # run the stage (default: pixels.cleanPixelData); false: never, and then Burned
- *                                  # In Annotation NO is never claimed
+ *       enabled: true              # run the stage (default in veil deid / serve / verify: true); false: never,
+ *                                  # and then Burned In Annotation NO / 113101 are never claimed
  *       redact: all                # every detected text line is filled ('identifying' is not available yet)
  *       margin: 3                  # pixels added around each box
  *       lossy: quarantine          # a JPEG baseline/extended or lossy J2K/JPEG-LS input with text: quarantine, or
  *                                  # 'explicit-little-endian' to write its decoded, redacted pixels uncompressed
  *       verify: true               # the pixel half of the release gate (VERIFY_PIXEL_TEXT)
- *       pass:                      # images Veil cannot decode that may go out unscanned (never claimed clean)
+ *       pass:                      # images Veil cannot decode or scan that may go out unscanned (never claimed
+ *                                  # clean); any other such image is quarantined (PIXELS_UNSUPPORTED_ENCODING...)
  *         sopClasses: []
  *         modalities: []
  *       regions: []                # extra region rules (regions.ts format), added to the built-in library

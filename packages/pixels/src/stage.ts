@@ -225,31 +225,69 @@ function outputFrames(
   };
 }
 
+/** What the pixel half of verification found on one file's output pixels. */
+export type PixelVerdict =
+  /** Every frame scanned; `lines` text lines found (any line holds the file back under redact: all). */
+  | { readonly kind: 'scanned'; readonly frames: number; readonly lines: number }
+  /** No pixels to scan (no Pixel Data). */
+  | { readonly kind: 'no-pixels' }
+  /** The pixels could not be decoded or scanned: `code` (PIXELS_UNSUPPORTED_ENCODING...); `passed` when the
+   * configuration lets this SOP class or modality go out unscanned. */
+  | { readonly kind: 'unscannable'; readonly code: string; readonly passed: boolean };
+
+/**
+ * Scans the pixels a file will have once `edits` are applied (none: the file as it is, e.g. `veil verify` on an
+ * output folder): every frame through the detector. Never throws for a property of the file.
+ */
+export async function verifyOutputPixels(
+  file: DicomFile,
+  edits: readonly Edit[],
+  options: PixelStageOptions,
+  cache: EmptyFrames = new EmptyFrames(),
+): Promise<PixelVerdict> {
+  if (!hasPixels(file)) return { kind: 'no-pixels' };
+  const unscannable = (e: unknown, fallback: string): PixelVerdict => ({
+    kind: 'unscannable',
+    code: isVeilError(e) ? e.code : ((e as { code?: string } | undefined)?.code ?? fallback),
+    passed: passes(file, options.config),
+  });
+  if (!findElement(file.dataset, PIXEL_DATA)) return unscannable(undefined, 'PIXELS_UNSUPPORTED_ENCODING');
+  let out: ReturnType<typeof outputFrames>;
+  try {
+    out = outputFrames(file, edits, options.codec);
+  } catch (e) {
+    return unscannable(e, 'PIXELS_UNSUPPORTED_ENCODING');
+  }
+  if (!out) return unscannable(undefined, 'PIXELS_UNSUPPORTED_ENCODING');
+  let lines = 0;
+  try {
+    for (let i = 0; i < out.frames; i++) {
+      lines += (await detectFrame(options.detector, cache, out.frame(i), out.module)).length;
+    }
+  } catch (e) {
+    return unscannable(e, 'PIXELS_DECODE_FAILED');
+  }
+  return { kind: 'scanned', frames: out.frames, lines };
+}
+
 export function createVerifyStage(options: PixelStageOptions, cache: EmptyFrames = new EmptyFrames()): ReleaseStage {
   return {
     name: 'pixels:verify',
     kind: 'other',
     appliesTo: (file) => hasPixels(file),
     async run({ file, edits }): Promise<StageOutput> {
-      let out: ReturnType<typeof outputFrames>;
-      try {
-        out = outputFrames(file, edits, options.codec);
-      } catch {
-        // The text stage already held back what cannot be decoded (or passed it by configuration).
-        return { report: { verified: false } };
+      const v = await verifyOutputPixels(file, edits, options, cache);
+      if (v.kind === 'no-pixels') return {};
+      if (v.kind === 'unscannable') {
+        // The text stage already held it back with its code, or the configuration passed it (unclaimed).
+        return { report: { verified: false, ...(v.passed ? { passed: true } : {}) } };
       }
-      if (!out) return {};
-      let lines = 0;
-      for (let i = 0; i < out.frames; i++) {
-        const boxes = await detectFrame(options.detector, cache, out.frame(i), out.module);
-        lines += boxes.length;
-      }
-      if (lines > 0) {
+      if (v.lines > 0) {
         return {
           findings: [
             { stage: 'pixels:verify', detector: 'ocr', tagPath: TAG, code: 'VERIFY_PIXEL_TEXT', level: 'error' },
           ],
-          report: { verified: true, textLines: lines },
+          report: { verified: true, textLines: v.lines },
         };
       }
       return { report: { verified: true, textLines: 0 } };

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { type DeidConfig, isVeilError, parseDeidConfig } from '@veil/core';
-import { parsePixelTextConfig } from '@veil/pixels/config';
+import type { PixelTextConfig } from '@veil/pixels/config';
+import { pixelTextConfig } from '../pixels/config.ts';
 import { type DetectorLevels, parseVerifySection } from '../verify/levels.ts';
 import { CliError, EXIT_CONFIG } from './cli-error.ts';
 
@@ -24,6 +25,8 @@ export interface RunConfig {
   readonly deid: DeidConfig;
   /** The verify section: detector levels for the release gate (undefined: defaults). */
   readonly verifyLevels: DetectorLevels | undefined;
+  /** The burned-in text stage's settings (pixels.text), with the app's default: on. */
+  readonly pixelText: PixelTextConfig;
 }
 
 const APP_KEYS = new Set(['layout', '$schema', 'verify']);
@@ -82,15 +85,14 @@ export function parseRunConfig(input: unknown, origin = 'config'): RunConfig {
     }
     throw e;
   }
-  checkPixelText(deidInput, origin);
-  return { layout, deidInput, deid, verifyLevels: parseVerifySection(raw.verify, origin) };
+  const pixelText = checkPixelText(deidInput, origin);
+  return { layout, deidInput, deid, verifyLevels: parseVerifySection(raw.verify, origin), pixelText };
 }
 
 /** The burned-in text stage's section (pixels.text) is checked here, so that a mistake stops the run before it starts. */
-function checkPixelText(deidInput: Record<string, unknown>, origin: string): void {
-  const pixels = deidInput.pixels as Record<string, unknown> | undefined;
+export function checkPixelText(deidInput: Record<string, unknown>, origin: string): PixelTextConfig {
   try {
-    parsePixelTextConfig(pixels && typeof pixels === 'object' ? pixels.text : undefined);
+    return pixelTextConfig(deidInput.pixels);
   } catch (e) {
     if (isVeilError(e)) {
       throw new CliError(EXIT_CONFIG, `${origin}: invalid setting${e.path ? ` at ${e.path}` : ''} (${e.code})`);

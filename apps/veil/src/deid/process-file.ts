@@ -32,7 +32,7 @@ import { ensureDirDurable, writeFileDurable } from '../release/durable.ts';
 import type { DetectorLevels } from '../verify/gate.ts';
 import type { Layout } from './config.ts';
 import { maskElement, showNewValue } from './mask.ts';
-import type { Identity, Task, TaskResult } from './protocol.ts';
+import type { Identity, PixelOutcome, Task, TaskResult } from './protocol.ts';
 
 export interface FileContext {
   readonly config: DeidConfig;
@@ -196,17 +196,31 @@ function pickIdentity(result: DeidResult): Identity {
   return id;
 }
 
+/** What the burned-in text stage (pixels:text) reported for a released file; undefined when it did not run. */
+function pixelOutcome(outcome: Extract<ReleaseOutcome, { kind: 'released' }>): PixelOutcome | undefined {
+  const rec = outcome.stages.find((s) => s.name === 'pixels:text' && s.ran);
+  if (!rec?.report) return undefined;
+  const r = rec.report as { scanned?: boolean; boxes?: { boxes?: unknown[] }[] };
+  return {
+    scanned: r.scanned === true,
+    boxes: (r.boxes ?? []).reduce((n, f) => n + (f.boxes?.length ?? 0), 0),
+    claimed: outcome.claims.burnedInAnnotationNo === true,
+  };
+}
+
 function finish(task: Task, ctx: FileContext, src: FileSource, outcome: ReleaseOutcome): TaskResult {
   if (outcome.kind === 'not-dicom') return { id: task.id, outcome: 'skipped', code: outcome.code };
   if (outcome.kind === 'quarantined') return quarantine(task, ctx, outcome);
   // What went out: the header's records with the edits of every stage (and the claims) applied.
   const result: DeidResult = { ...outcome.header, edits: outcome.edits as Edit[] };
   const out = ctx.layout === 'hierarchy' ? hierarchyPath(outcome.file, result, task.rel) : task.rel;
+  const pixels = pixelOutcome(outcome);
   const done: TaskResult = {
     id: task.id,
     outcome: 'written',
     out,
     actions: countActions(result),
+    ...(pixels ? { pixels } : {}),
     ...(ctx.identities ? { identity: pickIdentity(result) } : {}),
     ...(ctx.dryRun ? { changes: describeChanges(result) } : {}),
   };

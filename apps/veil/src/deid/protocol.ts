@@ -52,6 +52,18 @@ export interface TaskResult {
   readonly identity?: Identity;
   /** Dry run: one line per change, values masked. */
   readonly changes?: string[];
+  /** A written image: what the burned-in text stage did (absent when it did not run on this file). */
+  readonly pixels?: PixelOutcome;
+}
+
+/** What the pixel text stage did to one written file: counts only, never a value or a pixel. */
+export interface PixelOutcome {
+  /** Every frame scanned (false: an image the configuration passed unscanned, pixels.text.pass). */
+  readonly scanned: boolean;
+  /** Boxes filled (0: no text found). */
+  readonly boxes: number;
+  /** The output states Burned In Annotation NO and CID 7050 113101 (only when the stage scanned it). */
+  readonly claimed: boolean;
 }
 
 /**

@@ -45,6 +45,22 @@ export interface RunReportJson {
   readonly quarantinedFiles: FileProblem[];
   readonly errorFiles: FileProblem[];
   readonly outputCollisions: number;
+  /** The burned-in text stage over the files written (quarantined ones are counted by code above). */
+  readonly pixels: PixelCounts;
+}
+
+export interface PixelCounts {
+  /** 'on' unless the configuration turned it off (pixels.text.enabled: false). */
+  readonly stage: 'on' | 'off';
+  /** Written images whose every frame was scanned. */
+  readonly scanned: number;
+  /** Of those, images in which text was found and filled, and the boxes filled. */
+  readonly redacted: number;
+  readonly boxes: number;
+  /** Written images the configuration let go out unscanned (pixels.text.pass): never claimed clean. */
+  readonly passedUnscanned: number;
+  /** Written files that state Burned In Annotation NO / 113101 (each one scanned by the stage). */
+  readonly claimedClean: number;
 }
 
 export const PATH_NOTE =
@@ -66,6 +82,7 @@ export class RunReport {
   private readonly errors: FileProblem[] = [];
   private readonly actions = new Map<string, Map<string, number>>();
   private readonly outputs = new Set<string>();
+  private readonly pixels = { scanned: 0, redacted: 0, boxes: 0, passedUnscanned: 0, claimedClean: 0 };
 
   add(task: Task, r: TaskResult): void {
     this.processed++;
@@ -76,6 +93,14 @@ export class RunReport {
         if (r.out !== undefined) {
           if (this.outputs.has(r.out)) this.collisions++;
           this.outputs.add(r.out);
+        }
+        if (r.pixels) {
+          const p = this.pixels;
+          if (r.pixels.scanned) p.scanned++;
+          else p.passedUnscanned++;
+          if (r.pixels.boxes > 0) p.redacted++;
+          p.boxes += r.pixels.boxes;
+          if (r.pixels.claimed) p.claimedClean++;
         }
         for (const [keyword, action, n] of r.actions ?? []) {
           let m = this.actions.get(keyword);
@@ -106,7 +131,7 @@ export class RunReport {
     return this.errors.length;
   }
 
-  toJson(meta: ReportMeta): RunReportJson {
+  toJson(meta: ReportMeta, pixelStage: 'on' | 'off' = 'on'): RunReportJson {
     const byCode = (list: FileProblem[]): Record<string, number> => {
       const m = new Map<string, number>();
       for (const p of list) m.set(p.code, (m.get(p.code) ?? 0) + 1);
@@ -133,6 +158,7 @@ export class RunReport {
       quarantinedFiles: [...this.quarantined].sort(byFile),
       errorFiles: [...this.errors].sort(byFile),
       outputCollisions: this.collisions,
+      pixels: { stage: pixelStage, ...this.pixels },
     };
   }
 }
@@ -169,6 +195,21 @@ ${table(
   ['processed', 'written', 'skipped (not DICOM)', 'quarantined', 'errors', 'output collisions'],
   [[c.processed, c.written, c.skippedNonDicom, c.quarantined, c.errors, r.outputCollisions]],
 )}
+<h2>Burned-in text (pixels)</h2>
+${
+  r.pixels.stage === 'off'
+    ? '<p>The pixel text stage was turned off by the configuration (pixels.text.enabled: false): no image was scanned and none is claimed free of burned-in text.</p>'
+    : table(
+        [
+          'images scanned',
+          'with text redacted',
+          'boxes filled',
+          'passed unscanned (config)',
+          'claimed Burned In Annotation NO',
+        ],
+        [[r.pixels.scanned, r.pixels.redacted, r.pixels.boxes, r.pixels.passedUnscanned, r.pixels.claimedClean]],
+      )
+}
 <h2>Quarantined, by code</h2>
 ${table(['code', 'files'], Object.entries(r.quarantinedByCode))}
 <h2>Errors, by code</h2>

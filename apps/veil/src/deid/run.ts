@@ -224,27 +224,30 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   const finished = new Date();
   const seconds = (finished.getTime() - started.getTime()) / 1000;
   const d = config.deid;
-  const json = report.toJson({
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    seconds,
-    jobs: workers,
-    dryRun: o.dryRun,
-    keyId: keyId(key),
-    layout: config.layout,
-    inputs: o.inputs.length,
-    crosswalk: crosswalk !== undefined,
-    // A summary of the configuration: no override values, no lookup table (they can hold identities).
-    config: {
-      profile: d.profile,
-      options: d.options,
-      privateTags: d.privateTags,
-      dates: d.dates,
-      overrides: d.overrides.length,
-      sopClassAllowList: d.sopClassAllowList?.length ?? null,
-      lookupEntries: d.lookup?.size ?? 0,
+  const json = report.toJson(
+    {
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      seconds,
+      jobs: workers,
+      dryRun: o.dryRun,
+      keyId: keyId(key),
+      layout: config.layout,
+      inputs: o.inputs.length,
+      crosswalk: crosswalk !== undefined,
+      // A summary of the configuration: no override values, no lookup table (they can hold identities).
+      config: {
+        profile: d.profile,
+        options: d.options,
+        privateTags: d.privateTags,
+        dates: d.dates,
+        overrides: d.overrides.length,
+        sopClassAllowList: d.sopClassAllowList?.length ?? null,
+        lookupEntries: d.lookup?.size ?? 0,
+      },
     },
-  });
+    config.pixelText.enabled ? 'on' : 'off',
+  );
   const c = json.counts;
   const rate = seconds > 0 ? c.processed / seconds : 0;
   let where = '';
@@ -256,6 +259,13 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
     `veil deid: ${c.processed} files in ${seconds.toFixed(1)} s (${rate.toFixed(1)} files/s): ` +
       `${c.written} ${o.dryRun ? 'would be written' : 'written'}, ${c.skippedNonDicom} skipped (not DICOM), ` +
       `${c.quarantined} quarantined, ${c.errors} failed${where}\n`,
+  );
+  const px = json.pixels;
+  stderr.write(
+    px.stage === 'off'
+      ? 'veil deid: pixels: burned-in text stage off (pixels.text.enabled: false): no image scanned or claimed clean\n'
+      : `veil deid: pixels: ${px.scanned} image(s) scanned for burned-in text, ${px.redacted} redacted (${px.boxes} ` +
+          `boxes)${px.passedUnscanned > 0 ? `, ${px.passedUnscanned} passed unscanned by configuration` : ''}\n`,
   );
   if (c.quarantined > 0 && !o.dryRun) stderr.write(`veil deid: quarantined files are in ${quarantineDir}\n`);
   if (json.outputCollisions > 0) {

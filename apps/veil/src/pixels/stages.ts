@@ -3,7 +3,7 @@
  * loaded once per thread (a deid worker, or the main thread), and the configuration's `pixels.text` section.
  *
  * Example:
- *   const stages = await loadPixelStages(rawConfig.pixels?.text);   // [] when the config turns the stage off
+ *   const stages = await loadPixelStages(rawConfig.pixels);   // [] only when pixels.text.enabled is false
  */
 import type { ReleaseStage } from '@veil/core';
 import {
@@ -11,13 +11,11 @@ import {
   type FrameCodec,
   loadDcmjsCodecs,
   loadPpOcrDetector,
-  type PixelTextConfig,
-  parsePixelTextConfig,
   type TextDetector,
 } from '@veil/pixels';
+import { pixelTextConfig } from './config.ts';
 
-/** Whether the stage runs with no pixels section at all. */
-export const PIXEL_STAGE_BY_DEFAULT = false;
+export { PIXEL_STAGE_BY_DEFAULT, pixelTextConfig } from './config.ts';
 
 let tools: Promise<{ detector: TextDetector; codec: FrameCodec }> | undefined;
 
@@ -28,16 +26,12 @@ export function pixelTools(): Promise<{ detector: TextDetector; codec: FrameCode
 }
 
 /**
- * The text stage and its verification for a configuration's `pixels` section. The stage runs when pixels.text.enabled
- * is true, or, when that is not given, when pixels.cleanPixelData asks for Clean Pixel Data. (Not by default yet: with
- * the stage on, OCR runs on every image of every run, which the project's test budget has not been set for; the
- * switch is PIXEL_STAGE_BY_DEFAULT.)
+ * The text stage and its verification for a configuration's `pixels` section: on unless pixels.text.enabled is
+ * false (then [], and a configuration that also asks for pixels.cleanPixelData holds every image back:
+ * PIXELS_STAGE_UNAVAILABLE). The detector is loaded once per thread (pixelTools).
  */
 export async function loadPixelStages(pixelsSection: unknown): Promise<ReleaseStage[]> {
-  const pixels = pixelsSection && typeof pixelsSection === 'object' ? (pixelsSection as Record<string, unknown>) : {};
-  const config: PixelTextConfig = parsePixelTextConfig(pixels.text, {
-    enabled: PIXEL_STAGE_BY_DEFAULT || pixels.cleanPixelData === true,
-  });
+  const config = pixelTextConfig(pixelsSection);
   if (!config.enabled) return [];
   const { detector, codec } = await pixelTools();
   return createPixelStages({ detector, codec, config });

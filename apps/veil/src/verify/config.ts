@@ -6,8 +6,9 @@
  *   const { deid, levels } = loadVerifyConfig('deid.config.json');
  */
 import { type DeidConfig, isVeilError, parseDeidConfig } from '@veil/core';
+import type { PixelTextConfig } from '@veil/pixels/config';
 import { CliError, EXIT_CONFIG } from '../deid/cli-error.ts';
-import { readConfigFile } from '../deid/config.ts';
+import { checkPixelText, readConfigFile } from '../deid/config.ts';
 import { type DetectorLevels, parseVerifySection } from './levels.ts';
 
 /** Keys of the configuration file that belong to the app, not to parseDeidConfig. */
@@ -16,6 +17,11 @@ const APP_KEYS = new Set(['layout', '$schema', 'verify']);
 export interface VerifyConfig {
   readonly deid: DeidConfig;
   readonly levels: DetectorLevels | undefined;
+  /**
+   * The pixel half (pixels.text, on by default): every image's pixels are scanned for text (VERIFY_PIXEL_TEXT); off
+   * with pixels.text.enabled: false or pixels.text.verify: false.
+   */
+  readonly pixelText: PixelTextConfig;
 }
 
 /** Splits and validates a whole configuration (as read from a file). */
@@ -28,7 +34,7 @@ export function parseVerifyConfig(input: unknown, origin = 'config'): VerifyConf
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!APP_KEYS.has(k)) rest[k] = v;
   try {
-    return { deid: parseDeidConfig(rest), levels };
+    return { deid: parseDeidConfig(rest), levels, pixelText: checkPixelText(rest, origin) };
   } catch (e) {
     if (isVeilError(e)) {
       throw new CliError(EXIT_CONFIG, `${origin}: invalid setting${e.path ? ` at ${e.path}` : ''} (${e.code})`);

@@ -31,6 +31,7 @@ import { keyId, loadKey } from '../deid/keys.ts';
 import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { loadVerifyConfig } from './config.ts';
 import { Originals } from './originals.ts';
+import { loadPixelCheck, type PixelCheck } from './pixels.ts';
 import {
   countVerdicts,
   type FileVerdict,
@@ -81,13 +82,14 @@ export async function runVerify(o: VerifyRunOptions): Promise<number> {
   const key = haveKey
     ? loadKey({ keyFile: o.keyFile, env, warn: (m) => stderr.write(`veil verify: ${m}\n`) })
     : undefined;
-  const { deid: config, levels } = loadVerifyConfig(o.config);
+  const { deid: config, levels, pixelText } = loadVerifyConfig(o.config);
+  const pixels = await loadPixelCheck(pixelText);
   const outputs = listOutputs(o.inputs);
   const originals = o.originals === undefined ? undefined : new Originals(o.originals, key);
 
   const verdicts: FileVerdict[] = [];
   for (const f of outputs) {
-    const verdict = verifyOne(f, originals, { config, key, levels });
+    const verdict = await verifyOne(f, originals, { config, key, levels, pixels });
     verdicts.push(verdict);
     for (const x of verdict.findings) {
       stdout.write(
@@ -120,6 +122,7 @@ export async function runVerify(o: VerifyRunOptions): Promise<number> {
           privateTags: config.privateTags,
           dates: config.dates,
           overrides: config.overrides.length,
+          pixels: pixels ? 'scanned' : 'off',
         },
         detectors: effectiveLevels(config, levels),
       },
@@ -143,6 +146,8 @@ interface Checks {
   readonly config: VerifyContext['config'];
   readonly key: Uint8Array | undefined;
   readonly levels: Readonly<Record<string, DetectorLevel>> | undefined;
+  /** The pixel half (pixels.ts); undefined when the configuration turned it off. */
+  readonly pixels: PixelCheck | undefined;
 }
 
 function scanPath(path: string): { src: FileSource; file: DicomFile } {
@@ -155,7 +160,7 @@ function scanPath(path: string): { src: FileSource; file: DicomFile } {
   }
 }
 
-function verifyOne(f: InputFile, originals: Originals | undefined, checks: Checks): FileVerdict {
+async function verifyOne(f: InputFile, originals: Originals | undefined, checks: Checks): Promise<FileVerdict> {
   const level = (detector: 'unreadable' | 'original-missing'): DetectorLevel =>
     checks.levels?.[detector] ?? (detector === 'unreadable' ? 'error' : 'warn');
   const missing = (code: string): void => {
@@ -200,6 +205,8 @@ function verifyOne(f: InputFile, originals: Originals | undefined, checks: Check
         key: checks.key,
         detectorLevels: checks.levels,
       }),
+      // The output's pixels, scanned again (the file's source stays open until this is done).
+      ...(checks.pixels ? await checks.pixels(out.file) : []),
     ];
     return { file: f.rel, status: statusOf(findings), original: how, findings };
   } finally {
