@@ -19,5 +19,8 @@ export {
 } from './deidentify.ts';
 export { type DetectOptions, detectPhi } from './detect.ts';
 export { type IdentifyingValuesLike, knownValuesFrom, textCleaner } from './dicom-text.ts';
+export type { ReportResult } from './reports/common.ts';
+export { deidentifyFhir, looksLikeFhir } from './reports/fhir.ts';
+export { deidentifyHl7, looksLikeHl7 } from './reports/hl7.ts';
 export { type SurrogateOptions, Surrogates } from './surrogates.ts';
 export { type KnownValue, PHI_TYPES, type PhiType, type Span } from './types.ts';

@@ -6,6 +6,13 @@
  *   --format jsonl  each input line is a JSON object with a "text" field (and optionally "patientKey"); the output
  *                   line is the same object with "text" de-identified and "spans" added (start, end, type,
  *                   confidence, rule: offsets into the original text, never the values)
+ *   --format hl7    each input is an HL7 v2 message (ORU, MDM...): PHI fields replaced by type, report text (OBX,
+ *                   NTE...) through the engine with the message's own PHI as known values; structure kept
+ *   --format fhir   each input is FHIR JSON (DiagnosticReport, Observation, Bundle): narrative, conclusion,
+ *                   text attachments through the engine; names, identifiers, telecoms, addresses replaced; dates
+ *                   kept to the year (or shifted in surrogate mode); structure kept
+ *   --format auto   per input: hl7 when it starts with MSH, fhir when it is JSON with a resourceType, else text;
+ *                   a DICOM file is refused (TEXT_DICOM_INPUT: use veil deid with cleanStructuredContent)
  *   --spans         with --format text: print one JSON object per document ({ file, text, spans }) instead
  *   --mode placeholder|surrogate|mask (surrogate needs the key: --key-file or VEIL_KEY)
  *   --dicom FILE    a DICOM file of the same study: its header's identifying values are found in the text too
@@ -16,8 +23,12 @@ import { collectIdentifyingValues, NO_OPTIONS, scanFile } from '@veil/core';
 import {
   type DeidentifyOptions,
   deidentify,
+  deidentifyFhir,
+  deidentifyHl7,
   type KnownValue,
   knownValuesFrom,
+  looksLikeFhir,
+  looksLikeHl7,
   type OutputMode,
   type Span,
 } from '@veil/text';
@@ -38,6 +49,20 @@ interface TextFlags {
 }
 
 const MODES: readonly OutputMode[] = ['placeholder', 'surrogate', 'mask'];
+const FORMATS: readonly string[] = ['text', 'jsonl', 'hl7', 'fhir', 'auto'];
+
+/** The format of one input under --format auto. DICOM (a Part 10 preamble) is not text: refused. */
+function formatOf(name: string, bytes: Buffer, content: string): 'text' | 'hl7' | 'fhir' {
+  if (bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM') {
+    throw new CliError(
+      EXIT_USAGE,
+      `${name}: TEXT_DICOM_INPUT (a DICOM file: use veil deid with options.cleanStructuredContent for SR reports)`,
+    );
+  }
+  if (looksLikeHl7(content)) return 'hl7';
+  if (looksLikeFhir(content)) return 'fhir';
+  return 'text';
+}
 
 function spanJson(s: Span): object {
   return { start: s.start, end: s.end, type: s.type, confidence: Math.round(s.confidence * 100) / 100, rule: s.rule };
@@ -55,7 +80,11 @@ export function register(program: Command): void {
     .command('deid')
     .description('Replace PHI in free text with typed placeholders, keyed surrogates or a mask')
     .argument('[file...]', 'text files (standard input when none)')
-    .option('--format <format>', 'text (one document per input) or jsonl (one {"text": ...} object per line)', 'text')
+    .option(
+      '--format <format>',
+      'text (one document per input), jsonl (one {"text": ...} object per line), hl7 (HL7 v2 message), fhir (FHIR JSON), or auto',
+      'text',
+    )
     .option('--mode <mode>', 'placeholder ([NAME]), surrogate (keyed realistic values), or mask (***)', 'placeholder')
     .option('-k, --key-file <file>', 'the project key, for --mode surrogate; default: $VEIL_KEY')
     .option('--out <dir>', 'write one output file per input there (default: standard output)')
@@ -78,7 +107,9 @@ document, and dates of one --patient-key move by the same number of days (interv
 Examples:
   veil text deid report.txt
   cat notes.jsonl | veil text deid --format jsonl --mode surrogate --key-file site.key
-  veil text deid reports/*.txt --out /tmp/clean --mode mask`,
+  veil text deid reports/*.txt --out /tmp/clean --mode mask
+  veil text deid --format auto oru.hl7 report.fhir.json --dicom study/IM0001.dcm --out /tmp/clean
+DICOM SR reports: veil deid with options.cleanStructuredContent runs this engine on the content tree's TextValues.`,
     )
     .action(async (files: string[], flags: TextFlags) => {
       await runCommand('text deid', async () => runTextDeid(files, flags));
@@ -106,8 +137,8 @@ function knownFromDicom(files: readonly string[]): KnownValue[] {
 }
 
 async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
-  if (flags.format !== 'text' && flags.format !== 'jsonl')
-    throw new CliError(EXIT_USAGE, '--format must be text or jsonl');
+  if (!FORMATS.includes(flags.format))
+    throw new CliError(EXIT_USAGE, '--format must be text, jsonl, hl7, fhir or auto');
   if (!MODES.includes(flags.mode as OutputMode))
     throw new CliError(EXIT_USAGE, '--mode must be placeholder, surrogate or mask');
   if (flags.dateOrder !== undefined && flags.dateOrder !== 'mdy' && flags.dateOrder !== 'dmy') {
@@ -126,11 +157,15 @@ async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
   if (flags.patientKey !== undefined) options.patientKey = flags.patientKey;
   if (flags.dicom !== undefined) options.known = knownFromDicom(flags.dicom);
 
-  const inputs: { name: string; content: string }[] = [];
-  if (files.length === 0) inputs.push({ name: '-', content: await readStdin() });
+  const inputs: { name: string; content: string; bytes: Buffer }[] = [];
+  if (files.length === 0) {
+    const content = await readStdin();
+    inputs.push({ name: '-', content, bytes: Buffer.from(content, 'utf8') });
+  }
   for (const f of files) {
     try {
-      inputs.push({ name: f, content: readFileSync(f, 'utf8') });
+      const bytes = readFileSync(f);
+      inputs.push({ name: f, content: bytes.toString('utf8'), bytes });
     } catch (e) {
       throw new CliError(EXIT_USAGE, `cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
@@ -140,7 +175,19 @@ async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
   let failures = 0;
   for (const input of inputs) {
     let output: string;
-    if (flags.format === 'jsonl') {
+    const format = flags.format === 'auto' ? formatOf(input.name, input.bytes, input.content) : flags.format;
+    if (format === 'hl7' || format === 'fhir') {
+      try {
+        output = (format === 'hl7' ? deidentifyHl7 : deidentifyFhir)(input.content, options).text;
+      } catch (e) {
+        // The engine's message is a stable code and a reason, never a value.
+        const code = /^(TEXT_[A-Z0-9_]+)/.exec((e as Error).message)?.[1] ?? 'TEXT_REPORT_FAILED';
+        process.stderr.write(`veil text deid: ${input.name}: ${code} (nothing written for it)\n`);
+        failures++;
+        continue;
+      }
+      if (flags.spans) process.stderr.write('veil text deid: --spans applies to --format text only\n');
+    } else if (format === 'jsonl') {
       const lines: string[] = [];
       let lineNo = 0;
       for (const line of input.content.split('\n')) {
@@ -178,7 +225,10 @@ async function runTextDeid(files: string[], flags: TextFlags): Promise<number> {
       process.stdout.write(output);
       continue;
     }
-    let name = input.name === '-' ? (flags.format === 'jsonl' ? 'stdin.jsonl' : 'stdin.txt') : basename(input.name);
+    let name =
+      input.name === '-'
+        ? `stdin.${{ jsonl: 'jsonl', hl7: 'hl7', fhir: 'json' }[format] ?? 'txt'}`
+        : basename(input.name);
     for (let n = 2; seen.has(name); n++) name = `${n}-${basename(input.name)}`;
     seen.add(name);
     const target = join(flags.out, name);

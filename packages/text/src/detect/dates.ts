@@ -51,7 +51,7 @@ export const DATE_RULES: readonly [RegExp, string, number][] = [
     0.85,
   ],
   [/\b(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)day\b/gi, 'date.weekday', 0.6],
-  [/(?<![\d.,#-])(?:1[89]\d\d|20\d\d)(?![\d.,]\d|\s*(?:mg|mcg|ml|mm|cm|kg|g|%|units?|cc|hu|ms)\b)/g, 'date.year', 0.55],
+  [/(?<![\d.,#-])(?:1[89]\d\d|20\d\d)(?![.,]?\d|\s*(?:mg|mcg|ml|mm|cm|kg|g|%|units?|cc|hu|ms)\b)/g, 'date.year', 0.55],
 ];
 
 /** The month words: "May" alone is a verb or a name far more often than a date, so it needs a number beside it. */
