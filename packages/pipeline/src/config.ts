@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { egressDestinationSchemas, inferDestinationKind } from './destination-config.ts';
 import {
   auditSchema,
+  crosswalkSchema,
   consoleSchema,
   contractFields,
   governanceIssue,
@@ -312,6 +313,8 @@ const serverSchema = z.strictObject({
   governance: governanceSchema,
   /** Signed checkpoints of the audit chain. */
   audit: auditSchema,
+  /** The encrypted crosswalk kept by the gateway (sealed to crosswalk.publicKey); off when absent. */
+  crosswalk: crosswalkSchema,
   /** The operators' web console and the patient portal, on the http port. */
   console: consoleSchema,
   portal: portalSchema,

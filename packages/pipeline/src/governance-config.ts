@@ -111,6 +111,14 @@ export const auditSchema = z
   })
   .default({ checkpointSeconds: 300 });
 
+/**
+ * The gateway's crosswalk (apps/veil/src/governance/crosswalk.ts): when set, `veil serve` seals pseudonym -> identity
+ * for patient ID, accession and study/series/instance UIDs to this X25519 public key (PEM) in its store. The private
+ * key never goes in the configuration: `veil reidentify --config` takes it from --crosswalk-key-file or
+ * VEIL_CROSSWALK_KEY.
+ */
+export const crosswalkSchema = z.strictObject({ publicKey: z.string().min(1) }).optional();
+
 export const consoleSchema = z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false });
 
 export const portalSchema = z

@@ -65,6 +65,7 @@ export function loadServerConfig(file: string): LoadedServerConfig {
       server.http !== false && server.http.tls ? { ...server.http, tls: absTls(base, server.http.tls) } : server.http,
     destinations: server.destinations.map((d) => resolveDestinationPaths(base, d)),
     ...(typeof server.deid === 'string' ? { deid: abs(base, server.deid) } : {}),
+    ...(server.crosswalk ? { crosswalk: { publicKey: abs(base, server.crosswalk.publicKey) } } : {}),
     audit: {
       ...server.audit,
       ...(server.audit.signingKey !== undefined ? { signingKey: abs(base, server.audit.signingKey) } : {}),

@@ -31,6 +31,8 @@ import {
   routeFor,
 } from '@veil/pipeline';
 import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
+import { loadCrosswalkPublicKey } from '../governance/crosswalk.ts';
+import { withCrosswalk } from '../governance/crosswalk-step.ts';
 import { loadSigningKey, openGovernanceStore, startGovernance } from '../governance/runtime.ts';
 import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
@@ -250,6 +252,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         ] as const,
     ),
   );
+  const crosswalkPem = cfg.crosswalk ? loadCrosswalkPublicKey(cfg.crosswalk.publicKey) : undefined;
   // The processing steps (the one release path) run in worker threads with heap limits: see release-pool.ts.
   const pooled = createPooledSteps({
     spoolRoot: cfg.spool,
@@ -262,7 +265,8 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     maxAttempts: cfg.processing.maxAttempts,
     duplicateUid: cfg.processing.duplicateUid,
   });
-  const steps = pooled.steps;
+  // The encrypted crosswalk (governance/crosswalk-step.ts): identities sealed to crosswalk.publicKey, in the store.
+  const steps = withCrosswalk(pooled.steps, { gov, projectKey: o.key, publicKeyPem: crosswalkPem });
   const outgoing = (job: Job): OutgoingInstance => {
     const out = outputOf(job);
     if (!out) throw Object.assign(new Error('no output'), { code: 'PIPELINE_NO_OUTPUT' });

@@ -38,6 +38,7 @@ import {
 } from '@veil/core';
 import type { Job, JsonObject, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
 import { hierarchyPath, outputValue } from '../deid/process-file.ts';
+import type { IdentityPair } from '../governance/crosswalk.ts';
 import { patientKeyState } from '../governance/patient-key.ts';
 import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { writePlan } from '../io/write-plan.ts';
@@ -47,6 +48,7 @@ import type { Spool } from './spool.ts';
 const SOP_CLASS_UID = 0x00080016;
 const SOP_INSTANCE_UID = 0x00080018;
 const STUDY_INSTANCE_UID = 0x0020000d;
+const SERIES_INSTANCE_UID = 0x0020000e;
 const MEDIA_STORAGE_SOP_CLASS_UID = 0x00020002;
 
 export interface StepContext {
@@ -298,12 +300,35 @@ export function deidentifyStep(ctx: StepContext): Step {
             stages: outcome.stages.filter((s) => s.ran).map((s) => s.name),
           },
         };
-        return { kind: 'next', stepState };
+        // PHI, in memory only: the main thread seals it into the crosswalk and drops it (governance/crosswalk-step.ts).
+        const identities = identityPairs(file, result, sopInstanceUid);
+        return { kind: 'next', stepState, ...(identities.length ? { identities } : {}) } as StepOutcome;
       } finally {
         src.close();
       }
     },
   };
+}
+
+/** Original -> pseudonym for the crosswalk: patient ID, accession, study, series and SOP instance UIDs. */
+function identityPairs(file: DicomFile, result: DeidResult, sopInstanceUid: string): IdentityPair[] {
+  const i = result.identity;
+  const pairs: IdentityPair[] = [];
+  const add = (kind: IdentityPair['kind'], original: string | undefined, pseudonym: string | undefined): void => {
+    const o = original?.trim();
+    const p = pseudonym?.trim();
+    if (o && p && o !== p) pairs.push({ kind, original: o, pseudonym: p });
+  };
+  add('patientId', i.patientId, i.pseudoPatientId);
+  add('accession', i.accession, i.pseudoAccession);
+  add(
+    'studyUID',
+    i.studyUID ?? topString(file, STUDY_INSTANCE_UID),
+    i.pseudoStudyUID ?? outputValue(file, result.edits, STUDY_INSTANCE_UID),
+  );
+  add('seriesUID', topString(file, SERIES_INSTANCE_UID), outputValue(file, result.edits, SERIES_INSTANCE_UID));
+  add('sopInstanceUID', topString(file, SOP_INSTANCE_UID), sopInstanceUid);
+  return pairs;
 }
 
 export function outputOf(job: Job): OutputState | undefined {
