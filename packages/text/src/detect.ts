@@ -7,6 +7,7 @@
  *   // [{ start: 11, end: 19, type: 'NAME', ... }, { type: 'DATE', ... }, { type: 'ID', ... }]
  */
 import { detectDates } from './detect/dates.ts';
+import { detectHouseNumbers } from './detect/house-numbers.ts';
 import { compileKnown, detectKnown } from './detect/known.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
@@ -65,6 +66,7 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     ...detectDates(text),
     ...detectPlaces(text, tokens, lowerText),
     ...detectNames(text, tokens),
+    ...detectHouseNumbers(text),
   ];
   // All in lower case: the name and place rules also read a copy with the non-English words capitalised.
   const tc = lowerText ? truecase(text, tokens, lexicons()) : undefined;

@@ -273,6 +273,9 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
 /** Verbs of saying, writing or thinking after a name. */
 const SAYING_AFTER =
   /^['’]?\s+(?:said|says|told|tells|asked|asks|replied|answered|wrote|writes|explained|mentioned|reported|thinks|thought|believes|wants|wanted|noted|added|called|emailed|texted|agreed|suggested)\b/;
+/** What follows a person as a sentence's subject or vocative (after a capitalised name at the sentence start). */
+const SUBJECT_AFTER =
+  /^(?:,\s+(?:can|could|would|will|please|i|you|we|do|did|are|is)\b|\s+(?:is|was|lives|lived|spent|lists|listed|says|said|has|had|works|worked|went|came|is from)\b)/;
 /** Function words that the surname lists also hold (Will, May, Said): never a lowercase surname. */
 export const FUNCTION_WORDS = new Set(
   'will may can must shall would could should might did does has had was were are is be been being get got said says told asked went came see saw call called lives live and or but to from with for in on at by of the this that then than who what when where why how not no yes'.split(
@@ -313,9 +316,62 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     ) {
       ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
     }
+    // A common name that is also a word, as the subject or the person addressed at the start of a sentence:
+    // "Bowman is from Thinknum", "Graves, can I speak to your boss?" (not a possessive: "Baker's cyst").
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      tok.cap &&
+      !tok.allCaps &&
+      tok.sentenceStart &&
+      !FUNCTION_WORDS.has(tok.lower) &&
+      !CALENDAR.has(tok.lower) &&
+      Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) >= 500 &&
+      SUBJECT_AFTER.test(text.slice(tok.end, tok.end + 14))
+    ) {
+      ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
+    }
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
+  /** A word written in lower case inside mixed-case text that is neither English nor clinical. */
+  const foreignLower = (k: number): boolean => {
+    const x = words[k];
+    if (x === undefined || x.safe || x.tok.cap || x.tok.allCaps || x.tok.text.length < 3) return false;
+    return (
+      /^\p{Ll}+$/u.test(x.tok.text) &&
+      !isEnglishWord(x.tok.lower, lex) &&
+      !MEDICAL_ENDING.test(x.tok.lower) &&
+      !CALENDAR.has(x.tok.lower) &&
+      !lex.countries.has(x.tok.lower)
+    );
+  };
+  // Mixed-case text only (all-lowercase text is read truecased elsewhere).
+  const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
+  /**
+   * "guðgeir bergsveinsson", "leidy t muris", "nijito asano": two such words (a lowercase initial may sit between)
+   * in mixed-case text are a name written in lower case when a cue comes before, a name lexicon knows one of
+   * them, or one has a letter outside ASCII.
+   */
+  const lowerPair = (k: number): number => {
+    if (!mixed || !foreignLower(k)) return -1;
+    let m = k + 1;
+    const gapOk = (a: number, b: number) =>
+      words[b] !== undefined && /^\.?[ \t]{1,2}$/.test(text.slice(words[a]!.tok.end, words[b]!.tok.start));
+    if (words[m] !== undefined && /^\p{Ll}$/u.test(words[m]!.tok.text) && gapOk(k, m)) m++;
+    if (!gapOk(m - 1, m) || !foreignLower(m)) return -1;
+    const a = words[k]!.tok.lower;
+    const b = words[m]!.tok.lower;
+    const cue = cueBefore(tokens, k, text);
+    const known =
+      (cue !== undefined && (STRONG_CUES.has(cue) || cue === 'name')) ||
+      lex.first.has(a) ||
+      lex.last.has(a) ||
+      lex.first.has(b) ||
+      lex.last.has(b) ||
+      /[^ -~]/.test(a + b);
+    return known ? m : -1;
+  };
   const out: Span[] = [];
   let i = 0;
   while (i < words.length) {
@@ -328,6 +384,12 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const strongCue = titleBefore
       ? STRONG_TITLES.has(prev!.lower) || prev!.lower === 'patient'
       : cue !== undefined && STRONG_CUES.has(cue);
+    const pairEnd = lowerPair(i);
+    if (pairEnd > 0) {
+      out.push({ start: w.tok.start, end: words[pairEnd]!.tok.end, type: 'NAME', confidence: 0.7, rule: 'name.lower' });
+      i = pairEnd + 1;
+      continue;
+    }
     // A title is not part of the name it introduces: the next word sees it as a cue.
     if (TITLES.has(w.tok.lower) && (w.tok.cap || w.tok.allCaps) && STRONG_TITLES.has(w.tok.lower)) {
       i++;
@@ -337,7 +399,14 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       w.score > 0 ||
       (w.tok.initial && words[i + 1] !== undefined && words[i + 1]!.score > 0) ||
       ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps)) ||
-      (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex));
+      (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex)) ||
+      // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical.
+      (titleBefore &&
+        strongCue &&
+        !w.safe &&
+        w.tok.text.length >= 3 &&
+        !isEnglishWord(w.tok.lower, lex) &&
+        !MEDICAL_ENDING.test(w.tok.lower));
     if (!startsRun) {
       i++;
       continue;
@@ -357,7 +426,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         gap === ', ' && j === i && lex.first.has(b.tok.lower) && (b.tok.cap || b.tok.allCaps) && !b.safe;
       if ((!/^(?:\.?[ \t]{1,2}|\.|-)$/.test(gap) && !lastFirst) || a.fullEnd !== a.end) break; // possessive ends a run
       if (SUFFIXES.has(b.tok.lower.replace(/\./g, ''))) break; // "ROBERT MD": the credential is not the name
-      if (gap.startsWith('.') && !a.initial) break; // "Berg. John": a full stop after a word ends the name
+      if (gap.startsWith('.') && !a.initial && !/^\p{Ll}$/u.test(a.text)) break; // "Berg. John": a full stop after a word ends the name
       const nameLike = b.score > 0 || (cued && (b.tok.cap || b.tok.allCaps) && !b.safe);
       // A lowercase surname after a lowercase first name: "patricia desrosiers".
       // A capitalised word after a known first name or an initial is the surname, even if it is also a word:
