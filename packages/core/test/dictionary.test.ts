@@ -175,7 +175,7 @@ describe('codegen', { skip: noShared }, () => {
         { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, VEIL_SHARED_DIR: path.dirname(sharedData) } },
       );
       assert.equal(r.status, 0, r.stderr);
-      for (const f of ['ps36-2024b.ts', 'private-dcmtk.ts']) {
+      for (const f of ['ps36-2024b.ts', 'private-dcmtk.ts', 'tags-2024b.ts']) {
         const fresh = readFileSync(path.join(dir, f), 'utf8');
         const committed = readFileSync(path.join(GENERATED_DIR, f), 'utf8');
         assert.ok(fresh === committed, `${f} differs from a fresh codegen run: run \`npm run codegen\``);
