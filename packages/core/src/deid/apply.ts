@@ -8,52 +8,39 @@
  */
 
 import type { DicomElement, ElementContainer } from '../dicom/dataset.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { findElement, readString } from '../dicom/value.ts';
 import { hashText, pseudoAccession } from '../pseudonym/accession.ts';
 import { capAge } from '../pseudonym/date-shift.ts';
 import { DUMMY_VRS, dummyBinary, dummyText, FREE_TEXT_VRS, maxLength } from './dummy-values.ts';
 import type { Decision, Mode } from './policy.ts';
+import { PS316_CID_SCHEMES } from './profiles/_generated/ps316-cid7050.ts';
 import { isSequence, latin1, type Run } from './run.ts';
 import { recurse } from './walk.ts';
 
-const SOP_INSTANCE_UID = 0x00080018;
-const STUDY_INSTANCE_UID = 0x0020000d;
-const ENCAPSULATED_DOCUMENT = 0x00420011;
-
 /** Code Value, Code Meaning, Long Code Value, URN Code Value: cleaned only in codes of local coding schemes. */
-const CODE_TEXT = new Set([0x00080100, 0x00080104, 0x00080119, 0x00080120]);
+const CODE_TEXT = new Set([Tag.CodeValue, Tag.CodeMeaning, Tag.LongCodeValue, Tag.URNCodeValue]);
 /**
  * Coding schemes whose codes and meanings are published (PS3.16 Table 8-1): their code items identify no one. Local
  * schemes (99xxx, L, vendor names) may carry local identities and are cleaned like any text (PS3.15 E.1.1 note on C).
+ * The designators PS3.16's context groups use are generated (PS316_CID_SCHEMES); the others are Table 8-1 entries
+ * listed by hand, as no machine-readable Table 8-1 is in reach (see scripts/codegen/data/README.md).
  */
 const STANDARD_SCHEMES = new Set([
-  'DCM',
-  'SCT',
+  ...PS316_CID_SCHEMES,
   'SRT',
   'SNM3',
-  'LN',
-  'UCUM',
-  'FMA',
-  'RADLEX',
-  'NCIt',
-  'UMLS',
-  'MDC',
   'ICD10',
   'I10',
   'I9C',
   'ACR',
-  'NEU',
-  'MSH',
   'HL7',
   'RFC5646',
   'ISO3166_1',
   'NICIP',
   'DC',
-  'BARI',
-  'ITIS_TSN',
   'NCBI',
-  'PUBCHEM_CID',
   'UBERON',
   'CLO',
   'RO',
@@ -63,13 +50,12 @@ const STANDARD_SCHEMES = new Set([
   'CPT4',
   'C4',
   'C5',
-  'NDC',
   'RXNORM',
   'UNS',
 ]);
 
 function isStandardCode(item: ElementContainer): boolean {
-  const scheme = findElement(item, 0x00080102);
+  const scheme = findElement(item, Tag.CodingSchemeDesignator);
   return scheme !== undefined && STANDARD_SCHEMES.has(readString(scheme).trim());
 }
 
@@ -97,8 +83,8 @@ export function apply(run: Run, el: DicomElement, d: Decision, mode: Mode, creat
           return true;
         }
       }
-      if (top && el.tag === SOP_INSTANCE_UID) run.newSopInstanceUID = readString(el);
-      if (top && el.tag === STUDY_INSTANCE_UID) run.newStudyUID = readString(el);
+      if (top && el.tag === Tag.SOPInstanceUID) run.newSopInstanceUID = readString(el);
+      if (top && el.tag === Tag.StudyInstanceUID) run.newStudyUID = readString(el);
       if (d.rule !== 'unlisted') run.record(el, 'K', d.rule, creator);
       return true;
     }
@@ -117,7 +103,7 @@ export function apply(run: Run, el: DicomElement, d: Decision, mode: Mode, creat
       }
       if (vr === 'UI') return remapElement(run, el, vr, d.rule, top, creator);
       if (el.length === 0) return true; // nothing to protect; an empty value stays empty
-      if (top && el.tag === ENCAPSULATED_DOCUMENT) run.setQuarantine('DEID_ENCAPSULATED_DOCUMENT', elementPath(el));
+      if (top && el.tag === Tag.EncapsulatedDocument) run.setQuarantine('DEID_ENCAPSULATED_DOCUMENT', elementPath(el));
       {
         const text = dummyText(vr);
         if (text !== undefined) run.writeText(el, text, vr, 'D', d.rule, creator);
@@ -171,8 +157,8 @@ export function apply(run: Run, el: DicomElement, d: Decision, mode: Mode, creat
       }
       const value = d.value ?? '';
       run.writeText(el, value, vr, 'replace', d.rule, creator);
-      if (top && el.tag === SOP_INSTANCE_UID) run.newSopInstanceUID = value;
-      if (top && el.tag === STUDY_INSTANCE_UID) run.newStudyUID = value;
+      if (top && el.tag === Tag.SOPInstanceUID) run.newSopInstanceUID = value;
+      if (top && el.tag === Tag.StudyInstanceUID) run.newStudyUID = value;
       return true;
     }
     case 'pseudoName':
@@ -201,8 +187,8 @@ function remapElement(
 ): boolean {
   const value = readString(el);
   const out = run.remapAll(value);
-  if (top && el.tag === SOP_INSTANCE_UID) run.newSopInstanceUID = out;
-  if (top && el.tag === STUDY_INSTANCE_UID) run.newStudyUID = out;
+  if (top && el.tag === Tag.SOPInstanceUID) run.newSopInstanceUID = out;
+  if (top && el.tag === Tag.StudyInstanceUID) run.newStudyUID = out;
   if (out === value) {
     if (value !== '') run.record(el, 'K', rule, creator);
     return true;

@@ -23,7 +23,9 @@
  *   const scrub = buildScrubber(collectIdentifyingValues(file.dataset, options));
  *   scrub('CT chest for Douglas Davidson 06/16/1976'); // 'CT chest for [REDACTED] [REDACTED]'
  */
+
 import type { ElementContainer } from '../dicom/dataset.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { readStrings, walkElements } from '../dicom/value.ts';
 import type { DeidOptions } from './options.ts';
 
@@ -40,47 +42,40 @@ export interface IdentifyingValues {
 }
 
 const ID_TAGS = new Set([
-  0x00100020, // Patient ID
-  0x00101000, // Other Patient IDs
-  0x00100021, // Issuer of Patient ID
-  0x00101090, // Medical Record Locator
-  0x00101050, // Insurance Plan Identification
-  0x00080050, // Accession Number
-  0x00200010, // Study ID
-  0x00380010, // Admission ID
-  0x00380060, // Service Episode ID
-  0x00400009, // Scheduled Procedure Step ID
-  0x00400253, // Performed Procedure Step ID
-  0x00401001, // Requested Procedure ID
-  0x00402016, // Placer Order Number / Imaging Service Request
-  0x00402017, // Filler Order Number / Imaging Service Request
-  0x0040050a, // Specimen Accession Number
-  0x00120040, // Clinical Trial Subject ID (a site may use the MRN)
+  Tag.PatientID,
+  Tag.OtherPatientIDs,
+  Tag.IssuerOfPatientID,
+  Tag.MedicalRecordLocator,
+  Tag.InsurancePlanIdentification,
+  Tag.AccessionNumber,
+  Tag.StudyID,
+  Tag.AdmissionID,
+  Tag.ServiceEpisodeID,
+  Tag.ScheduledProcedureStepID,
+  Tag.PerformedProcedureStepID,
+  Tag.RequestedProcedureID,
+  Tag.PlacerOrderNumberImagingServiceRequest,
+  Tag.FillerOrderNumberImagingServiceRequest,
+  Tag.SpecimenAccessionNumber,
+  Tag.ClinicalTrialSubjectID, // a site may use the MRN
 ]);
 const ADDRESS_TAGS = new Set([
-  0x00101040, // Patient's Address
-  0x00080081, // Institution Address
-  0x00080092, // Referring Physician's Address
-  0x00401102, // Person's Address
-  0x00102152, // Region of Residence
-  0x00380400, // Patient's Institution Residence
+  Tag.PatientAddress,
+  Tag.InstitutionAddress,
+  Tag.ReferringPhysicianAddress,
+  Tag.PersonAddress,
+  Tag.RegionOfResidence,
+  Tag.PatientInstitutionResidence,
 ]);
 const PHONE_TAGS = new Set([
-  0x00102154, // Patient's Telephone Numbers
-  0x00080094, // Referring Physician's Telephone Numbers
-  0x00401103, // Person's Telephone Numbers
-  0x00402010, // Order Callback Phone Number
-  0x0040a354, // Telephone Number (Trial)
+  Tag.PatientTelephoneNumbers,
+  Tag.ReferringPhysicianTelephoneNumbers,
+  Tag.PersonTelephoneNumbers,
+  Tag.OrderCallbackPhoneNumber,
+  Tag.TelephoneNumberTrial,
 ]);
-const INSTITUTION_TAGS = new Set([
-  0x00080080, // Institution Name
-  0x00081040, // Institutional Department Name
-  0x00400243, // Performed Location
-]);
-const DEVICE_TAGS = new Set([
-  0x00081010, // Station Name
-  0x00181000, // Device Serial Number
-]);
+const INSTITUTION_TAGS = new Set([Tag.InstitutionName, Tag.InstitutionalDepartmentName, Tag.PerformedLocation]);
+const DEVICE_TAGS = new Set([Tag.StationName, Tag.DeviceSerialNumber]);
 
 /** Collects the identifying values of a dataset (every depth) that cleaning must remove from free text. */
 export function collectIdentifyingValues(dataset: ElementContainer, options: DeidOptions): IdentifyingValues {

@@ -15,6 +15,7 @@
  */
 
 import type { DicomFile } from '../dicom/dataset.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { VeilError } from '../dicom/errors.ts';
 import { type Edit, materialize, planRewrite, type RewritePlan, zeroPrefix } from '../dicom/rewriter.ts';
 import { findElement, readString } from '../dicom/value.ts';
@@ -69,10 +70,6 @@ export interface DeidResult {
   readonly clearPreamble: boolean;
 }
 
-const PATIENT_ID = 0x00100020;
-const ACCESSION_NUMBER = 0x00080050;
-const SOP_CLASS_UID = 0x00080016;
-const STUDY_INSTANCE_UID = 0x0020000d;
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
 /**
@@ -88,15 +85,15 @@ export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys):
     const el = findElement(ds, tag);
     return el && !isSequence(el) ? readString(el) : undefined;
   };
-  const originalPatientId = str(PATIENT_ID)?.trim();
+  const originalPatientId = str(Tag.PatientID)?.trim();
   const run = new Run(file, config, compiled, keys.key, originalPatientId, keys.cleanFreeText);
 
-  const sopClass = str(SOP_CLASS_UID) ?? '';
+  const sopClass = str(Tag.SOPClassUID) ?? '';
   if (compiled.allow && !compiled.allow.has(sopClass)) run.setQuarantine('SOP_CLASS_NOT_ALLOWED', '(0008,0016)');
   if (config.lookup && (originalPatientId === undefined || !config.lookup.has(originalPatientId))) {
     run.setQuarantine('PATIENT_NOT_IN_LOOKUP', '(0010,0020)');
   }
-  const metaClass = file.meta ? findElement(file.meta, 0x00020002) : undefined;
+  const metaClass = file.meta ? findElement(file.meta, Tag.MediaStorageSOPClassUID) : undefined;
   if (sopClass === MEDIA_STORAGE_DIRECTORY || (metaClass && readString(metaClass) === MEDIA_STORAGE_DIRECTORY)) {
     run.setQuarantine('DEID_DICOMDIR', '(0002,0002)');
   }
@@ -114,12 +111,12 @@ export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys):
     pseudoStudyUID?: string;
   } = { pseudoPatientId: run.pseudoId };
   if (originalPatientId !== undefined && originalPatientId !== '') identity.patientId = originalPatientId;
-  const accession = str(ACCESSION_NUMBER)?.trim();
+  const accession = str(Tag.AccessionNumber)?.trim();
   if (accession) {
     identity.accession = accession;
     identity.pseudoAccession = pseudoAccession(accession, keys.key);
   }
-  const study = str(STUDY_INSTANCE_UID)?.trim();
+  const study = str(Tag.StudyInstanceUID)?.trim();
   if (study) {
     identity.studyUID = study;
     identity.pseudoStudyUID = run.newStudyUID ?? study;

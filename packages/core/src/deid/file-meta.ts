@@ -11,21 +11,21 @@
 
 import type { ElementContainer } from '../dicom/dataset.ts';
 import { lookupTag } from '../dicom/dictionary/index.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { findElement, readString } from '../dicom/value.ts';
 import { isSequence, latin1, type Run } from './run.ts';
-
-const SOP_CLASS_UID = 0x00080016;
-const MEDIA_STORAGE_SOP_CLASS_UID = 0x00020002;
-const MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003;
-const IMPLEMENTATION_CLASS_UID = 0x00020012;
-const IMPLEMENTATION_VERSION_NAME = 0x00020013;
 
 /** Veil's Implementation Class UID (a UUID-derived UID, PS3.5 B.2) and version name for the replaced file meta. */
 export const VEIL_IMPLEMENTATION_CLASS_UID = '2.25.207889143209717914049383426425385498317';
 export const VEIL_IMPLEMENTATION_VERSION_NAME = 'VEIL_0_1';
 
 /** File meta elements kept as they are; (0002,0003), (0002,0012), (0002,0013) are replaced, all others removed. */
-const META_KEPT = new Set([0x00020000, 0x00020001, 0x00020002, 0x00020010]);
+const META_KEPT = new Set([
+  Tag.FileMetaInformationGroupLength,
+  Tag.FileMetaInformationVersion,
+  Tag.MediaStorageSOPClassUID,
+  Tag.TransferSyntaxUID,
+]);
 
 export function walkMeta(run: Run): void {
   const meta = run.file.meta;
@@ -33,17 +33,17 @@ export function walkMeta(run: Run): void {
   for (const el of meta.elements) {
     const tag = el.tag;
     if (META_KEPT.has(tag)) continue;
-    if (tag === MEDIA_STORAGE_SOP_INSTANCE_UID) {
+    if (tag === Tag.MediaStorageSOPInstanceUID) {
       const value = readString(el);
       const out = run.newSopInstanceUID ?? (run.config.options.retainUIDs ? value : run.remapAll(value));
       if (out !== value) {
         run.writeBytes(el, latin1(out), 'UI');
         run.record(el, 'U', 'meta');
       }
-    } else if (tag === IMPLEMENTATION_CLASS_UID) {
+    } else if (tag === Tag.ImplementationClassUID) {
       run.writeBytes(el, latin1(VEIL_IMPLEMENTATION_CLASS_UID), 'UI');
       run.record(el, 'D', 'meta');
-    } else if (tag === IMPLEMENTATION_VERSION_NAME) {
+    } else if (tag === Tag.ImplementationVersionName) {
       run.writeBytes(el, latin1(VEIL_IMPLEMENTATION_VERSION_NAME), 'SH');
       run.record(el, 'D', 'meta');
     } else {
@@ -51,20 +51,20 @@ export function walkMeta(run: Run): void {
     }
   }
   // PS3.10 requires both; a writer that left them out gets them from the dataset.
-  const sopClass = findElement(run.file.dataset, SOP_CLASS_UID);
-  if (!findElement(meta, MEDIA_STORAGE_SOP_CLASS_UID) && sopClass && !isSequence(sopClass)) {
+  const sopClass = findElement(run.file.dataset, Tag.SOPClassUID);
+  if (!findElement(meta, Tag.MediaStorageSOPClassUID) && sopClass && !isSequence(sopClass)) {
     const value = readString(sopClass);
-    if (value !== '') insertMeta(run, meta, MEDIA_STORAGE_SOP_CLASS_UID, value);
+    if (value !== '') insertMeta(run, meta, Tag.MediaStorageSOPClassUID, value);
   }
-  if (!findElement(meta, MEDIA_STORAGE_SOP_INSTANCE_UID) && run.newSopInstanceUID) {
-    insertMeta(run, meta, MEDIA_STORAGE_SOP_INSTANCE_UID, run.newSopInstanceUID);
+  if (!findElement(meta, Tag.MediaStorageSOPInstanceUID) && run.newSopInstanceUID) {
+    insertMeta(run, meta, Tag.MediaStorageSOPInstanceUID, run.newSopInstanceUID);
   }
 }
 
 function insertMeta(run: Run, meta: ElementContainer, tag: number, uid: string): void {
   run.edits.push({ op: 'insert', container: meta, tag, vr: 'UI', value: latin1(uid) });
   run.actions.push({
-    tagPath: tag === MEDIA_STORAGE_SOP_CLASS_UID ? '(0002,0002)' : '(0002,0003)',
+    tagPath: tag === Tag.MediaStorageSOPClassUID ? '(0002,0002)' : '(0002,0003)',
     keyword: lookupTag(tag)?.keyword ?? '',
     action: 'add',
     rule: 'meta',

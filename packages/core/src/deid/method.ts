@@ -7,9 +7,11 @@
  * release path, release/claims.ts, adds them from the stage's claims).
  *
  * Example:
- *   methodCodes(config); // [{ value: '113100', meaning: 'Basic Application Confidentiality Profile' }, ...]
+ *   methodCodes(config); // [{ scheme: 'DCM', value: '113100', meaning: 'Basic Application Confidentiality Profile' }, ...]
  */
+
 import type { Syntax } from '../dicom/dataset.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { encodeElement, encodeItems } from '../dicom/rewriter.ts';
 import { formatTag } from '../dicom/tag.ts';
 import { findElement } from '../dicom/value.ts';
@@ -25,12 +27,12 @@ import {
 import { PS315_EDITION } from './profiles/_generated/ps315-2024b.ts';
 import { latin1, type Run } from './run.ts';
 
-export const PATIENT_IDENTITY_REMOVED = 0x00120062;
-export const DEIDENTIFICATION_METHOD = 0x00120063;
-export const DEIDENTIFICATION_METHOD_CODE_SEQUENCE = 0x00120064;
-export const BURNED_IN_ANNOTATION = 0x00280301;
-export const RECOGNIZABLE_VISUAL_FEATURES = 0x00280302;
-export const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = 0x00280303;
+export const PATIENT_IDENTITY_REMOVED = Tag.PatientIdentityRemoved;
+export const DEIDENTIFICATION_METHOD = Tag.DeidentificationMethod;
+export const DEIDENTIFICATION_METHOD_CODE_SEQUENCE = Tag.DeidentificationMethodCodeSequence;
+export const BURNED_IN_ANNOTATION = Tag.BurnedInAnnotation;
+export const RECOGNIZABLE_VISUAL_FEATURES = Tag.RecognizableVisualFeatures;
+export const LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = Tag.LongitudinalTemporalInformationModified;
 
 /**
  * The CID 7050 codes of a file: the Basic Profile, each header option of the configuration, and the pixel options a
@@ -77,9 +79,9 @@ function ascii(text: string): Uint8Array {
 export function encodeMethodCodeSequence(codes: readonly MethodCode[], syntax: Syntax): Uint8Array {
   return encodeItems(
     codes.map((c) => [
-      encodeElement(0x00080100, 'SH', ascii(c.value), syntax),
-      encodeElement(0x00080102, 'SH', ascii('DCM'), syntax),
-      encodeElement(0x00080104, 'LO', ascii(c.meaning), syntax),
+      encodeElement(Tag.CodeValue, 'SH', ascii(c.value), syntax),
+      encodeElement(Tag.CodingSchemeDesignator, 'SH', ascii(c.scheme), syntax),
+      encodeElement(Tag.CodeMeaning, 'LO', ascii(c.meaning), syntax),
     ]),
     syntax,
   );

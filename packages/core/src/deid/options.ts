@@ -18,6 +18,7 @@
  *   optionCell('.....KC...', { ...NO_OPTIONS, retainLongitudinalModifiedDates: true }); // { action: 'C', option: ... }
  */
 import { PS315_OPTION_COLUMNS } from './profiles/_generated/ps315-2024b.ts';
+import { CID7050 } from './profiles/_generated/ps316-cid7050.ts';
 
 export interface DeidOptions {
   retainSafePrivate: boolean;
@@ -63,36 +64,29 @@ export const OPTION_PRECEDENCE: readonly OptionKey[] = [
   'cleanGraphics',
 ];
 
-/** A code of CID 7050 "De-identification Method" (scheme DCM). */
+/** A code of CID 7050 "De-identification Method" (generated from PS3.16: profiles/_generated/ps316-cid7050.ts). */
 export interface MethodCode {
+  /** Coding Scheme Designator: 'DCM'. */
+  readonly scheme: string;
   readonly value: string;
   readonly meaning: string;
 }
 
-export const BASIC_PROFILE_CODE: MethodCode = { value: '113100', meaning: 'Basic Application Confidentiality Profile' };
-export const CLEAN_PIXEL_DATA_CODE: MethodCode = { value: '113101', meaning: 'Clean Pixel Data Option' };
-export const CLEAN_VISUAL_FEATURES_CODE: MethodCode = {
-  value: '113102',
-  meaning: 'Clean Recognizable Visual Features Option',
-};
+export const BASIC_PROFILE_CODE: MethodCode = CID7050.BasicApplicationConfidentialityProfile;
+export const CLEAN_PIXEL_DATA_CODE: MethodCode = CID7050.CleanPixelDataOption;
+export const CLEAN_VISUAL_FEATURES_CODE: MethodCode = CID7050.CleanRecognizableVisualFeaturesOption;
 
 export const OPTION_CODES: Readonly<Record<OptionKey, MethodCode>> = {
-  cleanGraphics: { value: '113103', meaning: 'Clean Graphics Option' },
-  cleanStructuredContent: { value: '113104', meaning: 'Clean Structured Content Option' },
-  cleanDescriptors: { value: '113105', meaning: 'Clean Descriptors Option' },
-  retainLongitudinalFullDates: {
-    value: '113106',
-    meaning: 'Retain Longitudinal Temporal Information Full Dates Option',
-  },
-  retainLongitudinalModifiedDates: {
-    value: '113107',
-    meaning: 'Retain Longitudinal Temporal Information Modified Dates Option',
-  },
-  retainPatientCharacteristics: { value: '113108', meaning: 'Retain Patient Characteristics Option' },
-  retainDeviceIdentity: { value: '113109', meaning: 'Retain Device Identity Option' },
-  retainUIDs: { value: '113110', meaning: 'Retain UIDs Option' },
-  retainSafePrivate: { value: '113111', meaning: 'Retain Safe Private Option' },
-  retainInstitutionIdentity: { value: '113112', meaning: 'Retain Institution Identity Option' },
+  cleanGraphics: CID7050.CleanGraphicsOption,
+  cleanStructuredContent: CID7050.CleanStructuredContentOption,
+  cleanDescriptors: CID7050.CleanDescriptorsOption,
+  retainLongitudinalFullDates: CID7050.RetainLongitudinalTemporalInformationFullDatesOption,
+  retainLongitudinalModifiedDates: CID7050.RetainLongitudinalTemporalInformationModifiedDatesOption,
+  retainPatientCharacteristics: CID7050.RetainPatientCharacteristicsOption,
+  retainDeviceIdentity: CID7050.RetainDeviceIdentityOption,
+  retainUIDs: CID7050.RetainUidsOption,
+  retainSafePrivate: CID7050.RetainSafePrivateOption,
+  retainInstitutionIdentity: CID7050.RetainInstitutionIdentityOption,
 };
 
 /**

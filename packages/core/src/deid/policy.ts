@@ -18,6 +18,7 @@
 
 import type { DicomElement } from '../dicom/dataset.ts';
 import { lookupTag } from '../dicom/dictionary/index.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { type CompiledOverride, compileOverrides, type DeidConfig, type OverrideAction } from './config.ts';
 import { DUMMY_VRS, FREE_TEXT_VRS } from './dummy-values.ts';
 import { longitudinalTemporalInformationModified, methodCodes, methodText } from './method.ts';
@@ -48,10 +49,6 @@ export interface Decision {
   readonly rule: string;
   readonly value?: string;
 }
-
-const PATIENT_NAME = 0x00100010;
-const PATIENT_ID = 0x00100020;
-const ACCESSION_NUMBER = 0x00080050;
 
 const DATE_VRS = new Set(['DA', 'DT', 'TM']);
 
@@ -157,9 +154,9 @@ export function decide(run: Run, el: DicomElement, mode: Mode): Decision {
   const o = overrideFor(run, el);
   if (o) return o;
   const tag = el.tag;
-  if (tag === PATIENT_NAME) return { action: 'pseudoName', rule: 'pseudonym' };
-  if (tag === PATIENT_ID) return { action: 'pseudoId', rule: 'pseudonym' };
-  if (tag === ACCESSION_NUMBER) return { action: 'pseudoAccession', rule: 'pseudonym' };
+  if (tag === Tag.PatientName) return { action: 'pseudoName', rule: 'pseudonym' };
+  if (tag === Tag.PatientID) return { action: 'pseudoId', rule: 'pseudonym' };
+  if (tag === Tag.AccessionNumber) return { action: 'pseudoAccession', rule: 'pseudonym' };
   const rule = ruleFor(run.compiled.profile, tag);
   if (rule) return { action: rule.action, rule: rule.rule };
   const entry = lookupTag(tag);

@@ -15,6 +15,7 @@
 import { encodeText } from '../dicom/charset/specific-character-set.ts';
 import type { DicomElement, DicomFile } from '../dicom/dataset.ts';
 import { lookupPrivate, lookupTag } from '../dicom/dictionary/index.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { VeilError } from '../dicom/errors.ts';
 import type { Edit } from '../dicom/rewriter.ts';
 import { elementPath } from '../dicom/tag-path.ts';
@@ -43,11 +44,6 @@ export interface ActionRecord {
    */
   readonly rule: string;
 }
-
-const PATIENT_NAME = 0x00100010;
-const PATIENT_BIRTH_DATE = 0x00100030;
-const SOP_INSTANCE_UID = 0x00080018;
-const STUDY_INSTANCE_UID = 0x0020000d;
 
 export function isSequence(el: DicomElement): boolean {
   return el.items !== undefined || el.vr === 'SQ';
@@ -93,9 +89,9 @@ export class Run {
     };
     this.patientKey = patientKey({
       patientId: originalPatientId,
-      patientName: text(PATIENT_NAME),
-      birthDate: text(PATIENT_BIRTH_DATE),
-      fallback: `study:${text(STUDY_INSTANCE_UID) ?? text(SOP_INSTANCE_UID) ?? ''}`,
+      patientName: text(Tag.PatientName),
+      birthDate: text(Tag.PatientBirthDate),
+      fallback: `study:${text(Tag.StudyInstanceUID) ?? text(Tag.SOPInstanceUID) ?? ''}`,
     });
     this.pseudoId = pseudoPatientId(this.patientKey, key, config.lookup, originalPatientId);
     this.pseudoName = pseudoPatientName(this.pseudoId, config.patientNamePrefix);
