@@ -14,9 +14,58 @@ import { isEnglishWord, MEDICAL_ENDING } from './names.ts';
 const RE =
   /(?<![\p{L}\p{N}'’.-])(\p{Lu}[\p{L}'’-]+(?:[ ][\p{L}][\p{L}'’-]*){0,2})[ ](\d{1,4}[a-zA-Z]?)(?=\s*$|\s*\n|[,;]|\.(?:\s|$)|\s+(?:Apt|Suite|Unit|street|St\.?)\b)/gmu;
 
+/** A line that is a number of 3 to 5 digits and nothing else (list marks aside), inside a contact block. */
+const NUMBER_LINE = /^[ \t]*(?:\?{3}[ \t]+|[-*•][ \t]+)?(\d{3,5})[ \t]*$/gm;
+/** "61709 street", "Apt. 120 street": a number right before the word street. */
+const NUMBER_STREET = /(?<![\p{L}\p{N}])(?:(?:apt|apartment|suite|unit)\.?\s+)?\d{1,5}\s+street\b/giu;
+/**
+ * A street in lower case between two numbers: "947 trg revolucije 17", "2407 tawastintie 6", "106 rúa olmos 44":
+ * a building number, one to four lower-case words (at least one neither English nor clinical, the others short
+ * particles or street words), a house number, then the end of the line or a clause.
+ */
+const LOWER_STREET =
+  /(?<![\p{L}\p{N}.,:/-])\d{1,5}((?:[ ][\p{Ll}][\p{Ll}'’.-]*){1,4})[ ]\d{1,4}[a-z]?(?=\s*$|\s*\n|[,;]|\.(?:\s|$)|\s+(?:apt|suite|unit)\b)/gmu;
+const STREET_WORDS = new Set(
+  'street st avenue ave road rd lane ln drive dr boulevard blvd court ct place pl way rue via calle rua rúa ul ulica trg utca út tie katu gade vej gatan vägen straat strasse weg laan plaza praça'.split(
+    ' ',
+  ),
+);
+
 export function detectHouseNumbers(text: string): Span[] {
   const lex = lexicons();
   const out: Span[] = [];
+  const lines = text.split('\n').filter((l) => l.trim() !== '').length;
+  // Only in a contact block (a phone, e-mail or address label somewhere in it), never in a list of lab values.
+  if (lines >= 3 && /\b(?:phone|mobile|desk|fax|e-?mail|website|address|tel)\b/i.test(text)) {
+    for (const m of text.matchAll(NUMBER_LINE)) {
+      const start = m.index + m[0].indexOf(m[1]!);
+      out.push({ start, end: start + m[1]!.length, type: 'ADDRESS', confidence: 0.6, rule: 'address.numberline' });
+    }
+  }
+  for (const m of text.matchAll(NUMBER_STREET))
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      type: 'ADDRESS',
+      confidence: 0.7,
+      rule: 'address.numberstreet',
+    });
+  for (const m of text.matchAll(LOWER_STREET)) {
+    const words = m[1]!.trim().split(' ');
+    const foreign = (w: string) =>
+      w.length >= 3 && !isEnglishWord(w.replace(/\.$/, ''), lex) && !MEDICAL_ENDING.test(w) && !SAFE_PROPER.has(w);
+    const ok = words.every(
+      (w) => foreign(w) || w.replace(/\.$/, '').length <= 2 || STREET_WORDS.has(w.replace(/\.$/, '')),
+    );
+    if (!ok || !words.some(foreign)) continue;
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      type: 'ADDRESS',
+      confidence: 0.65,
+      rule: 'address.lowerstreet',
+    });
+  }
   for (const m of text.matchAll(RE)) {
     const words = m[1]!.split(' ');
     const first = words[0]!.toLowerCase().replace(/['’]s$/, '');

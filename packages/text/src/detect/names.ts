@@ -107,6 +107,7 @@ const CUE_PHRASES: readonly string[][] = [
   'mr.',
 ].map((p) => p.split(' '));
 const STRONG_CUES = new Set([
+  'name',
   'my name is',
   'name is',
   'named',
@@ -330,6 +331,52 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       SUBJECT_AFTER.test(text.slice(tok.end, tok.end + 14))
     ) {
       ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
+    }
+    // A first name that is also a word, as a possessive at the sentence start: "Maria's killers" (first names
+    // only: eponyms are surnames, "Baker's cyst").
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      tok.cap &&
+      !tok.allCaps &&
+      tok.sentenceStart &&
+      (lex.first.get(tok.lower) ?? 0) >= 500 &&
+      !FUNCTION_WORDS.has(tok.lower) &&
+      /^['’]s\s+\p{Ll}/u.test(text.slice(tok.end, tok.end + 4))
+    ) {
+      ev = { score: 0.7, firstName: true };
+    }
+    // A name alone on the first line of a block (a signature or a contact card): "White\nLeasing consultant".
+    const lineStart =
+      tok.start === 0 || /\n[ \t]*(?:\?{3}[ \t]*)?$/.test(text.slice(Math.max(0, tok.start - 8), tok.start));
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      tok.cap &&
+      !tok.allCaps &&
+      lineStart &&
+      /^[ \t]*\n/.test(text.slice(tok.end)) &&
+      text.slice(0, tok.start).trim().length <= 4 &&
+      Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) > 0 &&
+      !FUNCTION_WORDS.has(tok.lower) &&
+      !CALENDAR.has(tok.lower)
+    ) {
+      ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
+    }
+    // A speaker written in lower case at the start of a line: "samoylova: What a wife."
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      !tok.cap &&
+      lineStart &&
+      tok.text.length >= 4 &&
+      /^\p{Ll}+$/u.test(tok.text) &&
+      /^:[ \t]+\p{Lu}/u.test(text.slice(tok.end, tok.end + 3)) &&
+      !isEnglishWord(tok.lower, lex) &&
+      !MEDICAL_ENDING.test(tok.lower) &&
+      !SAFE_ACRONYMS.has(tok.text.toUpperCase())
+    ) {
+      ev = { score: 0.7, firstName: false };
     }
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
