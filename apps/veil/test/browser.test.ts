@@ -3,6 +3,9 @@
  * checked with axe-core. On a running gateway (in process) with real CT files of two patients:
  *   - an operator signs in, reviews a quarantined file (its finding and tag path) and releases it with a reason; it
  *     is then delivered;
+ *   - the quarantine shows, for an image held by the burned-in text stage (a JPEG baseline secondary capture with a
+ *     configured text region: PIXELS_LOSSY_REDACTION_UNSUPPORTED), a thumbnail of the redacted output with the box
+ *     outlined (checked pixel by pixel: the box is filled), and for a held structured report that it has no pixels;
  *   - patient C signs in with a code and sees exactly their own events (a CR study), opts out of research, and C's
  *     next study (a CT) goes to the clinical-ai destination but not to the research one; patient B sees only B's;
  *   - the fact sheet lists exactly the configured vendors.
@@ -14,6 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { inflateSync } from 'node:zlib';
 import { SqliteGovernanceStore } from '@veil/store-sqlite';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { newPortalCode, portalCodeHash } from '../src/governance/cli.ts';
@@ -38,6 +42,41 @@ const ARGS = [
 ];
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed`;
 if (missing && process.env.CI) throw new Error(`${missing}; CI=true: the test command installs chromium`);
+
+const PIXEL_FILE = 'fo-dicom/Test_Data/JPEGwithIcon.dcm';
+const PIXEL_REGION = {
+  id: 'test-xc-label',
+  match: { modality: 'XC', rows: 600, columns: 600 },
+  boxes: [[100, 100, 400, 300]],
+};
+const SR_FILE = 'pydicom-test-files/test_files/reportsi.dcm';
+const SR_CLASS = '1.2.840.10008.5.1.4.1.1.88.11';
+const CR_CLASS = '1.2.840.10008.5.1.4.1.1.1';
+
+/** An 8-bit RGB PNG as encodePng writes it (filter none on every row). */
+function decodePng(buf: Buffer): { width: number; height: number; at(x: number, y: number): number[] } {
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  assert.equal(buf[24], 8);
+  assert.equal(buf[25], 2);
+  const idat: Buffer[] = [];
+  for (let at = 8; at < buf.length; ) {
+    const len = buf.readUInt32BE(at);
+    if (buf.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(buf.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const row = width * 3 + 1;
+  return {
+    width,
+    height,
+    at: (x, y) => {
+      assert.equal(raw[y * row], 0);
+      const i = y * row + 1 + x * 3;
+      return [raw[i]!, raw[i + 1]!, raw[i + 2]!];
+    },
+  };
+}
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -93,6 +132,9 @@ describe('browser: console, portal and fact sheet (Chromium + axe-core)', { skip
         { name: 'main', from: ['inbox'], to: ['clinical', 'research'] },
         { name: 'hold', from: ['held'], to: ['clinical'], policy: { sopClasses: ['1.2.3.4'] } },
       ],
+      // A known text area on the secondary capture below: the text stage fills it, and as the file is JPEG baseline
+      // (lossy) it is held (PIXELS_LOSSY_REDACTION_UNSUPPORTED), a pixel finding with a redacted output to preview.
+      deid: { pixels: { text: { regions: [PIXEL_REGION] } } },
     });
     server = await startServer({
       config: loadServerConfig(configPath),
@@ -112,9 +154,11 @@ describe('browser: console, portal and fact sheet (Chromium + axe-core)', { skip
     put(inbox, PATIENT_C.files[0]!, 'c1.dcm');
     put(inbox, PATIENT_B.files[0]!, 'b1.dcm');
     put(held, PATIENT_C.files[1]!, 'c2.dcm');
-    await waitFor('two done, one held', async () => {
+    put(held, SR_FILE, 'sr.dcm');
+    put(inbox, PIXEL_FILE, 'xc.dcm');
+    await waitFor('two done, three held', async () => {
       const c = await server.store.countJobs();
-      return c.done === 2 && c.quarantined === 1 ? c : undefined;
+      return c.done === 2 && c.quarantined === 3 ? c : undefined;
     });
   });
   after(async () => {
@@ -123,8 +167,65 @@ describe('browser: console, portal and fact sheet (Chromium + axe-core)', { skip
     await server?.close();
   });
 
+  const heldBySopClass = async (sopClassUid: string) => {
+    for (const q of await server.store.listQuarantine({ states: ['held'] })) {
+      if ((await server.store.getJob(q.jobId))?.stepState.sopClassUid === sopClassUid) return q;
+    }
+    return undefined;
+  };
+  const consoleSignIn = async (): Promise<Page> => {
+    const ctx = await browser.newContext({ bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/console`);
+    await page.getByLabel('Account').fill('op');
+    await page.getByLabel('Password').fill('op-secret-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('h1:text("Veil console")');
+    return page;
+  };
+
+  test('the quarantine shows the redacted output of a held image, boxes outlined; an item without pixels says so', async () => {
+    const page = await consoleSignIn();
+    const [pixel] = (await server.store.listQuarantine({ states: ['held'] })).filter(
+      (q) => q.code === 'PIXELS_LOSSY_REDACTION_UNSUPPORTED',
+    );
+    assert.ok(pixel, 'the secondary capture is held by the text stage');
+    const row = page.locator('#quarantine + table tbody tr', { hasText: pixel.jobId });
+    const img = row.locator('figure.preview img');
+    assert.match((await img.getAttribute('alt')) ?? '', /after redaction, frame 1 of 1, [1-9]\d* redacted area\(s\) outlined/);
+    await page.waitForFunction((id) => {
+      const el = document.querySelector(`img[src="/console/quarantine/${id}/preview.png"]`) as HTMLImageElement;
+      return el?.complete && el.naturalWidth > 0;
+    }, pixel.jobId);
+    const res = await page.request.get(`${base}/console/quarantine/${pixel.jobId}/preview.png`);
+    assert.equal(res.status(), 200);
+    assert.equal(res.headers()['content-type'], 'image/png');
+    const png = decodePng(await res.body());
+    assert.ok(Math.max(png.width, png.height) <= 320, 'a thumbnail');
+    // The box [100,100,400,300] of 600x600, at the thumbnail's scale: filled (one colour) inside, outlined in yellow.
+    const s = png.width / 600;
+    const inside = new Set<string>();
+    for (let y = Math.ceil(100 * s) + 4; y < Math.floor(300 * s) - 4; y++) {
+      for (let x = Math.ceil(100 * s) + 4; x < Math.floor(400 * s) - 4; x++) inside.add(png.at(x, y).join(','));
+    }
+    assert.equal(inside.size, 1, 'the redacted box is one fill colour: not the original pixels');
+    assert.deepEqual(png.at(Math.round(250 * s), Math.floor(100 * s) - 1), [255, 196, 0], 'the box is outlined');
+    const [viewed] = await gov.listAudit({ event: 'quarantine.previewed', jobId: pixel.jobId });
+    assert.equal(viewed?.actor, 'console:op');
+
+    const sr = await heldBySopClass(SR_CLASS);
+    assert.ok(sr);
+    const srRow = page.locator('#quarantine + table tbody tr', { hasText: sr.jobId });
+    assert.match(await srRow.locator('.no-preview').innerText(), /No output pixels: this item has no image/);
+    assert.equal(await srRow.locator('img').count(), 0);
+    const none = await page.request.get(`${base}/console/quarantine/${sr.jobId}/preview.png`);
+    assert.equal(none.status(), 404);
+    assert.deepEqual(await axeViolations(page), []);
+    await page.context().close();
+  });
+
   test('an operator signs in, reviews a quarantined file and releases it with a reason', async () => {
-    const [record] = await server.store.listQuarantine({ states: ['held'] });
+    const record = await heldBySopClass(CR_CLASS);
     const ctx = await browser.newContext({ bypassCSP: true });
     const page = await ctx.newPage();
     await page.goto(`${base}/console`);
@@ -140,7 +241,7 @@ describe('browser: console, portal and fact sheet (Chromium + axe-core)', { skip
     await row.getByLabel(/SOP_CLASS_NOT_ALLOWED at \(0008,0016\)/).check();
     await row.getByLabel('Reason').selectOption('reviewed-acceptable');
     await row.getByRole('button', { name: `Release ticked findings of ${record!.jobId}` }).click();
-    await page.waitForSelector('h2:text("Quarantine (0 held)")');
+    await page.waitForSelector('h2:text("Quarantine (2 held)")');
     await waitFor(
       'the released file delivered',
       async () => (await server.store.getJob(record!.jobId))?.state === 'done',

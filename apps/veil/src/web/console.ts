@@ -39,6 +39,7 @@ import {
   WebError,
 } from './http-util.ts';
 import { date, esc, page } from './layout.ts';
+import type { Preview, PreviewCache } from './preview.ts';
 
 export interface ConsoleContext {
   readonly config: LoadedServerConfig;
@@ -48,6 +49,8 @@ export interface ConsoleContext {
   readonly key: Uint8Array;
   readonly publicKey: string | undefined;
   readonly clock: () => number;
+  /** Thumbnails of held images' redacted output (preview.ts); none: the quarantine lists findings only. */
+  readonly previews?: PreviewCache | undefined;
 }
 
 interface OperatorSession {
@@ -134,6 +137,8 @@ export class Console {
       if (method === 'GET' && (path === '/console' || path === '/console/')) {
         return sendHtml(res, 200, await this.#home(session.data, session.csrf, url));
       }
+      const pm = /^\/console\/quarantine\/([A-Za-z0-9_-]{1,64})\/preview\.png$/.exec(path);
+      if (method === 'GET' && pm) return await this.#preview(res, pm[1]!, session.data);
       throw new WebError('NOT_FOUND', 404);
     } catch (e) {
       if (!(e instanceof WebError)) throw e;
@@ -146,6 +151,23 @@ export class Console {
         }),
       );
     }
+  }
+
+  /** The held job's output thumbnail (preview.ts); 404 for a job not held or without one. Audited. */
+  async #preview(res: ServerResponse, id: string, s: OperatorSession): Promise<void> {
+    const previews = this.#c.previews;
+    const job = await this.#c.store.getJob(id);
+    if (!previews || !job || job.state !== 'quarantined') throw new WebError('NOT_FOUND', 404);
+    const p = await previews.get(job);
+    if (p.kind !== 'png') throw new WebError('NOT_FOUND', 404);
+    await this.#c.gov.appendAudit(id, { event: 'quarantine.previewed', actor: this.#actor(s) }, this.#c.clock());
+    res.writeHead(200, {
+      'content-type': 'image/png',
+      'content-length': p.png.length,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(p.png);
   }
 
   #loginPage(error?: string): string {
@@ -293,6 +315,14 @@ export class Console {
       const j = await store.getJob(q.jobId);
       if (j) heldJobs.set(q.jobId, j);
     }
+    // Previews of the first 20 held images (the detector runs once per job and update: preview.ts).
+    const previews = new Map<string, Preview>();
+    if (this.#c.previews) {
+      for (const q of held.slice(0, 20)) {
+        const j = heldJobs.get(q.jobId);
+        if (j) previews.set(q.jobId, await this.#c.previews.get(j));
+      }
+    }
     const heldRows = held
       .map((q) => {
         const j = heldJobs.get(q.jobId);
@@ -312,7 +342,13 @@ export class Console {
 <label for="r-${id}">Reason</label><select id="r-${id}" name="reason" required><option value="">Choose…</option>${reasons}</select>
 <button type="submit" aria-label="Release ticked findings of ${id}">Release ticked findings</button></form>`
           : '<span class="muted">Operators release</span>';
-        return `<tr><td><code>${id}</code></td><td><ul>${list}</ul></td><td>${esc(q.step)}</td><td>${esc(new Date(q.updatedAt).toISOString())}</td><td>${form}</td></tr>`;
+        const pv = previews.get(q.jobId);
+        const picture = !pv
+          ? '<span class="muted">No preview</span>'
+          : pv.kind === 'png'
+            ? `<figure class="preview"><img src="/console/quarantine/${id}/preview.png" width="${pv.width}" height="${pv.height}" alt="Output of ${id} after redaction, frame ${pv.frame + 1} of ${pv.frames}, ${pv.boxes} redacted area(s) outlined"><figcaption>Output after redaction (frame ${pv.frame + 1} of ${pv.frames}); ${pv.boxes} redacted area(s) outlined: red, text found; yellow, known text area.</figcaption></figure>`
+            : `<p class="no-preview">${esc(pv.reason)}</p>`;
+        return `<tr><td><code>${id}</code></td><td><ul>${list}</ul></td><td>${picture}</td><td>${esc(q.step)}</td><td>${esc(new Date(q.updatedAt).toISOString())}</td><td>${form}</td></tr>`;
       })
       .join('\n');
     const destRows = cfg.destinations
@@ -369,7 +405,7 @@ ${found}
         .join(' · ')}</p>
 <table><caption class="muted">The 50 most recent</caption><thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Step</th><th scope="col">Ingress → route</th><th scope="col">Code</th><th scope="col">Updated</th></tr></thead><tbody>${jobRows}</tbody></table>
 <h2 id="quarantine">Quarantine (${held.length} held)</h2>
-<table><thead><tr><th scope="col">Job</th><th scope="col">Findings (tick those reviewed)</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${heldRows}</tbody></table>
+<table><thead><tr><th scope="col">Job</th><th scope="col">Findings (tick those reviewed)</th><th scope="col">Output preview</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${heldRows}</tbody></table>
 <h2 id="destinations">Destinations and contracts</h2>
 <table><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Vendor</th><th scope="col">Purpose</th><th scope="col">Legal basis</th><th scope="col">Contract</th><th scope="col">Region</th><th scope="col">Retention (days)</th><th scope="col">Confirm deletion</th><th scope="col">Overdue deletions</th></tr></thead><tbody>${destRows}</tbody></table>
 ${consent}

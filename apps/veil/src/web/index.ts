@@ -23,6 +23,7 @@ import type { Spool } from '../server/spool.ts';
 import { Console } from './console.ts';
 import { clientKey, FailureLimiter, readJson, sendHtml, sendJson, WebError } from './http-util.ts';
 import { Portal } from './portal.ts';
+import { PreviewCache } from './preview.ts';
 import { type FactSheet, factSheet, factSheetHtml } from './privacy.ts';
 
 export interface WebOptions {
@@ -60,7 +61,20 @@ export function createWeb(o: WebOptions): WebHandler {
     ? new Portal({ config: o.config, gov: o.gov, store: o.store, spool: o.spool, clock })
     : undefined;
   const console = cfg.console.enabled
-    ? new Console({ config: o.config, gov: o.gov, store: o.store, runner: o.runner, key: o.key, publicKey, clock })
+    ? new Console({
+        config: o.config,
+        gov: o.gov,
+        store: o.store,
+        runner: o.runner,
+        key: o.key,
+        publicKey,
+        clock,
+        previews: new PreviewCache({
+          spool: o.spool,
+          deidInput: o.config.deid.deidInput,
+          defacing: o.config.deid.deid.pixels?.cleanRecognizableVisualFeatures === true,
+        }),
+      })
     : undefined;
   const vendorLimiter = new FailureLimiter(10, 100, 15 * 60_000, clock);
   // The sheet re-verifies the audit chain: computed at most every 10 s, however often it is asked for.

@@ -1,0 +1,156 @@
+/**
+ * The console's quarantine previews: a thumbnail of what the release path would write for a held image, the
+ * burned-in text stage's output (its boxes filled) with each redacted box outlined (red: found by the detector,
+ * yellow: the region library), for the first frame. Never the original pixels: the frame shown is the stage's
+ * redacted frame, and a configuration under which the console cannot reproduce the output (burned-in text
+ * redaction off: the output would be the original; defacing on: the console does not deface) gets no picture, only
+ * the reason. A held item without pixels (a structured report, a file whose pixels Veil cannot decode, a spool file
+ * already gone) says so.
+ *
+ * Rendering runs the detector on the main thread, once per job and version of the job (an LRU of 64 results), when
+ * an operator opens the console or the picture.
+ *
+ * Example:
+ *   const p = await previews.get(job);   // { kind: 'png', png, frame, boxes } or { kind: 'none', reason }
+ */
+import { readFileSync } from 'node:fs';
+import { isVeilError, scanFile } from '@veil/core';
+import type { Job } from '@veil/pipeline';
+import { encodePng, outline } from '../pixels/png.ts';
+import type { Spool } from '../server/spool.ts';
+
+export type Preview =
+  | {
+      readonly kind: 'png';
+      readonly png: Uint8Array;
+      readonly width: number;
+      readonly height: number;
+      readonly frame: number;
+      readonly frames: number;
+      readonly boxes: number;
+    }
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** Longest side of a thumbnail, in pixels. */
+export const THUMB_MAX = 320;
+
+const COLOURS = { detector: [255, 48, 48], region: [255, 196, 0] } as const;
+
+export interface PreviewOptions {
+  readonly spool: Spool;
+  /** The deid configuration as read (its `pixels` section). */
+  readonly deidInput: Record<string, unknown>;
+  readonly defacing: boolean;
+}
+
+function downscale(
+  img: { width: number; height: number; rgb: Uint8Array },
+  max: number,
+): { width: number; height: number; rgb: Uint8Array; scale: number } {
+  const scale = Math.min(1, max / Math.max(img.width, img.height));
+  if (scale === 1) return { ...img, scale };
+  const width = Math.max(1, Math.round(img.width * scale));
+  const height = Math.max(1, Math.round(img.height * scale));
+  const rgb = new Uint8Array(width * height * 3);
+  // Box filter: the mean of the source pixels under each thumbnail pixel.
+  for (let y = 0; y < height; y++) {
+    const sy0 = Math.floor(y / scale);
+    const sy1 = Math.max(sy0 + 1, Math.min(img.height, Math.floor((y + 1) / scale)));
+    for (let x = 0; x < width; x++) {
+      const sx0 = Math.floor(x / scale);
+      const sx1 = Math.max(sx0 + 1, Math.min(img.width, Math.floor((x + 1) / scale)));
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      const n = (sy1 - sy0) * (sx1 - sx0);
+      for (let sy = sy0; sy < sy1; sy++) {
+        for (let sx = sx0; sx < sx1; sx++) {
+          const i = (sy * img.width + sx) * 3;
+          r += img.rgb[i]!;
+          g += img.rgb[i + 1]!;
+          b += img.rgb[i + 2]!;
+        }
+      }
+      const o = (y * width + x) * 3;
+      rgb[o] = Math.round(r / n);
+      rgb[o + 1] = Math.round(g / n);
+      rgb[o + 2] = Math.round(b / n);
+    }
+  }
+  return { width, height, rgb, scale };
+}
+
+/** Renders one held job's preview (see the file comment). Never throws for a property of the file. */
+export async function renderPreview(job: Job, o: PreviewOptions): Promise<Preview> {
+  const { pixelTextConfig, pixelTools } = await import('../pixels/stages.ts');
+  const config = pixelTextConfig(o.deidInput.pixels);
+  if (!config.enabled) {
+    return {
+      kind: 'none',
+      reason: 'No preview: burned-in text redaction is off, so the output keeps the original pixels.',
+    };
+  }
+  if (o.defacing) return { kind: 'none', reason: 'No preview: defaced output is not rendered in the console.' };
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(o.spool.path(String(job.source.spool))));
+  } catch {
+    return { kind: 'none', reason: 'No output pixels: the received file is no longer in the spool.' };
+  }
+  const { openPixels, scanAndRedact, toRgb8 } = await import('@veil/pixels');
+  try {
+    const file = scanFile(bytes);
+    const { detector, codec } = await pixelTools();
+    const px = openPixels(file, codec);
+    if (!px || px.frames === 0) return { kind: 'none', reason: 'No output pixels: this item has no image.' };
+    // The first frame only: a multi-frame file is not scanned whole for a thumbnail.
+    const first = Object.create(px, { frames: { value: 1 } }) as typeof px;
+    const result = await scanAndRedact(file, first, { detector, codec, config });
+    const frame = result.changed.get(0) ?? px.decodeFrame(0);
+    const boxes = result.boxes.find((b) => b.frame === 0)?.boxes ?? [];
+    const thumb = downscale(toRgb8(frame, px.module.palette), THUMB_MAX);
+    for (const b of boxes) {
+      const s = thumb.scale;
+      outline(
+        thumb,
+        { x0: Math.floor(b.x0 * s), y0: Math.floor(b.y0 * s), x1: Math.ceil(b.x1 * s), y1: Math.ceil(b.y1 * s) },
+        b.source.startsWith('region') ? COLOURS.region : COLOURS.detector,
+      );
+    }
+    return {
+      kind: 'png',
+      png: encodePng(thumb.width, thumb.height, thumb.rgb),
+      width: thumb.width,
+      height: thumb.height,
+      frame: 0,
+      frames: px.frames,
+      boxes: boxes.length,
+    };
+  } catch (e) {
+    const code = isVeilError(e) ? e.code : ((e as { code?: string }).code ?? 'PIXELS_DECODE_FAILED');
+    return { kind: 'none', reason: `No output pixels: the image could not be decoded (${code}).` };
+  }
+}
+
+/** Previews of held jobs, rendered once per job and update. */
+export class PreviewCache {
+  readonly #o: PreviewOptions;
+  readonly #cache = new Map<string, Promise<Preview>>();
+
+  constructor(o: PreviewOptions) {
+    this.#o = o;
+  }
+
+  get(job: Job): Promise<Preview> {
+    const k = `${job.id}@${job.updatedAt}`;
+    let p = this.#cache.get(k);
+    if (p) {
+      this.#cache.delete(k);
+    } else {
+      p = renderPreview(job, this.#o);
+    }
+    this.#cache.set(k, p);
+    while (this.#cache.size > 64) this.#cache.delete(this.#cache.keys().next().value as string);
+    return p;
+  }
+}
