@@ -4,6 +4,7 @@
  *   GET  /metrics                Prometheus text format
  *   GET  /status                 JSON: jobs and deliveries by state, queue depth, studies, this process's counters
  *   POST /admin/recover?job=ID   enqueue a job's unfinished work (after `veil jobs --replay` or a quarantine release)
+ *   /api/pulls, /api/risk/*      pull jobs and batch risk reports (pulls.ts): always behind the bearer token, as /admin/*
  * Responses carry ids, states, counts and codes only.
  *
  * Every request passes the Host check (http.allowedHosts; default the loopback names). /admin/* always needs a
@@ -42,6 +43,10 @@ export interface HttpOptions {
   readonly runner: Runner;
   /** The privacy fact sheet, portal, console and vendor API (web/index.ts): their own authentication. */
   readonly web?: WebHandler | undefined;
+  /** Pull jobs and batch risk reports (pulls.ts). */
+  readonly pulls?:
+    | { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> }
+    | undefined;
   readonly tls?: TlsConfig | undefined;
   readonly auth?: HttpAuthConfig | undefined;
   readonly allowedHosts?: readonly string[] | undefined;
@@ -100,7 +105,11 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     const web = o.web?.handles(url.pathname) === true;
-    const refusal = guard(req, !web && (url.pathname.startsWith('/admin/') || (authOn && url.pathname !== '/health')));
+    const pulls = o.pulls?.handles(url.pathname) === true;
+    const refusal = guard(
+      req,
+      !web && (url.pathname.startsWith('/admin/') || pulls || (authOn && url.pathname !== '/health')),
+    );
     if (refusal) {
       // The path is the client's: logged only when it is one of ours.
       const path = ['/health', '/metrics', '/status', '/admin/recover'].includes(url.pathname) ? url.pathname : 'other';
@@ -118,6 +127,10 @@ export function startHttp(o: HttpOptions): Promise<HttpHandle> {
       // Consent for systems (behind the /admin/* bearer token checked above): web/index.ts.
       if (o.web?.handlesAdmin(url.pathname)) {
         await o.web.handleAdmin(req, res, url);
+        return;
+      }
+      if (pulls) {
+        await o.pulls!.handle(req, res, url);
         return;
       }
       switch (route) {

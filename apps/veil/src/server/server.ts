@@ -33,6 +33,7 @@ import {
 import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
 import { loadCrosswalkPublicKey } from '../governance/crosswalk.ts';
 import { withCrosswalk } from '../governance/crosswalk-step.ts';
+import { patientCopiesFor } from '../governance/patient-copies.ts';
 import { loadSigningKey, openGovernanceStore, startGovernance } from '../governance/runtime.ts';
 import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
@@ -46,6 +47,7 @@ import { SpoolQuota } from './ingress/quota.ts';
 import { Receiver } from './ingress/receiver.ts';
 import { StowIngress } from './ingress/stow.ts';
 import { createObservability, type Observability, type Role } from './observe.ts';
+import { type PullManager, startPulls } from './pulls.ts';
 import { createPooledSteps } from './release-pool.ts';
 import { Spool } from './spool.ts';
 import { outputOf } from './steps.ts';
@@ -204,6 +206,10 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   const spool = new Spool(cfg.spool);
   spool.init();
   const takesIn = o.role !== 'worker';
+  const patientCopies = patientCopiesFor(o.config, o.key, {
+    sweep: takesIn,
+    onError: (code) => log.error({ event: 'patient_copy.error', code }, 'patient copy'),
+  });
   const runFile = runFilePath(cfg.spool, o.role);
   const adminToken = generateToken();
   if (takesIn) {
@@ -285,6 +291,8 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   // Defacing (pixels.cleanRecognizableVisualFeatures): whole series once their study is stable (deface-series.ts),
   // in the process that runs the sweeper.
   let defacing: import('./deface-series.ts').ServeDefacing | undefined;
+  // Pull jobs (POST /api/pulls, pulls.ts): they record what each delivered instance released, for the risk report.
+  let pulls: PullManager | undefined;
   const runner = new Runner({
     store,
     queue,
@@ -311,7 +319,10 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     },
     beforeSend: governance.beforeSend,
     // Only called after the commit that recorded the last delivery.
-    onDone: (job) => {
+    onDone: async (job) => {
+      await pulls?.onJobDone(job);
+      // The original moves to the patient-copy store when portal.keepOriginalsDays asks (governance/patient-copies.ts).
+      patientCopies.keep(job.id, spool.path(String(job.source.spool)));
       spool.remove(String(job.source.spool));
       spool.remove(spool.outputRel(job.id));
       defacing?.forget(job);
@@ -325,6 +336,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
 
   const ingresses: Ingress[] = [];
   const quota = new SpoolQuota({ root: cfg.spool, minFreeBytes: cfg.spoolQuota.minFreeBytes });
+  pulls = await startPulls({ config: o.config, key: o.key, store, spool, runner, obs, takesIn, quota });
   for (const config of takesIn ? cfg.ingress : []) {
     const receiver = new Receiver({
       quota,
@@ -425,6 +437,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         store,
         queue,
         runner,
+        pulls,
         web: createWeb({ config: o.config, gov, store, runner, spool, key: o.key }),
       });
       if (takesIn) writeRunFile(runFile, { host: http.host, port: http.port, tls: http.tls, token: adminToken });
@@ -436,12 +449,14 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     await http?.close();
     await queue.close().catch(() => {});
     await pooled.close().catch(() => {});
+    await pulls.close().catch(() => {});
     await governance.close().catch(() => {});
     await store.close().catch(() => {});
     if (takesIn) rmSync(runFile, { force: true });
     throw e;
   }
   await store.appendAudit(null, { event: 'server.started', detail: { role: o.role } }, Date.now());
+  if (takesIn) await pulls.resume();
   log.info(
     {
       event: 'server.started',
@@ -478,6 +493,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       await http?.close();
       if (takesIn) rmSync(runFile, { force: true });
       await store.appendAudit(null, { event: 'server.stopped', detail: { role: o.role } }, Date.now()).catch(() => {});
+      await pulls?.close();
       await governance.close();
       await store.close();
       log.info({ event: 'server.stopped', role: o.role }, 'veil serve stopped');
