@@ -26,6 +26,8 @@ export interface PixelAccess {
   /** The stored bytes of frame i (the codestream, or the native bytes). */
   encodedFrame(i: number): Uint8Array;
   decodeFrame(i: number): DecodedFrame;
+  /** Decodes one frame's stored bytes in this file's transfer syntax and geometry (e.g. a re-encoded frame). */
+  decodeEncoded(bytes: Uint8Array): DecodedFrame;
 }
 
 /** Whether this package (with the codec, when given) can decode the transfer syntax. */
@@ -65,6 +67,9 @@ export function openPixels(file: DicomFile, codec?: FrameCodec): PixelAccess | u
         const r = nativeFrameRange(m, i);
         return decodeNative(this.encodedFrame(i), m, le, r.bitOffset, el.vr === 'OW');
       },
+      decodeEncoded(bytes) {
+        return decodeNative(bytes, m, le, 0, el.vr === 'OW');
+      },
     };
   }
   const groups = frameFragments(file, m);
@@ -80,7 +85,9 @@ export function openPixels(file: DicomFile, codec?: FrameCodec): PixelAccess | u
       return encapsulatedFrame(m, g);
     },
     decodeFrame(i) {
-      const bytes = this.encodedFrame(i);
+      return this.decodeEncoded(this.encodedFrame(i));
+    },
+    decodeEncoded(bytes) {
       if (ts === TS.rle) return decodeRle(bytes, layout);
       if (ts === TS.deflatedImageFrame) return decodeNative(inflateFrame(bytes), m, true);
       if (!codec) throw new VeilError('PIXELS_UNSUPPORTED_ENCODING', { path: '(0002,0010)' });
