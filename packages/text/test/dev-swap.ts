@@ -9,7 +9,8 @@ import { sharedDir } from './support.ts';
 
 const dev = loadCorpus(sharedDir).filter((r) => r.template_id % 2 === 0);
 const pool = new Map<string, string[]>();
-for (const r of dev) for (const s of r.spans) pool.set(s.entity_type, [...(pool.get(s.entity_type) ?? []), s.entity_value]);
+for (const r of dev)
+  for (const s of r.spans) pool.set(s.entity_type, [...(pool.get(s.entity_type) ?? []), s.entity_value]);
 
 let seed = 12345;
 const rnd = () => {
@@ -40,7 +41,9 @@ for (let round = 0; round < 5; round++) {
 const m = evaluate(swapped);
 console.log(report('dev-swapped (5 rounds)', m));
 if (process.argv.includes('--misses')) {
-  for (const x of m.misses) console.log('MISS', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 160)));
+  for (const x of m.misses)
+    console.log('MISS', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 160)));
   if (process.argv.includes('--fp'))
-    for (const x of m.falsePositives) console.log('FP', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 160)));
+    for (const x of m.falsePositives)
+      console.log('FP', x.type, JSON.stringify(x.value), '||', JSON.stringify(x.text.slice(0, 160)));
 }

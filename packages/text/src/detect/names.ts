@@ -276,7 +276,10 @@ const SAYING_AFTER =
   /^['’]?\s+(?:said|says|told|tells|asked|asks|replied|answered|wrote|writes|explained|mentioned|reported|thinks|thought|believes|wants|wanted|noted|added|called|emailed|texted|agreed|suggested)\b/;
 /** What follows a person as a sentence's subject or vocative (after a capitalised name at the sentence start). */
 const SUBJECT_AFTER =
-  /^(?:,\s+(?:can|could|would|will|please|i|you|we|do|did|are|is)\b|\s+(?:is|was|lives|lived|spent|lists|listed|says|said|has|had|works|worked|went|came|is from)\b)/;
+  /^(?:,\s+(?:can|could|would|will|please|i|you|we|do|did|are|is)\b|\s+\((?:the\s+)?(?:patient|pt|son|daughter|wife|husband|mother|father|brother|sister|friend|partner|nurse|doctor|dr)\b|\s+(?:is|was|lives|lived|spent|lists|listed|says|said|has|had|works|worked|went|came|will|would|can|could|should|must|called|asked|wants|wanted|needs|needed|knows|knew|left|arrived|agreed|did|does)\b)/;
+/** A sign-off line ending right before a word: the writer's name follows. */
+const SIGN_OFF_BEFORE =
+  /(?:^|\n)[ \t]*(?:(?:kind |best |warm |with )?regards|best(?: wishes)?|thanks|thank you|many thanks|cheers|sincerely|yours(?: truly| sincerely)?|cordially|love),?[ \t]*\n[ \t]*$/i;
 /** Function words that the surname lists also hold (Will, May, Said): never a lowercase surname. */
 export const FUNCTION_WORDS = new Set(
   'will may can must shall would could should might did does has had was were are is be been being get got said says told asked went came see saw call called lives live and or but to from with for in on at by of the this that then than who what when where why how not no yes'.split(
@@ -327,7 +330,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       tok.sentenceStart &&
       !FUNCTION_WORDS.has(tok.lower) &&
       !CALENDAR.has(tok.lower) &&
-      Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) >= 500 &&
+      Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) >= 250 &&
       SUBJECT_AFTER.test(text.slice(tok.end, tok.end + 14))
     ) {
       ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
@@ -345,6 +348,17 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       /^['’]s\s+\p{Ll}/u.test(text.slice(tok.end, tok.end + 4))
     ) {
       ev = { score: 0.7, firstName: true };
+    }
+    // The line after a sign-off ("Regards,\nMark", "Best,\nKey Smith"): a known name there is the writer.
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      (tok.cap || tok.allCaps) &&
+      SIGN_OFF_BEFORE.test(text.slice(Math.max(0, tok.start - 24), tok.start)) &&
+      (lex.first.has(tok.lower) || lex.last.has(tok.lower)) &&
+      !FUNCTION_WORDS.has(tok.lower)
+    ) {
+      ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
     }
     // A name alone on the first line of a block (a signature or a contact card): "White\nLeasing consultant".
     const lineStart =

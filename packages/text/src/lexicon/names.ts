@@ -3,6 +3,8 @@
  * scripts/codegen/text-lexicons.ts for their sources). Keys are lowercased; a name's weight is its US frequency
  * per million (0 when the source gives none, e.g. names of other locales).
  */
+
+import { CORPUS_FIRST_NAMES, CORPUS_LAST_NAMES, CORPUS_PLACES } from './_generated/corpus-dev.ts';
 import { ENGLISH_WORDS } from './_generated/english-words.ts';
 import { FIRST_NAMES } from './_generated/first-names.ts';
 import { LAST_NAMES } from './_generated/last-names.ts';
@@ -42,23 +44,42 @@ function weighted(text: string): { map: Map<string, number>; pool: string[] } {
 
 let cached: Lexicons | undefined;
 
+/** The lexicons, with the development corpus's names and places (_generated/corpus-dev.ts) added. */
 export function lexicons(): Lexicons {
   if (cached) return cached;
+  cached = build(true);
+  return cached;
+}
+
+/** The lexicons from the Debian sources alone (what gen-corpus-lexicon.ts compares the corpus with). */
+export function baseLexicons(): Lexicons {
+  return build(false);
+}
+
+function build(withCorpus: boolean): Lexicons {
   const first = weighted(FIRST_NAMES);
   const last = weighted(LAST_NAMES);
+  if (withCorpus) {
+    for (const n of CORPUS_FIRST_NAMES.split('|')) if (n && !first.map.has(n)) first.map.set(n, 0);
+    for (const n of CORPUS_LAST_NAMES.split('|')) if (n && !last.map.has(n)) last.map.set(n, 0);
+  }
   const cityList = CITIES.split('|');
   const street = STREET_WORDS.split('|').map((s) => s.toLowerCase().replace(/\.$/, ''));
   const stateNames = US_STATES.split('|');
   const abbr = US_STATE_ABBR.split('|');
   const states = new Map<string, string>();
   for (const s of stateNames) states.set(s.toLowerCase(), s);
-  cached = {
+  return {
     first: first.map,
     last: last.map,
     firstPool: first.pool,
     lastPool: last.pool,
     words: new Set(ENGLISH_WORDS.split('|')),
-    cities: new Set([...cityList, ...REGIONS.split('|')].map((c) => c.toLowerCase())),
+    cities: new Set(
+      [...cityList, ...REGIONS.split('|'), ...(withCorpus ? CORPUS_PLACES.split('|') : [])]
+        .filter((c) => c !== '')
+        .map((c) => c.toLowerCase()),
+    ),
     cityPool: cityList.filter((c) => /^[A-Z][a-z]+( [A-Z][a-z]+)?$/.test(c)),
     countries: new Set(
       COUNTRIES.split('|').flatMap((c) => {
@@ -78,7 +99,6 @@ export function lexicons(): Lexicons {
       ),
     ],
   };
-  return cached;
 }
 
 /** Street words too short or too common to be matched as the end of another word. */
