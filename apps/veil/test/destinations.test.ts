@@ -36,7 +36,17 @@ import { StowDestination } from '../src/server/destinations/stow.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { startServer } from '../src/server/server.ts';
 import { hasOpenssl, makeCerts } from './security-support.ts';
-import { bin, buildCorpus, corpusDir, drop, keyFile, pick, waitFor, writeConfig } from './server-support.ts';
+import {
+  bin,
+  buildCorpus,
+  corpusDir,
+  drop,
+  HEADER_ONLY_DEID,
+  keyFile,
+  pick,
+  waitFor,
+  writeConfig,
+} from './server-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'veil-dest-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -490,6 +500,7 @@ test('veil serve delivers to a dicom:// destination and audits what the peer ack
   const server = await startServer({
     config: loadServerConfig(
       writeConfig(dir, {
+        deid: HEADER_ONLY_DEID,
         spool: './spool',
         store: { kind: 'sqlite', path: './veil.db' },
         key: { file: keyPath },

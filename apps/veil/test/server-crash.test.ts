@@ -20,6 +20,7 @@ import {
   drop,
   ensureDir,
   filesUnder,
+  HEADER_ONLY_DEID,
   httpGet,
   keyFile,
   pick,
@@ -56,6 +57,7 @@ test('kill -9 at random moments: every input delivered exactly once or quarantin
   const files = pick(buildCorpus(key), 300, false);
   const expectDelivered = files.filter((f) => f.expect.outcome === 'delivered').length;
   const config = writeConfig(root, {
+    deid: HEADER_ONLY_DEID,
     spool: './spool',
     store: { kind: 'sqlite', path: './veil.db' },
     key: { file: keyPath },

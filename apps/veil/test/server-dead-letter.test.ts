@@ -20,6 +20,7 @@ import {
   drop,
   ensureDir,
   filesUnder,
+  HEADER_ONLY_DEID,
   httpGet,
   keyFile,
   metric,
@@ -64,6 +65,7 @@ test('a read-only destination: retries, dead letter, listed by veil jobs --state
   const { path: keyPath, key } = keyFile(root);
   const files = pick(buildCorpus(key), 3, true);
   const configPath = writeConfig(root, {
+    deid: HEADER_ONLY_DEID,
     spool: './spool',
     store: { kind: 'sqlite', path: './veil.db' },
     key: { file: keyPath },

@@ -22,6 +22,7 @@ import {
   drop,
   ensureDir,
   filesUnder,
+  HEADER_ONLY_DEID,
   httpGet,
   keyFile,
   metric,
@@ -47,6 +48,7 @@ describe('veil serve, embedded (SQLite + in-process queue)', () => {
     corpus = buildCorpus(key);
     files = pick(corpus, 50, true);
     const configPath = writeConfig(dir, {
+      deid: HEADER_ONLY_DEID,
       spool: './spool',
       store: { kind: 'sqlite', path: './state/veil.db' },
       key: { file: keyPath },
@@ -166,6 +168,7 @@ describe('policy gate and quarantine', () => {
 
   before(async () => {
     configPath = writeConfig(dir, {
+      deid: HEADER_ONLY_DEID,
       spool: './spool',
       store: { kind: 'sqlite', path: './veil.db' },
       key: { file: keyPath },

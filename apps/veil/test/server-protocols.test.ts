@@ -20,6 +20,7 @@ import {
   buildCorpus,
   type CorpusFile,
   ensureDir,
+  HEADER_ONLY_DEID,
   httpGet,
   keyFile,
   metric,
@@ -55,6 +56,7 @@ describe('veil serve: C-STORE and STOW-RS ingress', () => {
   before(async () => {
     corpus = pick(buildCorpus(key), 60, true);
     const config = writeConfig(root, {
+      deid: HEADER_ONLY_DEID,
       spool: './spool',
       store: { kind: 'sqlite', path: './veil.db' },
       key: { file: keyPath },

@@ -23,6 +23,7 @@ import {
   drop,
   ensureDir,
   filesUnder,
+  HEADER_ONLY_DEID,
   httpGet,
   keyFile,
   metric,
@@ -100,6 +101,7 @@ test('ingress + two workers on BullMQ and PostgreSQL: all delivered once; a kill
   const first = all.slice(0, 60);
   const second = all.slice(60);
   const config = writeConfig(root, {
+    deid: HEADER_ONLY_DEID,
     spool: './spool',
     store: { kind: 'postgres', url: PG_URL, schema: run },
     queue: { kind: 'bullmq', url: REDIS_URL, prefix: run, lockSeconds: 3 },

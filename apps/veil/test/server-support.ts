@@ -125,6 +125,13 @@ export function keyFile(dir: string): { path: string; key: Uint8Array } {
   return { path, key };
 }
 
+/**
+ * The `deid` section of the gateway tests that compare deliveries byte for byte with buildCorpus's expectations (the
+ * header path): the burned-in text stage, on by default, turned off explicitly. That is a user's own choice, and then
+ * nothing is claimed clean, which is what the expectations hold. The stage's own serve test: pixels-serve.test.ts.
+ */
+export const HEADER_ONLY_DEID: Record<string, unknown> = { pixels: { text: { enabled: false } } };
+
 /** Writes a server configuration (JSON) into dir and returns its path. */
 export function writeConfig(dir: string, config: Record<string, unknown>, name = 'veil-server.json'): string {
   const path = join(dir, name);
