@@ -21,6 +21,7 @@ interface DeidFlags {
   keyFile?: string;
   jobs?: number;
   threadHeapMb?: number;
+  inline?: boolean;
   dryRun?: boolean;
   crosswalk?: string;
   crosswalkKeyFile?: string;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
       'V8 heap cap per worker thread in MiB; a file that exhausts it is quarantined WORKER_CRASHED (default 1024)',
       parseHeapMb,
     )
+    .option('--inline', 'run on the main thread with no heap cap (profiling, debugging): a hostile file can exhaust it')
     .option('--dry-run', 'print what would change in each file (values masked); write nothing')
     .option('--crosswalk <file>', 'also record pseudonym -> identity in this encrypted SQLite file')
     .option(
@@ -73,6 +75,7 @@ Example:
           keyFile: flags.keyFile,
           jobs: flags.jobs,
           threadHeapMb: flags.threadHeapMb,
+          inline: flags.inline === true,
           dryRun: flags.dryRun === true,
           crosswalk: flags.crosswalk,
           crosswalkKeyFile: flags.crosswalkKeyFile,

@@ -19,7 +19,7 @@ import { createProgress } from './progress.ts';
 import type { Task, TaskResult, WorkerInit } from './protocol.ts';
 import { RunReport, writeReport } from './report.ts';
 
-/** Files per worker thread below which the default run stays on the main thread (see below). */
+/** Files per worker thread below which the default run adds no further worker (see below). */
 const FILES_PER_WORKER = 400;
 
 export interface DeidRunOptions {
@@ -28,8 +28,10 @@ export interface DeidRunOptions {
   readonly config?: string | undefined;
   readonly keyFile?: string | undefined;
   readonly jobs?: number | undefined;
-  /** V8 heap cap per worker thread in MiB (default DEFAULT_THREAD_HEAP_MB); the inline (one-worker) run has none. */
+  /** V8 heap cap per worker thread in MiB (default DEFAULT_THREAD_HEAP_MB). */
   readonly threadHeapMb?: number | undefined;
+  /** Run on the main thread, without a heap cap (`--inline`: for profiling and debugging only). */
+  readonly inline?: boolean | undefined;
   readonly dryRun: boolean;
   readonly crosswalk?: string | undefined;
   /**
@@ -47,8 +49,8 @@ export interface DeidRunOptions {
 }
 
 /**
- * One worker's worth of work is done on the main thread: starting a thread (loading the core again, warming up its
- * JIT) costs more than it saves. Yields now and then so the progress bar keeps drawing.
+ * `--inline`: the work is done on the main thread, with no heap cap (a profiler or debugger sees it there). Yields now
+ * and then so the progress bar keeps drawing.
  */
 async function runInline(
   tasks: readonly Task[],
@@ -209,7 +211,9 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   };
 
   try {
-    if (workers === 1) await runInline(tasks, init, onResult);
+    // Even one worker is a thread with a heap cap: a file that exhausts memory where no parser cap reaches (a pixel
+    // decoder's allocation...) ends that thread and is quarantined WORKER_CRASHED, never the whole run.
+    if (o.inline === true) await runInline(tasks, init, onResult);
     else await runPool(tasks, workers, init, onResult, { threadHeapMb: o.threadHeapMb });
   } catch (e) {
     if (e instanceof WorkerStartError)
