@@ -5,17 +5,20 @@
  * id (direct object references); the one-time code works once (`veil portal invite` prints it last); the session
  * cookie is HttpOnly, SameSite=Strict, and a cookie planted before sign-in is never honoured (fixation); state changes
  * need the CSRF token and a same-origin Origin; code guessing is cut off (429) even for a then-valid code; the own
- * originals download as a zip only while Veil holds them (ORIGINALS_NOT_AVAILABLE after delivery). Console: roles,
- * CSRF, audited sign-in; the vendor deletion API takes only its token.
+ * study downloads as a zip of report.html and the originals Veil still holds (held in quarantine: yes; delivered,
+ * without portal.keepOriginalsDays: the report says plainly it no longer holds them); with keepOriginalsDays, a
+ * delivered study's original comes from the sealed patient-copy store, and another patient asking for it gets 404.
+ * Console: roles, CSRF, audited sign-in; the vendor deletion API takes only its token.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SqliteGovernanceStore } from '@veil/store-sqlite';
 import { newPortalCode, portalCodeHash, vendorTokenHash } from '../src/governance/cli.ts';
 import { hashPassword } from '../src/governance/passwords.ts';
+import { PatientCopies } from '../src/governance/patient-copies.ts';
 import { patientKey } from '../src/governance/patient-key.ts';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
@@ -189,25 +192,42 @@ describe('patient portal and console: object-level access, CSRF, fixation, brute
     assert.equal((await call('GET', `/portal/api/events/${jobsOf.A[0]}`)).status, 401);
   });
 
-  test('the own originals download as a zip while held; after delivery: ORIGINALS_NOT_AVAILABLE', async () => {
+  test('the own study downloads as report + originals held; after delivery the report says they are not held', async () => {
     const a = await signIn(await invite(PATIENT_A.id));
     const aJob = (await server.store.getJob(jobsOf.A[0]!))!;
     const dl = await call('GET', `/portal/api/studies/${aJob.studyKey}/download`, { cookie: a.cookie });
     assert.equal(dl.status, 200);
     assert.equal(dl.headers.get('content-type'), 'application/zip');
     assert.equal(dl.body.readUInt32LE(0), 0x04034b50);
+    const names = zipNames(dl.body);
+    assert.equal(names[0], 'report.html');
+    assert.equal(names.filter((n) => n.startsWith('images/')).length, 1, 'the held one only');
     const original = readFileSync(join(corpusDir, PATIENT_A.files[1]!));
     assert.ok(dl.body.indexOf(original) > 0, 'the held original, byte for byte');
     const delivered = readFileSync(join(corpusDir, PATIENT_A.files[0]!));
     assert.equal(dl.body.indexOf(delivered.subarray(0, 4096)), -1, 'the delivered one is gone from the spool');
+    const report = zipText(dl.body, 'report.html');
+    assert.match(report, /Image 1 of 2/);
+    assert.match(report, /Clinical AI Ltd/);
+    assert.match(report, /Veil no longer holds the original of this image/);
+    assert.ok(!report.includes(PATIENT_A.id), 'no patient id in the report');
     const b = await signIn(await invite(PATIENT_B.id));
     const bJob = (await server.store.getJob(jobsOf.B[0]!))!;
     const gone = await call('GET', `/portal/api/studies/${bJob.studyKey}/download`, { cookie: b.cookie });
-    assert.equal(gone.status, 404);
-    assert.deepEqual(gone.json, { error: 'ORIGINALS_NOT_AVAILABLE' });
+    assert.equal(gone.status, 200);
+    assert.deepEqual(zipNames(gone.body), ['report.html']);
+    assert.match(zipText(gone.body, 'report.html'), /no longer holds the original/);
+    const ev = await call('GET', `/portal/api/events/${bJob.id}`, { cookie: b.cookie });
+    assert.equal(ev.json.originalsAvailable, false);
+    assert.match(String(ev.json.originalsNote), /imaging department/);
     const audit = await gov.listAudit({ event: 'portal.download' });
-    assert.equal(audit.length, 1);
-    assert.equal(audit[0]!.actor, 'portal:patient');
+    assert.deepEqual(
+      audit.map((e) => [e.actor, e.detail.files, e.detail.report]),
+      [
+        ['portal:patient', 1, true],
+        ['portal:patient', 0, true],
+      ],
+    );
   });
 
   test('CSRF: a consent change needs the token and a same-origin Origin', async () => {
@@ -348,3 +368,131 @@ describe('patient portal and console: object-level access, CSRF, fixation, brute
     assert.deepEqual(blocked.json, { error: 'PORTAL_RATE_LIMITED' });
   });
 });
+
+describe('patient portal: originals kept after delivery (portal.keepOriginalsDays)', () => {
+  const dir = ensureDir(join(root, 'kept'));
+  const inbox = ensureDir(join(dir, 'inbox'));
+  const { path: keyPath, key } = keyFile(dir);
+  let server: ServerHandle;
+  let gov: SqliteGovernanceStore;
+  let base: string;
+
+  before(async () => {
+    const configPath = governanceConfig(dir, keyPath, { portal: { enabled: true, keepOriginalsDays: 30 } });
+    server = await startServer({
+      config: loadServerConfig(configPath),
+      key,
+      role: 'all',
+      obs: createObservability({ level: 'warn', role: 'all' }),
+    });
+    base = `http://127.0.0.1:${server.http!.port}`;
+    gov = new SqliteGovernanceStore(join(dir, 'veil.db'));
+    await gov.init();
+    put(inbox, PATIENT_A.files[0]!, 'a1.dcm');
+    put(inbox, PATIENT_B.files[0]!, 'b1.dcm');
+    await waitFor('two done', async () => ((await server.store.countJobs()).done === 2 ? true : undefined));
+  });
+  after(async () => {
+    await gov?.close();
+    await server?.close();
+  });
+
+  const session = async (p: { id: string; issuer: string }): Promise<string> => {
+    const code = newPortalCode();
+    await gov.createInvite(portalCodeHash(code), patientKey(key, p.id, p.issuer), Date.now() + 60_000, 't', Date.now());
+    const r = await fetch(`${base}/portal/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+    assert.equal(r.status, 200);
+    return (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  };
+
+  test("a delivered study's original downloads from the sealed copy; another patient's answers 404", async () => {
+    const [aJob] = (await server.store.listJobs()).filter(
+      (j) => j.stepState.patientKey === patientKey(key, PATIENT_A.id, PATIENT_A.issuer),
+    );
+    assert.ok(aJob);
+    const original = readFileSync(join(corpusDir, PATIENT_A.files[0]!));
+    // Delivered: gone from the spool's incoming folder, sealed in the patient-copy store (nothing in clear there).
+    await waitFor('the copy sealed', async () =>
+      readdirSync(join(dir, 'spool/patient-copies')).includes(`${aJob.id}.vpc`) ? true : undefined,
+    );
+    const sealed = readFileSync(join(dir, 'spool/patient-copies', `${aJob.id}.vpc`));
+    assert.equal(sealed.indexOf(original.subarray(132, 132 + 256)), -1, 'sealed, not in clear');
+    assert.equal(readdirSync(join(dir, 'spool/patient-copies/pending')).length, 0);
+
+    const a = await session(PATIENT_A);
+    const dl = await fetch(`${base}/portal/api/studies/${aJob.studyKey}/download`, { headers: { cookie: a } });
+    assert.equal(dl.status, 200);
+    const body = Buffer.from(await dl.arrayBuffer());
+    assert.deepEqual(zipNames(body), ['report.html', `images/${aJob.id}.dcm`]);
+    assert.ok(body.indexOf(original) > 0, 'the original, byte for byte, after delivery');
+    assert.match(zipText(body, 'report.html'), /In this download: <code>images\//);
+    const ev = (await (await fetch(`${base}/portal/api/events/${aJob.id}`, { headers: { cookie: a } })).json()) as {
+      originalsAvailable: boolean;
+      originalsKeptUntil: string;
+    };
+    assert.equal(ev.originalsAvailable, true);
+    const days = (Date.parse(ev.originalsKeptUntil) - Date.now()) / 86_400_000;
+    assert.ok(days > 29.9 && days <= 30, `kept ${days} days`);
+
+    // Direct object reference: patient B asking for A's study (its id is not secret) gets what an unknown id gets.
+    const b = await session(PATIENT_B);
+    const other = await fetch(`${base}/portal/api/studies/${aJob.studyKey}/download`, { headers: { cookie: b } });
+    assert.equal(other.status, 404);
+    assert.deepEqual(await other.json(), { error: 'NOT_FOUND' });
+    const unknown = await fetch(`${base}/portal/api/studies/1.2.3/download`, { headers: { cookie: b } });
+    assert.equal(unknown.status, 404);
+  });
+
+  test('an expired or moved copy is never served; the sweep deletes expired copies', async () => {
+    const root2 = ensureDir(join(dir, 'copies-unit'));
+    let now = Date.now();
+    const copies = new PatientCopies({ root: root2, key, keepDays: 1, clock: () => now });
+    const src = join(root2, 'src.dcm');
+    writeFileSync(src, 'DICM original bytes');
+    const id = '0123456789abcdefghjkmnpqrs';
+    copies.keep(id, src);
+    await copies.settle();
+    assert.equal(Buffer.from(copies.read(id)!).toString(), 'DICM original bytes');
+    // Renamed to another job: the job id is in the associated data, so it does not open.
+    const other = 'srqpnmkjhgfedcba9876543210';
+    copyFileSync(join(root2, `${id}.vpc`), join(root2, `${other}.vpc`));
+    assert.equal(copies.read(other), undefined);
+    now += 86_400_000 + 1;
+    assert.equal(copies.read(id), undefined, 'expired');
+    assert.equal(copies.holds(id), false);
+    assert.equal(copies.sweep(), 2);
+    assert.deepEqual(
+      readdirSync(root2).filter((f) => f.endsWith('.vpc')),
+      [],
+    );
+  });
+});
+
+/** The entry names of a stored (uncompressed) zip, from its local headers. */
+function zipNames(zip: Buffer): string[] {
+  const names: string[] = [];
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50; ) {
+    const size = zip.readUInt32LE(at + 18);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extra = zip.readUInt16LE(at + 28);
+    names.push(zip.toString('utf8', at + 30, at + 30 + nameLen));
+    at += 30 + nameLen + extra + size;
+  }
+  return names;
+}
+
+function zipText(zip: Buffer, name: string): string {
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50; ) {
+    const size = zip.readUInt32LE(at + 18);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extra = zip.readUInt16LE(at + 28);
+    const start = at + 30 + nameLen + extra;
+    if (zip.toString('utf8', at + 30, at + 30 + nameLen) === name) return zip.toString('utf8', start, start + size);
+    at = start + size;
+  }
+  throw new Error(`${name} not in the zip`);
+}

@@ -133,8 +133,13 @@ export const portalSchema = z
       .default(60 * 24 * 7),
     /** Idle life of a portal session. */
     sessionMinutes: z.number().int().min(1).max(1440).default(30),
+    /**
+     * Days a patient's originals stay downloadable from the portal after delivery, sealed in the patient-copy store
+     * (apps/veil/src/governance/patient-copies.ts); 0 (default): none kept, the portal says so.
+     */
+    keepOriginalsDays: z.number().int().min(0).max(3650).default(0),
   })
-  .default({ enabled: false, codeMinutes: 60 * 24 * 7, sessionMinutes: 30 });
+  .default({ enabled: false, codeMinutes: 60 * 24 * 7, sessionMinutes: 30, keepOriginalsDays: 0 });
 
 export type GovernanceConfig = z.infer<typeof governanceSchema>;
 export type AuditConfig = z.infer<typeof auditSchema>;

@@ -33,6 +33,7 @@ import {
 import { CliError, EXIT_USAGE } from '../deid/cli-error.ts';
 import { loadCrosswalkPublicKey } from '../governance/crosswalk.ts';
 import { withCrosswalk } from '../governance/crosswalk-step.ts';
+import { patientCopiesFor } from '../governance/patient-copies.ts';
 import { loadSigningKey, openGovernanceStore, startGovernance } from '../governance/runtime.ts';
 import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
@@ -205,6 +206,10 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   const spool = new Spool(cfg.spool);
   spool.init();
   const takesIn = o.role !== 'worker';
+  const patientCopies = patientCopiesFor(o.config, o.key, {
+    sweep: takesIn,
+    onError: (code) => log.error({ event: 'patient_copy.error', code }, 'patient copy'),
+  });
   const runFile = runFilePath(cfg.spool, o.role);
   const adminToken = generateToken();
   if (takesIn) {
@@ -316,6 +321,8 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     // Only called after the commit that recorded the last delivery.
     onDone: async (job) => {
       await pulls?.onJobDone(job);
+      // The original moves to the patient-copy store when portal.keepOriginalsDays asks (governance/patient-copies.ts).
+      patientCopies.keep(job.id, spool.path(String(job.source.spool)));
       spool.remove(String(job.source.spool));
       spool.remove(spool.outputRel(job.id));
       defacing?.forget(job);

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GovernanceStore, JobStore, Runner } from '@veil/pipeline';
 import { vendorTokenHash } from '../governance/cli.ts';
+import { patientCopiesFor } from '../governance/patient-copies.ts';
 import { patientKey } from '../governance/patient-key.ts';
 import { consentDecision } from '../governance/runtime.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
@@ -58,7 +59,14 @@ export function createWeb(o: WebOptions): WebHandler {
     }
   }
   const portal = cfg.portal.enabled
-    ? new Portal({ config: o.config, gov: o.gov, store: o.store, spool: o.spool, clock })
+    ? new Portal({
+        config: o.config,
+        gov: o.gov,
+        store: o.store,
+        spool: o.spool,
+        clock,
+        copies: patientCopiesFor(o.config, o.key),
+      })
     : undefined;
   const console = cfg.console.enabled
     ? new Console({

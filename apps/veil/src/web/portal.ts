@@ -2,7 +2,15 @@
  * The patient portal, under /portal on the server's HTTP port. A patient signs in with a one-time code from staff
  * (`veil portal invite`) and sees, in plain language, each image Veil received for them: where its de-identified copy
  * went (organisation, purpose, region, date), what was removed, how long it is kept and whether deletion was
- * confirmed; changes their choices per purpose; downloads their own originals while Veil still holds them.
+ * confirmed; changes their choices per purpose; downloads, per study, a zip of their own report and originals.
+ *
+ * The download (GET /portal/api/studies/ID/download) always holds `report.html`: a plain-language summary of each
+ * image of that study Veil received (when, what was removed, where each de-identified copy went, for what, where it is
+ * kept, until when, and whether its deletion was confirmed). A DICOM structured report or encapsulated PDF among the
+ * study's originals (the radiology report, when it came through Veil) is under `report/`, the images under `images/`.
+ * Originals are held while the job is in the spool (quarantine, being sent) and, after delivery, only when the
+ * configuration keeps them (portal.keepOriginalsDays: the patient-copy store, governance/patient-copies.ts); when
+ * they are not held, the report and the page say so in plain words and where to ask instead.
  *
  * Every resource is scoped to the session's patient key: another patient's event or study id answers 404, exactly as
  * an id that does not exist. Codes: 10 failed attempts per client address and 100 in total per 15 minutes, then 429.
@@ -17,13 +25,14 @@
  *   GET    /portal/api/events/ID                                   -> Event | 404 NOT_FOUND
  *   GET    /portal/api/consent                                     -> {"purposes": [...]}
  *   PUT    /portal/api/consent/PURPOSE         {"optOut": bool}    -> {"purposes": [...]}
- *   GET    /portal/api/studies/ID/download                         -> application/zip | 404 NOT_FOUND |
- *                                                                     404 ORIGINALS_NOT_AVAILABLE
+ *   GET    /portal/api/studies/ID/download                         -> application/zip (report.html, images/,
+ *                                                                     report/) | 404 NOT_FOUND
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConsentRecord, Delivery, GovernanceStore, Job, JobStore, ReleaseRecord } from '@veil/pipeline';
 import { portalCodeHash } from '../governance/cli.ts';
+import type { PatientCopies } from '../governance/patient-copies.ts';
 import { consentDecision } from '../governance/runtime.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
 import type { Spool } from '../server/spool.ts';
@@ -50,6 +59,8 @@ export interface PortalContext {
   readonly store: JobStore;
   readonly spool: Spool;
   readonly clock: () => number;
+  /** Originals kept after delivery (portal.keepOriginalsDays); absent: none kept. */
+  readonly copies?: PatientCopies | undefined;
 }
 
 interface PatientSession {
@@ -81,6 +92,10 @@ export interface PortalEvent {
   readonly removed: string;
   readonly deliveries: readonly PortalDelivery[];
   readonly originalsAvailable: boolean;
+  /** Until when the kept original stays downloadable (patient-copy store); null while in the spool or not held. */
+  readonly originalsKeptUntil: string | null;
+  /** In plain words: whether Veil holds the original and, if not, where to ask. */
+  readonly originalsNote: string;
 }
 
 const COOKIE = 'veil_portal';
@@ -183,7 +198,7 @@ export class Portal {
       studyId: job.studyKey,
       status: JOB_STATUS[job.state] ?? job.state,
       removed: this.#removed,
-      originalsAvailable: this.#original(job) !== undefined,
+      ...this.#originals(job),
       deliveries: deliveries.map((d) => {
         const dest = cfg.destinations.find((x) => x.name === d.destination);
         const route = this.#c.config.routes.find((r) => r.name === job.route);
@@ -219,6 +234,44 @@ export class Portal {
     if (typeof rel !== 'string' || job.state === 'purged') return undefined;
     const p = this.#c.spool.path(rel);
     return existsSync(p) ? p : undefined;
+  }
+
+  /** The original's bytes: from the spool, else the patient-copy store; undefined when Veil no longer holds it. */
+  #originalBytes(job: Job): Uint8Array | undefined {
+    const p = this.#original(job);
+    if (p) {
+      try {
+        return readFileSync(p);
+      } catch {
+        // Removed between the check and the read: try the patient-copy store.
+      }
+    }
+    return job.state === 'purged' ? undefined : this.#c.copies?.read(job.id);
+  }
+
+  #originals(job: Job): Pick<PortalEvent, 'originalsAvailable' | 'originalsKeptUntil' | 'originalsNote'> {
+    if (this.#original(job)) {
+      return {
+        originalsAvailable: true,
+        originalsKeptUntil: null,
+        originalsNote: 'Veil still holds the original of this image: you can download it.',
+      };
+    }
+    const until = job.state === 'purged' ? undefined : this.#c.copies?.expiresAt(job.id);
+    if (until !== undefined) {
+      return {
+        originalsAvailable: true,
+        originalsKeptUntil: iso(until),
+        originalsNote: `Veil keeps a protected copy of the original for you to download until ${date(until)}.`,
+      };
+    }
+    return {
+      originalsAvailable: false,
+      originalsKeptUntil: null,
+      originalsNote:
+        'Veil no longer holds the original of this image: it deletes originals once the de-identified copies are ' +
+        "sent. The hospital's imaging department keeps your images and report: ask them for a copy.",
+    };
   }
 
   async #mine(patientKey: string, jobId: string): Promise<Job | undefined> {
@@ -290,14 +343,26 @@ export class Portal {
     if (jobs.length === 0) throw new WebError('NOT_FOUND', 404);
     const { zipStored } = await import('./zip.ts');
     const entries: { name: string; data: Uint8Array }[] = [];
+    const events: { event: PortalEvent; file: string | null }[] = [];
     for (const j of jobs) {
-      const p = this.#original(j);
-      if (p) entries.push({ name: `images/${j.id}.dcm`, data: readFileSync(p) });
+      const data = this.#originalBytes(j);
+      const event = await this.#event(j);
+      let file: string | null = null;
+      if (data) {
+        file = `${isReport(j) ? 'report' : 'images'}/${j.id}.dcm`;
+        entries.push({ name: file, data });
+      }
+      events.push({ event, file });
     }
-    if (entries.length === 0) throw new WebError('ORIGINALS_NOT_AVAILABLE', 404);
+    const originals = entries.length;
+    entries.unshift({ name: 'report.html', data: Buffer.from(this.#reportHtml(events), 'utf8') });
     await this.#c.gov.appendAudit(
       null,
-      { event: 'portal.download', actor: 'portal:patient', detail: { patientKey, studyId, files: entries.length } },
+      {
+        event: 'portal.download',
+        actor: 'portal:patient',
+        detail: { patientKey, studyId, files: originals, report: true },
+      },
       this.#c.clock(),
     );
     const zip = zipStored(entries);
@@ -309,6 +374,35 @@ export class Portal {
       'x-content-type-options': 'nosniff',
     });
     res.end(zip);
+  }
+
+  /** The plain-language report in the download: one section per image of the study. */
+  #reportHtml(items: readonly { event: PortalEvent; file: string | null }[]): string {
+    const facility = this.#c.config.server.governance.facility?.name;
+    const sections = items
+      .map(({ event: e, file }, i) => {
+        const where = e.deliveries.length
+          ? `<ul>${e.deliveries
+              .map(
+                (d) =>
+                  `<li>${esc(d.organisation ?? d.destination)}, for ${esc(d.purposeLabel ?? d.purpose ?? 'an undeclared use')}, kept in ${esc(d.region ?? 'an undeclared region')}: ${esc(d.statusText)}${d.sentAt ? ` on ${esc(date(Date.parse(d.sentAt)))}` : ''}${d.deleteBy ? `; to be deleted by ${esc(date(Date.parse(d.deleteBy)))}` : ''}${d.deletionConfirmedAt ? `; deletion confirmed on ${esc(date(Date.parse(d.deletionConfirmedAt)))}` : d.deletionOverdue ? '; deletion overdue: not yet confirmed by the organisation' : ''}.</li>`,
+              )
+              .join('')}</ul>`
+          : '<p>No copy of this image has gone anywhere.</p>';
+        return `<section><h2>Image ${i + 1} of ${items.length}</h2>
+<p>Received ${esc(date(Date.parse(e.receivedAt)))}. Status: ${esc(e.status)}.</p>
+<p>${esc(e.removed)}</p>
+<h3>Where de-identified copies went</h3>${where}
+<h3>Your original</h3><p>${file ? `In this download: <code>${esc(file)}</code>.` : esc(e.originalsNote)}</p></section>`;
+      })
+      .join('\n');
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Your images: report</title></head><body>
+<h1>Your images: what happened to them</h1>
+<p>This report was made on ${esc(date(this.#c.clock()))}${facility ? ` by ${esc(facility)}` : ''} from the records of Veil, the gateway that removes identifying details before images are shared with AI services. It covers ${items.length} image(s) of one study.</p>
+<p>Files in <code>images/</code> are your original images (DICOM format, which any DICOM viewer opens). A radiology report that came through Veil as a DICOM document is in <code>report/</code>. Veil does not hold reports sent outside DICOM: ask the imaging department for those.</p>
+${sections}
+</body></html>
+`;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -470,10 +564,11 @@ ${
     : '<p>No copy has gone anywhere.</p>'
 }
 <p><a href="/portal/events/${esc(e.id)}">Details of this image</a>${
-      e.studyId && e.originalsAvailable
-        ? ` · <a href="/portal/api/studies/${esc(e.studyId)}/download">Download your original images of this study</a>`
+      e.studyId
+        ? ` · <a href="/portal/api/studies/${esc(e.studyId)}/download">Download ${e.originalsAvailable ? 'your original images and a report' : 'a report'} of this study</a>`
         : ''
     }</p>
+<p class="muted">${esc(e.originalsNote)}</p>
 </section>`;
   }
 
@@ -505,4 +600,11 @@ ${events.length ? events.map((e, i) => this.#eventHtml(e, i + 1, events.length))
 <p><a href="/privacy">How this facility shares images (privacy fact sheet)</a></p>`,
     });
   }
+}
+
+const REPORT_CLASSES = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(88\.\d+|104\.1)$/;
+
+/** A structured report (88.x) or an encapsulated PDF (104.1): the study's report rather than an image. */
+function isReport(job: Job): boolean {
+  return typeof job.stepState.sopClassUid === 'string' && REPORT_CLASSES.test(job.stepState.sopClassUid);
 }
