@@ -29,8 +29,10 @@
  *   const known = extractKnownIdentifiers(scanFile(originalBytes));
  *   known.needles.length; // e.g. 23
  */
+
 import type { DicomElement, DicomFile } from '../dicom/dataset.ts';
 import { lookupTag } from '../dicom/dictionary/index.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { readString, readStrings, walkElements } from '../dicom/value.ts';
 import { usesCharacterSet } from '../dicom/vr.ts';
@@ -65,50 +67,46 @@ export interface KnownIdentifiers {
 }
 
 const PATIENT_NAME_TAGS = new Set([
-  0x00100010, // Patient's Name
-  0x00101001, // Other Patient Names
-  0x00101005, // Patient's Birth Name
-  0x00101060, // Patient's Mother's Birth Name
+  Tag.PatientName,
+  Tag.OtherPatientNames,
+  Tag.PatientBirthName,
+  Tag.PatientMotherBirthName,
 ]);
 
 const ID_CODES = ['KNOWN_PATIENT_ID', 'KNOWN_ACCESSION', 'KNOWN_OTHER_ID'] as const;
 
 const ID_TAGS: ReadonlyMap<number, (typeof ID_CODES)[number]> = new Map([
-  [0x00100020, 'KNOWN_PATIENT_ID'], // Patient ID
-  [0x00101000, 'KNOWN_PATIENT_ID'], // Other Patient IDs
-  [0x00101090, 'KNOWN_PATIENT_ID'], // Medical Record Locator
-  [0x00080050, 'KNOWN_ACCESSION'], // Accession Number
-  [0x0040050a, 'KNOWN_ACCESSION'], // Specimen Accession Number
-  [0x00200010, 'KNOWN_OTHER_ID'], // Study ID
-  [0x00380010, 'KNOWN_OTHER_ID'], // Admission ID
-  [0x00380060, 'KNOWN_OTHER_ID'], // Service Episode ID
-  [0x00400009, 'KNOWN_OTHER_ID'], // Scheduled Procedure Step ID
-  [0x00400253, 'KNOWN_OTHER_ID'], // Performed Procedure Step ID
-  [0x00401001, 'KNOWN_OTHER_ID'], // Requested Procedure ID
-  [0x00402016, 'KNOWN_OTHER_ID'], // Placer Order Number / Imaging Service Request
-  [0x00402017, 'KNOWN_OTHER_ID'], // Filler Order Number / Imaging Service Request
-  [0x00101050, 'KNOWN_OTHER_ID'], // Insurance Plan Identification
+  [Tag.PatientID, 'KNOWN_PATIENT_ID'],
+  [Tag.OtherPatientIDs, 'KNOWN_PATIENT_ID'],
+  [Tag.MedicalRecordLocator, 'KNOWN_PATIENT_ID'],
+  [Tag.AccessionNumber, 'KNOWN_ACCESSION'],
+  [Tag.SpecimenAccessionNumber, 'KNOWN_ACCESSION'],
+  [Tag.StudyID, 'KNOWN_OTHER_ID'],
+  [Tag.AdmissionID, 'KNOWN_OTHER_ID'],
+  [Tag.ServiceEpisodeID, 'KNOWN_OTHER_ID'],
+  [Tag.ScheduledProcedureStepID, 'KNOWN_OTHER_ID'],
+  [Tag.PerformedProcedureStepID, 'KNOWN_OTHER_ID'],
+  [Tag.RequestedProcedureID, 'KNOWN_OTHER_ID'],
+  [Tag.PlacerOrderNumberImagingServiceRequest, 'KNOWN_OTHER_ID'],
+  [Tag.FillerOrderNumberImagingServiceRequest, 'KNOWN_OTHER_ID'],
+  [Tag.InsurancePlanIdentification, 'KNOWN_OTHER_ID'],
 ]);
 
 const ADDRESS_TAGS = new Set([
-  0x00101040, // Patient's Address
-  0x00080092, // Referring Physician's Address
-  0x00401102, // Person's Address
-  0x00380400, // Patient's Institution Residence
+  Tag.PatientAddress,
+  Tag.ReferringPhysicianAddress,
+  Tag.PersonAddress,
+  Tag.PatientInstitutionResidence,
 ]);
 
 const PHONE_TAGS = new Set([
-  0x00102154, // Patient's Telephone Numbers
-  0x00080094, // Referring Physician's Telephone Numbers
-  0x00401103, // Person's Telephone Numbers
-  0x00402010, // Order Callback Phone Number
-  0x00102155, // Patient's Telecom Information
-  0x00401104, // Person's Telecom Information
+  Tag.PatientTelephoneNumbers,
+  Tag.ReferringPhysicianTelephoneNumbers,
+  Tag.PersonTelephoneNumbers,
+  Tag.OrderCallbackPhoneNumber,
+  Tag.PatientTelecomInformation,
+  Tag.PersonTelecomInformation,
 ]);
-
-const INSTITUTION_NAME = 0x00080080;
-const MANUFACTURER = 0x00080070;
-const INSTITUTION_ADDRESS = 0x00080081;
 
 /** Values that identify no one (word forms, spaces removed). */
 const PLACEHOLDERS = new Set([
@@ -152,9 +150,9 @@ function isClassUIDAttribute(tag: number): boolean {
   let yes = classUIDAttributes.get(tag);
   if (yes === undefined) {
     yes =
-      tag === 0x00020010 ||
-      tag === 0x00020012 ||
-      tag === 0x00020002 ||
+      tag === Tag.TransferSyntaxUID ||
+      tag === Tag.ImplementationClassUID ||
+      tag === Tag.MediaStorageSOPClassUID ||
       CLASS_UID_KEYWORD.test(lookupTag(tag)?.keyword ?? '');
     // Public tags are a fixed set; private ones could be many: only the former are remembered.
     if ((tag >>> 16) % 2 === 0) classUIDAttributes.set(tag, yes);
@@ -377,11 +375,11 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
       for (const v of safeStrings(el)) c.addAll(PHONE_NEEDLES(`-${v}`));
       return;
     }
-    if (tag === INSTITUTION_NAME) {
+    if (tag === Tag.InstitutionName) {
       for (const v of safeStrings(el)) c.addAll(INSTITUTION_NEEDLES(`-${v}`));
       return;
     }
-    if (tag === INSTITUTION_ADDRESS) {
+    if (tag === Tag.InstitutionAddress) {
       for (const v of safeStrings(el)) c.addAll(ADDRESS_NEEDLES(`I${v}`));
       return;
     }
@@ -396,7 +394,7 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
   const manufacturers: string[] = [];
   if (original.meta) walkElements(original.meta, (el) => visit(el));
   walkElements(original.dataset, (el) => {
-    if (el.tag === MANUFACTURER && el.items === undefined) manufacturers.push(...safeStrings(el).map(wordForm));
+    if (el.tag === Tag.Manufacturer && el.items === undefined) manufacturers.push(...safeStrings(el).map(wordForm));
     visit(el);
   });
   // An "institution" the original also names as the device manufacturer is the vendor (test and demo files put the

@@ -20,11 +20,13 @@
  *   const findings = verifyFile(scanFile(outBytes), { original: scanFile(inBytes), config });
  *   if (findings.some((f) => f.level === 'error')) quarantine(...);
  */
+
 import type { DeidConfig } from '../deid/config.ts';
 import { DUMMY_TEXT } from '../deid/dummy-values.ts';
 import { normalizeCreator } from '../deid/private-tags.ts';
 import type { PathStep } from '../deid/selector.ts';
 import type { DicomElement, DicomFile, ElementContainer } from '../dicom/dataset.ts';
+import * as Tag from '../dicom/dictionary/tags.ts';
 import { isPrivateCreator, isPrivateTag } from '../dicom/tag.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { findElement, readString, readStrings } from '../dicom/value.ts';
@@ -53,18 +55,10 @@ export interface VerifyContext {
   readonly detectorLevels?: Readonly<Record<string, DetectorLevel>> | undefined;
 }
 
-const PATIENT_IDENTITY_REMOVED = 0x00120062;
-const BURNED_IN_ANNOTATION = 0x00280301;
-const MODALITY = 0x00080060;
-const SOP_CLASS_UID = 0x00080016;
-const IMAGE_TYPE = 0x00080008;
-const UNFORMATTED_TEXT_VALUE = 0x00700006;
 // Text of graphics (Clean Graphics Option, PS3.15 E.3.3): in graphic annotations and their text objects. The same
 // attribute in a Waveform Annotation Sequence is a measurement label, left to the text checks like any free text.
-const GRAPHIC_ANNOTATION_SEQUENCE = 0x00700001;
-const TEXT_OBJECT_SEQUENCE = 0x00700008;
-const PIXEL_TAGS = [0x7fe00010, 0x7fe00008, 0x7fe00009];
-const DESCRIPTION_TAGS = [0x0008103e, 0x00181030, 0x00204000, 0x00081030]; // series, protocol, image comments, study
+const PIXEL_TAGS = [Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData];
+const DESCRIPTION_TAGS = [Tag.SeriesDescription, Tag.ProtocolName, Tag.ImageComments, Tag.StudyDescription];
 
 /** Modalities whose images carry text in the pixels more often than not. */
 const TEXT_PRONE_MODALITIES = new Set(['US', 'SC', 'OT', 'XA', 'ES', 'XC']);
@@ -177,8 +171,8 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
           else if ((e === 0x0022 || e === 0x1500 || e === 0x4000) && nonDummyText(el) !== undefined)
             code = 'OVERLAY_TEXT';
         } else if (
-          tag === UNFORMATTED_TEXT_VALUE &&
-          steps.some((s) => s.tag === GRAPHIC_ANNOTATION_SEQUENCE || s.tag === TEXT_OBJECT_SEQUENCE) &&
+          tag === Tag.UnformattedTextValue &&
+          steps.some((s) => s.tag === Tag.GraphicAnnotationSequence || s.tag === Tag.TextObjectSequence) &&
           nonDummyText(el) !== undefined
         ) {
           code = 'GRAPHIC_ANNOTATION_TEXT';
@@ -210,7 +204,7 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
 }
 
 function identityRemoved(file: DicomFile, out: Findings): void {
-  const el = findElement(file.dataset, PATIENT_IDENTITY_REMOVED);
+  const el = findElement(file.dataset, Tag.PatientIdentityRemoved);
   if (!el) {
     out.add('identity-removed', '(0012,0062)', 'PATIENT_IDENTITY_REMOVED_MISSING', '<absent>');
     return;
@@ -226,17 +220,17 @@ function burnedIn(file: DicomFile, out: Findings): void {
     const el = findElement(ds, tag);
     return el && el.items === undefined && el.length <= 1024 ? readString(el).trim().toUpperCase() : '';
   };
-  if (text(BURNED_IN_ANNOTATION) === 'YES')
+  if (text(Tag.BurnedInAnnotation) === 'YES')
     out.add('burned-in-text-suspect', '(0028,0301)', 'BURNED_IN_ANNOTATION', '<3 chars>');
-  const modality = text(MODALITY);
+  const modality = text(Tag.Modality);
   if (TEXT_PRONE_MODALITIES.has(modality)) {
     out.add('burned-in-text-suspect', '(0008,0060)', 'TEXT_PRONE_MODALITY', maskLength(modality));
   }
-  const sopClass = text(SOP_CLASS_UID);
+  const sopClass = text(Tag.SOPClassUID);
   if (sopClass.startsWith(SECONDARY_CAPTURE_PREFIX)) {
     out.add('burned-in-text-suspect', '(0008,0016)', 'SCREEN_CAPTURE', maskLength(sopClass));
   }
-  const imageType = text(IMAGE_TYPE);
+  const imageType = text(Tag.ImageType);
   if (/SCREEN SAVE|SCREENSHOT|DOSE|CSA REPORT/.test(imageType)) {
     out.add('burned-in-text-suspect', '(0008,0008)', 'SCREEN_CAPTURE', maskLength(imageType));
   }
@@ -270,10 +264,10 @@ function expectedShift(original: DicomFile, config: DeidConfig | undefined, key:
     return el && el.items === undefined ? readString(el) : undefined;
   };
   const k = patientKey({
-    patientId: s(0x00100020),
-    patientName: s(0x00100010),
-    birthDate: s(0x00100030),
-    fallback: `study:${s(0x0020000d) ?? ''}`,
+    patientId: s(Tag.PatientID),
+    patientName: s(Tag.PatientName),
+    birthDate: s(Tag.PatientBirthDate),
+    fallback: `study:${s(Tag.StudyInstanceUID) ?? ''}`,
   });
   try {
     return dateShiftDays(k, key, config?.dates.maxShiftDays ?? 365);
