@@ -8,7 +8,8 @@
  * at the level of the orbital roof), 6 mm behind the skin there, tilted 45 degrees back from the patient's vertical
  * axis, and no deeper than a coronal plane 25 mm behind the nasion (in front of the temporal poles and the
  * brainstem): the nose, lips, chin, eyelids, the front of the eyes and cheeks; the brain, the skull above the cut and
- * everything posterior of the planes are outside it.
+ * everything posterior of the planes are outside it. The ears join the region where the field of view shows them
+ * (earRegion: what stands out beside the head at ear height further than the cranium does above).
  *
  * Per series the verdict is `present` (a nose protrudes >= 8 mm; 12 mm when the top of the head is cut off),
  * `absent` (no protrusion at all and the head covers less than 110 mm below its top: vertex to skull base) or
@@ -34,6 +35,33 @@ export interface FacePlane {
   readonly tanBack: number;
   /** The deepest the cut goes: a coronal plane (patient y, mm) in front of the brain's anterior-inferior extent. */
   readonly capY: number;
+  /** The ears, where the field of view shows them (see earRegion); part of the region like the face. */
+  readonly ears?: EarRegion | undefined;
+}
+
+/**
+ * The outer ears: in a box beside the head (from 20 mm below the nose tip to 15 mm above the brow, 65-140 mm behind
+ * the nasion), whatever lies further out to either side than the head itself does 10-40 mm above that box (the
+ * cranium's widest part, taken over 10 mm front and back, plus 2 mm): the pinna stands out from the side of the
+ * head, the skull and the brain never do. Per 2 mm band of patient y: voxels with x > left[b] (towards the patient's left) or x < right[b] are ear.
+ * Bands where the head above is not seen have no ear region (1e9 / -1e9).
+ */
+export interface EarRegion {
+  readonly zMin: number;
+  readonly zMax: number;
+  /** y of band 0's anterior edge, and the band width (mm). */
+  readonly y0: number;
+  readonly yStep: number;
+  readonly left: readonly number[];
+  readonly right: readonly number[];
+}
+
+/** Whether a patient point is in the ear region (see EarRegion). */
+export function inEarRegion(e: EarRegion, p: Vec3): boolean {
+  if (p[2] < e.zMin || p[2] > e.zMax) return false;
+  const b = Math.floor((p[1] - e.y0) / e.yStep);
+  if (b < 0 || b >= e.left.length) return false;
+  return p[0] > e.left[b]! || p[0] < e.right[b]!;
 }
 
 export interface FaceLandmarks {
@@ -61,6 +89,8 @@ export interface FaceDetection {
   readonly midlineX: number;
   readonly landmarks?: FaceLandmarks;
   readonly plane?: FacePlane;
+  /** Head voxels (2 mm grid) found in the ear region: 0 when the field of view shows no ear. */
+  readonly earGridVoxels?: number;
 }
 
 export const CT_AIR_SKIN_HU = -500;
@@ -80,10 +110,84 @@ const CUT_DEPTH_MM = 6;
 export const CUT_TILT_DEGREES = 45;
 const CAP_BEHIND_NASION_MM = 25;
 
-/** Whether a patient point is in the face region of a plane. */
-export function inFaceRegion(plane: FacePlane, p: Vec3): boolean {
+/** Whether a patient point is in the face region of a plane (the part in front of the cut; not the ears). */
+export function inFaceCut(plane: FacePlane, p: Vec3): boolean {
   const a = plane.point;
   return p[2] <= a[2] && p[1] < plane.capY && p[1] + plane.tanBack * p[2] < a[1] + plane.tanBack * a[2];
+}
+
+/** Whether a patient point is in the region a plane removes: the face, and the ears when the plane has them. */
+export function inFaceRegion(plane: FacePlane, p: Vec3): boolean {
+  return inFaceCut(plane, p) || (plane.ears !== undefined && inEarRegion(plane.ears, p));
+}
+
+const EAR_BELOW_TIP_MM = 20;
+const EAR_ABOVE_BROW_MM = 15;
+const EAR_FRONT_MM = 65;
+const EAR_BACK_MM = 140;
+const EAR_REFERENCE_MM: readonly [number, number] = [10, 40];
+const EAR_MARGIN_MM = 2;
+const EAR_SMOOTH_MM = 10;
+const NO_EAR = 1e9;
+
+/**
+ * The ear region for a head mask and its landmarks (see EarRegion), and how many grid voxels of the head lie in it
+ * (0: no ear in the field of view, e.g. a slab that cuts the head at its sides; then no region is returned).
+ */
+export function earRegion(
+  g: Grid,
+  mask: Uint8Array,
+  landmarks: FaceLandmarks,
+): { readonly region?: EarRegion; readonly gridVoxels: number } {
+  const { nx, ny, nz, origin, step } = g;
+  const zMin = landmarks.noseTip[2] - EAR_BELOW_TIP_MM;
+  const zMax = landmarks.brow[2] + EAR_ABOVE_BROW_MM;
+  const y0 = landmarks.nasion[1] + EAR_FRONT_MM;
+  const bands = Math.ceil((EAR_BACK_MM - EAR_FRONT_MM) / step);
+  const gz = (z: number): number => Math.round((z - origin[2]) / step);
+  const left: number[] = [];
+  const right: number[] = [];
+  const rz0 = Math.max(0, gz(zMax + EAR_REFERENCE_MM[0]));
+  const rz1 = Math.min(nz - 1, gz(zMax + EAR_REFERENCE_MM[1]));
+  for (let b = 0; b < bands; b++) {
+    const y = Math.round((y0 + (b + 0.5) * step - origin[1]) / step);
+    let lo = nx;
+    let hi = -1;
+    if (y >= 0 && y < ny) {
+      for (let z = rz0; z <= rz1; z++) {
+        for (let x = 0; x < nx; x++) {
+          if (!mask[x + nx * (y + ny * z)]) continue;
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
+      }
+    }
+    left.push(hi < 0 ? NO_EAR : origin[0] + hi * step + EAR_MARGIN_MM);
+    right.push(hi < 0 ? -NO_EAR : origin[0] + lo * step - EAR_MARGIN_MM);
+  }
+  // A band whose reference is narrower than its neighbours' (a gap in the mask, weak signal at the coil's edge) must
+  // not cut into the side of the head: each band takes the widest reference within EAR_SMOOTH_MM.
+  const w = Math.round(EAR_SMOOTH_MM / step);
+  const widest = (a: readonly number[], pick: (x: number, y: number) => number): number[] =>
+    a.map((_, b) => a.slice(Math.max(0, b - w), b + w + 1).reduce((x, y) => pick(x, y)));
+  const region: EarRegion = {
+    zMin,
+    zMax,
+    y0,
+    yStep: step,
+    left: widest(left, Math.max),
+    right: widest(right, Math.min),
+  };
+  let gridVoxels = 0;
+  for (let z = Math.max(0, gz(zMin)); z <= Math.min(nz - 1, gz(zMax)); z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        if (!mask[x + nx * (y + ny * z)]) continue;
+        if (inEarRegion(region, [origin[0] + x * step, origin[1] + y * step, origin[2] + z * step])) gridVoxels++;
+      }
+    }
+  }
+  return gridVoxels > 0 ? { region, gridVoxels } : { gridVoxels };
 }
 
 interface Profile {
@@ -130,6 +234,8 @@ function maxOver(front: Float64Array, a: number, b: number): number {
 export interface DetectOptions {
   /** Override the head threshold (real-world units). */
   readonly threshold?: number;
+  /** Add the ears to the region where the field of view shows them (default true). */
+  readonly ears?: boolean;
 }
 
 export function detectFace<K>(v: Volume<K>, options: DetectOptions = {}): FaceDetection {
@@ -249,17 +355,21 @@ export function detectFaceOnGrid(g: Grid, modality: string, options: DetectOptio
   const noseTip: Vec3 = [midlineX, front[bestZ]!, z(bestZ)];
   const nasion: Vec3 = [midlineX, front[nz0]!, z(nz0)];
   const brow: Vec3 = [midlineX, browFront, z(zBrowIdx)];
+  const landmarks: FaceLandmarks = { noseTip, nasion, brow };
+  const ears = options.ears === false ? { gridVoxels: 0 } : earRegion(g, mask, landmarks);
   const plane: FacePlane = {
     point: [midlineX, browFront + CUT_DEPTH_MM, z(zBrowIdx)],
     tanBack: Math.tan((CUT_TILT_DEGREES * Math.PI) / 180),
     capY: nasion[1] + CAP_BEHIND_NASION_MM,
+    ...(ears.region ? { ears: ears.region } : {}),
   };
   return {
     ...base,
     verdict: 'present',
     reason: 'NOSE_FOUND',
     prominenceMm: bestP,
-    landmarks: { noseTip, nasion, brow },
+    landmarks,
     plane,
+    earGridVoxels: ears.gridVoxels,
   };
 }

@@ -7,7 +7,7 @@
  *   const { frames } = defaceVolume(volume, detection.plane!, detection.background);
  */
 
-import type { FacePlane } from './face.ts';
+import { type FacePlane, inEarRegion } from './face.ts';
 import type { StoredPixels } from './instance.ts';
 import type { Volume } from './series.ts';
 
@@ -27,8 +27,9 @@ export function storedValue(realValue: number, slope: number, intercept: number,
 }
 
 /**
- * Calls fn(frameIndex, voxelIndex) for every voxel of the volume inside the face region of a plane, row by row
- * (z and y are linear along a row, so the test costs a few additions per voxel).
+ * Calls fn(frameIndex, voxelIndex) once for every voxel of the volume inside the region of a plane (the face cut,
+ * then the ears when the plane has them), row by row (z and y are linear along a row, so the face test costs a few
+ * additions per voxel; rows that cannot meet the ear region are skipped whole).
  */
 export function forEachRegionVoxel<K>(v: Volume<K>, plane: FacePlane, fn: (k: number, n: number) => void): void {
   const t = plane.tanBack;
@@ -43,6 +44,12 @@ export function forEachRegionVoxel<K>(v: Volume<K>, plane: FacePlane, fn: (k: nu
   const dyI = r[1] * dx;
   const dsI = (r[1] + t * r[2]) * dx;
   const cap = plane.capY;
+  const ears = plane.ears;
+  const dxI = r[0] * dx;
+  const earY0 = ears ? ears.y0 : 0;
+  const earY1 = ears ? ears.y0 + ears.left.length * ears.yStep : 0;
+  const innerLeft = ears ? Math.min(...ears.left) : 0;
+  const innerRight = ears ? Math.max(...ears.right) : 0;
   v.frames.forEach((f, k) => {
     for (let j = 0; j < v.rows; j++) {
       const z0 = f.position[2] + j * dy * c[2];
@@ -66,10 +73,24 @@ export function forEachRegionVoxel<K>(v: Volume<K>, plane: FacePlane, fn: (k: nu
         else lo = Math.max(lo, strict ? Math.floor(x) + 1 : Math.ceil(x));
       }
       const row = j * v.columns;
+      const inCut = (i: number): boolean => !(z0 + i * dzI > a[2] || s0 + i * dsI >= limit || y0 + i * dyI >= cap);
       for (let i = Math.max(0, lo - 1); i < Math.min(v.columns, hi + 1); i++) {
         // The range is exact up to rounding at its ends: one more voxel each side, and the test itself decides.
-        if (z0 + i * dzI > a[2] || s0 + i * dsI >= limit || y0 + i * dyI >= cap) continue;
-        fn(k, row + i);
+        if (inCut(i)) fn(k, row + i);
+      }
+      if (ears) {
+        const x0 = f.position[0] + j * dy * c[0];
+        const xEnd = x0 + (v.columns - 1) * dxI;
+        const zEnd = z0 + (v.columns - 1) * dzI;
+        const yEnd = y0 + (v.columns - 1) * dyI;
+        // Rows that cannot meet the ear box, or lie between the innermost limits, are skipped whole.
+        if (Math.max(z0, zEnd) < ears.zMin || Math.min(z0, zEnd) > ears.zMax) continue;
+        if (Math.max(y0, yEnd) < earY0 || Math.min(y0, yEnd) >= earY1) continue;
+        if (Math.min(x0, xEnd) >= innerRight && Math.max(x0, xEnd) <= innerLeft) continue;
+        for (let i = 0; i < v.columns; i++) {
+          if (inCut(i)) continue; // already given
+          if (inEarRegion(ears, [x0 + i * dxI, y0 + i * dyI, z0 + i * dzI])) fn(k, row + i);
+        }
       }
     }
   });
