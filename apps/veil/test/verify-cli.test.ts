@@ -6,6 +6,10 @@
  * Instance UID. Each must be caught (by `veil verify`) and quarantined (by `veil deid`). At the end, everything the
  * commands printed or wrote besides DICOM files is searched for the originals' names and IDs. Files get neutral
  * names: the dataset's own file names spell the patient.
+ *
+ * These files carry synthetic PHI burned into their pixels too. The header checks here run with the pixel text stage
+ * turned off explicitly (HEADER_ONLY: a user's own choice, then nothing is claimed clean); one test shows the pixel
+ * half, on by default, failing the header-clean output (VERIFY_PIXEL_TEXT). More in pixels-default.test.ts.
  */
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
@@ -190,6 +194,11 @@ const LEAKS: {
   },
 ];
 
+/** A configuration with the pixel text stage (and so the pixel half of veil verify) turned off. */
+const PIXELS_OFF = { pixels: { text: { enabled: false } } };
+const HEADER_ONLY = join(tmpRoot, 'header-only.json');
+writeFileSync(HEADER_ONLY, JSON.stringify(PIXELS_OFF));
+
 describe('veil verify', () => {
   const out = join(tmpRoot, 'out');
   const orig = join(tmpRoot, 'orig');
@@ -204,7 +213,7 @@ describe('veil verify', () => {
 
   test('catches every planted leak, prints JSON lines, writes the reports, exits 1', () => {
     const report = join(tmpRoot, 'report');
-    const r = veil(['verify', 'out', '--originals', 'orig', '--json', '--report', report]);
+    const r = veil(['verify', 'out', '--originals', 'orig', '--json', '--report', report, '-c', HEADER_ONLY]);
     assert.equal(r.status, 1, r.stderr);
     const findings = jsonLines(r.stdout);
     for (const l of LEAKS) {
@@ -231,7 +240,7 @@ describe('veil verify', () => {
   });
 
   test('prints one line per finding: file, tag path, detector, level, masked value, code', () => {
-    const r = veil(['verify', 'out', '--originals', 'orig']);
+    const r = veil(['verify', 'out', '--originals', 'orig', '--config', HEADER_ONLY]);
     assert.equal(r.status, 1);
     assert.match(
       r.stdout,
@@ -245,7 +254,19 @@ describe('veil verify', () => {
     write(join(h, 'P1/S1/x1.dcm'), readFileSync(join(out, 'kept-name.dcm')));
     write(join(h, 'P2/S2/x2.dcm'), readFileSync(join(out, 'original-uid.dcm')));
     const report = join(tmpRoot, 'report-hier');
-    const r = veil(['verify', 'hier', '--originals', 'orig', '--key-file', keyFile, '--json', '--report', report]);
+    const r = veil([
+      'verify',
+      'hier',
+      '--originals',
+      'orig',
+      '--key-file',
+      keyFile,
+      '--json',
+      '--report',
+      report,
+      '-c',
+      HEADER_ONLY,
+    ]);
     assert.equal(r.status, 1, r.stderr);
     const findings = jsonLines(r.stdout);
     assert.ok(findings.some((f) => f.file === 'P1/S1/x1.dcm' && f.detector === 'known-name' && f.level === 'error'));
@@ -257,7 +278,7 @@ describe('veil verify', () => {
     );
     collectTextFiles(report);
     // Without the key the originals cannot be found: the known-value checks cannot run, which is said.
-    const r2 = veil(['verify', 'hier', '--originals', 'orig', '--json']);
+    const r2 = veil(['verify', 'hier', '--originals', 'orig', '--json', '-c', HEADER_ONLY]);
     assert.equal(r2.status, 0, r2.stderr);
     assert.ok(jsonLines(r2.stdout).some((f) => f.detector === 'original-missing' && f.level === 'warn'));
   });
@@ -269,12 +290,23 @@ describe('veil verify', () => {
       JSON.stringify({
         overrides: [{ selector: 'PatientName', override: { action: 'keep' } }],
         verify: { detectors: { 'known-name': 'warn', 'known-name-part': 'off' } },
+        ...PIXELS_OFF,
       }),
     );
     const r = veil(['verify', 'out/kept-name.dcm', '--originals', 'orig', '--config', cfg, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const f = jsonLines(r.stdout).find((x) => x.detector === 'known-name');
     assert.equal(f?.level, 'warn');
+  });
+
+  test('the pixel half (on by default) fails the header-clean output: text burned into its pixels', () => {
+    const r = veil(['verify', 'out/clean.dcm', '--json']);
+    assert.equal(r.status, 1, r.stderr);
+    const errors = jsonLines(r.stdout).filter((f) => f.level === 'error');
+    assert.deepEqual(
+      errors.map((f) => [f.detector, f.tagPath, f.code]),
+      [['pixel-text', '(7FE0,0010)', 'VERIFY_PIXEL_TEXT']],
+    );
   });
 
   test('usage errors exit 2, configuration and key errors exit 3', () => {
@@ -360,7 +392,7 @@ describe('veil deid quarantines what verification catches', () => {
     const file = load(source);
     write(input, edits ? rewrite(file, edits(file)) : readFileSync(source));
     const cfg = join(dir, 'config.json');
-    writeFileSync(cfg, JSON.stringify(config));
+    writeFileSync(cfg, JSON.stringify({ ...(config as object), ...PIXELS_OFF }));
     const outDir = join(dir, 'out');
     const r = veil(['deid', join(dir, 'in'), '--out', outDir, '--key-file', keyFile, '--config', cfg, '--no-progress']);
     collectTextFiles(outDir);
