@@ -113,6 +113,11 @@ describe('veil serve defaces whole series once the study is stable', () => {
     assert.equal(audit.filter((a) => a.event === 'deface.released').length, slices.length + 1);
     assert.ok(audit.filter((a) => a.event === 'deface.released').every((a) => a.actor === 'system'));
 
+    // The release gate's check of the planned pixels ran on every delivered image (pixels:deface-check).
+    for (const job of await server.store.listJobs({ states: ['done'] })) {
+      const stages = (job.stepState.verified as { stages?: string[] } | undefined)?.stages ?? [];
+      assert.ok(stages.includes('pixels:deface') && stages.includes('pixels:deface-check'), stages.join(','));
+    }
     const outputs = filesUnder(out);
     assert.equal(outputs.length, slices.length, 'only the MR slices are delivered');
     const byNumber = new Map(
