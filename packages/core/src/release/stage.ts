@@ -32,12 +32,15 @@
 
 import type { DeidConfig } from '../deid/config.ts';
 import type { DeidResult } from '../deid/engine.ts';
+import type { CID7050 } from '../deid/profiles/_generated/ps316-cid7050.ts';
 import type { ByteSource } from '../dicom/byte-source.ts';
 import type { DicomFile } from '../dicom/dataset.ts';
 import type { Edit } from '../dicom/rewriter.ts';
 
 /** The CID 7050 codes a stage can earn: 113101 Clean Pixel Data Option, 113102 Clean Recognizable Visual Features. */
-export type StageMethodCode = '113101' | '113102';
+export type StageMethodCode = (typeof CID7050)[
+  | 'CleanPixelDataOption'
+  | 'CleanRecognizableVisualFeaturesOption']['value'];
 
 /** What a stage did that the output may state (PS3.15 E.3.1, E.3.2). Absent or false: not claimed. */
 export interface StageClaims {
