@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeMethodCodeSequence, methodCodes } from '../src/deid/method.ts';
 import { BASIC_PROFILE_CODE, OPTION_CODES } from '../src/deid/options.ts';
 import { CID7050, PS316_CID_SCHEMES } from '../src/deid/profiles/_generated/ps316-cid7050.ts';
+import * as Tag from '../src/dicom/dictionary/tags.ts';
 import {
   concat,
   EXPLICIT_LE,
@@ -70,10 +71,12 @@ test('the encoded De-identification Method Code Sequence carries the generated s
     implementationClassUid: '1.2.3.4',
     implementationVersionName: 'TEST',
   });
-  const file = scanFile(concat([meta, encodeElement(0x00120064, 'SQ', seq, EXPLICIT_LE)]));
-  const items = findElement(file.dataset, 0x00120064)?.items ?? [];
+  const file = scanFile(concat([meta, encodeElement(Tag.DeidentificationMethodCodeSequence, 'SQ', seq, EXPLICIT_LE)]));
+  const items = findElement(file.dataset, Tag.DeidentificationMethodCodeSequence)?.items ?? [];
   const read = items.map((it) =>
-    [0x00080102, 0x00080100, 0x00080104].map((t) => readString(findElement(it, t)!).trim()).join('|'),
+    [Tag.CodingSchemeDesignator, Tag.CodeValue, Tag.CodeMeaning]
+      .map((t) => readString(findElement(it, t)!).trim())
+      .join('|'),
   );
   assert.deepEqual(read, [
     `DCM|113100|${CID7050.BasicApplicationConfidentialityProfile.meaning}`,
