@@ -25,6 +25,7 @@ import {
   readNativeFrames,
 } from '@veil/pixels/deface';
 import { movedBack } from '../src/deface/run.ts';
+import { openStore } from '../src/server/backends.ts';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
@@ -173,5 +174,61 @@ describe('veil serve defaces whole series once the study is stable', () => {
     // The decisions of delivered jobs are removed with their spool files; the held one keeps its decision.
     const left = readdirSync(join(dir, 'spool', 'deface')).filter((n) => n.endsWith('.json'));
     assert.equal(left.length, 1);
+  });
+});
+
+describe('a study that became stable while its pass could not run is decided at start-up', () => {
+  test('the lone CT slice: held DEFACE_PENDING, gateway stopped, study settled, restarted: decided (DEFACE_UNCERTAIN)', async () => {
+    const dir = ensureDir(join(root, 'restart'));
+    const inbox = ensureDir(join(dir, 'inbox'));
+    const { path: keyPath, key } = keyFile(dir);
+    const configPath = writeConfig(dir, {
+      spool: './spool',
+      store: { kind: 'sqlite', path: './state/veil.db' },
+      key: { file: keyPath },
+      ingress: [{ name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 50 }],
+      destinations: [{ name: 'out', kind: 'folder', path: './out' }],
+      deid: { pixels: { cleanPixelData: false, cleanRecognizableVisualFeatures: true } },
+      // Never stable on its own while these servers run: the test settles it between the two runs.
+      studies: { stableAfterSeconds: 3600 },
+      sweepSeconds: 0.2,
+      http: false,
+      log: { level: 'warn' },
+    });
+    const config = loadServerConfig(configPath);
+    const start = () =>
+      startServer({ config, key, role: 'all', obs: createObservability({ level: 'warn', role: 'all' }) });
+    const first = await start();
+    try {
+      copyFileSync(JPEG, join(inbox, 'ct.dcm'));
+      const [held] = await waitFor('held', async () => {
+        const q = await first.store.listQuarantine({ states: ['held'] });
+        return q.length === 1 ? q : undefined;
+      });
+      assert.equal(held!.code, 'DEFACE_PENDING');
+    } finally {
+      await first.close();
+    }
+    const store = await openStore(config.server.store);
+    await store.init();
+    try {
+      const settled = await store.settleStudies(Date.now() + 7_200_000, 3_600_000);
+      assert.equal(settled.length, 1);
+    } finally {
+      await store.close();
+    }
+    const second = await start();
+    try {
+      const [held] = await waitFor('decided', async () => {
+        const q = await second.store.listQuarantine({ states: ['held'] });
+        return q.length === 1 && q[0]!.code !== 'DEFACE_PENDING' ? q : undefined;
+      });
+      assert.equal(held!.code, 'DEFACE_UNCERTAIN');
+      const audit = await second.store.listAudit({});
+      assert.equal(audit.filter((a) => a.event === 'deface.released').length, 1);
+      assert.deepEqual(filesUnder(join(dir, 'out')), []);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -18,7 +18,8 @@
  *    (DEFACE_UNCERTAIN, DEFACE_VERIFY_FAILED, DEFACE_COMPRESSED...). Nothing is acknowledged: any other finding still
  *    holds the file.
  *
- * A decision's files are removed when its job is done or purged (onDone, and at start for jobs finished meanwhile).
+ * A decision's files are removed when its job is done or purged (onDone in this process; for jobs finished by other
+ * processes or while this one was down, before each study's pass and at start).
  * A late instance of a stable study reopens it and is decided with the other instances still pending then (alone, it
  * usually cannot be decided: DEFACE_UNCERTAIN). Jobs without a Study Instance UID have no study and stay held
  * (DEFACE_PENDING) for an operator.
@@ -130,7 +131,26 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
     renameSync(`${path}.tmp`, path);
   }
 
+  /** Removes the decisions of jobs done or purged (a worker process that finished them has no onDone here). */
+  async function collect(): Promise<void> {
+    for (const id of readdirSync(byJob)) {
+      const job = await o.store.getJob(id);
+      if (!job || job.state === 'done' || job.state === 'purged') forget(id);
+    }
+  }
+
+  function forget(jobId: string): void {
+    const link = join(byJob, jobId);
+    try {
+      removeDecision(readFileSync(link, 'utf8').trim());
+    } catch {
+      return; // no decision for this job
+    }
+    rmSync(link, { force: true });
+  }
+
   async function passOver(studyKey: string): Promise<void> {
+    await collect();
     const jobs = await pendingJobs(studyKey);
     if (jobs.length === 0) return;
     const started = process.hrtime.bigint();
@@ -158,6 +178,10 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
+    }
+    // Which decision belongs to which job (removed when the job finishes), recorded before any job moves on.
+    for (const [key, entry] of Object.entries(plan.entries)) {
+      for (const id of entry.rels ?? []) writeAtomic(join(byJob, id), key);
     }
     for (const s of plan.series) {
       o.log.info(
@@ -199,10 +223,6 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       await o.runner.recoverJob(job.id);
       released++;
     }
-    // Which decision belongs to which job (for removal when the job finishes): by the keys the pass saw.
-    for (const [key, entry] of Object.entries(plan.entries)) {
-      for (const id of entry.rels ?? []) writeAtomic(join(byJob, id), key);
-    }
     o.log.info(
       {
         event: 'deface.study',
@@ -236,19 +256,10 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       if (e.type === 'study-stable') schedule(e.study.studyKey);
     },
     forget(job) {
-      const link = join(byJob, job.id);
-      try {
-        removeDecision(readFileSync(link, 'utf8').trim());
-      } catch {
-        return; // no decision for this job
-      }
-      rmSync(link, { force: true });
+      forget(job.id);
     },
     async recover() {
-      for (const id of readdirSync(byJob)) {
-        const job = await o.store.getJob(id);
-        if (!job || job.state === 'done' || job.state === 'purged') this.forget(job ?? ({ id } as Job));
-      }
+      await collect();
       for (const name of readdirSync(dir)) if (name.startsWith('tmp-')) rmSync(join(dir, name), { recursive: true });
       const studies = new Set((await pendingJobs(undefined)).map((j) => j.studyKey!));
       for (const key of studies) {
