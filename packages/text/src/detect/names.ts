@@ -179,7 +179,20 @@ const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 export const MEDICAL_ENDING =
   /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4,}ium|[a-z]{5,}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;
 
+/** isEnglishWord's answers, by word (the rules ask about the same words many times per text). */
+const englishMemo = new Map<string, boolean>();
+
 export function isEnglishWord(lower: string, lex: Lexicons): boolean {
+  let r = englishMemo.get(lower);
+  if (r === undefined) {
+    r = englishUncached(lower, lex);
+    if (englishMemo.size > 50_000) englishMemo.clear();
+    englishMemo.set(lower, r);
+  }
+  return r;
+}
+
+function englishUncached(lower: string, lex: Lexicons): boolean {
   if (lex.words.has(lower)) return true;
   // Contractions and plurals: we'll, don't, I'm, patients.
   const base = lower.replace(/['’](?:ll|re|ve|d|m|s|t)$/, '').replace(/n['’]t$/, '');
@@ -354,23 +367,25 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       !safe &&
       ev.score < 0.6 &&
       (tok.cap || tok.allCaps) &&
-      SIGN_OFF_BEFORE.test(text.slice(Math.max(0, tok.start - 24), tok.start)) &&
       (lex.first.has(tok.lower) || lex.last.has(tok.lower)) &&
-      !FUNCTION_WORDS.has(tok.lower)
+      !FUNCTION_WORDS.has(tok.lower) &&
+      text.lastIndexOf('\n', tok.start) >= tok.start - 4 &&
+      SIGN_OFF_BEFORE.test(text.slice(Math.max(0, tok.start - 24), tok.start))
     ) {
       ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
     }
     // A name alone on the first line of a block (a signature or a contact card): "White\nLeasing consultant".
-    const lineStart =
+    const lineStart = () =>
       tok.start === 0 || /\n[ \t]*(?:\?{3}[ \t]*)?$/.test(text.slice(Math.max(0, tok.start - 8), tok.start));
     if (
       !safe &&
       ev.score < 0.6 &&
       tok.cap &&
       !tok.allCaps &&
-      lineStart &&
-      /^[ \t]*\n/.test(text.slice(tok.end)) &&
+      tok.start <= 8 &&
       text.slice(0, tok.start).trim().length <= 4 &&
+      /^[ \t]*\n/.test(text.slice(tok.end, tok.end + 8)) &&
+      lineStart() &&
       Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) > 0 &&
       !FUNCTION_WORDS.has(tok.lower) &&
       !CALENDAR.has(tok.lower)
@@ -382,10 +397,11 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       !safe &&
       ev.score < 0.6 &&
       !tok.cap &&
-      lineStart &&
+      text.charCodeAt(tok.end) === 58 && // ':'
       tok.text.length >= 4 &&
-      /^\p{Ll}+$/u.test(tok.text) &&
       /^:[ \t]+\p{Lu}/u.test(text.slice(tok.end, tok.end + 3)) &&
+      /^\p{Ll}+$/u.test(tok.text) &&
+      lineStart() &&
       !isEnglishWord(tok.lower, lex) &&
       !MEDICAL_ENDING.test(tok.lower) &&
       !SAFE_ACRONYMS.has(tok.text.toUpperCase())
@@ -396,17 +412,19 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
   /** A word written in lower case inside mixed-case text that is neither English nor clinical. */
-  const foreignLower = (k: number): boolean => {
+  const foreignLowerUncached = (k: number): boolean => {
     const x = words[k];
     if (x === undefined || x.safe || x.tok.cap || x.tok.allCaps || x.tok.text.length < 3) return false;
     return (
-      /^\p{Ll}+$/u.test(x.tok.text) &&
       !isEnglishWord(x.tok.lower, lex) &&
+      /^\p{Ll}+$/u.test(x.tok.text) &&
       !MEDICAL_ENDING.test(x.tok.lower) &&
       !CALENDAR.has(x.tok.lower) &&
       !lex.countries.has(x.tok.lower)
     );
   };
+  const foreignMemo: (boolean | undefined)[] = [];
+  const foreignLower = (k: number): boolean => (foreignMemo[k] ??= foreignLowerUncached(k));
   // Mixed-case text only (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   /**
