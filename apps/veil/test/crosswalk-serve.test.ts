@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findElement, readString, scanFile } from '@veil/core';
-import type { GovernanceStore } from '@veil/pipeline';
+import { type GovernanceStore, verifyChain } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { newCrosswalkKeyPair, reidentifyInGateway } from '../src/governance/crosswalk.ts';
@@ -134,6 +134,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     };
 
+    // SQLite: through the real `veil reidentify` executable; PostgreSQL: the same function in process (the CLI part
+    // does not depend on the store, and each process start costs seconds on a loaded machine).
+    const reid = async (
+      args: string[],
+      extraEnv: Record<string, string> = {},
+      inProcess = false,
+    ): Promise<{ code: number; stdout: string; stderr: string }> => {
+      if (kind === 'sqlite' && !inProcess) return runVeil(['reidentify', ...args], { ...env, ...extraEnv });
+      const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+      const keyFile = flag('--crosswalk-key-file');
+      const r = await reidentifyInGateway({
+        gov: gov!,
+        projectKey: () => key,
+        privateKey: () => createPrivateKey(keyFile ? readFileSync(keyFile, 'utf8') : pair.privateKey),
+        account: flag('--account')!,
+        password: extraEnv.VEIL_ACCOUNT_PASSWORD ?? env.VEIL_ACCOUNT_PASSWORD,
+        pseudonym: args.at(-1)!,
+        via: 'cli:test',
+      });
+      if (r.kind === 'found')
+        return { code: 0, stdout: `${r.entries.map((e) => e.original).join('\n')}\n`, stderr: '' };
+      if (r.kind === 'not-found') return { code: 1, stdout: '', stderr: '' };
+      if (r.kind === 'refused')
+        return { code: 4, stdout: '', stderr: r.reason === 'role' ? 'admin or privacy-officer' : '' };
+      return { code: 3, stdout: '', stderr: r.code };
+    };
+
     test('serve records the crosswalk; reidentify maps every pseudonym back, audited; others refused', async () => {
       put(inbox, PATIENT_A.files[0]!, 'a1.dcm');
       put(inbox, PATIENT_B.files[0]!, 'b1.dcm');
@@ -154,8 +181,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
       let lookups = 0;
       const seen = new Set<string>();
-      for (const out of outputs) {
-        const sop = await runVeil(['reidentify', '--config', configPath, '--account', 'po', out.sopInstanceUID!], env);
+      for (const [i, out] of outputs.entries()) {
+        const sop = await reid(['--config', configPath, '--account', 'po', out.sopInstanceUID!], {}, i > 0);
         lookups++;
         assert.equal(sop.code, 0, sop.stderr);
         const input = inputs.find((i) => i.sopInstanceUID === sop.stdout.trim());
@@ -183,22 +210,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(seen.size, 2);
 
       const pseudo = outputs[0]!.patientId!;
-      const op = await runVeil(['reidentify', '-c', configPath, '--account', 'op', pseudo], {
-        ...env,
-        VEIL_ACCOUNT_PASSWORD: PASSWORD.op,
-      });
+      const op = await reid(['-c', configPath, '--account', 'op', pseudo], { VEIL_ACCOUNT_PASSWORD: PASSWORD.op });
       assert.equal(op.code, 4, op.stderr);
       assert.match(op.stderr, /admin or privacy-officer/);
       assert.equal(op.stdout, '');
-      const bad = await runVeil(['reidentify', '-c', configPath, '--account', 'po', pseudo], {
-        ...env,
-        VEIL_ACCOUNT_PASSWORD: 'wrong',
-      });
+      const bad = await reid(['-c', configPath, '--account', 'po', pseudo], { VEIL_ACCOUNT_PASSWORD: 'wrong' });
       assert.equal(bad.code, 4);
-      const wrongKey = await runVeil(
-        ['reidentify', '-c', configPath, '--account', 'po', '--crosswalk-key-file', join(dir, 'other.key'), pseudo],
-        env,
-      );
+      const wrongKey = await reid([
+        '-c',
+        configPath,
+        '--account',
+        'po',
+        '--crosswalk-key-file',
+        join(dir, 'other.key'),
+        pseudo,
+      ]);
       assert.equal(wrongKey.code, 3);
       assert.match(wrongKey.stderr, /CROSSWALK_KEY_MISMATCH/);
       const none = await reidentifyInGateway({
@@ -227,6 +253,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       );
       assert.ok(events.slice(0, lookups).every((e) => e.actor === 'account:po' && e.detail.outcome === 'found'));
       assert.ok(events.some((e) => String(e.detail.via).startsWith('cli:')));
+      assert.ok(events.every((e) => e.detail.role === (e.actor === 'account:op' ? 'operator' : 'privacy-officer')));
       // No PHI anywhere on the chain; the reidentify events hold neither identity nor pseudonym, only a hash.
       const chain = JSON.stringify(await gov!.listAudit());
       const lookupsJson = JSON.stringify(events);
@@ -243,9 +270,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         assert.ok(!raw.includes(v!), 'no identifier or pseudonym in clear in the crosswalk table');
       }
 
-      const verify = await runVeil(['audit', 'verify', '--config', configPath]);
-      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-      assert.match(verify.stdout, /intact/);
+      if (kind === 'sqlite') {
+        const verify = await runVeil(['audit', 'verify', '--config', configPath]);
+        assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+        assert.match(verify.stdout, /intact/);
+      } else {
+        const report = await verifyChain(
+          gov!.auditPages(),
+          await gov!.listCheckpoints(),
+          readFileSync(join(dir, 'audit-public.pem'), 'utf8'),
+        );
+        assert.ok(report.ok, JSON.stringify(report.problems));
+      }
+      // The fact sheet tells patients a crosswalk is kept, and who may read it.
+      const sheet = (await (await fetch(`http://127.0.0.1:${server!.http!.port}/privacy.json`)).json()) as {
+        crosswalk: { kept: boolean; roles: string[] };
+      };
+      assert.deepEqual(sheet.crosswalk, { kept: true, roles: ['admin', 'privacy-officer'] });
     });
   });
 }

@@ -445,6 +445,8 @@ describe('patient portal: originals kept after delivery (portal.keepOriginalsDay
     assert.deepEqual(await other.json(), { error: 'NOT_FOUND' });
     const unknown = await fetch(`${base}/portal/api/studies/1.2.3/download`, { headers: { cookie: b } });
     assert.equal(unknown.status, 404);
+    const sheet = (await (await fetch(`${base}/privacy.json`)).json()) as { originalsKeptDays: number };
+    assert.equal(sheet.originalsKeptDays, 30);
   });
 
   test('an expired or moved copy is never served; the sweep deletes expired copies', async () => {

@@ -54,6 +54,10 @@ export interface FactSheet {
     readonly lastCheckpointAt: string | null;
   };
   readonly portal: boolean;
+  /** Days a patient's originals stay downloadable from the portal after sharing (0: not kept). */
+  readonly originalsKeptDays: number;
+  /** Whether the gateway keeps an encrypted crosswalk (pseudonym -> identity) for authorised re-identification. */
+  readonly crosswalk: { readonly kept: boolean; readonly roles: readonly string[] };
 }
 
 const PROFILE = 'DICOM PS3.15 Basic Application Level Confidentiality Profile';
@@ -120,6 +124,8 @@ export async function factSheet(config: LoadedServerConfig, gov: GovernanceStore
       lastCheckpointAt: report.lastCheckpoint ? new Date(report.lastCheckpoint.at).toISOString() : null,
     },
     portal: cfg.portal.enabled,
+    originalsKeptDays: cfg.portal.enabled ? (cfg.portal.keepOriginalsDays ?? 0) : 0,
+    crosswalk: { kept: cfg.crosswalk !== undefined, roles: cfg.crosswalk ? ['admin', 'privacy-officer'] : [] },
   };
 }
 
@@ -164,7 +170,7 @@ ${rows}
 <tbody>
 ${purposes}
 </tbody></table>
-${s.portal ? '<p>Ask the staff for an access code to the <a href="/portal">patient portal</a>: there you can see where your images went and change your choices.</p>' : ''}
+${s.portal ? `<p>Ask the staff for an access code to the <a href="/portal">patient portal</a>: there you can see where your images went, change your choices and download a report${s.originalsKeptDays > 0 ? `, and your original images for ${s.originalsKeptDays} days after they were shared` : ' (your original images only while they are still being processed; the imaging department keeps them)'}.</p>` : ''}
 <h2>How images are de-identified</h2>
 <ul>
 <li>Identifying details (names, ID numbers, addresses, dates of birth and similar) are removed or replaced following the ${esc(s.deidentification.profile)}${s.deidentification.options.length ? `, with these options: ${esc(s.deidentification.options.join(', '))}` : ''}.</li>
@@ -175,6 +181,8 @@ ${s.portal ? '<p>Ask the staff for an access code to the <a href="/portal">patie
 </ul>
 <h2>Where data may go</h2>
 <p>${s.regions.allowed ? `Only to: ${esc(s.regions.allowed.join(', '))}.` : 'No region restriction is configured.'}${s.regions.forbidden.length ? ` Never to: ${esc(s.regions.forbidden.join(', '))}.` : ''}</p>
+<h2>Linking copies back to you</h2>
+<p>${s.crosswalk.kept ? `The gateway keeps an encrypted list linking each replacement ID back to the real one, so that a finding about a shared copy can reach your care. Only ${esc(s.crosswalk.roles.join(' and '))} staff holding a separate key can read it, and every look-up is logged.` : 'The gateway keeps no list linking shared copies back to you.'}</p>
 <h2>Record keeping</h2>
 <p>Every receipt, release, choice and deletion is written to a tamper-evident log (each entry is chained to the one before it${s.audit.signedCheckpoints ? ', with signed checkpoints' : ''}).
 Current status: <span class="${s.audit.intact ? 'ok' : 'warn'}">${s.audit.intact ? 'intact' : 'FAILED VERIFICATION'}</span>, ${s.audit.events} entries.</p>
