@@ -3,7 +3,8 @@
  * presidio-research corpus's DEVELOPMENT half (even template ids; never the held-out half) that the Faker, wamerican,
  * iso-codes and tzdata lexicons lack. Person values give their words (first word: first name; last word: surname;
  * one word alone: both), kept when they are not English words, not on the medical safe-list and at least 3 letters;
- * GPE values that are not countries give places. Run: npx tsx packages/text/test/gen-corpus-lexicon.ts
+ * GPE values that are not countries, and the place lines of address blocks (no digits, no street or unit word),
+ * give places. Run: npx tsx packages/text/test/gen-corpus-lexicon.ts
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -34,6 +35,17 @@ for (const r of dev) {
       const z = words[words.length - 1]!;
       if (usable(a) && !lex.first.has(a)) first.add(a);
       if (usable(z) && !lex.last.has(z) && (words.length > 1 || !lex.first.has(z))) last.add(z);
+    } else if (s.entity_type === 'STREET_ADDRESS') {
+      // The place lines of an address block ("Suite 245\n FÜRLING\n Austria 25173": FÜRLING).
+      for (const part of v.split(/\n|,/)) {
+        const l = part.trim().toLowerCase();
+        if (!/^\p{L}[\p{L}' .-]{3,}$/u.test(l) || /\d/.test(l)) continue;
+        if (/\b(?:street|st|avenue|road|apt|suite|box|corner|unit|psc|fpo|apo|dpo|uss|usns|usnv|usnс|ship)\b/.test(l))
+          continue;
+        if (lex.countries.has(l) || lex.cities.has(l) || lex.words.has(l) || l === 'nan') continue;
+        if (l.split(' ').every((w) => lex.words.has(w))) continue;
+        places.add(l);
+      }
     } else if (s.entity_type === 'GPE') {
       const l = v.toLowerCase().replace(/\s*\(.*\)$/, '');
       if (l.length >= 3 && !lex.countries.has(l) && !lex.cities.has(l) && !lex.words.has(l) && l !== 'nan')
