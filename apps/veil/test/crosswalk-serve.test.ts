@@ -8,7 +8,7 @@
  * and once on PostgreSQL (127.0.0.1:5432, as the store tests; skipped when unreachable outside CI).
  */
 import assert from 'node:assert/strict';
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,14 @@ import { findElement, readString, scanFile } from '@veil/core';
 import { type GovernanceStore, verifyChain } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { newCrosswalkKeyPair, reidentifyInGateway } from '../src/governance/crosswalk.ts';
+import {
+  loadCrosswalkPrivateKey,
+  loadCrosswalkPublicKey,
+  newCrosswalkKeyPair,
+  openRecord,
+  reidentifyInGateway,
+  sealIdentities,
+} from '../src/governance/crosswalk.ts';
 import { hashPassword } from '../src/governance/passwords.ts';
 import { openGovernanceStore } from '../src/governance/runtime.ts';
 import { loadServerConfig } from '../src/server/config.ts';
@@ -290,3 +297,46 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('gateway crosswalk: sealing', () => {
+  const key = new Uint8Array(randomBytes(32));
+  const pair = newCrosswalkKeyPair();
+  const pairs = [
+    { kind: 'patientId', original: 'PAT-0001', pseudonym: 'X9QF' },
+    { kind: 'sopInstanceUID', original: '1.2.3.4.5', pseudonym: '2.25.77' },
+    { kind: 'accession', original: 'SAME', pseudonym: 'SAME' },
+  ] as const;
+
+  test('rows hold no identifier in clear, open only with the private key, and only under their own index', () => {
+    const rows = sealIdentities(pairs, pair.publicKey, key);
+    assert.equal(rows.length, 2, 'a value left as it was needs no row');
+    for (const r of rows) {
+      for (const p of pairs) {
+        assert.ok(!JSON.stringify(r).includes(p.original) && !JSON.stringify(r).includes(p.pseudonym));
+      }
+    }
+    const priv = createPrivateKey(pair.privateKey);
+    assert.deepEqual(openRecord(rows[0]!, priv), { original: 'PAT-0001', pseudonym: 'X9QF' });
+    assert.throws(() => openRecord(rows[0]!, createPrivateKey(newCrosswalkKeyPair().privateKey)), {
+      code: 'CROSSWALK_KEY_MISMATCH',
+    });
+    // A row moved under another row's index (or kind) does not open: both are associated data.
+    assert.throws(() => openRecord({ ...rows[0]!, blind: rows[1]!.blind }, priv));
+    assert.throws(() => openRecord({ ...rows[0]!, kind: 'accession' }, priv));
+    // Two instances of the same patient seal the same identity differently (fresh ephemeral key and nonce).
+    assert.notEqual(sealIdentities(pairs, pair.publicKey, key)[0]!.sealed, rows[0]!.sealed);
+    assert.equal(sealIdentities(pairs, pair.publicKey, key)[0]!.blind, rows[0]!.blind);
+  });
+
+  test('a configured public key must be X25519', () => {
+    const dir = ensureDir(join(root, 'keys'));
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' });
+    writeFileSync(join(dir, 'ed.pub'), ed);
+    writeFileSync(join(dir, 'x.pub'), pair.publicKey);
+    assert.throws(() => loadCrosswalkPublicKey(join(dir, 'ed.pub')), /not an X25519 key/);
+    assert.throws(() => loadCrosswalkPublicKey(join(dir, 'missing.pub')), /cannot read/);
+    assert.equal(loadCrosswalkPublicKey(join(dir, 'x.pub')), pair.publicKey);
+    assert.throws(() => loadCrosswalkPrivateKey({ env: {} }), /no crosswalk key/);
+    assert.throws(() => loadCrosswalkPrivateKey({ env: { VEIL_CROSSWALK_KEY: pair.publicKey } }), /not a private key/);
+  });
+});
