@@ -10,7 +10,9 @@
  *                                  # and then Burned In Annotation NO / 113101 are never claimed
  *       redact: all                # every detected text line is filled ('identifying' is not available yet)
  *       margin: 3                  # pixels added around each box
- *       lossy: quarantine          # a JPEG baseline/extended or lossy J2K/JPEG-LS input with text: quarantine, or
+ *       lossy: dct                 # a lossy input with text: 'dct' (JPEG baseline/extended redacted in the DCT
+ *                                  # domain, blanked MCUs, the rest bit-exact; other lossy syntaxes quarantined),
+ *                                  # 'quarantine', or
  *                                  # 'explicit-little-endian' to write its decoded, redacted pixels uncompressed
  *       verify: true               # the pixel half of the release gate (VERIFY_PIXEL_TEXT)
  *       pass:                      # images Veil cannot decode or scan that may go out unscanned (never claimed
@@ -29,7 +31,7 @@ export interface PixelTextConfig {
   readonly enabled: boolean;
   readonly redact: 'all';
   readonly margin: number;
-  readonly lossy: 'quarantine' | 'explicit-little-endian';
+  readonly lossy: 'dct' | 'quarantine' | 'explicit-little-endian';
   readonly verify: boolean;
   readonly pass: { readonly sopClasses: readonly string[]; readonly modalities: readonly string[] };
   readonly regions: readonly RegionRule[];
@@ -39,7 +41,7 @@ export const DEFAULT_PIXEL_TEXT_CONFIG: PixelTextConfig = {
   enabled: true,
   redact: 'all',
   margin: 3,
-  lossy: 'quarantine',
+  lossy: 'dct',
   verify: true,
   pass: { sopClasses: [], modalities: [] },
   regions: [],
@@ -74,8 +76,8 @@ export function parsePixelTextConfig(input: unknown, defaults: { readonly enable
   if (typeof margin !== 'number' || !Number.isInteger(margin) || margin < 0 || margin > 64) {
     throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.margin' });
   }
-  const lossy = o.lossy ?? 'quarantine';
-  if (lossy !== 'quarantine' && lossy !== 'explicit-little-endian') {
+  const lossy = o.lossy ?? DEFAULT_PIXEL_TEXT_CONFIG.lossy;
+  if (lossy !== 'dct' && lossy !== 'quarantine' && lossy !== 'explicit-little-endian') {
     throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.lossy' });
   }
   const passIn = o.pass ?? {};

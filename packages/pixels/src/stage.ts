@@ -5,8 +5,10 @@
  * library's known text areas, fills them (with a margin) and returns the Pixel Data edits. It claims Burned In
  * Annotation NO and 113101 (Clean Pixel Data) only when it scanned every frame of the file. An image it cannot
  * decode is held back (PIXELS_UNSUPPORTED_ENCODING, PIXELS_DECODE_FAILED...) unless the configuration passes its SOP
- * class or modality, in which case it goes out unscanned and unclaimed. A lossy input with text is held back
- * (PIXELS_LOSSY_REDACTION_UNSUPPORTED) unless the configuration allows writing it uncompressed.
+ * class or modality, in which case it goes out unscanned and unclaimed. Redacted frames are written back in the
+ * input's transfer syntax (write-back.ts): lossless ones re-encoded, JPEG baseline/extended redacted in the DCT
+ * domain (lossy: dct, the default); another lossy input with text is held back (PIXELS_LOSSY_REDACTION_UNSUPPORTED)
+ * unless the configuration allows writing it uncompressed.
  *
  * 'pixels:verify' re-reads the pixels the plan will write (the Pixel Data edit of the earlier stages, or the
  * original's), runs the detector on every frame and holds the file back (VERIFY_PIXEL_TEXT) when it finds a line.
@@ -44,7 +46,7 @@ import type { PixelModule } from './pixel-module.ts';
 import { fillBoxes } from './redact.ts';
 import { BUILTIN_REGIONS, headerFacts, regionBoxes } from './regions.ts';
 import { toRgb8 } from './render.ts';
-import { photometricAfterDecode, redactionEdits } from './write-back.ts';
+import { photometricAfterDecode, plannedFrames, redactionEdits } from './write-back.ts';
 
 export interface PixelStageOptions {
   readonly detector: TextDetector;
@@ -186,7 +188,7 @@ export function createTextStage(options: PixelStageOptions, cache: EmptyFrames =
       }
       let edits: Edit[];
       try {
-        edits = redactionEdits(file, px, result.changed);
+        edits = redactionEdits(file, px, result.changed, { codec: options.codec, lossy: config.lossy });
       } catch (e) {
         return { quarantine: { code: isVeilError(e) ? e.code : 'PIXELS_ENCODE_FAILED', tagPath: TAG }, report };
       }
@@ -206,6 +208,9 @@ function outputFrames(
   const m = px.module;
   const edit = edits.find((e) => e.op === 'replace' && e.element === m.pixelData);
   if (edit?.op !== 'replace') return { frames: px.frames, module: m, frame: (i) => px.decodeFrame(i) };
+  // Written back in its own transfer syntax (encapsulated): decoded as the input is.
+  const planned = plannedFrames(px, edits);
+  if (planned) return { ...planned, module: m };
   // The replaced value is native: the original's byte order when it was native, little endian when decoded.
   const native = !px.encapsulated;
   const outModule: PixelModule = native

@@ -13,7 +13,8 @@
  *   blanked, every other block keeps its coefficients; the frame stays in its transfer syntax. A lossy input that
  *   cannot be redacted that way (JPEG-LS near-lossless, lossy JPEG 2000 / HTJ2K, progressive or arithmetic JPEG) is
  *   refused with PIXELS_LOSSY_REDACTION_UNSUPPORTED, or under `lossy: 'explicit-little-endian'` written decoded as
- *   Explicit VR Little Endian (Lossy Image Compression (0028,2110) stays 01: the pixels were lossy once).
+ *   Explicit VR Little Endian, with Lossy Image Compression (0028,2110) 01 (the pixels were lossy once; method and
+ *   ratio, when present, are kept).
  *
  * Example:
  *   const edits = redactionEdits(file, access, changed, { codec, lossy: 'dct' });
@@ -56,6 +57,7 @@ const PLANAR = 0x00280006;
 const EXTENDED_OFFSET_TABLE = 0x7fe00001;
 const EXTENDED_OFFSET_TABLE_LENGTHS = 0x7fe00002;
 const TRANSFER_SYNTAX = 0x00020010;
+const LOSSY_IMAGE_COMPRESSION = 0x00282110;
 const TAG = '(7FE0,0010)';
 
 /** The transfer syntaxes written back in themselves after redaction (the codec ones only with a codec). */
@@ -223,8 +225,12 @@ function dctEdits(file: DicomFile, px: PixelAccess, changed: ReadonlyMap<number,
   return encapsulatedPixelEdits(file.dataset, px.module.pixelData, frames, withOffsetTable(frames));
 }
 
-/** Every frame decoded into one native value, as Explicit VR Little Endian. */
-function explicitLittleEndianEdits(
+/**
+ * Every frame decoded into one native value, as Explicit VR Little Endian (the transfer syntax, planar
+ * configuration, photometric interpretation and offset tables edited to match; Lossy Image Compression 01 for a
+ * lossy input), whatever the input's encapsulated transfer syntax.
+ */
+export function explicitLittleEndianEdits(
   file: DicomFile,
   px: PixelAccess,
   changed: ReadonlyMap<number, DecodedFrame>,
@@ -261,6 +267,16 @@ function explicitLittleEndianEdits(
     const e = findElement(file.dataset, tag);
     if (e) edits.push({ op: 'remove', element: e });
   }
+  // Pixels decoded from a lossy stream stay lossy in the record (PS3.3 C.7.6.1.1.5): Lossy Image Compression 01.
+  if (LOSSY.has(px.transferSyntax)) {
+    const lic = findElement(file.dataset, LOSSY_IMAGE_COMPRESSION);
+    const value = ascii('01', 0x20);
+    edits.push(
+      lic
+        ? { op: 'replace', element: lic, value }
+        : { op: 'insert', container: file.dataset, tag: LOSSY_IMAGE_COMPRESSION, vr: 'CS', value },
+    );
+  }
   return edits;
 }
 
@@ -272,6 +288,22 @@ export function photometricAfterDecode(transferSyntax: string, photometric: stri
   if (photometric === 'YBR_ICT' || photometric === 'YBR_RCT') return 'RGB';
   void transferSyntax;
   return photometric;
+}
+
+/** The decoded frames of an encapsulated Pixel Data edit, concatenated as Explicit VR Little Endian would hold them. */
+export function plannedDecodedValue(px: PixelAccess, edits: readonly Edit[]): Uint8Array | undefined {
+  const planned = plannedFrames(px, edits);
+  if (!planned) return undefined;
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < planned.frames; i++) frames.push(planned.frame(i).data);
+  const total = frames.reduce((n, f) => n + f.length, 0);
+  const out = new Uint8Array(total + (total % 2));
+  let at = 0;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
 }
 
 /**
@@ -304,7 +336,7 @@ export function plannedFrames(
   const bad = (): never => {
     throw new VeilError('PIXELS_BAD_FRAGMENTS', { path: TAG });
   };
-  if (!bot || fragments.length === 0) bad();
+  if (!bot || fragments.length === 0) return bad();
   const groups: Uint8Array[][] = [];
   if (bot.length >= 4 * px.frames) {
     const first = (fragments[0] as { at: number }).at;
@@ -320,7 +352,7 @@ export function plannedFrames(
     }
   } else if (px.frames === 1) groups.push(fragments.map((f) => f.bytes));
   else if (fragments.length === px.frames) for (const f of fragments) groups.push([f.bytes]);
-  if (groups.length !== px.frames || groups.some((g) => !g)) bad();
+  if (groups.length !== px.frames || groups.some((g) => !g)) return bad();
   const join = (parts: Uint8Array[]): Uint8Array => {
     if (parts.length === 1) return parts[0] as Uint8Array;
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

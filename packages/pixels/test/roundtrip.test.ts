@@ -3,7 +3,8 @@
  * - decode -> encode (no redaction) gives the same stored bytes (native, every syntax in the inventory) or the same
  *   samples (RLE with Veil's encoder; the lossless codecs: JPEG lossless, JPEG-LS, J2K, HTJ2K);
  * - the text stage changes only the pixels inside its boxes, keeps the transfer syntax of native inputs, writes a
- *   decoded lossless input as Explicit VR Little Endian, holds back a lossy one, and claims Burned In Annotation NO
+ *   lossless input in its own transfer syntax, redacts JPEG baseline in the DCT domain, holds back lossy JPEG 2000
+ *   (or writes it decoded when configured), and claims Burned In Annotation NO
  *   with 113101 only when it ran; with the stage off nothing is claimed.
  *
  * Run: node --import tsx --test packages/pixels/test/roundtrip.test.ts
@@ -197,36 +198,79 @@ describe('the text stage', () => {
     assert.equal(outcome.claims.burnedInAnnotationNo, true);
   });
 
-  it('a lossless compressed input with text is written decoded, as Explicit VR Little Endian', async () => {
+  /** Finds the box while the pixel at its centre is not dark: the stage fills it, the verify stage sees it gone. */
+  const untilDark: TextDetector = {
+    detect: async (img) => {
+      const at = (Math.floor((box.y0 + box.y1) / 2) * img.width + Math.floor((box.x0 + box.x1) / 2)) * 3;
+      const dark = (img.rgb[at] as number) < 8 && (img.rgb[at + 1] as number) < 8 && (img.rgb[at + 2] as number) < 8;
+      return dark ? [] : [box];
+    },
+  };
+
+  async function runWith(path: string, detector: TextDetector, text: unknown) {
+    const bytes = new Uint8Array(readFileSync(join(DATA, path)));
+    const stages = createPixelStages({ detector, codec, config: parsePixelTextConfig(text) });
+    const outcome = await releaseFile(bytesSource(bytes), { config, keys: { key }, stages });
+    return { bytes, outcome };
+  }
+
+  it('a lossless compressed input with text keeps its transfer syntax; the verify stage reads the re-encoded frames', async () => {
     const path = smallest('1.2.840.10008.1.2.4.80', 1)[0]?.path as string;
-    const { bytes, outcome } = await run(path, [box]);
-    assert.equal(outcome.kind, 'released');
+    const { bytes, outcome } = await runWith(path, untilDark, { margin: 0 });
+    assert.equal(outcome.kind, 'released', outcome.kind === 'quarantined' ? outcome.code : '');
     if (outcome.kind !== 'released') return;
     const out = scanFile(materialize(bytesSource(bytes), outcome.plan.segments));
-    assert.equal(out.transferSyntax.uid, '1.2.840.10008.1.2.1');
+    assert.equal(out.transferSyntax.uid, '1.2.840.10008.1.2.4.80');
     const a = samplesOf(openPixels(scanFile(bytes), codec)?.decodeFrame(0) as never);
-    const b = samplesOf(openPixels(out)?.decodeFrame(0) as never);
-    const cols = openPixels(out)?.module.columns as number;
+    const b = samplesOf(openPixels(out, codec)?.decodeFrame(0) as never);
+    const cols = openPixels(out, codec)?.module.columns as number;
     let outside = 0;
+    let inside = 0;
     for (let i = 0; i < a.length; i++) {
       const x = i % cols;
       const y = Math.floor(i / cols);
-      if (!(x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1) && a[i] !== b[i]) outside++;
+      const within = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
+      if (!within && a[i] !== b[i]) outside++;
+      if (within && a[i] !== b[i]) inside++;
     }
     assert.equal(outside, 0);
+    assert.ok(inside > 0);
+    assert.equal(outcome.claims.burnedInAnnotationNo, true);
   });
 
-  it('a lossy input with text is held back (PIXELS_LOSSY_REDACTION_UNSUPPORTED); without text it is released', async () => {
-    const path = smallest('1.2.840.10008.1.2.4.50', 1)[0]?.path as string;
+  it('JPEG baseline with text: redacted in the DCT domain (default), still JPEG baseline; verified', async () => {
+    const path = 'dicom/pydicom-test-files/test_files/SC_rgb_jpeg_dcmtk.dcm';
+    const { bytes, outcome } = await runWith(path, untilDark, { margin: 0 });
+    assert.equal(outcome.kind, 'released', outcome.kind === 'quarantined' ? outcome.code : '');
+    if (outcome.kind !== 'released') return;
+    const out = scanFile(materialize(bytesSource(bytes), outcome.plan.segments));
+    assert.equal(out.transferSyntax.uid, '1.2.840.10008.1.2.4.50');
+    assert.equal(outcome.claims.burnedInAnnotationNo, true);
+    // With lossy: quarantine it is held back.
+    const held = await runWith(path, untilDark, { margin: 0, lossy: 'quarantine' });
+    assert.equal(held.outcome.kind, 'quarantined');
+    if (held.outcome.kind === 'quarantined') assert.equal(held.outcome.code, 'PIXELS_LOSSY_REDACTION_UNSUPPORTED');
+  });
+
+  it('lossy JPEG 2000 with text is held back (PIXELS_LOSSY_REDACTION_UNSUPPORTED), or written decoded when configured', async () => {
+    const path = smallest('1.2.840.10008.1.2.4.91', 1)[0]?.path as string;
     const held = await run(path, [box]);
     assert.equal(held.outcome.kind, 'quarantined');
     if (held.outcome.kind === 'quarantined') assert.equal(held.outcome.code, 'PIXELS_LOSSY_REDACTION_UNSUPPORTED');
     const clean = await run(path, []);
     assert.equal(clean.outcome.kind, 'released');
+    const ele = await run(path, [box], { verify: false, margin: 0, lossy: 'explicit-little-endian' });
+    assert.equal(ele.outcome.kind, 'released');
+    if (ele.outcome.kind !== 'released') return;
+    const out = scanFile(materialize(bytesSource(ele.bytes), ele.outcome.plan.segments));
+    assert.equal(out.transferSyntax.uid, '1.2.840.10008.1.2.1');
+    const lossy = findElement(out.dataset, 0x00282110);
+    assert.equal(lossy && readString(lossy).trim(), '01');
   });
 
   it('an encoding Veil cannot decode is held back unless the configuration passes its modality', async () => {
-    const path = smallest('1.2.840.10008.1.2.4.51', 1)[0]?.path as string;
+    // 1-bit RLE: Veil's RLE decoder does not unpack single bits (JPEG extended, 8 and 12 bit, decodes now).
+    const path = 'dicom/pydicom-data/liver_rle.dcm';
     const held = await run(path, []);
     assert.equal(held.outcome.kind, 'quarantined');
     if (held.outcome.kind === 'quarantined') assert.equal(held.outcome.code, 'PIXELS_UNSUPPORTED_ENCODING');

@@ -1,15 +1,19 @@
 /**
  * Frames in and out for defacing, whatever the transfer syntax: native pixel data is read and written in place
  * (only the Pixel Data value changes); encapsulated (compressed) pixel data is decoded frame by frame with
- * @veil/pixels (its RLE, and JPEG / JPEG-LS / JPEG 2000 through the dcmjs-codecs port) and written back decoded, as
- * Explicit VR Little Endian, the way the burned-in text stage writes redacted frames (the core rewriter cannot yet
- * write a new fragment sequence, so a compressed input is not re-compressed). Lossy inputs are decoded the same way.
+ * @veil/pixels (its RLE, and JPEG / JPEG-LS / JPEG 2000 through the dcmjs-codecs port) and written back either in
+ * its own transfer syntax ('own-syntax': `veil deface`; lossless re-encode of the defaced frames, JPEG baseline in
+ * the DCT domain, see @veil/pixels/deface writeback.ts) or decoded as Explicit VR Little Endian ('decoded': the
+ * series pass of `veil deid`, whose release stage lays the defaced frames over the text stage's and writes them
+ * in the input's syntax itself).
  */
 import { type DicomFile, type Edit, VeilError } from '@veil/core';
-import { type DecodedFrame, type FrameCodec, loadDcmjsCodecs, openPixels, redactionEdits } from '@veil/pixels';
+import { type DecodedFrame, type FrameCodec, loadDcmjsCodecs, openPixels } from '@veil/pixels';
 import {
+  type DefaceWriteBack,
   defaceClaimEdits,
   defaceEdits,
+  defaceFrameEdits,
   encodeNativeFrame,
   type InstanceInfo,
   readNativeFrames,
@@ -48,6 +52,7 @@ export function outputEdits(
   info: InstanceInfo,
   frames: ReadonlyMap<number, StoredPixels>,
   codec: FrameCodec | undefined,
+  writeBack: DefaceWriteBack = 'decoded',
 ): Edit[] {
   if (!info.encapsulated) return defaceEdits(file, info, frames);
   const px = access(file, codec);
@@ -56,5 +61,5 @@ export function outputEdits(
     const decoded = px.decodeFrame(n);
     changed.set(n, { ...decoded, data: encodeNativeFrame(values, decoded.data, info) });
   }
-  return [...redactionEdits(file, px, changed), ...defaceClaimEdits(file)];
+  return [...defaceFrameEdits(file, px, changed, { codec, writeBack }), ...defaceClaimEdits(file)];
 }

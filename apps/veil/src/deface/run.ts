@@ -21,6 +21,7 @@ import type { FrameCodec } from '@veil/pixels';
 import {
   anteriorProfile,
   assembleVolume,
+  type DefaceWriteBack,
   defaceVolume,
   detectFace,
   type FaceDetection,
@@ -28,7 +29,6 @@ import {
   frontDepth,
   groupSeries,
   readInstance,
-  readNativeFrames,
   type SeriesMember,
   type StoredPixels,
   saysDefaced,
@@ -152,6 +152,8 @@ export interface SeriesPassOptions {
   readonly picDir?: string | undefined;
   readonly showBefore?: boolean;
   readonly log?: (line: string) => void;
+  /** How compressed inputs are written: in their own transfer syntax, or decoded (default; the deid series pass). */
+  readonly writeBack?: DefaceWriteBack | undefined;
 }
 
 export interface SeriesPassResult {
@@ -221,14 +223,15 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
   for (const g of group) {
     const file = scan(g.path);
     const info = readInstance(file);
-    outputs.set(g, rewrite(file, outputEdits(file, info, byInstance.get(g) ?? new Map(), opts.codec)).slice());
+    const edits = outputEdits(file, info, byInstance.get(g) ?? new Map(), opts.codec, opts.writeBack);
+    outputs.set(g, rewrite(file, edits).slice());
   }
   // Verification on the new bytes, scanned and decoded again.
   const after = assembleVolume(
     group.map((g) => {
       const file = scanFile(outputs.get(g)!);
       const info = readInstance(file);
-      return { key: g, info, pixels: readNativeFrames(file, info) };
+      return { key: g, info, pixels: readFrames(file, info, opts.codec) };
     }),
   );
   const check = verifyDefaced(after, detection);
@@ -340,7 +343,13 @@ export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRu
   const series: SeriesReport[] = [];
   const codec = await codecFor(instances.map((i) => i.info));
   for (const [, group] of groupSeries(instances)) {
-    const r = defaceSeries(group, { picDir: reportDir, showBefore: opts.showBefore === true, log, codec });
+    const r = defaceSeries(group, {
+      picDir: reportDir,
+      showBefore: opts.showBefore === true,
+      log,
+      codec,
+      writeBack: 'own-syntax',
+    });
     series.push(r.report);
     if (r.report.outcome === 'quarantined') {
       quarantineFiles(qdir, group, r.report.code!, r.report.tagPath);

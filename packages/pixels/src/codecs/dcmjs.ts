@@ -20,6 +20,7 @@ let loading: Promise<FrameCodec> | undefined;
 
 const DECODE = new Set<string>([
   TS.jpegBaseline,
+  TS.jpegExtended,
   TS.jpegLossless,
   TS.jpegLosslessSV1,
   TS.jpegLsLossless,
@@ -72,7 +73,7 @@ function dcmjsCodec(lib: Codecs): FrameCodec {
       ctx.setEncodedBuffer(encoded);
       let out: InstanceType<Codecs['Context']>;
       try {
-        if (ts === TS.jpegBaseline || ts === TS.jpegLossless || ts === TS.jpegLosslessSV1) {
+        if (ts === TS.jpegBaseline || ts === TS.jpegExtended || ts === TS.jpegLossless || ts === TS.jpegLosslessSV1) {
           out = NativeCodecs.decodeJpeg(ctx, { convertColorspaceToRgb: false });
         } else if (ts === TS.jpegLsLossless || ts === TS.jpegLsNearLossless) {
           out = NativeCodecs.decodeJpegLs(ctx);

@@ -5,8 +5,9 @@
  *
  * - defaced: Pixel Data (7FE0,0010) is replaced by the defaced value (laid over an earlier stage's new Pixel Data
  *   byte by byte where the defacing changed it, so burned-in text redaction and defacing compose), and the stage
- *   claims Recognizable Visual Features NO with code 113102. A compressed input goes out decoded, as Explicit VR
- *   Little Endian (the transfer syntax is changed to say so), as the burned-in text stage writes it.
+ *   claims Recognizable Visual Features NO with code 113102. A compressed input goes out in its own transfer syntax
+ *   (writeback.ts: lossless re-encode of the defaced frames, JPEG baseline/extended in the DCT domain), or decoded
+ *   as Explicit VR Little Endian where that cannot be done (lossy JPEG 2000, an earlier stage that wrote it decoded).
  * - no face in the field of view (a head from vertex to skull base): nothing changes; the stage claims Recognizable
  *   Visual Features NO (the detector ran and found no face) but not code 113102 (nothing was cleaned).
  * - quarantine (DEFACE_UNCERTAIN, DEFACE_COMPRESSED, DEFACE_VERIFY_FAILED...), or no decision for this file
@@ -21,6 +22,7 @@ import {
   type Edit,
   EXPLICIT_VR_LITTLE_ENDIAN,
   findElement,
+  isVeilError,
   PIXEL_DATA,
   type ReleaseStage,
   readString,
@@ -28,10 +30,14 @@ import {
   TRANSFER_SYNTAX_UID,
 } from '@veil/core';
 
+import { loadDcmjsCodecs } from '../codecs/dcmjs.ts';
+import { openPixels, type PixelAccess } from '../decode.ts';
+import { plannedDecodedValue } from '../write-back.ts';
 import type { FacePlane } from './face.ts';
 import { type InstanceInfo, readInstance, type StoredPixels, storedFromBytes } from './instance.ts';
 import { assembleVolume } from './series.ts';
 import { countResidual } from './verify.ts';
+import { defacedValueEdits } from './writeback.ts';
 
 const SOP_INSTANCE_UID = 0x00080018;
 const EXTENDED_OFFSET_TABLE = 0x7fe00001;
@@ -81,7 +87,7 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
     name: 'pixels:deface',
     kind: 'pixels',
     appliesTo: (file, config) => config.pixels?.cleanRecognizableVisualFeatures === true && hasPixels(file),
-    run({ file, edits }): StageOutput {
+    async run({ file, edits }): Promise<StageOutput> {
       const sopEl = findElement(file.dataset, SOP_INSTANCE_UID);
       const d = sopEl ? lookup.decision(readString(sopEl)) : undefined;
       if (!d) return { quarantine: { code: 'DEFACE_NOT_PLANNED', tagPath: '(7FE0,0010)' } };
@@ -107,6 +113,31 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
       // An earlier stage (burned-in text) may have replaced Pixel Data: keep its bytes and lay the defacing's
       // changes over them.
       const earlier = edits.find((e) => e.op === 'replace' && e.element === el);
+      if (compressed && !(earlier?.op === 'replace' && !earlier.encapsulated)) {
+        // Written back in the input's own transfer syntax (writeback.ts), over an earlier stage's frames if any.
+        try {
+          const codec = await loadDcmjsCodecs();
+          const px = openPixels(file, codec);
+          if (!px) return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
+          let value = defaced;
+          if (earlier?.op === 'replace') {
+            const base = plannedDecodedValue(px, edits);
+            if (!base || base.length !== defaced.length) {
+              return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
+            }
+            value = base.slice();
+            for (let i = 0; i < value.length; i++) if (changed[i]) value[i] = defaced[i]!;
+          }
+          return {
+            edits: defacedValueEdits(file, px, value, { codec }),
+            claims: { recognizableVisualFeaturesNo: true, methodCodes: ['113102'] },
+            report: { series: d.series, outcome: d.outcome },
+          };
+        } catch (e) {
+          const code = isVeilError(e) ? e.code : 'DEFACE_PIXELS_MISMATCH';
+          return { quarantine: { code, tagPath: '(7FE0,0010)' } };
+        }
+      }
       let value = defaced;
       if (earlier && earlier.op === 'replace') {
         if (earlier.value.length !== defaced.length) {
@@ -144,12 +175,25 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
  * above the head threshold: skin, bone or tissue of the face left in the output. Register it after every stage that
  * changes pixels.
  */
+/** Every frame of a file decoded, concatenated. */
+function explicitValue(px: PixelAccess): Uint8Array {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < px.frames; i++) frames.push(px.decodeFrame(i).data);
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
+
 export function createDefaceCheckStage(lookup: DefaceLookup): ReleaseStage {
   return {
     name: 'pixels:deface-check',
     kind: 'other',
     appliesTo: (file, config) => config.pixels?.cleanRecognizableVisualFeatures === true && hasPixels(file),
-    run({ file, edits }): StageOutput {
+    async run({ file, edits }): Promise<StageOutput> {
       const sopEl = findElement(file.dataset, SOP_INSTANCE_UID);
       const d = sopEl ? lookup.decision(readString(sopEl)) : undefined;
       if (d?.outcome !== 'defaced') return {};
@@ -160,7 +204,24 @@ export function createDefaceCheckStage(lookup: DefaceLookup): ReleaseStage {
       });
       const el = findElement(file.dataset, PIXEL_DATA)!;
       let planned: Uint8Array | undefined;
-      for (const e of edits) if (e.op === 'replace' && e.element === el) planned = e.value;
+      let encapsulated = false;
+      for (const e of edits) {
+        if (e.op === 'replace' && e.element === el) {
+          planned = e.value;
+          encapsulated = e.encapsulated === true;
+        }
+      }
+      if (encapsulated || (!planned && file.transferSyntax.encapsulated)) {
+        // Written in the input's transfer syntax (its frames decoded as the input's are), or a compressed slice the
+        // defacing left as it was (no Pixel Data edit): its own frames decoded.
+        try {
+          const px = openPixels(file, await loadDcmjsCodecs());
+          if (px && encapsulated) planned = plannedDecodedValue(px, edits);
+          else if (px) planned = explicitValue(px);
+        } catch {
+          return fail('DEFACE_VERIFY_FAILED');
+        }
+      }
       let info: InstanceInfo;
       try {
         info = readInstance(file);

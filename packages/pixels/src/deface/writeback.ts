@@ -4,8 +4,17 @@
  * what was done: Recognizable Visual Features (0028,0302) NO and code 113102 "Clean Recognizable Visual Features
  * Option" appended to De-identification Method Code Sequence (0012,0064). Only for files whose face was removed.
  *
+ * A compressed (encapsulated) input is written back in its own transfer syntax (defaceFrameEdits, through the
+ * pixel package's write-back): a lossless one re-encodes only the defaced frames (each decoded again and checked),
+ * the other frames' fragments are copied bit-exact; JPEG baseline / extended is defaced in the DCT domain (every
+ * MCU holding a defaced pixel is blanked to the minimum, so up to one MCU (8-16 pixels) beside the face plane is
+ * blanked too; every other block keeps its coefficients); another lossy input (JPEG 2000, JPEG-LS near-lossless),
+ * a JPEG variant the DCT path does not read, or a lossless syntax without an encoder here goes out decoded as
+ * Explicit VR Little Endian, as before.
+ *
  * Example:
  *   const out = rewrite(file, defaceEdits(file, info, newFrames));
+ *   const edits = defaceFrameEdits(file, px, changedFrames, { codec });   // compressed input, own syntax
  */
 import {
   CLEAN_VISUAL_FEATURES_CODE,
@@ -18,8 +27,75 @@ import {
   findElement,
   RECOGNIZABLE_VISUAL_FEATURES,
   readString,
+  VeilError,
 } from '@veil/core';
+import { type FrameCodec, TS } from '../codecs/port.ts';
+import type { PixelAccess } from '../decode.ts';
+import type { DecodedFrame } from '../frame.ts';
+import { explicitLittleEndianEdits, redactionEdits } from '../write-back.ts';
 import { encodeNativeFrame, type InstanceInfo, nativePixelElement, type StoredPixels } from './instance.ts';
+
+/** How a compressed input's defaced frames are written: in its own transfer syntax, or decoded. */
+export type DefaceWriteBack = 'own-syntax' | 'decoded';
+
+/** Codes after which a compressed input goes out decoded instead (nothing here writes it in its own syntax). */
+const DECODED_FALLBACK = new Set(['PIXELS_JPEG_UNSUPPORTED', 'PIXELS_ENCODE_UNSUPPORTED']);
+
+/**
+ * The Pixel Data edits for the defaced frames (by frame index, decoded layout) of an encapsulated input: in its own
+ * transfer syntax (default) or decoded as Explicit VR Little Endian. No claim edits (defaceClaimEdits).
+ * Throws the write-back's codes (PIXELS_REENCODE_MISMATCH, PIXELS_DCT_MISMATCH...) when a re-encoded frame does not
+ * decode to the defaced pixels.
+ */
+export function defaceFrameEdits(
+  file: DicomFile,
+  px: PixelAccess,
+  frames: ReadonlyMap<number, DecodedFrame>,
+  options: { readonly codec?: FrameCodec | undefined; readonly writeBack?: DefaceWriteBack } = {},
+): Edit[] {
+  if (options.writeBack === 'decoded') return explicitLittleEndianEdits(file, px, frames);
+  if (frames.size === 0) return [];
+  const jpeg = px.transferSyntax === TS.jpegBaseline || px.transferSyntax === TS.jpegExtended;
+  try {
+    return redactionEdits(file, px, frames, { codec: options.codec, lossy: jpeg ? 'dct' : 'explicit-little-endian' });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && DECODED_FALLBACK.has(code)) return explicitLittleEndianEdits(file, px, frames);
+    throw e;
+  }
+}
+
+/**
+ * The same from the decoded value of every frame (concatenated, as Explicit VR Little Endian holds them: the
+ * release path's defaced value): the frames that differ from the input's decoded frames are the defaced ones.
+ * DEFACE_PIXELS_MISMATCH when the value does not hold the file's frames.
+ */
+export function defacedValueEdits(
+  file: DicomFile,
+  px: PixelAccess,
+  value: Uint8Array,
+  options: { readonly codec?: FrameCodec | undefined; readonly writeBack?: DefaceWriteBack } = {},
+): Edit[] {
+  const changed = new Map<number, DecodedFrame>();
+  let at = 0;
+  for (let i = 0; i < px.frames; i++) {
+    const original = px.decodeFrame(i);
+    const n = original.data.length;
+    if (at + n > value.length) throw new VeilError('DEFACE_PIXELS_MISMATCH', { path: '(7FE0,0010)' });
+    const bytes = value.subarray(at, at + n);
+    at += n;
+    let same = true;
+    for (let k = 0; k < n; k++) {
+      if (bytes[k] !== original.data[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) changed.set(i, { ...original, data: bytes.slice() });
+  }
+  if (value.length - at > 1) throw new VeilError('DEFACE_PIXELS_MISMATCH', { path: '(7FE0,0010)' });
+  return defaceFrameEdits(file, px, changed, options);
+}
 
 const CODE_VALUE = 0x00080100;
 const CODING_SCHEME = 0x00080102;
