@@ -3,7 +3,8 @@
  * ../shared/data), in process through startServer: the request's refusals (no token, bad source, bad list, C-MOVE
  * without its AE title, unknown ingress), then a pull of two studies and a row that matches nothing, ending `done`
  * with the outputs of `veil deid` (same key and configuration) attribute by attribute, the row not found reported by
- * line, the pull listed, and its risk report served as the latest.
+ * line, the pull listed, and its risk report served as the latest; then the destination's day batch reported on
+ * demand (POST /api/risk/report) over the same instances, once.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -147,4 +148,19 @@ test('POST /api/pulls from a DICOMweb server: refusals, then two studies through
   const html = await api('GET', '/api/risk/latest.html');
   assert.match(html.text, /<svg/);
   assert.equal((await api('GET', '/api/pulls/0000000000000000000000000a')).status, 404);
+
+  // The destination's day batch: reported on demand (else once the UTC day has ended), then served as the latest.
+  const day = `day-${new Date().toISOString().slice(0, 10)}-out`;
+  const reported = await api('POST', '/api/risk/report');
+  assert.equal(reported.status, 200, reported.text);
+  const batches = reported.json.reported as { batch: string; files: number; records: number; k: number }[];
+  assert.deepEqual(
+    batches.map((b) => [b.batch, b.files, b.records]),
+    [[day, expected.size, 2]],
+  );
+  const dayReport = await api('GET', '/api/risk/latest');
+  assert.equal((dayReport.json.result as { files: number }).files, expected.size);
+  assert.deepEqual((await api('POST', '/api/risk/report')).json.reported, [], 'nothing new to report');
+  const m = await (await fetch(`http://127.0.0.1:${server.http!.port}/metrics`)).text();
+  assert.match(m, new RegExp(`veil_risk_batch_k\\{batch="${day}"\\} ${batches[0]!.k}`));
 });

@@ -294,6 +294,16 @@ const serverSchema = z.strictObject({
         .default(512 * 1024 ** 2),
     })
     .default({ minFreeBytes: 512 * 1024 ** 2 }),
+  /**
+   * Re-identification risk after every batch (a pull job; a destination's deliveries of one UTC day): the k and l to
+   * reach (a report under k warns); pull requests may set their own.
+   */
+  risk: z
+    .strictObject({
+      k: z.number().int().min(2).max(1000).default(5),
+      l: z.number().int().min(1).max(1000).default(2),
+    })
+    .default({ k: 5, l: 2 }),
   /** Period of the sweeper: studies, due retries, expired leases. */
   sweepSeconds: z.number().min(0.05).max(3600).default(5),
   http: z

@@ -55,6 +55,16 @@ export interface PullInstance {
   readonly qi: JsonObject | null;
 }
 
+/** A risk batch (a destination's deliveries of one UTC day): its stored rows and what its last report covered. */
+export interface RiskBatch {
+  readonly batch: string;
+  readonly rows: number;
+  /** Rows the last report covered (0: never reported). */
+  readonly reportedRows: number;
+  readonly reportedAt: number | null;
+  readonly summary: JsonObject | null;
+}
+
 export interface PullStore {
   init(): Promise<void>;
   close(): Promise<void>;
@@ -74,4 +84,12 @@ export interface PullStore {
   listInstances(id: string): Promise<PullInstance[]>;
   /** The pull's instances by the state of their job (a recorded instance whose job is missing counts as `missing`). */
   countJobs(id: string): Promise<Record<string, number>>;
+  /** Adds a delivered instance's quasi-identifiers to a risk batch (created if new); false when already there. */
+  addRiskRow(batch: string, jobId: string, qi: JsonObject, now: number): Promise<boolean>;
+  listRiskRows(batch: string): Promise<{ readonly jobId: string; readonly qi: JsonObject }[]>;
+  /** Batches with rows their last report did not cover, oldest first. */
+  listUnreportedBatches(): Promise<RiskBatch[]>;
+  getRiskBatch(batch: string): Promise<RiskBatch | undefined>;
+  /** Records a report over `rows` rows of the batch. */
+  markBatchReported(batch: string, rows: number, now: number, summary: JsonObject): Promise<void>;
 }

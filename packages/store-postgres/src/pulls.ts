@@ -17,6 +17,7 @@ import {
   type PullRowStatus,
   type PullState,
   type PullStore,
+  type RiskBatch,
   type Row,
   StoreError,
   strOrNull,
@@ -57,6 +58,20 @@ CREATE TABLE IF NOT EXISTS ${s}.pull_instances (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pull_instances_pull ON ${s}.pull_instances (pull_id);
+CREATE TABLE IF NOT EXISTS ${s}.risk_batches (
+  batch TEXT PRIMARY KEY,
+  reported_rows INTEGER NOT NULL DEFAULT 0,
+  reported_at BIGINT,
+  summary JSONB,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.risk_rows (
+  batch TEXT NOT NULL REFERENCES ${s}.risk_batches (batch),
+  job_id TEXT NOT NULL,
+  qi JSONB NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (batch, job_id)
+);
 `;
 }
 
@@ -76,6 +91,16 @@ function toPull(r: Row): PullRecord {
     updatedAt: num(r.updated_at),
     finishedAt: numOrNull(r.finished_at),
     risk: (r.risk ?? null) as JsonObject | null,
+  };
+}
+
+function toBatch(r: Row): RiskBatch {
+  return {
+    batch: String(r.batch),
+    rows: num(r.rows),
+    reportedRows: num(r.reported_rows),
+    reportedAt: numOrNull(r.reported_at),
+    summary: (r.summary ?? null) as JsonObject | null,
   };
 }
 
@@ -228,5 +253,49 @@ export class PostgresPullStore implements PullStore {
       [id],
     );
     return Object.fromEntries(rows.map((r) => [String(r.state), num(r.n)]));
+  }
+
+  #batchSelect(): string {
+    return `SELECT b.*, (SELECT COUNT(*) FROM ${this.#t('risk_rows')} r WHERE r.batch = b.batch) AS rows
+      FROM ${this.#t('risk_batches')} b`;
+  }
+
+  async addRiskRow(batch: string, jobId: string, qi: JsonObject, now: number): Promise<boolean> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#t('risk_batches')} (batch, created_at) VALUES ($1, $2) ON CONFLICT (batch) DO NOTHING`,
+      [batch, now],
+    );
+    const r = await this.#pool.query(
+      `INSERT INTO ${this.#t('risk_rows')} (batch, job_id, qi, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (batch, job_id) DO NOTHING`,
+      [batch, jobId, JSON.stringify(qi), now],
+    );
+    return r.rowCount === 1;
+  }
+
+  async listRiskRows(batch: string): Promise<{ readonly jobId: string; readonly qi: JsonObject }[]> {
+    const rows = await this.#rows(`SELECT job_id, qi FROM ${this.#t('risk_rows')} WHERE batch = $1 ORDER BY job_id`, [
+      batch,
+    ]);
+    return rows.map((r) => ({ jobId: String(r.job_id), qi: r.qi as JsonObject }));
+  }
+
+  async listUnreportedBatches(): Promise<RiskBatch[]> {
+    const rows = await this.#rows(
+      `SELECT * FROM (${this.#batchSelect()}) x WHERE rows > reported_rows ORDER BY created_at, batch`,
+    );
+    return rows.map(toBatch);
+  }
+
+  async getRiskBatch(batch: string): Promise<RiskBatch | undefined> {
+    const [r] = await this.#rows(`${this.#batchSelect()} WHERE b.batch = $1`, [batch]);
+    return r ? toBatch(r) : undefined;
+  }
+
+  async markBatchReported(batch: string, rows: number, now: number, summary: JsonObject): Promise<void> {
+    await this.#pool.query(
+      `UPDATE ${this.#t('risk_batches')} SET reported_rows = $1, reported_at = $2, summary = $3 WHERE batch = $4`,
+      [rows, now, JSON.stringify(summary), batch],
+    );
   }
 }

@@ -18,6 +18,7 @@ import {
   type PullRowStatus,
   type PullState,
   type PullStore,
+  type RiskBatch,
   type Row,
   StoreError,
   strOrNull,
@@ -55,6 +56,20 @@ CREATE TABLE IF NOT EXISTS pull_instances (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pull_instances_pull ON pull_instances (pull_id);
+CREATE TABLE IF NOT EXISTS risk_batches (
+  batch TEXT PRIMARY KEY,
+  reported_rows INTEGER NOT NULL DEFAULT 0,
+  reported_at INTEGER,
+  summary TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS risk_rows (
+  batch TEXT NOT NULL REFERENCES risk_batches (batch),
+  job_id TEXT NOT NULL,
+  qi TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (batch, job_id)
+);
 `;
 
 function toPull(r: Row): PullRecord {
@@ -69,6 +84,18 @@ function toPull(r: Row): PullRecord {
     risk: r.risk === null || r.risk === undefined ? null : (JSON.parse(String(r.risk)) as JsonObject),
   };
 }
+
+function toBatch(r: Row): RiskBatch {
+  return {
+    batch: String(r.batch),
+    rows: num(r.rows),
+    reportedRows: num(r.reported_rows),
+    reportedAt: numOrNull(r.reported_at),
+    summary: r.summary === null || r.summary === undefined ? null : (JSON.parse(String(r.summary)) as JsonObject),
+  };
+}
+
+const BATCH_SELECT = `SELECT b.*, (SELECT COUNT(*) FROM risk_rows r WHERE r.batch = b.batch) AS rows FROM risk_batches b`;
 
 function toRow(r: Row): PullRow {
   return {
@@ -193,5 +220,44 @@ export class SqlitePullStore implements PullStore {
       )
       .all(id) as Row[];
     return Object.fromEntries(rows.map((r) => [String(r.state), num(r.n)]));
+  }
+
+  async addRiskRow(batch: string, jobId: string, qi: JsonObject, now: number): Promise<boolean> {
+    const db = this.#conn;
+    return db
+      .transaction(() => {
+        db.prepare('INSERT OR IGNORE INTO risk_batches (batch, created_at) VALUES (?, ?)').run(batch, now);
+        return (
+          db
+            .prepare('INSERT OR IGNORE INTO risk_rows (batch, job_id, qi, created_at) VALUES (?, ?, ?, ?)')
+            .run(batch, jobId, JSON.stringify(qi), now).changes === 1
+        );
+      })
+      .immediate();
+  }
+
+  async listRiskRows(batch: string): Promise<{ readonly jobId: string; readonly qi: JsonObject }[]> {
+    const rows = this.#conn
+      .prepare('SELECT job_id, qi FROM risk_rows WHERE batch = ? ORDER BY job_id')
+      .all(batch) as Row[];
+    return rows.map((r) => ({ jobId: String(r.job_id), qi: JSON.parse(String(r.qi)) as JsonObject }));
+  }
+
+  async listUnreportedBatches(): Promise<RiskBatch[]> {
+    const rows = this.#conn
+      .prepare(`SELECT * FROM (${BATCH_SELECT}) WHERE rows > reported_rows ORDER BY created_at, batch`)
+      .all() as Row[];
+    return rows.map(toBatch);
+  }
+
+  async getRiskBatch(batch: string): Promise<RiskBatch | undefined> {
+    const r = this.#conn.prepare(`${BATCH_SELECT} WHERE b.batch = ?`).get(batch) as Row | undefined;
+    return r ? toBatch(r) : undefined;
+  }
+
+  async markBatchReported(batch: string, rows: number, now: number, summary: JsonObject): Promise<void> {
+    this.#conn
+      .prepare('UPDATE risk_batches SET reported_rows = ?, reported_at = ?, summary = ? WHERE batch = ?')
+      .run(rows, now, JSON.stringify(summary), batch);
   }
 }

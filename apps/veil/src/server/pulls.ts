@@ -98,7 +98,15 @@ export class PullError extends Error {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    // The HTML report holds released values (escaped): no script, nothing fetched.
+    ...(type.startsWith('text/html')
+      ? { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }
+      : {}),
+  });
   // A string is sent as it is (a report file read from disk); anything else as JSON.
   res.end(typeof body === 'string' ? body : `${JSON.stringify(body)}\n`);
 }
@@ -150,7 +158,7 @@ export class PullManager {
     this.#pulls = pulls;
     o.obs.metrics.gauge(
       'veil_risk_batch_k',
-      'k-anonymity of the last risk report of each batch (pull job) this process wrote',
+      'k-anonymity of the last risk report of each batch (pull job, destination day) this process wrote',
       ['batch'],
       async () => [...this.#lastK].map(([batch, k]) => [{ batch }, k] as const),
     );
@@ -190,6 +198,11 @@ export class PullManager {
         const pr = await this.progress(m[1]!);
         if (!pr) send(res, 404, { error: 'PULL_NOT_FOUND' });
         else send(res, 200, pr);
+        return;
+      }
+      if (req.method === 'POST' && path === '/api/risk/report') {
+        if (!this.#o.takesIn) throw new PullError('PULL_NOT_HERE', 409);
+        send(res, 200, { reported: await this.reportBatches(true) });
         return;
       }
       if (req.method === 'GET' && (path === '/api/risk/latest' || path === '/api/risk/latest.html')) {
@@ -243,8 +256,8 @@ export class PullManager {
       ...(moveAe !== undefined ? { moveAe } : {}),
       ...(movePort !== undefined ? { movePort } : {}),
       timeoutSeconds: num(body.timeoutSeconds, 30, 1, 3600, 'PULL_BAD_TIMEOUT'),
-      k: num(body.k, 5, 2, 1000, 'PULL_BAD_K'),
-      l: num(body.l, 2, 1, 1000, 'PULL_BAD_L'),
+      k: num(body.k, cfg.server.risk.k, 2, 1000, 'PULL_BAD_K'),
+      l: num(body.l, cfg.server.risk.l, 1, 1000, 'PULL_BAD_L'),
       rows: rows.length,
     };
     const now = Date.now();
@@ -291,7 +304,6 @@ export class PullManager {
 
   /** Called (by the Runner's onDone) after a job's last delivery and before its output leaves the spool. */
   async onJobDone(job: Job): Promise<void> {
-    if (typeof job.source.pull !== 'string') return;
     const path = this.#o.spool.path(this.#o.spool.outputRel(job.id));
     let qi: JsonObject;
     try {
@@ -302,10 +314,61 @@ export class PullManager {
         src.close();
       }
     } catch (e) {
-      this.#o.obs.log.warn({ event: 'pull.qi_missing', jobId: job.id, code: errorCode(e) }, 'no quasi-identifiers');
+      this.#o.obs.log.warn({ event: 'risk.qi_missing', jobId: job.id, code: errorCode(e) }, 'no quasi-identifiers');
       return;
     }
-    await this.#pulls.setInstanceQi(job.id, JSON.parse(JSON.stringify(qi)) as JsonObject);
+    const row = JSON.parse(JSON.stringify(qi)) as JsonObject;
+    if (typeof job.source.pull === 'string') await this.#pulls.setInstanceQi(job.id, row);
+    // The day batches: each destination of the job's route, by the UTC day its last delivery was recorded.
+    const now = Date.now();
+    const day = new Date(now).toISOString().slice(0, 10);
+    for (const d of this.#o.config.routes.find((r) => r.name === job.route)?.to ?? [])
+      await this.#pulls.addRiskRow(`day-${day}-${d.replace(/[^A-Za-z0-9._-]/g, '_')}`, job.id, row, now);
+  }
+
+  /**
+   * Reports the batches with rows no report covered yet: every such batch when `all` (POST /api/risk/report), else
+   * only day batches of days that have ended (UTC).
+   */
+  async reportBatches(all: boolean): Promise<BatchRisk[]> {
+    const today = `day-${new Date().toISOString().slice(0, 10)}`;
+    const out: BatchRisk[] = [];
+    const { k, l } = this.#o.config.server.risk;
+    for (const b of await this.#pulls.listUnreportedBatches()) {
+      if (!all && b.batch.slice(0, today.length) >= today) continue;
+      const rows = await this.#pulls.listRiskRows(b.batch);
+      const risk = await writeBatchRisk({
+        root: this.#o.spool.path('reports/risk'),
+        batch: b.batch,
+        instances: rows.map((r) => ({ line: 0, jobId: r.jobId, qi: r.qi })),
+        delivered: rows.length,
+        k,
+        l,
+      });
+      if (!risk) continue;
+      this.#reported(risk);
+      await this.#pulls.markBatchReported(b.batch, rows.length, Date.now(), JSON.parse(JSON.stringify(risk)));
+      await this.#o.store.appendAudit(
+        null,
+        { event: 'risk.reported', detail: { batch: b.batch, k: risk.k, records: risk.records, files: risk.files } },
+        Date.now(),
+      );
+      out.push(risk);
+    }
+    return out;
+  }
+
+  /** The metric and, under the threshold, the warning of a written batch report. */
+  #reported(risk: BatchRisk): void {
+    this.#lastK.set(risk.batch, risk.k);
+    if (!risk.belowThreshold) return;
+    this.#o.obs.log.warn(
+      { event: 'risk.below_threshold', batch: risk.batch, k: risk.k, threshold: risk.threshold, atRisk: risk.atRisk },
+      're-identification risk: k under the threshold',
+    );
+    process.stderr.write(
+      `veil serve: WARNING: batch ${risk.batch}: k = ${risk.k} under the threshold ${risk.threshold} (${risk.atRisk} of ${risk.records} records at risk); report ${risk.html}\n`,
+    );
   }
 
   async progress(id: string): Promise<Record<string, unknown> | undefined> {
@@ -511,6 +574,7 @@ export class PullManager {
   }
 
   async #settleAll(): Promise<void> {
+    await this.reportBatches(false);
     for (const p of await this.#pulls.listPulls({ state: 'retrieved' })) {
       if (this.#settling.has(p.id)) continue;
       this.#settling.add(p.id);
@@ -537,18 +601,7 @@ export class PullManager {
       l: opts.l,
     });
     const now = Date.now();
-    if (risk) {
-      this.#lastK.set(`pull-${p.id}`, risk.k);
-      if (risk.belowThreshold) {
-        this.#o.obs.log.warn(
-          { event: 'risk.below_threshold', batch: `pull-${p.id}`, k: risk.k, threshold: opts.k, atRisk: risk.atRisk },
-          're-identification risk: k under the threshold',
-        );
-        process.stderr.write(
-          `veil serve: WARNING: pull ${p.id}: k = ${risk.k} under the threshold ${opts.k} (${risk.atRisk} of ${risk.records} records at risk); report ${risk.html}\n`,
-        );
-      }
-    }
+    if (risk) this.#reported(risk);
     const summary = risk ? (JSON.parse(JSON.stringify(risk)) as JsonObject) : undefined;
     await this.#pulls.setPullState(p.id, 'done', now, summary);
     await this.#o.store.appendAudit(

@@ -145,5 +145,50 @@ export function runPullStoreSuite(options: PullStoreSuiteOptions): void {
       assert.equal((await again.getPull('c'))!.state, 'running');
       assert.deepEqual(await again.countJobs('nope'), {});
     });
+
+    it('risk batches: rows once each, unreported until a report covers them, reported again when rows come', async () => {
+      const f = await fresh();
+      const { pulls } = f;
+      assert.deepEqual(await pulls.listUnreportedBatches(), []);
+      assert.equal(await pulls.addRiskRow('day-2026-12-07-out', 'j1', { sex: 'F' }, T0), true);
+      assert.equal(await pulls.addRiskRow('day-2026-12-07-out', 'j1', { sex: 'M' }, T0), false, 'once per job');
+      assert.equal(await pulls.addRiskRow('day-2026-12-07-out', 'j2', { sex: 'M', deviceSerial: [] }, T0 + 1), true);
+      assert.equal(await pulls.addRiskRow('day-2026-12-08-out', 'j3', {}, T0 + 2), true);
+      assert.deepEqual(await pulls.listRiskRows('day-2026-12-07-out'), [
+        { jobId: 'j1', qi: { sex: 'F' } },
+        { jobId: 'j2', qi: { sex: 'M', deviceSerial: [] } },
+      ]);
+      let open = await pulls.listUnreportedBatches();
+      assert.deepEqual(
+        open.map((b) => [b.batch, b.rows, b.reportedRows, b.reportedAt]),
+        [
+          ['day-2026-12-07-out', 2, 0, null],
+          ['day-2026-12-08-out', 1, 0, null],
+        ],
+      );
+      await pulls.markBatchReported('day-2026-12-07-out', 2, T0 + 5, { k: 1 });
+      open = await pulls.listUnreportedBatches();
+      assert.deepEqual(
+        open.map((b) => b.batch),
+        ['day-2026-12-08-out'],
+      );
+      const got = await pulls.getRiskBatch('day-2026-12-07-out');
+      assert.deepEqual(got, {
+        batch: 'day-2026-12-07-out',
+        rows: 2,
+        reportedRows: 2,
+        reportedAt: T0 + 5,
+        summary: { k: 1 },
+      });
+      await pulls.addRiskRow('day-2026-12-07-out', 'j4', {}, T0 + 6);
+      assert.deepEqual(
+        (await pulls.listUnreportedBatches()).map((x) => [x.batch, x.rows, x.reportedRows]),
+        [
+          ['day-2026-12-07-out', 3, 2],
+          ['day-2026-12-08-out', 1, 0],
+        ],
+      );
+      assert.equal(await pulls.getRiskBatch('nope'), undefined);
+    });
   });
 }
