@@ -113,10 +113,14 @@ describe('the bundle writes what the sources write', { skip: !existsSync(sharedD
     const key = join(tmpRoot, 'k');
     writeFileSync(key, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
 
-    const run = (args: string[], extra: NodeJS.ProcessEnv, out: string): string => {
+    // The corpus runs with the pixel text stage off (explicitly: the header path, byte for byte); the two samples
+    // below with the default (on): the bundled detector and codecs redact exactly as the sources do.
+    const pixelsOff = join(tmpRoot, 'pixels-off.json');
+    writeFileSync(pixelsOff, JSON.stringify({ pixels: { text: { enabled: false } } }));
+    const run = (args: string[], extra: NodeJS.ProcessEnv, out: string, from = input, more: string[] = []): string => {
       const r = spawnSync(
         process.execPath,
-        [...args, 'deid', input, '--out', out, '--key-file', key, '--jobs', '2', '--no-progress'],
+        [...args, 'deid', from, '--out', out, '--key-file', key, '--jobs', '2', '--no-progress', ...more],
         { cwd: tmpRoot, encoding: 'utf8', env: { ...env, ...extra }, timeout: 120_000 },
       );
       assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}: ${r.stderr}`);
@@ -125,11 +129,13 @@ describe('the bundle writes what the sources write', { skip: !existsSync(sharedD
         .replace(/report .*/, '')
         .replaceAll(out, 'OUT');
     };
-    const fromBundle = run([join(dist, 'cli.mjs')], {}, join(tmpRoot, 'out-bundle'));
+    const fromBundle = run([join(dist, 'cli.mjs')], {}, join(tmpRoot, 'out-bundle'), input, ['-c', pixelsOff]);
     const fromSource = run(
       [join(repoRoot, 'apps/veil/bin/veil.mjs')],
       { VEIL_FROM_SOURCE: '1' },
       join(tmpRoot, 'out-source'),
+      input,
+      ['-c', pixelsOff],
     );
     assert.equal(fromBundle, fromSource);
     const a = hashTree(join(tmpRoot, 'out-bundle'), REPORTS);
@@ -141,5 +147,22 @@ describe('the bundle writes what the sources write', { skip: !existsSync(sharedD
       hashTree(join(tmpRoot, 'out-bundle.quarantine'), REPORTS),
       hashTree(join(tmpRoot, 'out-source.quarantine'), REPORTS),
     );
+
+    // The pixel text stage, on by default: an ultrasound with text in its header bar, a CT without.
+    const px = join(tmpRoot, 'in-pixels');
+    mkdirSync(px);
+    for (const f of ['OBXXXX1A_rle.dcm', 'CT_small.dcm']) copyFileSync(join(repoRoot, 'samples', f), join(px, f));
+    const pxBundle = run([join(dist, 'cli.mjs')], {}, join(tmpRoot, 'px-bundle'), px);
+    const pxSource = run(
+      [join(repoRoot, 'apps/veil/bin/veil.mjs')],
+      { VEIL_FROM_SOURCE: '1' },
+      join(tmpRoot, 'px-source'),
+      px,
+    );
+    assert.equal(pxBundle, pxSource);
+    assert.match(pxBundle, /pixels: 2 image\(s\) scanned for burned-in text, 1 redacted/);
+    const pa = hashTree(join(tmpRoot, 'px-bundle'), REPORTS);
+    assert.equal(pa.size, 2);
+    assert.deepEqual(pa, hashTree(join(tmpRoot, 'px-source'), REPORTS));
   });
 });
