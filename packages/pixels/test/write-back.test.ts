@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DicomFile, type Fragment, findElement, readString, rewrite, scanFile } from '@veil/core';
+import { defaceFrameEdits } from '../src/deface/writeback.ts';
 import {
   type DecodedFrame,
   encapsulatedFrame,
@@ -189,6 +190,62 @@ describe('lossless inputs are written back in their own transfer syntax', () => 
       );
     });
   }
+});
+
+describe('deflated datasets and defacing write-back', () => {
+  let codec: FrameCodec;
+  before(async () => {
+    codec = await loadDcmjsCodecs();
+  });
+
+  it('Deflated Explicit VR Little Endian (native pixels in a deflated dataset) stays deflated; dcmconv agrees', () => {
+    for (const r of byTs('1.2.840.10008.1.2.1.99', 2)) {
+      const file = load(r.path);
+      const px = openPixels(file) as PixelAccess;
+      const f0 = copy(px.decodeFrame(0));
+      const box = { x0: 5, y0: 5, x1: 30, y1: 20, source: 'fixed', score: 1 };
+      fillBoxes(f0, [box], [0]);
+      const bytes = rewrite(file, redactionEdits(file, px, new Map([[0, f0]]), { codec }));
+      const out = scanFile(bytes);
+      assert.equal(out.transferSyntax.uid, '1.2.840.10008.1.2.1.99');
+      const a = samplesOf(px.decodeFrame(0));
+      const b = samplesOf((openPixels(out) as PixelAccess).decodeFrame(0));
+      const ext = external(['dcmconv', '+te'], bytes, `${basename(r.path)}-dfl`);
+      assert.ok(ext, r.path);
+      const c = samplesOf((openPixels(ext) as PixelAccess).decodeFrame(0));
+      for (let i = 0; i < a.length; i++) {
+        const x = i % f0.columns;
+        const y = Math.floor(i / f0.columns);
+        const within = x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1;
+        assert.equal(b[i], within ? 0 : a[i], `${r.path}: ${x},${y}`);
+        assert.equal(c[i], b[i], `dcmconv: ${r.path}: ${x},${y}`);
+      }
+    }
+  });
+
+  it('defacing: a lossless input keeps its syntax, lossy JPEG 2000 goes out decoded with Lossy Image Compression 01', () => {
+    const cases: [string, string][] = [
+      [byTs('1.2.840.10008.1.2.4.80', 1)[0]?.path as string, '1.2.840.10008.1.2.4.80'],
+      [byTs('1.2.840.10008.1.2.5', 1)[0]?.path as string, '1.2.840.10008.1.2.5'],
+      [byTs('1.2.840.10008.1.2.4.91', 1)[0]?.path as string, '1.2.840.10008.1.2.1'],
+      [byTs('1.2.840.10008.1.2.4.50', 1)[0]?.path as string, '1.2.840.10008.1.2.4.50'],
+    ];
+    for (const [path, want] of cases) {
+      const file = load(path);
+      const px = openPixels(file, codec) as PixelAccess;
+      const f0 = copy(px.decodeFrame(0));
+      fillBoxes(f0, [{ x0: 0, y0: 0, x1: 8, y1: 8, source: 'fixed', score: 1 }], Array(f0.samplesPerPixel).fill(0));
+      const out = scanFile(rewrite(file, defaceFrameEdits(file, px, new Map([[0, f0]]), { codec })));
+      assert.equal(out.transferSyntax.uid, want, path);
+      if (want === '1.2.840.10008.1.2.1') {
+        assert.equal(readString(findElement(out.dataset, 0x00282110) as never).trim(), '01');
+      }
+      const decoded = (openPixels(out, codec) as PixelAccess).decodeFrame(0);
+      if (want !== '1.2.840.10008.1.2.4.50') {
+        assert.equal(diffCount(samplesOf(decoded), samplesOf(f0)), 0, path);
+      }
+    }
+  });
 });
 
 /** MCU-grid pixels of a blanked region, and the ring around it (chroma upsampling reaches into it). */
