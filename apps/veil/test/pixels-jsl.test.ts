@@ -177,8 +177,8 @@ describe('burned-in text on real data (veil deid, pixels.cleanPixelData)', () =>
         `${removed}/${boxes} (recall ${recall.toFixed(3)}; by area ${areaRemoved}/${boxes}); ${illegible} illegible boxes ` +
         `not counted; pixels changed outside the boxes ${(outsideShare * 100).toFixed(2)}% of released images\n`,
     );
-    assert.ok(recall >= 0.85, `recall ${recall.toFixed(3)} under the floor 0.85`);
-    assert.ok(outsideShare < 0.02, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
+    assert.ok(recall >= 0.87, `recall ${recall.toFixed(3)} under the floor 0.87`);
+    assert.ok(outsideShare < 0.016, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
   });
 
   test('CT/MR slices without burned-in text come out pixel-identical', async () => {
@@ -210,6 +210,6 @@ describe('burned-in text on real data (veil deid, pixels.cleanPixelData)', () =>
     process.stdout.write(
       `# CT/MR without burned-in text: ${identical}/${PLAIN.length} pixel-identical${differ.length ? `; changed: ${differ.join(', ')}` : ''}\n`,
     );
-    assert.ok(identical >= PLAIN.length - 1, `only ${identical}/${PLAIN.length} identical`);
+    assert.equal(identical, PLAIN.length, `only ${identical}/${PLAIN.length} identical`);
   });
 });

@@ -1,0 +1,156 @@
+/**
+ * Burned-in text diagnostics (not a test): which JohnSnowLabs ground-truth value boxes does the text stage miss,
+ * and why. Runs scanAndRedact in process (same detector, config defaults) on every *.dcm with a *.gt.json and
+ * prints, per missed box: its size, the display contrast of its ink, whether a pre-filter rectangle covers it,
+ * and the raw detector boxes that overlap it. Also the share of pixels changed outside the ground-truth boxes.
+ *
+ * Run: node --import tsx bench/pixels-diagnose.ts [name-filter]
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { scanFile } from '@veil/core';
+import {
+  extendLines,
+  loadDcmjsCodecs,
+  loadPpOcrDetector,
+  openPixels,
+  parsePixelTextConfig,
+  samplesOf,
+  scanAndRedact,
+  toRgb8,
+} from '@veil/pixels';
+import { encodePng } from '../apps/veil/src/pixels/png.ts';
+import { textLikeRegions } from '../packages/pixels/src/detect/prefilter.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const JSL = resolve(root, '..', 'shared', 'data', 'dicom', 'jsl-dicom-deid-dataset');
+const filter = process.argv[2] ?? '';
+const detector = await loadPpOcrDetector();
+const codec = await loadDcmjsCodecs();
+const config = parsePixelTextConfig(undefined);
+
+interface Gt {
+  annotation: { key?: { text?: string; bbox?: number[] }; value?: { text?: string; bbox?: number[] } }[];
+}
+
+let boxes = 0;
+let removed = 0;
+let outside = 0;
+let pixels = 0;
+let ms = 0;
+for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includes(filter))) {
+  const file = scanFile(new Uint8Array(readFileSync(join(JSL, name))));
+  const px = openPixels(file, codec);
+  if (!px) continue;
+  const w = px.module.columns;
+  const h = px.module.rows;
+  const orig = px.decodeFrame(0);
+  const a = samplesOf(orig);
+  const img = toRgb8(px.decodeFrame(0), px.module.palette);
+  const t0 = performance.now();
+  const res = await scanAndRedact(file, px, { detector, codec, config });
+  ms += performance.now() - t0;
+  const outFrame = res.changed.get(0);
+  const b = outFrame ? samplesOf(outFrame) : a;
+  const gt = JSON.parse(readFileSync(join(JSL, name.replace(/\.dcm$/, '.gt.json')), 'utf8')) as Gt;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of a) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const flat = (i: number) => [b[i - 1], b[i + 1], b[i - w], b[i + w]].every((u) => u === undefined || u === b[i]);
+  const raw = await detector.detect(img);
+  const ext = extendLines(img, raw);
+  const rects = textLikeRegions(img);
+  const lines: string[] = [];
+  for (const x of gt.annotation) {
+    const bb = x.value?.bbox;
+    if (bb?.length !== 4) continue;
+    const x0 = Math.max(0, bb[0] as number);
+    const y0 = Math.max(0, bb[1] as number);
+    const x1 = Math.min(w, bb[2] as number);
+    const y1 = Math.min(h, bb[3] as number);
+    if (x1 <= x0 || y1 <= y0) continue;
+    let ink = 0;
+    let inkGone = 0;
+    let dispMin = 255;
+    let dispMax = 0;
+    for (let y = y0; y < y1; y++) {
+      for (let xx = x0; xx < x1; xx++) {
+        const i = y * w + xx;
+        const g = img.rgb[i * 3] as number;
+        if (g < dispMin) dispMin = g;
+        if (g > dispMax) dispMax = g;
+        const v = a[i] as number;
+        if (v !== min && v !== max) continue;
+        if (![a[i - 1], a[i + 1], a[i - w], a[i + w]].some((u) => u !== undefined && u !== v)) continue;
+        ink++;
+        if (flat(i)) inkGone++;
+      }
+    }
+    if (ink < 10) continue;
+    boxes++;
+    const ok = inkGone >= 0.95 * ink;
+    if (ok) removed++;
+    else {
+      const ov = (r: { x0: number; y0: number; x1: number; y1: number }) =>
+        r.x0 < x1 && x0 < r.x1 && r.y0 < y1 && y0 < r.y1;
+      const inRect = rects.some((r) => r.x <= x0 && r.y <= y0 && r.x + r.w >= x1 && r.y + r.h >= y1);
+      const det = raw.filter(ov).map((r) => `[${r.x0},${r.y0},${r.x1},${r.y1}]`);
+      const ex = ext.filter(ov).map((r) => `[${r.x0},${r.y0},${r.x1},${r.y1}]`);
+      if (process.env.DIAG_PNG) {
+        // The missed box with 16 pixels of context, 4x, from the detector's view (toRgb8).
+        const cx0 = Math.max(0, x0 - 16);
+        const cy0 = Math.max(0, y0 - 16);
+        const cw = Math.min(w, x1 + 16) - cx0;
+        const ch = Math.min(h, y1 + 16) - cy0;
+        const z = 4;
+        const crop = new Uint8Array(cw * z * ch * z * 3);
+        for (let y = 0; y < ch * z; y++)
+          for (let xx = 0; xx < cw * z; xx++) {
+            const s = ((cy0 + ((y / z) | 0)) * w + cx0 + ((xx / z) | 0)) * 3;
+            crop.set(img.rgb.subarray(s, s + 3), (y * cw * z + xx) * 3);
+          }
+        mkdirSync(process.env.DIAG_PNG, { recursive: true });
+        writeFileSync(
+          join(process.env.DIAG_PNG, `${name.slice(0, 12)}-${name.slice(-8, -4)}-${x0}-${y0}.png`),
+          encodePng(cw * z, ch * z, crop),
+        );
+      }
+      lines.push(
+        `  MISS "${x.value?.text}" [${x0},${y0},${x1},${y1}] ${x1 - x0}x${y1 - y0} ink ${inkGone}/${ink} ` +
+          `disp ${dispMin}-${dispMax} prefilter ${inRect ? 'in' : 'OUT'} raw ${det.join(' ') || '-'} ext ${ex.join(' ') || '-'}`,
+      );
+    }
+  }
+  // Outside change.
+  const inBox = new Uint8Array(w * h);
+  for (const x of gt.annotation) {
+    for (const bb of [x.key?.bbox, x.value?.bbox]) {
+      if (!bb) continue;
+      for (let y = Math.max(0, (bb[1] as number) - 4); y < Math.min(h, (bb[3] as number) + 4); y++)
+        inBox.fill(1, y * w + Math.max(0, (bb[0] as number) - 4), y * w + Math.min(w, (bb[2] as number) + 4));
+    }
+  }
+  let out = 0;
+  for (let i = 0; i < w * h; i++) if (!inBox[i] && a[i] !== b[i]) out++;
+  outside += out;
+  pixels += w * h;
+  const boxesFound = res.boxes.flatMap((f) => f.boxes);
+  process.stdout.write(
+    `${name.slice(0, 60)} ${w}x${h} ${px.module.bitsStored}bit ${px.module.photometric} boxes ${boxesFound.length} ` +
+      `outside ${((100 * out) / (w * h)).toFixed(2)}%\n${lines.join('\n')}${lines.length ? '\n' : ''}`,
+  );
+  if (process.env.DIAG_BOXES) {
+    for (const bx of boxesFound) {
+      let o = 0;
+      for (let y = bx.y0; y < bx.y1; y++) for (let xx = bx.x0; xx < bx.x1; xx++) if (!inBox[y * w + xx]) o++;
+      if (o > 0) process.stdout.write(`    box [${bx.x0},${bx.y0},${bx.x1},${bx.y1}] ${bx.source} outside ${o}\n`);
+    }
+  }
+}
+process.stdout.write(
+  `recall ${removed}/${boxes} = ${(removed / boxes).toFixed(3)}; outside ${((100 * outside) / pixels).toFixed(2)}%; scan ${ms.toFixed(0)} ms\n`,
+);
