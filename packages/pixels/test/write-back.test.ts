@@ -18,7 +18,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DicomFile, type Fragment, findElement, readString, rewrite, scanFile } from '@veil/core';
+import {
+  type DicomFile,
+  encapsulatedPixelEdits,
+  type Fragment,
+  findElement,
+  readString,
+  rewrite,
+  scanFile,
+} from '@veil/core';
 import { defaceFrameEdits } from '../src/deface/writeback.ts';
 import {
   type DecodedFrame,
@@ -190,6 +198,35 @@ describe('lossless inputs are written back in their own transfer syntax', () => 
       );
     });
   }
+});
+
+describe('HTJ2K lossless (none in the inventory: a CT slice encoded here)', () => {
+  it('1.2.840.10008.1.2.4.201: redaction re-encodes in HTJ2K, only the box changes', async () => {
+    const codec = await loadDcmjsCodecs();
+    const native = load('dicom/dcm_qa_ct/Philips/S21570/S2010/I10');
+    const npx = openPixels(native) as PixelAccess;
+    const frame = npx.decodeFrame(0);
+    const ts = '1.2.840.10008.1.2.4.201';
+    const el = findElement(native.dataset, 0x7fe00010);
+    const tsEl = native.meta && findElement(native.meta, 0x00020010);
+    assert.ok(el && tsEl);
+    const uid = new TextEncoder().encode(`${ts}\0`);
+    const htj2k = scanFile(
+      rewrite(native, [
+        ...encapsulatedPixelEdits(native.dataset, el, [[codec.encode(ts, frame)]]),
+        { op: 'replace', element: tsEl, value: uid },
+      ]),
+    );
+    assert.equal(htj2k.transferSyntax.uid, ts);
+    const px = openPixels(htj2k, codec) as PixelAccess;
+    assert.equal(diffCount(samplesOf(px.decodeFrame(0)), samplesOf(frame)), 0);
+    const f0 = copy(px.decodeFrame(0));
+    const box = { x0: 100, y0: 50, x1: 200, y1: 90, source: 'fixed', score: 1 };
+    fillBoxes(f0, [box], [0]);
+    const out = scanFile(rewrite(htj2k, redactionEdits(htj2k, px, new Map([[0, f0]]), { codec })));
+    assert.equal(out.transferSyntax.uid, ts);
+    assert.equal(diffCount(samplesOf((openPixels(out, codec) as PixelAccess).decodeFrame(0)), samplesOf(f0)), 0);
+  });
 });
 
 describe('deflated datasets and defacing write-back', () => {
