@@ -28,7 +28,15 @@ if [[ -z "${VEIL_KEY:-}" ]]; then
   KEY_ARGS=(--key-file "$KEY_FILE")
 fi
 
-rm -rf out/deid out/deid.quarantine
-echo "==> veil deid samples --out out/deid (Basic Application Level Confidentiality Profile, no options)"
+rm -rf out/deid out/deid.quarantine out/pixels
+echo "==> veil deid samples --out out/deid (Basic Application Level Confidentiality Profile, no options;"
+echo "    burned-in text: every image scanned and redacted, the default)"
 npx veil deid samples --out out/deid "${KEY_ARGS[@]}"
 echo "de-identified files in $PWD/out/deid; run report: out/deid/veil-report.html"
+
+# The pixel text stage on the ultrasound sample (its header bar carries text): the boxes it fills, and a preview of
+# the redacted output (never the original pixels).
+echo "==> veil pixels scan samples/OBXXXX1A_rle.dcm --out out/pixels"
+npx veil pixels scan samples/OBXXXX1A_rle.dcm --out out/pixels |
+  node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{for(const l of s.trim().split("\n")){const r=JSON.parse(l);const n=r.boxes.reduce((a,f)=>a+f.boxes.length,0);console.log(`${r.file}: ${n} text box(es) filled in ${r.frames} frame(s)`);}})'
+echo "preview of the redacted output: $PWD/out/pixels/index.html"
