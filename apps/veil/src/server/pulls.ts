@@ -318,12 +318,17 @@ export class PullManager {
       return;
     }
     const row = JSON.parse(JSON.stringify(qi)) as JsonObject;
-    if (typeof job.source.pull === 'string') await this.#pulls.setInstanceQi(job.id, row);
-    // The day batches: each destination of the job's route, by the UTC day its last delivery was recorded.
-    const now = Date.now();
-    const day = new Date(now).toISOString().slice(0, 10);
-    for (const d of this.#o.config.routes.find((r) => r.name === job.route)?.to ?? [])
-      await this.#pulls.addRiskRow(`day-${day}-${d.replace(/[^A-Za-z0-9._-]/g, '_')}`, job.id, row, now);
+    try {
+      if (typeof job.source.pull === 'string') await this.#pulls.setInstanceQi(job.id, row);
+      // The day batches: each destination of the job's route, by the UTC day its last delivery was recorded.
+      const now = Date.now();
+      const day = new Date(now).toISOString().slice(0, 10);
+      for (const d of this.#o.config.routes.find((r) => r.name === job.route)?.to ?? [])
+        await this.#pulls.addRiskRow(`day-${day}-${d.replace(/[^A-Za-z0-9._-]/g, '_')}`, job.id, row, now);
+    } catch (e) {
+      // Never in the way of the job's own clean-up: the batch report counts it as uncaptured.
+      this.#o.obs.log.error({ event: 'risk.qi_not_stored', jobId: job.id, code: errorCode(e) }, 'not stored');
+    }
   }
 
   /**
