@@ -37,6 +37,7 @@ import {
   loadDcmjsCodecs,
   openPixels,
   type PixelAccess,
+  plannedFrames,
   readPixelModule,
   redactionEdits,
   samplesOf,
@@ -144,9 +145,16 @@ describe('lossless inputs are written back in their own transfer syntax', () => 
           score: 1,
         };
         fillBoxes(f0, [box], [0]);
-        const out = scanFile(rewrite(file, redactionEdits(file, px, new Map([[0, f0]]), { codec })));
+        const edits = redactionEdits(file, px, new Map([[0, f0]]), { codec });
+        const out = scanFile(rewrite(file, edits));
         assert.equal(out.transferSyntax.uid, ts);
         const po = openPixels(out, codec) as PixelAccess;
+        // What the verify stage reads from the plan is what the written file holds.
+        const planned = plannedFrames(px, edits);
+        assert.ok(planned);
+        for (const i of new Set([0, px.frames - 1])) {
+          assert.equal(diffCount(samplesOf(planned.frame(i)), samplesOf(po.decodeFrame(i))), 0, `${r.path} plan ${i}`);
+        }
         const a = samplesOf(px.decodeFrame(0));
         const b = samplesOf(po.decodeFrame(0));
         const spp = f0.samplesPerPixel;
@@ -354,9 +362,15 @@ describe('JPEG baseline / extended: DCT-domain redaction', () => {
       const box = { x0: 17, y0: 9, x1: Math.min(45, f0.columns), y1: Math.min(30, f0.rows), source: 'fixed', score: 1 };
       if (fillBoxes(f0, [box], Array(f0.samplesPerPixel).fill(0)) === 0) continue;
       tested++;
-      const out = scanFile(rewrite(file, redactionEdits(file, px, new Map([[0, f0]]), { codec })));
+      const edits = redactionEdits(file, px, new Map([[0, f0]]), { codec });
+      const out = scanFile(rewrite(file, edits));
       assert.equal(out.transferSyntax.uid, r.ts, r.path);
       const po = openPixels(out, codec) as PixelAccess;
+      const planned = plannedFrames(px, edits);
+      assert.ok(planned);
+      for (const i of new Set([0, px.frames - 1])) {
+        assert.equal(diffCount(samplesOf(planned.frame(i)), samplesOf(po.decodeFrame(i))), 0, `${r.path} plan ${i}`);
+      }
       const jpeg = px.encodedFrame(0);
       const mcu = mcuSize(jpeg);
       const blank = new Set<string>();
