@@ -11,7 +11,7 @@
  * Console: roles, CSRF, audited sign-in; the vendor deletion API takes only its token.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -471,6 +471,23 @@ describe('patient portal: originals kept after delivery (portal.keepOriginalsDay
       readdirSync(root2).filter((f) => f.endsWith('.vpc')),
       [],
     );
+
+    // A crash between the move and the seal: the sweep seals the pending file once it is surely abandoned, and
+    // removes an interrupted seal's temporary.
+    const crashed = 'abcdefghjkmnpqrs0123456789';
+    mkdirSync(join(root2, 'pending'), { recursive: true });
+    writeFileSync(join(root2, 'pending', `${crashed}.dcm`), 'DICM left pending');
+    writeFileSync(join(root2, `.${crashed}.vpc.tmp`), 'partial');
+    const later = new PatientCopies({ root: root2, key, keepDays: 1, clock: () => Date.now() });
+    later.sweep();
+    await later.settle();
+    assert.equal(later.read(crashed), undefined, 'not touched while it may be another process at work');
+    const much = new PatientCopies({ root: root2, key, keepDays: 1, clock: () => Date.now() + 11 * 60_000 });
+    much.sweep();
+    await much.settle();
+    assert.equal(Buffer.from(much.read(crashed)!).toString(), 'DICM left pending');
+    assert.deepEqual(readdirSync(join(root2, 'pending')), []);
+    assert.ok(!readdirSync(root2).some((f) => f.endsWith('.tmp')));
   });
 });
 

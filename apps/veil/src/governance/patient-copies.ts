@@ -5,8 +5,9 @@
  *
  * When a job is done (the Runner's onDone, before the spool removes its files), its received file is moved (a
  * rename, instant) to <spool>/patient-copies/pending/<jobId>.dcm, then sealed in the background to
- * <spool>/patient-copies/<jobId>.vpc and the plain file removed. A sweep (at start and every 10 minutes) seals pending
- * files a crash left behind and deletes copies whose time ran out; a copy past its time is never served even before
+ * <spool>/patient-copies/<jobId>.vpc and the plain file removed. A sweep (at start and every 10 minutes, in the
+ * process that takes data in) seals pending files a crash left behind (untouched for 10 minutes, so never one another
+ * process of a scaled-out gateway is sealing) and deletes copies whose time ran out; a copy past its time is never served even before
  * the sweep removes it.
  *
  * A sealed copy: "VPC1", the expiry (8 bytes, ms since 1970, big endian), a 12-byte nonce, the 16-byte GCM tag, then
@@ -40,6 +41,17 @@ const MAGIC = Buffer.from('VPC1');
 const HEADER = 4 + 8 + 12 + 16;
 const DAY = 86_400_000;
 const JOB_ID = /^[0-9a-z]{26}$/;
+
+/** Files untouched this long are no live process's work (a seal takes seconds). */
+const ABANDONED_MS = 600_000;
+
+function abandoned(path: string, time: 'mtimeMs' | 'ctimeMs', now: number): boolean {
+  try {
+    return now - statSync(path)[time] >= ABANDONED_MS;
+  } catch {
+    return false;
+  }
+}
 
 /** The expiry of a sealed copy (its header), or undefined when it is not one. */
 function expiryOf(path: string): number | undefined {
@@ -193,7 +205,8 @@ export class PatientCopies {
         if (!this.enabled) {
           rmSync(join(this.#pending, f), { force: true });
           removed++;
-        } else if (!this.#sealing.has(id)) {
+        } else if (!this.#sealing.has(id) && abandoned(join(this.#pending, f), 'ctimeMs', now)) {
+          // Left by a crash (or by another process of a scaled-out gateway that died): not one being sealed now.
           // Kept from its arrival in pending (its mtime is the received file's, a lower bound: the safe side).
           this.#seal(id, statSync(join(this.#pending, f)).mtimeMs + this.#o.keepDays * DAY);
         }
@@ -202,6 +215,11 @@ export class PatientCopies {
     if (existsSync(this.#o.root)) {
       for (const f of readdirSync(this.#o.root)) {
         const p = join(this.#o.root, f);
+        if (/^\.[0-9a-z]{26}\.vpc\.tmp$/.test(f)) {
+          // A seal a crash interrupted (its pending file is sealed again above), once surely abandoned.
+          if (!this.#sealing.has(f.slice(1, 27)) && abandoned(p, 'mtimeMs', now)) rmSync(p, { force: true });
+          continue;
+        }
         if (!/^[0-9a-z]{26}\.vpc$/.test(f)) continue;
         const expires = expiryOf(p);
         if (!this.enabled || expires === undefined || expires <= now) {
