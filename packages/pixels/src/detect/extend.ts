@@ -86,8 +86,8 @@ function stepThreshold(g: Uint8Array, w: number, b: Box): number {
 }
 
 /**
- * The ink of a line: the extreme (dark or bright) that at least 8% of the ink rows' pixels sit near, while the
- * box's median (the background) is well away from it; undefined when neither extreme qualifies.
+ * The ink of a line: the extreme (dark or bright) that at least 8% of the box's pixels sit near, while the box's
+ * median (the background) is at least 64 display levels away from it; undefined when neither extreme qualifies.
  */
 function inkTest(g: Uint8Array, w: number, b: Box, ty0: number, ty1: number): ((v: number) => boolean) | undefined {
   const hist = new Uint32Array(256);
@@ -115,8 +115,10 @@ function inkTest(g: Uint8Array, w: number, b: Box, ty0: number, ty1: number): ((
   };
   const tolDark = Math.min(40, Math.floor((med - lo) / 2));
   const tolBright = Math.min(40, Math.floor((hi - med) / 2));
-  const dark = tolDark >= 4 ? near(lo, lo + tolDark) : 0;
-  const bright = tolBright >= 4 ? near(hi - tolBright, hi) : 0;
+  // The ink must stand well away from the background (a quarter of the display range): the dark end of grainy
+  // background is no ink.
+  const dark = med - lo >= 64 ? near(lo, lo + tolDark) : 0;
+  const bright = hi - med >= 64 ? near(hi - tolBright, hi) : 0;
   if (Math.max(dark, bright) < 0.08 * n) return undefined;
   if (dark >= bright) {
     const limit = lo + tolDark;
