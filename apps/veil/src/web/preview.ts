@@ -144,7 +144,7 @@ export class PreviewCache {
   get(job: Job): Promise<Preview> {
     const k = `${job.id}@${job.updatedAt}`;
     let p = this.#cache.get(k);
-    if (p) {
+    if (p !== undefined) {
       this.#cache.delete(k);
     } else {
       p = renderPreview(job, this.#o);
