@@ -23,9 +23,9 @@ import { z } from 'zod';
 import { egressDestinationSchemas, inferDestinationKind } from './destination-config.ts';
 import {
   auditSchema,
-  crosswalkSchema,
   consoleSchema,
   contractFields,
+  crosswalkSchema,
   governanceIssue,
   governanceSchema,
   portalSchema,
