@@ -9,6 +9,7 @@
 import { detectDates } from './detect/dates.ts';
 import { detectHouseNumbers } from './detect/house-numbers.ts';
 import { compileKnown, detectKnown } from './detect/known.ts';
+import { detectLowerCase } from './detect/lower-case.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
 import { detectPlaces, glueAddressParts } from './detect/places.ts';
@@ -67,6 +68,7 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     ...detectPlaces(text, tokens, lowerText),
     ...detectNames(text, tokens),
     ...detectHouseNumbers(text),
+    ...(lowerText ? [] : detectLowerCase(text, tokens)),
   ];
   // All in lower case: the name and place rules also read a copy with the non-English words capitalised.
   const tc = lowerText ? truecase(text, tokens, lexicons()) : undefined;

@@ -43,26 +43,68 @@ export const FRAMES = [
   'lol {p} said that again',
 ];
 
+/** Frames for the other types (same rule: written for this check, not from the corpus). */
+export const TYPED_FRAMES: Record<string, string[]> = {
+  GPE: [
+    'I live in {p}.',
+    'She moved to {p} last year.',
+    '{p} is lovely in spring.',
+    'Flights to {p} are cheap now.',
+    'He was born in {p} and studied abroad.',
+    'We met in {p}, then drove home.',
+    'The office in {p} closed.',
+    'He grew up near {p}.',
+    'Transferred from a hospital in {p}.',
+    'Lives alone in {p}; daughter nearby.',
+  ],
+  ZIP_CODE: ['ZIP {p}', 'zip code {p}', 'Postcode: {p}', 'postal code is {p}.', 'Mail goes to PO Box 12, {p}'],
+  STREET_ADDRESS: [
+    'I live at {p}.',
+    'Send it to {p}, please.',
+    'Address: {p}',
+    'The clinic is on {p}.',
+    'Meet me at {p} tomorrow.',
+    'Home address\n{p}',
+    'Patient resides at {p} with her son.',
+  ],
+  PHONE_NUMBER: ['call me at {p}', 'Phone: {p}', 'tel. {p}', 'reach her on {p} after 5', 'Cell {p} (preferred)'],
+};
+
 const dev = loadCorpus(sharedDir).filter((r) => r.template_id % 2 === 0);
-const names = [
-  ...new Set(dev.flatMap((r) => r.spans.filter((s) => s.entity_type === 'PERSON').map((s) => s.entity_value))),
-].filter((n) => n.trim() !== '' && n.toLowerCase() !== 'nan');
-let gold = 0;
-let found = 0;
-const misses = new Map<string, number>();
-names.forEach((p, k) => {
-  const q = names[(k * 7 + 3) % names.length]!;
-  for (const f of FRAMES) {
-    const text = f.replace('{p}', p).replace('{q}', q);
-    const start = text.indexOf(p);
-    const spans = detectPhi(text);
-    gold++;
-    let ok = true;
-    for (let i = start; i < start + p.length; i++)
-      if (/[\p{L}\p{N}]/u.test(text.charAt(i)) && !spans.some((s) => s.start <= i && i < s.end)) ok = false;
-    if (ok) found++;
-    else misses.set(`${JSON.stringify(p)} in ${JSON.stringify(f)}`, 1);
-  }
-});
-console.log(`dev names in frames: recall ${(found / gold).toFixed(3)} (${found}/${gold}), ${names.length} names`);
-if (process.argv.includes('--misses')) for (const m of misses.keys()) console.log('MISS', m);
+const values = (type: string) =>
+  [...new Set(dev.flatMap((r) => r.spans.filter((s) => s.entity_type === type).map((s) => s.entity_value)))].filter(
+    (n) => n.trim() !== '' && n.toLowerCase() !== 'nan',
+  );
+
+function run(type: string, frames: readonly string[], variant: (v: string) => string = (v) => v, label = ''): void {
+  const vals = values(type).map(variant);
+  let gold = 0;
+  let found = 0;
+  const misses: string[] = [];
+  vals.forEach((p, k) => {
+    const q = vals[(k * 7 + 3) % vals.length]!;
+    for (const f of frames) {
+      const text = f.replace('{p}', p).replace('{q}', q);
+      const start = text.indexOf(p);
+      const spans = detectPhi(text);
+      gold++;
+      let ok = true;
+      for (let i = start; i < start + p.length; i++)
+        if (/[\p{L}\p{N}]/u.test(text.charAt(i)) && !spans.some((s) => s.start <= i && i < s.end)) ok = false;
+      if (ok) found++;
+      else misses.push(`${JSON.stringify(p)} in ${JSON.stringify(f)}`);
+    }
+  });
+  console.log(`dev ${type}${label} in frames: recall ${(found / gold).toFixed(3)} (${found}/${gold}), ${vals.length} values`);
+  if (process.argv.includes('--misses')) for (const m of misses) console.log('MISS', type, m);
+}
+
+// As written, then in lower case and in capitals (the corpus's generator writes values all three ways).
+for (const [variant, label] of [
+  [(v: string) => v, ''],
+  [(v: string) => v.toLowerCase(), ' lower'],
+  [(v: string) => v.toUpperCase(), ' UPPER'],
+] as const) {
+  run('PERSON', FRAMES, variant, label);
+  for (const [t, f] of Object.entries(TYPED_FRAMES)) run(t, f, variant, label);
+}

@@ -11,7 +11,7 @@
  * and clinical acronyms out, unless a cue says otherwise ("Dr. Parkinson").
  */
 
-import { EPONYM_HEADS, SAFE_ACRONYMS, SAFE_PROPER, UNITS_RE } from '../lexicon/medical.ts';
+import { EPONYM_HEADS, LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER, UNITS_RE } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
@@ -247,7 +247,7 @@ function wordEvidence(
     }
     return { score: 0, firstName: false };
   }
-  if (inLex && !isWord && letters >= 3) return { score: 0.55, firstName };
+  if (inLex && !isWord && letters >= 3 && !LATIN_CLINICAL.has(t.lower)) return { score: 0.55, firstName };
   return { score: 0, firstName: false };
 }
 
@@ -417,6 +417,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     if (x === undefined || x.safe || x.tok.cap || x.tok.allCaps || x.tok.text.length < 3) return false;
     return (
       !isEnglishWord(x.tok.lower, lex) &&
+      !LATIN_CLINICAL.has(x.tok.lower) &&
       /^\p{Ll}+$/u.test(x.tok.text) &&
       !MEDICAL_ENDING.test(x.tok.lower) &&
       !CALENDAR.has(x.tok.lower) &&

@@ -75,3 +75,19 @@ export const SAFE_ACRONYMS = new Set(
 /** Dose and measurement units: a capitalised word right before a number and one of these is a drug, not a name. */
 export const UNITS_RE =
   /^\s*(?:\p{Ll}+\s+)?\d+(?:[.,/]\d+)*\s*(?:mg|mcg|µg|ug|g|kg|ml|mL|l|L|units?|iu|IU|mmol|meq|mEq|%|cc|mm|cm|tabs?|caps?)\b/u;
+
+/** Latin anatomical and clinical words written in lower case: never names or places by the lower-case rules. */
+export const LATIN_CLINICAL = new Set(
+  (
+    'vena venae cava cavae dura mater pia arachnoid situs inversus solitus ambiguus genu hallux valgus varus ' +
+    'pectus excavatum carinatum corpus callosum corpora cavernosa spongiosum sella turcica cauda equina conus ' +
+    'medullaris foramen foramina magnum ovale rotundum spinosum lamina laminae bursa ileum jejunum cecum caecum ' +
+    'pylorus fundus antrum vas deferens os ossa calcis talus dens pons medulla oblongata thalamus putamen insula ' +
+    'cuneus precuneus vermis uvula velum hilum hila carina pleura aorta ductus arteriosus venosus ligamentum ' +
+    'teres flavum nuchae pars interarticularis tuberosity tuber cinereum septum pellucidum falx cerebri tentorium ' +
+    'cerebelli sinus sinuses confluens circulus arteriosus vasa recta previa placenta accreta percreta increta ' +
+    'cor pulmonale bovis triloculare truncus brachiocephalicus ramus rami crus crura plexus choroid ' +
+    'in situ vivo vitro utero toto extremis loco per se ad hoc libitum lib prn status post epilepticus ' +
+    'et al etc vs viz cf ibid sic bid tid qid qd qhs hs stat'
+  ).split(/\s+/),
+);

@@ -1,0 +1,87 @@
+/**
+ * Values written in lower case inside ordinary mixed-case text (all-lowercase text is read truecased instead,
+ * src/truecase.ts): the rules that lean on capitals miss them.
+ *  - places: one to three lower-case words that the city and region lexicon holds as a phrase ("kristiansund n",
+ *    "store merløse", "lycksele"), not English words, not clinical;
+ *  - names: a known first name, an optional initial, and a surname the lexicon knows or a word that is not English
+ *    ("moira pagan", "john a. leiva", "brad l key"); a first name that is also a word ("john", "mark") needs the
+ *    surname to be a real one, and a few clinical words are never first names here ("iris", "gene", "ray").
+ */
+import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
+import { lexicons } from '../lexicon/names.ts';
+import type { Token } from '../tokens.ts';
+import type { Span } from '../types.ts';
+import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
+
+const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
+const MONTHS_DAYS = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)/;
+
+export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] {
+  if (!/\p{Lu}/u.test(text)) return [];
+  const lex = lexicons();
+  const out: Span[] = [];
+  const lower = (t: Token | undefined) => t !== undefined && !t.cap && !t.allCaps && /^\p{Ll}/u.test(t.text);
+  const plain = (t: Token) =>
+    isEnglishWord(t.lower, lex) ||
+    LATIN_CLINICAL.has(t.lower) ||
+    MEDICAL_ENDING.test(t.lower) ||
+    SAFE_PROPER.has(t.lower) ||
+    SAFE_ACRONYMS.has(t.text.toUpperCase());
+  const spaced = (a: Token, b: Token) => /^\.?[ \t]$/.test(text.slice(a.end, b.start));
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!lower(t)) continue;
+    // Places: the longest lexicon phrase of up to three lower-case words from here.
+    let placeEnd = -1;
+    let phrase = '';
+    for (let k = i; k < Math.min(tokens.length, i + 3); k++) {
+      const tk = tokens[k]!;
+      if (k > i && (!lower(tk) || !/^[ \t-]$/.test(text.slice(tokens[k - 1]!.end, tk.start)))) break;
+      phrase =
+        k === i ? tk.lower.replace(/\.$/, '') : `${phrase}${text.slice(tokens[k - 1]!.end, tk.start)}${tk.lower}`;
+      if (lex.cities.has(phrase)) placeEnd = k;
+    }
+    if (placeEnd >= 0) {
+      const words = tokens.slice(i, placeEnd + 1);
+      const letters = phrase.replace(/[^\p{L}]/gu, '').length;
+      if (letters >= 4 && !words.every(plain) && !lex.first.has(phrase) && !MONTHS_DAYS.test(phrase)) {
+        out.push({
+          start: t.start,
+          end: words[words.length - 1]!.end,
+          type: 'CITY',
+          confidence: 0.6,
+          rule: 'city.lower',
+        });
+        i = placeEnd;
+        continue;
+      }
+    }
+    // Names: first name, optional initial, surname.
+    const fw = lex.first.get(t.lower);
+    if (
+      fw === undefined ||
+      NOT_FIRST.has(t.lower) ||
+      LATIN_CLINICAL.has(t.lower) ||
+      FUNCTION_WORDS.has(t.lower) ||
+      t.lower.length < 3
+    )
+      continue;
+    const firstIsWord = isEnglishWord(t.lower, lex);
+    if (firstIsWord && fw < 100) continue;
+    let j = i + 1;
+    const mid = tokens[j];
+    if (mid && lower(mid) && /^\p{Ll}\.?$/u.test(mid.text) && spaced(t, mid)) j++;
+    const s = tokens[j];
+    if (!s || !lower(s) || !spaced(tokens[j - 1]!, s) || s.text.length < 3 || FUNCTION_WORDS.has(s.lower)) continue;
+    if (LATIN_CLINICAL.has(s.lower)) continue;
+    const lw = lex.last.get(s.lower);
+    const sIsWord = isEnglishWord(s.lower, lex);
+    const ok = sIsWord
+      ? (lw ?? 0) > 0 && !MEDICAL_ENDING.test(s.lower)
+      : !MEDICAL_ENDING.test(s.lower) || lw !== undefined;
+    if (!ok || (firstIsWord && sIsWord)) continue;
+    out.push({ start: t.start, end: s.end, type: 'NAME', confidence: 0.7, rule: 'name.lowerpair' });
+    i = j;
+  }
+  return out;
+}
