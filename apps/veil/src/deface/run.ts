@@ -21,6 +21,7 @@ import type { FrameCodec } from '@veil/pixels';
 import {
   anteriorProfile,
   assembleVolume,
+  blurVolume,
   type DefaceWriteBack,
   defaceVolume,
   detectFace,
@@ -40,6 +41,7 @@ import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.
 import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
 import { encodePng } from '../pixels/png.ts';
 import { type LoadedInstance, loadInstances } from './load.ts';
+import type { DefaceMode } from './options.ts';
 import { codecFor, outputEdits, readFrames } from './pixels.ts';
 
 export interface DefaceOptions {
@@ -59,6 +61,8 @@ export interface SeriesReport {
   readonly modality: string;
   readonly files: number;
   readonly outcome: SeriesOutcome;
+  /** How a defaced series' region was cleared (pixels.deface.mode). */
+  readonly mode?: DefaceMode;
   readonly code?: string;
   readonly tagPath?: string;
   readonly reason?: string;
@@ -152,6 +156,8 @@ export interface SeriesPassOptions {
   readonly picDir?: string | undefined;
   readonly showBefore?: boolean;
   readonly log?: (line: string) => void;
+  /** remove (default): the region becomes air / background; blur: the 24 mm blur of the volume (pixels.deface.mode). */
+  readonly mode?: DefaceMode | undefined;
   /** How compressed inputs are written: in their own transfer syntax, or decoded (default; the deid series pass). */
   readonly writeBack?: DefaceWriteBack | undefined;
 }
@@ -211,7 +217,10 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
       report: { ...base, outcome: 'no-face', reason: detection.reason, geometry: volume.geometry, seconds: seconds() },
     };
   }
-  const removal = defaceVolume(volume, detection.plane!, detection.background);
+  const removal =
+    opts.mode === 'blur'
+      ? blurVolume(volume, detection.plane!, detection.background)
+      : defaceVolume(volume, detection.plane!, detection.background);
   const byInstance = new Map<LoadedInstance, Map<number, StoredPixels>>();
   for (const [k, pixels] of removal.frames) {
     const f = volume.frames[k]!;
@@ -264,6 +273,7 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
     report: {
       ...base,
       outcome: 'defaced',
+      mode: opts.mode ?? 'remove',
       geometry: volume.geometry,
       prominenceMm: detection.prominenceMm,
       plane: detection.plane!,

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { type DeidConfig, isVeilError, parseDeidConfig } from '@veil/core';
 import type { PixelTextConfig } from '@veil/pixels/config';
+import { checkDefaceOptions } from '../deface/options.ts';
 import { pixelTextConfig } from '../pixels/config.ts';
 import { type DetectorLevels, parseVerifySection } from '../verify/levels.ts';
 import { CliError, EXIT_CONFIG } from './cli-error.ts';
@@ -86,6 +87,7 @@ export function parseRunConfig(input: unknown, origin = 'config'): RunConfig {
     throw e;
   }
   const pixelText = checkPixelText(deidInput, origin);
+  checkDefaceOptions(deidInput, origin);
   return { layout, deidInput, deid, verifyLevels: parseVerifySection(raw.verify, origin), pixelText };
 }
 

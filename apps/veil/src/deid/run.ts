@@ -153,13 +153,17 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   let defacePlan: DefacePlan | undefined;
   let defaceSpool: string | undefined;
   if (config.deid.pixels?.cleanRecognizableVisualFeatures) {
-    const [{ planDefacing }, { mkdtempSync }, { tmpdir }] = await Promise.all([
+    const [{ planDefacing }, { parseDefaceOptions }, { mkdtempSync }, { tmpdir }] = await Promise.all([
       import('../deface/prepass.ts'),
+      import('../deface/options.ts'),
       import('node:fs'),
       import('node:os'),
     ]);
     defaceSpool = mkdtempSync(join(tmpdir(), 'veil-deface-spool-'));
-    defacePlan = await planDefacing(files, defaceSpool, { picDir: o.dryRun ? undefined : reportDir });
+    defacePlan = await planDefacing(files, defaceSpool, {
+      picDir: o.dryRun ? undefined : reportDir,
+      mode: parseDefaceOptions(config.deidInput.pixels).mode,
+    });
   }
 
   const init: WorkerInit = {

@@ -33,6 +33,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { errorCode, type Job, type JobStore, type JsonObject, type Runner, type RunnerEvent } from '@veil/pipeline';
 import type { DefaceDecision, DefaceLookup } from '@veil/pixels/deface';
+import type { DefaceMode } from '../deface/options.ts';
 import { type DefacePlanEntry, entryDecision, planDefacing, sopKey } from '../deface/prepass.ts';
 
 export const DEFACE_PENDING = 'DEFACE_PENDING';
@@ -83,6 +84,8 @@ export interface ServeDefacingOptions {
   readonly runner: Runner;
   readonly spool: { readonly root: string; path(rel: string): string };
   readonly log: Logger;
+  /** pixels.deface.mode (remove by default). */
+  readonly mode?: DefaceMode | undefined;
 }
 
 export interface ServeDefacing {
@@ -164,6 +167,7 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       plan = await planDefacing(
         files.map((f) => ({ path: f.path, rel: f.job.id })),
         work,
+        o.mode ? { mode: o.mode } : {},
       );
       for (const [key, entry] of Object.entries(plan.entries)) {
         const rel: Record<string, string> = {};
@@ -191,6 +195,7 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
           series: s.series,
           files: s.files,
           outcome: s.outcome,
+          ...(s.mode ? { mode: s.mode } : {}),
           ...(s.code ? { code: s.code } : {}),
           ...(s.reason ? { reason: s.reason } : {}),
           ...(s.noseMovedBackMm !== undefined ? { noseMovedBackMm: Math.round(s.noseMovedBackMm) } : {}),

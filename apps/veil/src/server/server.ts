@@ -329,8 +329,12 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     },
   });
   if (takesIn && o.config.deid.deid.pixels?.cleanRecognizableVisualFeatures) {
-    const { createServeDefacing } = await import('./deface-series.ts');
-    defacing = createServeDefacing({ store, runner, spool, log });
+    const [{ createServeDefacing }, { parseDefaceOptions }] = await Promise.all([
+      import('./deface-series.ts'),
+      import('../deface/options.ts'),
+    ]);
+    const { mode } = parseDefaceOptions(o.config.deid.deidInput.pixels);
+    defacing = createServeDefacing({ store, runner, spool, log, mode });
   }
   obs.watch(queue, store);
 

@@ -210,8 +210,9 @@ function check(input: unknown): Checked {
       false,
     ),
   };
-  // pixels.text belongs to the burned-in text stage (@veil/pixels), which the app validates and configures.
-  noOtherKeys(pixelsIn, ['pixels'], ['cleanPixelData', 'cleanRecognizableVisualFeatures', 'text']);
+  // pixels.text belongs to the burned-in text stage (@veil/pixels), pixels.deface to the defacing pass (mode):
+  // the app validates and configures both.
+  noOtherKeys(pixelsIn, ['pixels'], ['cleanPixelData', 'cleanRecognizableVisualFeatures', 'text', 'deface']);
   noOtherKeys(c, [], TOP_KEYS);
   return {
     options,

@@ -8,6 +8,7 @@
  */
 
 import { type FacePlane, inEarRegion } from './face.ts';
+import { resample } from './grid.ts';
 import type { StoredPixels } from './instance.ts';
 import type { Volume } from './series.ts';
 
@@ -112,6 +113,93 @@ export function defaceVolume<K>(v: Volume<K>, plane: FacePlane, background: numb
       frames.set(k, out);
     }
     out[n] = fill;
+    changedVoxels++;
+  });
+  return { frames, changedVoxels, regionVoxels };
+}
+
+/**
+ * The blur of the `blur` mode: sigma 24 mm. Measured on the UIH head MR: at 4, 8, 12 and 16 mm the detector still
+ * finds a nose in the region or head-intensity voxels remain there; at 24 mm neither (the region's values fall under
+ * the head threshold, the nose surface at half that threshold moves back 15 mm).
+ */
+export const BLUR_SIGMA_MM = 24;
+const BLUR_GRID_MM = 2;
+
+/** One box pass of radius r (grid voxels) along an axis, in place (the window shrinks at the ends). */
+function boxPass(values: Float32Array, dims: readonly [number, number, number], axis: 0 | 1 | 2, r: number): void {
+  const [nx, ny, nz] = dims;
+  const stride = axis === 0 ? 1 : axis === 1 ? nx : nx * ny;
+  const len = dims[axis];
+  const line = new Float32Array(len);
+  const lines = (nx * ny * nz) / len;
+  for (let l = 0; l < lines; l++) {
+    const start = axis === 0 ? l * nx : axis === 1 ? (l % nx) + Math.floor(l / nx) * nx * ny : l;
+    for (let i = 0; i < len; i++) line[i] = values[start + i * stride]!;
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < Math.min(len, r); i++) {
+      sum += line[i]!;
+      n++;
+    }
+    for (let i = 0; i < len; i++) {
+      if (i + r < len) {
+        sum += line[i + r]!;
+        n++;
+      }
+      if (i - r - 1 >= 0) {
+        sum -= line[i - r - 1]!;
+        n--;
+      }
+      values[start + i * stride] = sum / n;
+    }
+  }
+}
+
+/**
+ * The `blur` mode: every voxel of the region (face and ears) becomes the volume blurred with a Gaussian of sigmaMm
+ * (three box passes on a 2 mm grid, in real-world units; outside the volume counts as the background), at the
+ * voxel's position, as a stored value through its frame's rescale. Every voxel outside the region keeps its stored
+ * value. The output is verified like a removal (verifyDefaced: no head voxel left in the region, no nose found).
+ */
+export function blurVolume<K>(
+  v: Volume<K>,
+  plane: FacePlane,
+  background: number,
+  sigmaMm = BLUR_SIGMA_MM,
+): DefaceResult {
+  const g = resample(v, BLUR_GRID_MM);
+  const values = g.values;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) values[i] = background;
+  // Three box passes of width w = 2r + 1 have the variance of a Gaussian of (w^2 - 1) / 4 grid voxels^2.
+  const s = sigmaMm / BLUR_GRID_MM;
+  const r = Math.max(1, Math.round((Math.sqrt(4 * s * s + 1) - 1) / 2));
+  const dims = [g.nx, g.ny, g.nz] as const;
+  for (let pass = 0; pass < 3; pass++) for (const axis of [0, 1, 2] as const) boxPass(values, dims, axis, r);
+  const frames = new Map<number, StoredPixels>();
+  let changedVoxels = 0;
+  let regionVoxels = 0;
+  const rd = v.rowDirection;
+  const cd = v.columnDirection;
+  const cell = (p: number, o: number, n: number): number => Math.min(n - 1, Math.max(0, Math.round((p - o) / g.step)));
+  forEachRegionVoxel(v, plane, (k, n) => {
+    regionVoxels++;
+    const f = v.frames[k]!;
+    const i = n % v.columns;
+    const j = (n - i) / v.columns;
+    const a = i * v.spacing[0];
+    const b = j * v.spacing[1];
+    const x = cell(f.position[0] + a * rd[0] + b * cd[0], g.origin[0], g.nx);
+    const y = cell(f.position[1] + a * rd[1] + b * cd[1], g.origin[1], g.ny);
+    const z = cell(f.position[2] + a * rd[2] + b * cd[2], g.origin[2], g.nz);
+    const value = storedValue(values[x + g.nx * (y + g.ny * z)]!, f.slope, f.intercept, f.storedRange);
+    if (f.pixels[n] === value) return;
+    let out = frames.get(k);
+    if (!out) {
+      out = f.pixels.slice();
+      frames.set(k, out);
+    }
+    out[n] = value;
     changedVoxels++;
   });
   return { frames, changedVoxels, regionVoxels };
