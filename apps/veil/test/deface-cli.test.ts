@@ -180,6 +180,21 @@ describe('veil deface on the UIH head MR and the Philips head CT', () => {
       assert.deepEqual(frames, readNativeFrames(a, readInstance(a)), f);
       assert.equal(readString(findElement(b.dataset, 0x00280302)!), 'NO');
     }
+    // GDCM decodes a re-encoded (defaced) slice to the same pixels.
+    const changedSlice = readdirSync(jpeg).find((f) => {
+      const a = scan(join(out, 'S2010', f));
+      const o = scan(join(CT, f));
+      return (
+        JSON.stringify(readNativeFrames(a, readInstance(a))) !== JSON.stringify(readNativeFrames(o, readInstance(o)))
+      );
+    });
+    assert.ok(changedSlice);
+    const raw = join(tmp, 'gdcm-raw.dcm');
+    const g = spawnSync('gdcmconv', ['--raw', join(jout, changedSlice), raw], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    const c = scan(raw);
+    const a = scan(join(out, 'S2010', changedSlice));
+    assert.deepEqual(readNativeFrames(c, readInstance(c)), readNativeFrames(a, readInstance(a)));
   });
 
   test('the whole Philips study: the single localizer is uncertain, the summary screenshots are held back', () => {
