@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type GovernanceStore, purposeOf, verifyChain } from '@veil/pipeline';
+import { REIDENTIFY_ROLES } from '../governance/crosswalk.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
 import { date, esc, page } from './layout.ts';
 
@@ -125,7 +126,7 @@ export async function factSheet(config: LoadedServerConfig, gov: GovernanceStore
     },
     portal: cfg.portal.enabled,
     originalsKeptDays: cfg.portal.enabled ? (cfg.portal.keepOriginalsDays ?? 0) : 0,
-    crosswalk: { kept: cfg.crosswalk !== undefined, roles: cfg.crosswalk ? ['admin', 'privacy-officer'] : [] },
+    crosswalk: { kept: cfg.crosswalk !== undefined, roles: cfg.crosswalk ? [...REIDENTIFY_ROLES] : [] },
   };
 }
 
