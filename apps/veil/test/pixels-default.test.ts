@@ -5,8 +5,8 @@
  *  - explicitly on (pixels.text.enabled / cleanPixelData): the same claims;
  *  - explicitly off (pixels.text.enabled: false): pixels untouched, Burned In Annotation NO and 113101 never written;
  *    off while asking for Clean Pixel Data: every image held back (PIXELS_STAGE_UNAVAILABLE);
- *  - fail closed on real files Veil cannot decode (../shared/data: a JPEG extended 12-bit secondary capture, a JPEG
- *    2000 file with a sequence delimiter inside its codestream): quarantined with the decoder's code, unless
+ *  - fail closed on real files Veil cannot decode or scan (../shared/data: a float Parametric Map, a JPEG 2000 file
+ *    with a sequence delimiter inside its codestream): quarantined with the decoder's code, unless
  *    pixels.text.pass names the modality or SOP class: then written, unscanned and unclaimed;
  *  - `veil verify DIR`: the pixel half (pixel-text, VERIFY_PIXEL_TEXT) fails the output the stage was turned off for,
  *    passes the default output, reports undecodable images with their code (a warning when passed).
@@ -30,8 +30,9 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const US = join(repoRoot, 'samples/OBXXXX1A_rle.dcm');
 const CT = join(repoRoot, 'samples/CT_small.dcm');
-/** JPEG extended (12-bit) secondary capture, modality OT: Veil has no decoder for it. */
-const JPEG_EXT = join(sharedDir, 'data/dicom/fo-dicom/Test_Data/GH195.dcm');
+/** Parametric Map with Float Pixel Data, modality OT: no text detector reads float pixels. */
+const FLOAT = join(sharedDir, 'data/dicom/pydicom-data/parametric_map_float.dcm');
+const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
 /** JPEG 2000 secondary capture, modality NM, whose codestream holds a sequence delimiter: decoding fails. */
 const J2K_BAD = join(
   sharedDir,
@@ -100,8 +101,15 @@ function claimsClean(file: DicomFile): void {
   assert.ok(methodCodes(file).includes('113101'), methodCodes(file).join(' '));
 }
 
-function claimsNothing(file: DicomFile): void {
-  assert.notEqual(text(file, 0x00280301), 'NO');
+/**
+ * Veil claims nothing: no 113101, and Burned In Annotation is not written by Veil. An input that states a value of
+ * its own keeps it (the source's statement, passed on unchanged: the parametric map here says NO); every other
+ * output has no NO.
+ */
+function claimsNothing(file: DicomFile, input?: string): void {
+  const own = input ? text(scanFile(new Uint8Array(readFileSync(input))), 0x00280301) : undefined;
+  if (own === undefined) assert.notEqual(text(file, 0x00280301), 'NO');
+  else assert.equal(text(file, 0x00280301), own);
   assert.ok(!methodCodes(file).includes('113101'), methodCodes(file).join(' '));
 }
 
@@ -186,16 +194,15 @@ describe('veil deid: the pixel text stage by default, explicitly on, explicitly 
 });
 
 describe('fail closed: images Veil cannot decode, on real files', {
-  skip: !existsSync(JPEG_EXT) && 'no shared data',
+  skip: !existsSync(FLOAT) && 'no shared data',
 }, () => {
   test('quarantined with the decoder code by default', () => {
-    const { r, report, out } = deid([JPEG_EXT, J2K_BAD]);
+    const { r, report, out } = deid([FLOAT, J2K_BAD]);
     assert.equal(r.status, 1);
     assert.deepEqual(
       report.quarantinedFiles.map((q: { file: string; code: string; tagPath: string }) => [q.file, q.code, q.tagPath]),
       [
-        // No decoder for the transfer syntax: the finding points at it.
-        ['a.dcm', 'PIXELS_UNSUPPORTED_ENCODING', '(0002,0010)'],
+        ['a.dcm', 'PIXELS_UNSUPPORTED_ENCODING', '(7FE0,0010)'],
         ['b.dcm', 'PIXELS_DECODE_FAILED', '(7FE0,0010)'],
       ],
     );
@@ -216,22 +223,22 @@ describe('fail closed: images Veil cannot decode, on real files', {
   });
 
   test('passed by modality: only that modality goes out, unscanned and unclaimed', () => {
-    const { report, output } = deid([JPEG_EXT, J2K_BAD], { pixels: { text: { pass: { modalities: ['ot'] } } } });
+    const { report, output } = deid([FLOAT, J2K_BAD], { pixels: { text: { pass: { modalities: ['ot'] } } } });
     assert.equal(report.counts.written, 1);
     assert.deepEqual(report.quarantinedByCode, { PIXELS_DECODE_FAILED: 1 });
     assert.equal(report.pixels.passedUnscanned, 1);
     assert.equal(report.pixels.claimedClean, 0);
-    claimsNothing(output(0)!);
+    claimsNothing(output(0)!, FLOAT);
   });
 
   test('passed by SOP class: both go out unclaimed; veil verify warns PIXELS_PASSED_UNSCANNED', () => {
-    const config = { pixels: { text: { pass: { sopClasses: [SECONDARY_CAPTURE] } } } };
-    const { r, report, output, out } = deid([JPEG_EXT, J2K_BAD], config);
+    const config = { pixels: { text: { pass: { sopClasses: [SECONDARY_CAPTURE, PARAMETRIC_MAP] } } } };
+    const { r, report, output, out } = deid([FLOAT, J2K_BAD], config);
     assert.equal(report.counts.written, 2, r.stderr.slice(-400));
     assert.equal(report.pixels.passedUnscanned, 2);
     assert.match(r.stderr, /2 passed unscanned by configuration/);
-    claimsNothing(output(0)!);
-    claimsNothing(output(1)!);
+    claimsNothing(output(0)!, FLOAT);
+    claimsNothing(output(1)!, J2K_BAD);
     const cfg = join(tmp, 'pass-sc.json');
     writeFileSync(cfg, JSON.stringify(config));
     const v = veil(['verify', out, '--json', '--config', cfg]);

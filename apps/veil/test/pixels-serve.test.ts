@@ -1,8 +1,8 @@
 /**
  * `veil serve` with no pixels configuration runs the burned-in text stage in its release worker threads (issue 12,
  * item 3): the ultrasound sample is delivered with its header-bar text filled and the claims the stage earned (Burned
- * In Annotation NO, CID 7050 113101); the CT sample is delivered pixel-identical and claimed clean; a real JPEG
- * extended 12-bit secondary capture Veil cannot decode (../shared/data) is quarantined PIXELS_UNSUPPORTED_ENCODING.
+ * In Annotation NO, CID 7050 113101); the CT sample is delivered pixel-identical and claimed clean; a real float
+ * Parametric Map Veil cannot scan (../shared/data) is quarantined PIXELS_UNSUPPORTED_ENCODING.
  * One release thread: its detector is loaded once and serves the three files.
  *
  * Run: npm run test:unit -- apps/veil/test/pixels-serve.test.ts   (~15 s)
@@ -19,7 +19,7 @@ import { type ServerHandle, startServer } from '../src/server/server.ts';
 import { corpusDir, ensureDir, filesUnder, keyFile, repoRoot, waitFor, writeConfig } from './server-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'veil-pixels-serve-'));
-const JPEG_EXT = join(corpusDir, 'fo-dicom/Test_Data/GH195.dcm');
+const FLOAT = join(corpusDir, 'pydicom-data/parametric_map_float.dcm');
 const US = readFileSync(join(repoRoot, 'samples/OBXXXX1A_rle.dcm'));
 const CT = readFileSync(join(repoRoot, 'samples/CT_small.dcm'));
 let server: ServerHandle | undefined;
@@ -80,8 +80,8 @@ after(async () => {
 test('default veil serve: text filled and claimed, clean image claimed, undecodable image quarantined', async () => {
   put('us.dcm', US);
   put('ct.dcm', CT);
-  const withJpeg = existsSync(JPEG_EXT);
-  if (withJpeg) put('sc.dcm', readFileSync(JPEG_EXT));
+  const withFloat = existsSync(FLOAT);
+  if (withFloat) put('sc.dcm', readFileSync(FLOAT));
   const out = join(dir, 'out');
   const delivered = await waitFor('two deliveries', () => (filesUnder(out).length === 2 ? filesUnder(out) : undefined));
   const files = delivered.map((p) => scanFile(new Uint8Array(readFileSync(p))));
@@ -95,7 +95,7 @@ test('default veil serve: text filled and claimed, clean image claimed, undecoda
   }
   assert.notDeepEqual(pixelBytes(us), pixelBytes(scanFile(new Uint8Array(US))));
   assert.deepEqual(pixelBytes(ct), pixelBytes(scanFile(new Uint8Array(CT))));
-  if (withJpeg) {
+  if (withFloat) {
     const held = await waitFor('quarantined', async () => {
       const l = await server!.store.listQuarantine();
       return l.length === 1 ? l : undefined;
