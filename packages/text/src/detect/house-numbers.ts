@@ -5,7 +5,7 @@
  * ends its line, the text or a clause (a comma, a full stop, "Apt", "Suite", "street"). "Room 4", "Ward 5",
  * "Grade 2", "Gleason 7", "Bosniak 2F" and "Fazekas 2 lesions" stay: English or safe words, or the number goes on.
  */
-import { EPONYM_HEADS, SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
+import { EPONYM_HEADS, LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { lexicons } from '../lexicon/names.ts';
 import type { Span } from '../types.ts';
 import { MONTHS, WEEKDAYS } from './dates.ts';
@@ -30,6 +30,10 @@ const STREET_WORDS = new Set(
     ' ',
   ),
 );
+
+/** The same street written in lower case inside mixed-case text ("luite tee 87", "postbox 53"): stricter below. */
+const RE_LOWER =
+  /(?<![\p{L}\p{N}'’.-])(\p{Ll}[\p{L}'’-]+(?:[ ][\p{L}][\p{L}'’-]*){0,2})[ ](\d{1,4}[a-zA-Z]?)(?=\s*$|\s*\n|[,;]|\.(?:\s|$)|\s+(?:apt|suite|unit|street|st\.?)\b)/gmu;
 
 export function detectHouseNumbers(text: string): Span[] {
   const lex = lexicons();
@@ -66,8 +70,19 @@ export function detectHouseNumbers(text: string): Span[] {
       rule: 'address.lowerstreet',
     });
   }
-  for (const m of text.matchAll(RE)) {
+  const mixed = /\p{Lu}/u.test(text);
+  const matches = [...text.matchAll(RE), ...(mixed ? [...text.matchAll(RE_LOWER)] : [])];
+  for (const m of matches) {
     const words = m[1]!.split(' ');
+    // Lower case: every word neither English nor clinical, and a word with a letter outside ASCII, a street ending
+    // or two words ("luite tee 87" passes: "tee" is short).
+    if (
+      /^\p{Ll}/u.test(m[1]!) &&
+      words.some(
+        (w) => (w.length > 3 && isEnglishWord(w, lex)) || LATIN_CLINICAL.has(w) || SAFE_ACRONYMS.has(w.toUpperCase()),
+      )
+    )
+      continue;
     const first = words[0]!.toLowerCase().replace(/['’]s$/, '');
     if (
       isEnglishWord(first, lex) ||
