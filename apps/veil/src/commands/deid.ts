@@ -57,6 +57,11 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
+Burned-in text: every image is scanned (OCR text detector, every frame) and each text line found is filled; the
+output then states Burned In Annotation NO and CID 7050 113101. An image Veil cannot decode or scan is quarantined
+(PIXELS_UNSUPPORTED_ENCODING, PIXELS_DECODE_FAILED...) unless pixels.text.pass names its SOP class or modality.
+Off only by choice: pixels: { text: { enabled: false } } (then nothing is claimed clean).
+
 Exit codes: 0 all files written (non-DICOM files skipped), 1 some files quarantined or failed, 2 usage error,
 3 configuration or key error.
 

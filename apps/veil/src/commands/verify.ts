@@ -46,6 +46,10 @@ export function register(program: Command): void {
 Originals are matched by relative path (mirror layout), or with a key by remapped SOP Instance UID (hierarchy
 layout). Values are always masked ('D****** D*******', '<9 chars>'); paths are printed as given.
 
+Pixels: every image is scanned again for burned-in text (detector pixel-text: VERIFY_PIXEL_TEXT, error); an image
+Veil cannot decode is an error with its code (PIXELS_UNSUPPORTED_ENCODING...), a warning PIXELS_PASSED_UNSCANNED
+when the config's pixels.text.pass names it. Off with pixels.text.enabled: false (or pixels.text.verify: false).
+
 Detectors (default level; a config's verify.detectors may set error, warn or off):
 ${detectorHelp()}
 
