@@ -319,7 +319,8 @@ export class PullManager {
     }
     const row = JSON.parse(JSON.stringify(qi)) as JsonObject;
     try {
-      if (typeof job.source.pull === 'string') await this.#pulls.setInstanceQi(job.id, row);
+      // By job id, whatever the job's facts say (a job recovered from an orphaned spool file has lost them).
+      await this.#pulls.setInstanceQi(job.id, row);
       // The day batches: each destination of the job's route, by the UTC day its last delivery was recorded.
       const now = Date.now();
       const day = new Date(now).toISOString().slice(0, 10);
@@ -594,7 +595,8 @@ export class PullManager {
   /** Once every instance of a retrieved pull is settled: the batch's risk report, then done. */
   async #settle(p: PullRecord): Promise<void> {
     const jobs = await this.#pulls.countJobs(p.id);
-    if (Object.entries(jobs).some(([s, n]) => n > 0 && !TERMINAL.has(s))) return;
+    // Every row is done: an instance recorded without a job (its take-in failed, the row with it) gets none now.
+    if (Object.entries(jobs).some(([s, n]) => n > 0 && !TERMINAL.has(s) && s !== 'missing')) return;
     const opts = p.options as unknown as PullOptions;
     const instances = await this.#pulls.listInstances(p.id);
     const risk: BatchRisk | undefined = await writeBatchRisk({
