@@ -7,16 +7,18 @@
  * threshold: the series is held (DEFACE_VERIFY_FAILED), never sent half-blurred.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDeidConfig, scanFile } from '@veil/core';
 import { inFaceRegion, readInstance, readNativeFrames } from '@veil/pixels/deface';
 import { loadInstances } from '../src/deface/load.ts';
 import { checkDefaceOptions, parseDefaceOptions } from '../src/deface/options.ts';
-import { defaceSeries } from '../src/deface/run.ts';
+import { type DefaceRunReport, defaceSeries } from '../src/deface/run.ts';
 import { CliError } from '../src/deid/cli-error.ts';
-import { corpusDir } from './server-support.ts';
+import { bin, corpusDir } from './server-support.ts';
 
 const MR = join(corpusDir, 'dcm_qa_uih', 'DTI_132225', 't1_gre_fsp_3d_sag__132750');
 
@@ -92,4 +94,33 @@ test('Philips head CT (a dry skull): blurred bone stays above the head threshold
   assert.equal(r.report.code, 'DEFACE_VERIFY_FAILED');
   assert.equal(r.report.reason, 'RESIDUAL_VOXELS');
   assert.equal(r.outputs, undefined);
+});
+
+test('veil deface --blur: the UIH MR (every 4th slice) written blurred, the report says so', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'veil-deface-blur-'));
+  try {
+    const input = join(tmp, 'in');
+    mkdirSync(input);
+    readdirSync(MR)
+      .filter((n) => n.endsWith('.dcm'))
+      .sort()
+      .filter((_, i) => i % 4 === 0)
+      .forEach((n) => {
+        copyFileSync(join(MR, n), join(input, n));
+      });
+    const out = join(tmp, 'out');
+    const r = spawnSync(process.execPath, [bin, 'deface', input, '--out', out, '--blur'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(readFileSync(join(out, 'veil-deface.json'), 'utf8')) as DefaceRunReport;
+    assert.equal(report.series.length, 1);
+    assert.equal(report.series[0]!.outcome, 'defaced');
+    assert.equal(report.series[0]!.mode, 'blur');
+    assert.equal(report.series[0]!.residualVoxels, 0);
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.dcm')).length, 40);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@ interface DefaceFlags {
   quarantine?: string;
   report?: string;
   showBefore?: boolean;
+  blur?: boolean;
 }
 
 export function register(program: Command): void {
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     .option('--quarantine <dir>', 'where series that cannot be defaced are copied (default: <out>.quarantine)')
     .option('--report <dir>', 'where veil-deface.json, veil-deface.html and the pictures go (default: <out>)')
     .option('--show-before', 'also write the before picture of each defaced series (it shows the face)')
+    .option('--blur', 'blur the face region (24 mm Gaussian, verified like a removal) instead of removing it')
     .addHelpText(
       'after',
       `
@@ -40,6 +42,7 @@ Example:
           quarantine: flags.quarantine,
           report: flags.report,
           showBefore: flags.showBefore === true,
+          mode: flags.blur === true ? 'blur' : 'remove',
           log: (line) => process.stderr.write(`veil deface: ${line}\n`),
         });
         return exitCode;

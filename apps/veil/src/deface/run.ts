@@ -51,6 +51,8 @@ export interface DefaceOptions {
   readonly report?: string | undefined;
   readonly showBefore?: boolean;
   readonly log?: (line: string) => void;
+  /** remove (default) or blur (--blur): see SeriesPassOptions.mode. */
+  readonly mode?: DefaceMode | undefined;
 }
 
 export type SeriesOutcome = 'defaced' | 'no-face' | 'already-defaced' | 'quarantined';
@@ -359,6 +361,7 @@ export async function runDeface(opts: DefaceOptions): Promise<{ report: DefaceRu
       log,
       codec,
       writeBack: 'own-syntax',
+      ...(opts.mode ? { mode: opts.mode } : {}),
     });
     series.push(r.report);
     if (r.report.outcome === 'quarantined') {
