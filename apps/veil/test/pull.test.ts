@@ -27,7 +27,7 @@ import {
   type Study,
   text,
 } from './pull-support.ts';
-import { bin, corpusDir, keyFile } from './server-support.ts';
+import { bin, corpusDir, HEADER_ONLY_DEID, keyFile } from './server-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'veil-pull-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,9 +40,13 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
   let ports: number[] = [];
   const list = join(tmp, 'studies.csv');
   const cfg = join(tmp, 'dcmqrscp.cfg');
+  // The pixel text stage off (as the gateway tests): these tests are about pulling; the stage is tested elsewhere and
+  // costs seconds per image on a loaded machine.
+  const deidConfig = join(tmp, 'deid-header-only.json');
 
   before(async () => {
     mkdirSync(storage);
+    writeFileSync(deidConfig, JSON.stringify(HEADER_ONLY_DEID));
     studies = pickStudies(storage, 23);
     assert.equal(studies.length, 23, 'enough indexable studies in ../shared/data');
     // Rows: by UID, by accession number (where one is unique), by patient ID and a date range; two that match nothing.
@@ -77,6 +81,8 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
       '--key-file',
       key.path,
       '--no-progress',
+      '--config',
+      deidConfig,
     ]);
     assert.ok(r.code === 0 || r.code === 1, r.stderr);
     expected = byUid(dcmFiles(deidOut).filter((f) => !f.includes('.quarantine')));
@@ -109,7 +115,7 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
       ${isolated ? 'ip link set lo up' : ''}
       dcmqrscp -c "${cfg}" ${ports[0]} 2>>"${cfg}.log" & Q=$!
       for i in $(seq 1 100); do echoscu -aec PACS 127.0.0.1 ${ports[0]} >/dev/null 2>&1 && break; sleep 0.05; done
-      pull() { "${process.execPath}" "${bin}" pull --from PACS@127.0.0.1:${ports[0]} --list "${list}" --key-file "${key.path}" --calling-ae VEILPULL "$@"; }
+      pull() { "${process.execPath}" "${bin}" pull --from PACS@127.0.0.1:${ports[0]} --list "${list}" --key-file "${key.path}" --config "${deidConfig}" --calling-ae VEILPULL "$@"; }
       rc=0
       ${body}
       kill $Q 2>/dev/null; wait 2>/dev/null; exit $rc
