@@ -284,8 +284,14 @@ export function createVerifyStage(options: PixelStageOptions, cache: EmptyFrames
       const v = await verifyOutputPixels(file, edits, options, cache);
       if (v.kind === 'no-pixels') return {};
       if (v.kind === 'unscannable') {
-        // The text stage already held it back with its code, or the configuration passed it (unclaimed).
-        return { report: { verified: false, ...(v.passed ? { passed: true } : {}) } };
+        // Passed by the configuration and untouched: goes out unscanned and unclaimed. Anything else fails closed,
+        // also pixels an earlier stage wrote that cannot be read back (the text stage holds an unreadable input too).
+        const wrote = edits.some((e) => e.op === 'replace' && e.element.tag === PIXEL_DATA);
+        if (v.passed && !wrote) return { report: { verified: false, passed: true } };
+        return {
+          findings: [{ stage: 'pixels:verify', detector: 'ocr', tagPath: TAG, code: v.code, level: 'error' }],
+          report: { verified: false },
+        };
       }
       if (v.lines > 0) {
         return {
