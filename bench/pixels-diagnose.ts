@@ -21,6 +21,7 @@ import {
   toRgb8,
 } from '@veil/pixels';
 import { encodePng } from '../apps/veil/src/pixels/png.ts';
+import { lineLeading } from '../packages/pixels/src/detect/extend.ts';
 import { textLikeRegions } from '../packages/pixels/src/detect/prefilter.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -143,6 +144,24 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     `${name.slice(0, 60)} ${w}x${h} ${px.module.bitsStored}bit ${px.module.photometric} boxes ${boxesFound.length} ` +
       `outside ${((100 * out) / (w * h)).toFixed(2)}%\n${lines.join('\n')}${lines.length ? '\n' : ''}`,
   );
+  if (process.env.DIAG_LEADING) {
+    // Each raw detector box: whether it overlaps a ground-truth box (key or value), and its leading ratio.
+    for (const r of raw) {
+      const text = gt.annotation.some((x) =>
+        [x.key?.bbox, x.value?.bbox].some(
+          (bb) =>
+            bb &&
+            (bb[0] as number) < r.x1 &&
+            r.x0 < (bb[2] as number) &&
+            (bb[1] as number) < r.y1 &&
+            r.y0 < (bb[3] as number),
+        ),
+      );
+      process.stdout.write(
+        `    LEAD ${text ? 'text' : 'none'} ${lineLeading(img, r).toFixed(3)} [${r.x0},${r.y0},${r.x1},${r.y1}]\n`,
+      );
+    }
+  }
   if (process.env.DIAG_BOXES) {
     for (const bx of boxesFound) {
       let o = 0;

@@ -12,8 +12,10 @@
  *    the line's rows and clearly fewer in the thin bands just above and below them: a text line has empty leading
  *    above and below (stacked lines included), busy anatomy or noise is as busy there as in the line. A gap of up
  *    to 1.5 text heights without marks (a space between words) is bridged.
- * 4. The detector's box is joined with the lines followed (a fit on a faint end, or on the wrong one of two close
- *    lines, must not lose what the detector covered); a box without ink rows stays as it is.
+ * 4. Each line becomes a box: the line's own rows (one row of slack; the detector's unclip margin above and below
+ *    is dropped, so less of the image around the text is filled) and the line's columns joined with the detector
+ *    box's (a fit cut short on a faint end must not lose what the detector covered). A box without ink rows stays
+ *    as the detector gave it.
  *
  * Example:
  *   const lines = extendLines(toRgb8(frame), await detector.detect(img));
@@ -128,6 +130,18 @@ function inkTest(g: Uint8Array, w: number, b: Box, ty0: number, ty1: number): ((
   return (v) => v >= limit;
 }
 
+let lastLeading = Number.POSITIVE_INFINITY;
+
+/**
+ * Diagnostics: the leading ratio of the box's best line (marks per row in the thin bands above and below it over
+ * marks per row in the line; text lines are near 0, anatomy near or above 1), Infinity when no line is found.
+ */
+export function lineLeading(img: Rgb8, b: Box): number {
+  lastLeading = Number.POSITIVE_INFINITY;
+  fitLine(greyOf(img), img.width, img.height, b, 0);
+  return lastLeading;
+}
+
 /** The text lines of a detector box, each followed left and right; [] when no ink rows are found. */
 function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number): Box[] {
   const bw = b.x1 - b.x0;
@@ -160,6 +174,7 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
   // detector box over two close lines gives two.
   const strong = (r: number) => r >= 0 && r < bh && (rows[r] as number) >= 0.25 * peak;
   const lines: Box[] = [];
+  let bestLeading = Number.POSITIVE_INFINITY;
   for (let r = 0; r < bh; r++) {
     if (!strong(r)) continue;
     let r1 = r;
@@ -168,6 +183,7 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
     if (line) lines.push(line);
     r = r1;
   }
+  lastLeading = bestLeading;
   return lines;
 
   function follow(r0: number, r1: number): Box | undefined {
@@ -200,6 +216,18 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
       }
       return core >= 2 && around * th <= 0.25 * core * 2 * band;
     };
+    // How busy the leading above and below is, against the line itself, over the detector's own columns.
+    {
+      let core = 0;
+      let around = 0;
+      for (let x = cx0; x < cx1; x++) {
+        core += colMark(x, ty0, ty1, false);
+        around += colMark(x, ty0 - band - 1, ty0 - 1, false);
+        around += colMark(x, ty1 + 1, ty1 + band + 1, false);
+      }
+      const r = core > 0 ? (around * th) / (core * 2 * band) : Number.POSITIVE_INFINITY;
+      if (r < bestLeading) bestLeading = r;
+    }
     const win = Math.max(3, th);
     const maxGap = Math.ceil(1.5 * th);
     const limit = maxLines * th;
@@ -248,18 +276,10 @@ export function extendLines(img: Rgb8, boxes: readonly Box[], maxLines = 48): Bo
   return boxes.flatMap((b) => {
     if (b.source !== 'detector') return [b];
     const lines = fitLine(g, img.width, img.height, b, maxLines);
-    // Each line follows its text; the detector's own box is kept (a fit cut short on a faint end, or a line the
-    // cores missed, must not lose what the detector covered).
-    let u = b;
-    for (const f of lines) {
-      u = {
-        ...u,
-        x0: Math.min(u.x0, f.x0),
-        y0: Math.min(u.y0, f.y0),
-        x1: Math.max(u.x1, f.x1),
-        y1: Math.max(u.y1, f.y1),
-      };
-    }
-    return [u];
+    if (lines.length === 0) return [b];
+    // One box per line: the line's own rows (the detector's unclip margin above and below dropped: less of the
+    // image around the text is filled), and at least the detector's columns (a fit cut short on a faint end must
+    // not lose what the detector covered).
+    return lines.map((f) => ({ ...b, x0: Math.min(f.x0, b.x0), x1: Math.max(f.x1, b.x1), y0: f.y0, y1: f.y1 }));
   });
 }
