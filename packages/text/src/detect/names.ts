@@ -369,7 +369,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       (tok.cap || tok.allCaps) &&
       (lex.first.has(tok.lower) || lex.last.has(tok.lower)) &&
       !FUNCTION_WORDS.has(tok.lower) &&
-      text.lastIndexOf('\n', tok.start) >= tok.start - 4 &&
+      text.slice(Math.max(0, tok.start - 4), tok.start).includes('\n') &&
       SIGN_OFF_BEFORE.test(text.slice(Math.max(0, tok.start - 24), tok.start))
     ) {
       ev = { score: 0.75, firstName: lex.first.has(tok.lower) };
