@@ -95,7 +95,9 @@ function run(type: string, frames: readonly string[], variant: (v: string) => st
       else misses.push(`${JSON.stringify(p)} in ${JSON.stringify(f)}`);
     }
   });
-  console.log(`dev ${type}${label} in frames: recall ${(found / gold).toFixed(3)} (${found}/${gold}), ${vals.length} values`);
+  console.log(
+    `dev ${type}${label} in frames: recall ${(found / gold).toFixed(3)} (${found}/${gold}), ${vals.length} values`,
+  );
   if (process.argv.includes('--misses')) for (const m of misses) console.log('MISS', type, m);
 }
 
