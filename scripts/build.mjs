@@ -100,6 +100,7 @@ async function bundle() {
       cli: join(APP, 'src/cli.ts'),
       'deid-worker': join(APP, 'src/deid/worker.ts'),
       'release-worker': join(APP, 'src/server/release-worker.ts'),
+      'deface-worker': join(APP, 'src/server/deface-worker.ts'),
     },
     outdir: OUT,
     // Chunks beside the entries: code that locates a sibling file by import.meta.url (the worker) finds it.

@@ -6,9 +6,11 @@
  * 1. While no decision exists for an instance, the `pixels:deface` release stage (in the release worker threads, via
  *    defaceLookupFromDir) holds it back with DEFACE_PENDING. A held job is settled, so its study can become stable
  *    (studies.stableAfterSeconds of quiet, every job settled).
- * 2. When the Runner reports a study stable, this module (main thread of the process that runs the sweeper: `all` or
- *    `ingress`) takes the study's jobs held with DEFACE_PENDING, runs the series pass of `veil deid` (planDefacing:
- *    grouping, detection, removal, verification of the re-read output) over their spooled inputs, and writes one
+ * 2. When the Runner reports a study stable, this module (in the process that runs the sweeper: `all` or `ingress`)
+ *    takes the study's jobs held with DEFACE_PENDING, runs the series pass of `veil deid` (planDefacing: grouping,
+ *    detection, removal, verification of the re-read output) over their spooled inputs in a worker thread under the
+ *    heap limit of processing.threadHeapMb (deface-worker.ts: the event loop keeps receiving meanwhile; a pass that
+ *    exhausts the heap or crashes its thread leaves the jobs held, the process up), and writes one
  *    decision per SOP Instance UID under <spool>/deface/ (<sha256 of the UID>.json, with the defaced Pixel Data value
  *    and its change mask beside it).
  * 3. Each of those jobs is released by the system (quarantine state `released`, audit `deface.released`) back to the
@@ -34,7 +36,15 @@ import { join } from 'node:path';
 import { errorCode, type Job, type JobStore, type JsonObject, type Runner, type RunnerEvent } from '@veil/pipeline';
 import type { DefaceDecision, DefaceLookup } from '@veil/pixels/deface';
 import type { DefaceMode } from '../deface/options.ts';
-import { type DefacePlanEntry, entryDecision, planDefacing, sopKey } from '../deface/prepass.ts';
+import { type DefacePlan, type DefacePlanEntry, entryDecision, sopKey } from '../deface/prepass.ts';
+import { ThreadPool } from '../release/thread-pool.ts';
+import type { DefacePassRequest } from './deface-worker.ts';
+
+// From source (tsx), the worker starts through its .mjs entry, which registers tsx in the new thread; from the bundle
+// (scripts/build.mjs), the bundled worker sits beside the bundled CLI.
+const ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./deface-worker-entry.mjs', import.meta.url)
+  : new URL('./deface-worker.mjs', import.meta.url);
 
 export const DEFACE_PENDING = 'DEFACE_PENDING';
 
@@ -86,6 +96,8 @@ export interface ServeDefacingOptions {
   readonly log: Logger;
   /** pixels.deface.mode (remove by default). */
   readonly mode?: DefaceMode | undefined;
+  /** V8 old-generation heap limit of the pass's worker thread (MB; processing.threadHeapMb, at least 1024). */
+  readonly threadHeapMb?: number | undefined;
 }
 
 export interface ServeDefacing {
@@ -106,6 +118,17 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
   const queued = new Set<string>();
+  // One thread, started on the first pass (a 160-slice MR peaks near 430 MiB): passes run one at a time anyway.
+  let pool: ThreadPool<DefacePassRequest, DefacePlan> | undefined;
+  const plan = (request: DefacePassRequest): Promise<DefacePlan> => {
+    pool ??= new ThreadPool<DefacePassRequest, DefacePlan>({
+      entry: ENTRY,
+      size: 1,
+      workerData: null,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(o.threadHeapMb ?? 2048, 1024) },
+    });
+    return pool.run(request);
+  };
 
   async function pendingJobs(studyKey: string | undefined): Promise<Job[]> {
     const out: Job[] = [];
@@ -162,14 +185,14 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       .filter((f) => existsSync(f.path));
     // The series pass writes <key>.pixels / <key>.mask into a fresh folder; they are moved beside the decisions.
     const work = join(dir, `tmp-${process.pid}-${Date.now()}`);
-    let plan: Awaited<ReturnType<typeof planDefacing>>;
+    let pass: DefacePlan;
     try {
-      plan = await planDefacing(
-        files.map((f) => ({ path: f.path, rel: f.job.id })),
+      pass = await plan({
+        files: files.map((f) => ({ path: f.path, rel: f.job.id })),
         work,
-        o.mode ? { mode: o.mode } : {},
-      );
-      for (const [key, entry] of Object.entries(plan.entries)) {
+        ...(o.mode ? { mode: o.mode } : {}),
+      });
+      for (const [key, entry] of Object.entries(pass.entries)) {
         const rel: Record<string, string> = {};
         for (const k of ['spool', 'mask'] as const) {
           const p = entry[k];
@@ -184,10 +207,10 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
       rmSync(work, { recursive: true, force: true });
     }
     // Which decision belongs to which job (removed when the job finishes), recorded before any job moves on.
-    for (const [key, entry] of Object.entries(plan.entries)) {
+    for (const [key, entry] of Object.entries(pass.entries)) {
       for (const id of entry.rels ?? []) writeAtomic(join(byJob, id), key);
     }
-    for (const s of plan.series) {
+    for (const s of pass.series) {
       o.log.info(
         {
           event: 'deface.series',
@@ -234,7 +257,7 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
         studyKey,
         jobs: jobs.length,
         released,
-        series: plan.series.length,
+        series: pass.series.length,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       },
       'study defacing pass',
@@ -275,6 +298,7 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
     async close() {
       closed = true;
       await chain;
+      await pool?.close();
     },
   };
 }
