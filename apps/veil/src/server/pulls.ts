@@ -323,13 +323,29 @@ export class PullManager {
       await this.#pulls.setInstanceQi(job.id, row);
       // The day batches: each destination of the job's route, by the UTC day its last delivery was recorded.
       const now = Date.now();
-      const day = new Date(now).toISOString().slice(0, 10);
+      const day = new Date(job.finishedAt ?? now).toISOString().slice(0, 10);
       for (const d of this.#o.config.routes.find((r) => r.name === job.route)?.to ?? [])
         await this.#pulls.addRiskRow(`day-${day}-${d.replace(/[^A-Za-z0-9._-]/g, '_')}`, job.id, row, now);
     } catch (e) {
       // Never in the way of the job's own clean-up: the batch report counts it as uncaptured.
       this.#o.obs.log.error({ event: 'risk.qi_not_stored', jobId: job.id, code: errorCode(e) }, 'not stored');
     }
+  }
+
+  /**
+   * At start, before the spool's clean-up: the outputs still there of jobs done before a crash (done committed,
+   * onDone never ran) have their quasi-identifiers recorded, as onDone would have.
+   */
+  async recoverDone(): Promise<number> {
+    let n = 0;
+    for (const id of this.#o.spool.listOutputs()) {
+      const job = await this.#o.store.getJob(id);
+      if (job?.state !== 'done') continue;
+      await this.onJobDone(job);
+      n++;
+    }
+    if (n > 0) this.#o.obs.log.info({ event: 'risk.recovered', jobs: n }, 'quasi-identifiers of done jobs recorded');
+    return n;
   }
 
   /**

@@ -3,8 +3,9 @@
  * instance it brought in has settled (delivered, quarantined or dead), the report is computed over what was released
  * (the quasi-identifiers read from each de-identified output as it was delivered, stored with the pull) and written
  * as risk-report.json and risk-report.html into <spool>/reports/risk/<batch>/, the same files `veil risk DIR` writes.
- * `GET /api/risk/latest` (and `.html`) serves the newest. Instances delivered without stored quasi-identifiers (a
- * crash between the delivery and the record) are counted as `uncaptured` in the summary, never guessed.
+ * `GET /api/risk/latest` (and `.html`) serves the newest. A job done just before a crash has its row recorded at the
+ * next start from the output still in the spool (PullManager.recoverDone); delivered instances without a row
+ * (the output gone) are counted as `uncaptured` in the summary, never guessed.
  *
  * Example:
  *   const risk = await writeBatchRisk({ root, batch: 'pull-01k...', instances, delivered: 25, k: 5, l: 2 });

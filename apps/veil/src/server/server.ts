@@ -390,6 +390,8 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         if (broken > 0) log.warn({ event: 'recovery.leases', broken }, 'took over leases of a previous run');
       }
       // Alone (all), nothing else can be writing: every temporary is a crash's leftover.
+      // Outputs of jobs done just before a crash: their quasi-identifiers are recorded before the spool drops them.
+      await pulls.recoverDone();
       const removed = await collectGarbage(store, spool, o.role === 'all' ? 0 : 3_600_000, now);
       if (removed > 0) log.info({ event: 'recovery.spool', removed }, 'removed finished spool files');
       for (const ing of ingresses) await ing.recoverOrphans();
