@@ -227,7 +227,8 @@ function clean(run: Run, el: DicomElement, vr: string, rule: string, creator?: s
     return true;
   }
   if (vr === 'UI') return remapElement(run, el, vr, rule, el.parent === run.file.dataset, creator);
-  // Binary data (overlay and curve data under Clean Graphics): kept, marked for the pixel stage.
-  run.record(el, 'C', rule, creator);
+  // Binary data (curve data under Clean Graphics): nothing reads it for identifying content, so it is cleaned by
+  // removal (overlay groups never get here: decideOverlayData removes them whole).
+  run.remove(el, rule, creator);
   return true;
 }

@@ -146,7 +146,11 @@ export function decideOverlayData(run: Run, group: number): Decision {
     }
   }
   const rule = ruleFor(run.compiled.profile, tag);
-  return rule ? { action: rule.action, rule: rule.rule } : { action: 'K', rule: 'unlisted' };
+  if (!rule) return { action: 'K', rule: 'unlisted' };
+  // Clean Graphics (C): Veil has no stage that reads an overlay bitmap for text, so the overlay is cleaned by removing
+  // it, group and all, as the Basic Profile does; its method code then claims nothing that was not done.
+  if (rule.action === 'C') return { action: 'X', rule: rule.rule };
+  return { action: rule.action, rule: rule.rule };
 }
 
 /** The decision for a standard (even group) element. */

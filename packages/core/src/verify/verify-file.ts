@@ -77,7 +77,6 @@ export function effectiveLevels(
     levels['known-date'] = 'off';
   }
   if (o?.retainInstitutionIdentity) levels['known-institution'] = 'off';
-  if (o?.cleanGraphics) levels['overlay-graphics'] = 'off';
   if (explicit) for (const [k, v] of Object.entries(explicit)) if (k in levels) levels[k as DetectorName] = v;
   return levels;
 }
@@ -135,6 +134,9 @@ function nonDummyText(el: DicomElement): string | undefined {
 function structure(file: DicomFile, config: DeidConfig | undefined, out: Findings): void {
   const retention = privateRetention(config);
   const graphics = out.on('overlay-graphics');
+  // Clean Graphics cleans the text of graphics (the text checks still look at it for known values) and removes
+  // overlay bitmaps: an overlay bitmap in the output is a finding either way.
+  const graphicsText = !config?.options.cleanGraphics;
   const privates = out.on('private-tag');
   const walk = (container: ElementContainer, steps: PathStep[]): void => {
     const creators = new Map<number, string>();
@@ -168,9 +170,10 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
         if (isOverlayGroup(tag)) {
           const e = tag & 0xffff;
           if (e === 0x3000 && el.length > 0) code = 'OVERLAY_DATA';
-          else if ((e === 0x0022 || e === 0x1500 || e === 0x4000) && nonDummyText(el) !== undefined)
+          else if (graphicsText && (e === 0x0022 || e === 0x1500 || e === 0x4000) && nonDummyText(el) !== undefined)
             code = 'OVERLAY_TEXT';
         } else if (
+          graphicsText &&
           tag === Tag.UnformattedTextValue &&
           steps.some((s) => s.tag === Tag.GraphicAnnotationSequence || s.tag === Tag.TextObjectSequence) &&
           nonDummyText(el) !== undefined
