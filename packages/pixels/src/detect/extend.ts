@@ -187,10 +187,12 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
   return lines;
 
   function follow(r0: number, r1: number): Box | undefined {
-    // Ascenders and descenders: rows with a few marks, at most 40% of the core height more on each side.
+    // Ascenders and descenders: rows with a tenth of the peak's marks (at least 2), at most 40% of the core height
+    // more on each side.
     const extra = Math.max(1, Math.round(0.4 * (r1 - r0 + 1)));
-    for (let k = 0; k < extra && r0 > 0 && (rows[r0 - 1] as number) >= 2; k++) r0--;
-    for (let k = 0; k < extra && r1 < bh - 1 && (rows[r1 + 1] as number) >= 2; k++) r1++;
+    const few = Math.max(2, 0.1 * peak);
+    for (let k = 0; k < extra && r0 > 0 && (rows[r0 - 1] as number) >= few; k++) r0--;
+    for (let k = 0; k < extra && r1 < bh - 1 && (rows[r1 + 1] as number) >= few; k++) r1++;
     const ty0 = b.y0 + r0;
     const ty1 = b.y0 + r1 + 1;
     const th = ty1 - ty0;
