@@ -125,7 +125,7 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
   const report = (work: string): PullReport =>
     JSON.parse(readFileSync(join(work, 'pull-report.json'), 'utf8')) as PullReport;
 
-  test('25 rows by C-MOVE into a folder, storescp and S3: the outputs of veil deid, rows not found reported', async () => {
+  test('25 rows by C-MOVE into a folder, storescp, STOW-RS and S3: the outputs of veil deid, rows not found reported', async () => {
     const d = (n: string) => join(tmp, n);
     const s3dir = d('s3rver');
     mkdirSync(s3dir);
@@ -143,17 +143,20 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
       script(`
         storescp -od "${d('storescp')}" -aet STORE ${ports[2]} & S=$!
         "${join(process.cwd(), 'node_modules/.bin/s3rver')}" -d "${s3dir}" -a 127.0.0.1 -p ${ports[4]} --configure-bucket research --silent & B=$!
+        "${process.execPath}" "${bin}" dicomweb-serve --dir "${d('stow')}" --port ${ports[5]} --quiet & W=$!
         for i in $(seq 1 100); do echoscu -aec STORE 127.0.0.1 ${ports[2]} >/dev/null 2>&1 && break; sleep 0.05; done
+        for i in $(seq 1 200); do curl -s -o /dev/null http://127.0.0.1:${ports[5]}/dicom-web/studies && break; sleep 0.05; done
         sleep 1.5
         pull --move-ae VEILPULL --move-port ${ports[1]} --to "${d('folder')}" --work "${d('w-folder')}" --jobs 1 >/dev/null 2>"${d('folder.log')}" || rc=$?
         pull --move-ae VEILPULL --move-port ${ports[1]} --to dicom://STORE@127.0.0.1:${ports[2]} --work "${d('w-dimse')}" --jobs 1 2>"${d('dimse.log')}" >/dev/null || true
         pull --move-ae VEILPULL --move-port ${ports[1]} --to s3://research/trial --to-config "${toS3}" --work "${d('w-s3')}" --jobs 1 2>"${d('s3.log')}" >/dev/null || true
-        kill $S $B 2>/dev/null
+        pull --move-ae VEILPULL --move-port ${ports[1]} --to http://127.0.0.1:${ports[5]}/dicom-web --work "${d('w-stow')}" --jobs 1 2>"${d('stow.log')}" >/dev/null || true
+        kill $S $B $W 2>/dev/null
       `),
     );
     // Exit 1: two rows are not found (by design).
     assert.equal(r.code, 1, `${r.stderr}\n${readFileSync(d('folder.log'), 'utf8')}`);
-    for (const kind of ['folder', 'dimse', 's3']) {
+    for (const kind of ['folder', 'dimse', 'stow', 's3']) {
       const rep = report(d(`w-${kind}`));
       assert.deepEqual(rep.notFound, [25, 26], `${kind}: the two rows that match nothing, by line`);
       assert.deepEqual(rep.failedRows, [], `${kind}: no failed rows (${readFileSync(d(`${kind}.log`), 'utf8')})`);
@@ -170,6 +173,11 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
     }
     assertSameOutputs(dcmFiles(d('folder')), expected, 'folder');
     assertSameOutputs(dcmFiles(d('storescp')), expected, 'storescp');
+    assertSameOutputs(
+      dcmFiles(d('stow')).filter((f) => !f.includes('incoming')),
+      expected,
+      'STOW-RS',
+    );
     const s3files = dcmFiles(s3dir).filter((f) => /\.dcm\._S3rver_object$/.test(f));
     assertSameOutputs(s3files, expected, 's3');
   });
