@@ -70,8 +70,11 @@ test('veil init writes a gateway that veil serve runs as is', async () => {
     const sheet = JSON.parse((await httpGet(port, '/privacy.json')).text) as {
       vendors: string[];
       facility: { name: string };
+      deidentification: { burnedInText: string };
     };
     assert.deepEqual(sheet.vendors, ['Example Clinical AI Ltd', 'Example Research Institute']);
+    // The burned-in text stage runs by default, and the fact sheet says so (true to the running configuration).
+    assert.match(sheet.deidentification.burnedInText, /found and blacked out/);
     assert.equal(sheet.facility.name, 'Init Test Hospital');
   } finally {
     serve.child.kill('SIGTERM');

@@ -11,6 +11,7 @@
  *
  * Example: GET /console (sign-in form), POST /console/login, POST /console/quarantine/ID/release.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findingKey } from '@veil/core';
 import {
@@ -24,6 +25,7 @@ import {
 } from '@veil/pipeline';
 import { DUMMY_HASH, verifyPassword } from '../governance/passwords.ts';
 import { patientKey } from '../governance/patient-key.ts';
+import { pixelTextConfig } from '../pixels/config.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
 import {
   clientKey,
@@ -417,7 +419,7 @@ ${consent}
           .filter(([, v]) => v === true)
           .map(([k]) => k)
           .join(', ') || 'none',
-      )}; private tags: ${esc(deid.privateTags)}; dates: ${esc(deid.dates.mode)}; pixel cleaning: ${deid.pixels?.cleanPixelData ? 'on' : 'off'}.</p>`,
+      )}; private tags: ${esc(deid.privateTags)}; dates: ${esc(deid.dates.mode)}; burned-in text: ${pixelTextConfig(config.deid.deidInput.pixels).enabled ? 'found and redacted' : 'not scanned (pixels.text.enabled: false)'}; defacing: ${deid.pixels?.cleanRecognizableVisualFeatures ? 'on' : 'off'}.</p>`,
     });
   }
 }

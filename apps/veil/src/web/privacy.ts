@@ -8,9 +8,11 @@
  * Example:
  *   const sheet = await factSheet(config, gov, Date.now());
  */
+
 import { readFileSync } from 'node:fs';
 import { type GovernanceStore, purposeOf, verifyChain } from '@veil/pipeline';
 import { REIDENTIFY_ROLES } from '../governance/crosswalk.ts';
+import { pixelTextConfig } from '../pixels/config.ts';
 import type { LoadedServerConfig } from '../server/config.ts';
 import { date, esc, page } from './layout.ts';
 
@@ -109,9 +111,9 @@ export async function factSheet(config: LoadedServerConfig, gov: GovernanceStore
       options,
       privateTags: deid.privateTags,
       dates: deid.dates.mode,
-      burnedInText: deid.pixels?.cleanPixelData
-        ? 'Text burned into images is found and blacked out before release.'
-        : 'Images whose pixels may show text are held back for review, not released.',
+      burnedInText: pixelTextConfig(config.deid.deidInput.pixels).enabled
+        ? 'Text burned into images is found and blacked out before release; an image Veil cannot read is held back.'
+        : 'Text burned into images is not looked for: this gateway is configured to send pixels as they are.',
       faces: deid.pixels?.cleanRecognizableVisualFeatures
         ? 'Faces in head scans are removed before release.'
         : 'No face removal is configured.',
