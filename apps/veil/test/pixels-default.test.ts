@@ -20,7 +20,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
 import { type DicomFile, findElement, PIXEL_DATA, readString, scanFile } from '@veil/core';
+import { openPixels, toRgb8 } from '@veil/pixels';
+import { downscale } from '../src/pixels/png.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(repoRoot, 'apps/veil/bin/veil.mjs');
@@ -74,6 +77,33 @@ function deid(files: string[], config?: Record<string, unknown>) {
     return existsSync(p) ? scanFile(new Uint8Array(readFileSync(p))) : undefined;
   };
   return { r, report, out, output, names };
+}
+
+/** An 8-bit RGB PNG as encodePng writes it (one IDAT stream, every row filter 0). */
+function decodePng(buf: Uint8Array): { width: number; height: number; rgb: Uint8Array } {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 8;
+  let width = 0;
+  let height = 0;
+  const idat: Uint8Array[] = [];
+  while (at < buf.length) {
+    const length = dv.getUint32(at);
+    const type = String.fromCharCode(...buf.subarray(at + 4, at + 8));
+    const data = buf.subarray(at + 8, at + 8 + length);
+    if (type === 'IHDR') {
+      width = dv.getUint32(at + 8);
+      height = dv.getUint32(at + 12);
+      assert.deepEqual([data[8], data[9]], [8, 2], '8-bit RGB');
+    } else if (type === 'IDAT') idat.push(data);
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    assert.equal(raw[y * (width * 3 + 1)], 0, 'filter none');
+    rgb.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
+  }
+  return { width, height, rgb };
 }
 
 function text(file: DicomFile, tag: number): string | undefined {
@@ -143,6 +173,41 @@ describe('veil deid: the pixel text stage by default, explicitly on, explicitly 
     assert.notDeepEqual(pixelBytes(us), pixelBytes(scanFile(new Uint8Array(readFileSync(US)))));
     assert.deepEqual(pixelBytes(ct), pixelBytes(scanFile(new Uint8Array(readFileSync(CT)))));
     assert.match(readFileSync(join(byDefault.out, 'veil-report.html'), 'utf8'), /Burned-in text/);
+  });
+
+  test('the report shows each redacted image: a thumbnail of the output as written, boxes outlined', () => {
+    const { report, out } = byDefault;
+    assert.equal(report.previews.length, 1, 'one image was redacted');
+    const [p] = report.previews as { file: string; png: string; boxes: number }[];
+    assert.equal(p!.file, 'a.dcm');
+    assert.equal(p!.boxes, report.pixels.boxes);
+    assert.match(readFileSync(join(out, 'veil-report.html'), 'utf8'), new RegExp(`<img src="${p!.png}"`));
+    const png = decodePng(readFileSync(join(out, p!.png)));
+    assert.ok(Math.max(png.width, png.height) <= 320);
+    // The thumbnail is the written output's first frame (outline pixels aside), and not the original's.
+    const thumbOf = (path: string) => {
+      const px = openPixels(scanFile(new Uint8Array(readFileSync(path))))!;
+      return downscale(toRgb8(px.decodeFrame(0), px.module.palette), 320);
+    };
+    const fromOutput = thumbOf(join(out, 'a.dcm'));
+    const fromInput = thumbOf(US);
+    assert.deepEqual([fromOutput.width, fromOutput.height], [png.width, png.height]);
+    let outlined = 0;
+    let differsFromInput = 0;
+    for (let i = 0; i < png.width * png.height; i++) {
+      const at = [png.rgb[3 * i], png.rgb[3 * i + 1], png.rgb[3 * i + 2]];
+      const isOutline = at[0] === 255 && (at[1] === 48 || at[1] === 196) && (at[2] === 48 || at[2] === 0);
+      if (isOutline) {
+        outlined++;
+        continue;
+      }
+      for (let c = 0; c < 3; c++) assert.equal(at[c], fromOutput.rgb[3 * i + c], `pixel ${i} is the output's`);
+      if ([0, 1, 2].some((c) => at[c] !== fromInput.rgb[3 * i + c])) differsFromInput++;
+    }
+    assert.ok(outlined > 0, 'boxes outlined');
+    assert.ok(differsFromInput > 0, 'the redacted text is not shown');
+    // Explicitly off: nothing redacted, no picture.
+    assert.deepEqual(off.report.previews, []);
   });
 
   test('explicitly off: pixels untouched and nothing claimed', () => {

@@ -32,6 +32,7 @@ import { ensureDirDurable, writeFileDurable } from '../release/durable.ts';
 import type { DetectorLevels } from '../verify/gate.ts';
 import type { Layout } from './config.ts';
 import { maskElement, showNewValue } from './mask.ts';
+import { type FrameBoxesReport, type PreviewBudget, writeRedactionPreview } from './previews.ts';
 import type { Identity, PixelOutcome, Task, TaskResult } from './protocol.ts';
 
 export interface FileContext {
@@ -46,6 +47,8 @@ export interface FileContext {
   readonly verifyLevels?: DetectorLevels | undefined;
   /** Stages between header de-identification and verification (release/stages.ts); none by default. */
   readonly stages?: readonly ReleaseStage[] | undefined;
+  /** Thumbnails of redacted outputs for the report; none when undefined (dry run, no report). */
+  readonly previews?: PreviewBudget | undefined;
 }
 
 const PATIENT_ID = 0x00100020;
@@ -208,7 +211,20 @@ function pixelOutcome(outcome: Extract<ReleaseOutcome, { kind: 'released' }>): P
   };
 }
 
-function finish(task: Task, ctx: FileContext, src: FileSource, outcome: ReleaseOutcome): TaskResult {
+/** The pixels:text stage's boxes per frame, for the report's picture. */
+function stageBoxes(outcome: Extract<ReleaseOutcome, { kind: 'released' }>): FrameBoxesReport[] {
+  const rec = outcome.stages.find((s) => s.name === 'pixels:text' && s.ran);
+  return ((rec?.report as { boxes?: FrameBoxesReport[] } | undefined)?.boxes ?? []).filter(
+    (f) => Array.isArray(f.boxes) && f.boxes.length > 0,
+  );
+}
+
+function finish(
+  task: Task,
+  ctx: FileContext,
+  src: FileSource,
+  outcome: ReleaseOutcome,
+): TaskResult | Promise<TaskResult> {
   if (outcome.kind === 'not-dicom') return { id: task.id, outcome: 'skipped', code: outcome.code };
   if (outcome.kind === 'quarantined') return quarantine(task, ctx, outcome);
   // What went out: the header's records with the edits of every stage (and the claims) applied.
@@ -232,6 +248,12 @@ function finish(task: Task, ctx: FileContext, src: FileSource, outcome: ReleaseO
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     return { id: task.id, outcome: 'error', code: c ? `WRITE_FAILED_${c}` : 'WRITE_FAILED' };
+  }
+  if (pixels && pixels.boxes > 0 && ctx.previews && ctx.previews.remaining > 0) {
+    // The picture is read back from the file just written: what went out, never the original pixels.
+    return writeRedactionPreview(join(ctx.outDir, out), stageBoxes(outcome), ctx.previews, task.id).then((preview) =>
+      preview ? { ...done, pixels: { ...pixels, preview } } : done,
+    );
   }
   return done;
 }

@@ -20,6 +20,8 @@ export interface WorkerInit {
   readonly verifyLevels?: Readonly<Record<string, 'error' | 'warn' | 'off'>> | undefined;
   /** The series pass's decisions when the configuration asks for pixels.cleanRecognizableVisualFeatures. */
   readonly defacePlan?: DefacePlan | undefined;
+  /** Thumbnails of redacted outputs for the report (deid/previews.ts): the report folder and this thread's share. */
+  readonly previews?: { readonly reportDir: string; readonly perThread: number } | undefined;
 }
 
 export interface Task {
@@ -64,6 +66,8 @@ export interface PixelOutcome {
   readonly boxes: number;
   /** The output states Burned In Annotation NO and CID 7050 113101 (only when the stage scanned it). */
   readonly claimed: boolean;
+  /** A thumbnail of the output with the boxes outlined, relative to the report folder (deid/previews.ts). */
+  readonly preview?: string;
 }
 
 /**

@@ -47,6 +47,19 @@ export interface RunReportJson {
   readonly outputCollisions: number;
   /** The burned-in text stage over the files written (quarantined ones are counted by code above). */
   readonly pixels: PixelCounts;
+  /**
+   * Thumbnails of redacted outputs (read back from the files written, boxes outlined), by output path; at most
+   * DEFAULT_MAX_PREVIEWS per run, so `pixels.redacted` may be larger.
+   */
+  readonly previews: RedactionPreview[];
+}
+
+export interface RedactionPreview {
+  /** The output path relative to --out (pseudonymised in the hierarchy layout; the input's in the flat one). */
+  readonly file: string;
+  /** The PNG, relative to the report folder. */
+  readonly png: string;
+  readonly boxes: number;
 }
 
 export interface PixelCounts {
@@ -83,6 +96,7 @@ export class RunReport {
   private readonly actions = new Map<string, Map<string, number>>();
   private readonly outputs = new Set<string>();
   private readonly pixels = { scanned: 0, redacted: 0, boxes: 0, passedUnscanned: 0, claimedClean: 0 };
+  private readonly previews: RedactionPreview[] = [];
 
   add(task: Task, r: TaskResult): void {
     this.processed++;
@@ -101,6 +115,9 @@ export class RunReport {
           if (r.pixels.boxes > 0) p.redacted++;
           p.boxes += r.pixels.boxes;
           if (r.pixels.claimed) p.claimedClean++;
+          if (r.pixels.preview !== undefined && r.out !== undefined) {
+            this.previews.push({ file: r.out, png: r.pixels.preview, boxes: r.pixels.boxes });
+          }
         }
         for (const [keyword, action, n] of r.actions ?? []) {
           let m = this.actions.get(keyword);
@@ -159,6 +176,7 @@ export class RunReport {
       errorFiles: [...this.errors].sort(byFile),
       outputCollisions: this.collisions,
       pixels: { stage: pixelStage, ...this.pixels },
+      previews: [...this.previews].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
     };
   }
 }
@@ -185,6 +203,8 @@ export function renderHtml(r: RunReportJson): string {
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}
 th{background:#f4f4f4}.note{background:#fff8e0;border:1px solid #e8d48a;padding:.6em}
+.previews figure{display:inline-block;margin:.3em;vertical-align:top;max-width:330px}.previews img{max-width:320px;background:#000}
+figcaption{font-size:12px;word-break:break-all}
 </style></head><body>
 <h1>Veil de-identification report</h1>
 <p>${esc(r.run.dryRun ? 'Dry run (nothing written)' : 'Run')} started ${esc(r.run.startedAt)}, ${esc(r.run.seconds.toFixed(1))} s,
@@ -209,6 +229,18 @@ ${
         ],
         [[r.pixels.scanned, r.pixels.redacted, r.pixels.boxes, r.pixels.passedUnscanned, r.pixels.claimedClean]],
       )
+}
+${
+  r.previews.length === 0
+    ? ''
+    : `<h2>Redacted images</h2>
+<p>The output as written (never the original pixels), first frame with text, each filled box outlined: red found by the text detector, yellow from the region library.${r.previews.length < r.pixels.redacted ? ` The first ${r.previews.length} of ${r.pixels.redacted} redacted images are shown.` : ''}</p>
+<div class="previews">${r.previews
+        .map(
+          (p) =>
+            `<figure><img src="${esc(p.png)}" alt="Redacted output of ${esc(p.file)}, ${p.boxes} box(es) outlined" loading="lazy"><figcaption>${esc(p.file)}: ${p.boxes} box(es)</figcaption></figure>`,
+        )
+        .join('\n')}</div>`
 }
 <h2>Quarantined, by code</h2>
 ${table(['code', 'files'], Object.entries(r.quarantinedByCode))}

@@ -14,6 +14,7 @@ import type { Crosswalk } from './crosswalk.ts';
 import { assertOutsideInputs, listInputs } from './inputs.ts';
 import { keyId, loadKey } from './keys.ts';
 import { runPool, WorkerStartError } from './pool.ts';
+import { DEFAULT_MAX_PREVIEWS } from './previews.ts';
 import type { FileContext } from './process-file.ts';
 import { createProgress } from './progress.ts';
 import type { Task, TaskResult, WorkerInit } from './protocol.ts';
@@ -74,6 +75,7 @@ async function runInline(
     dryRun: init.dryRun,
     identities: init.identities,
     verifyLevels: init.verifyLevels,
+    previews: init.previews ? { reportDir: init.previews.reportDir, remaining: init.previews.perThread } : undefined,
   };
   let lastYield = performance.now();
   for (const task of tasks) {
@@ -217,8 +219,13 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
   try {
     // Even one worker is a thread with a heap cap: a file that exhausts memory where no parser cap reaches (a pixel
     // decoder's allocation...) ends that thread and is quarantined WORKER_CRASHED, never the whole run.
-    if (o.inline === true) await runInline(tasks, init, onResult);
-    else await runPool(tasks, workers, init, onResult, { threadHeapMb: o.threadHeapMb });
+    // Thumbnails of redacted outputs for the report, the run's budget shared between the threads.
+    const withPreviews: WorkerInit =
+      o.dryRun || reportDir === undefined
+        ? init
+        : { ...init, previews: { reportDir, perThread: Math.ceil(DEFAULT_MAX_PREVIEWS / workers) } };
+    if (o.inline === true) await runInline(tasks, withPreviews, onResult);
+    else await runPool(tasks, workers, withPreviews, onResult, { threadHeapMb: o.threadHeapMb });
   } catch (e) {
     if (e instanceof WorkerStartError)
       throw new CliError(EXIT_INTERNAL, `cannot start de-identification workers (${e.code})`);

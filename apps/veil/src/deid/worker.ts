@@ -28,6 +28,7 @@ try {
     dryRun: init.dryRun,
     identities: init.identities,
     verifyLevels: init.verifyLevels,
+    previews: init.previews ? { reportDir: init.previews.reportDir, remaining: init.previews.perThread } : undefined,
   };
 } catch (e) {
   post({ type: 'fatal', code: describeError(e) });

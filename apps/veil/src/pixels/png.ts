@@ -84,3 +84,41 @@ export function outline(
     }
   }
 }
+
+/** A box-filtered copy of an RGB image whose longer side is at most `max` (the image itself when it is no larger). */
+export function downscale(
+  img: { width: number; height: number; rgb: Uint8Array },
+  max: number,
+): { width: number; height: number; rgb: Uint8Array; scale: number } {
+  const scale = Math.min(1, max / Math.max(img.width, img.height));
+  if (scale === 1) return { ...img, scale };
+  const width = Math.max(1, Math.round(img.width * scale));
+  const height = Math.max(1, Math.round(img.height * scale));
+  const rgb = new Uint8Array(width * height * 3);
+  // Box filter: the mean of the source pixels under each thumbnail pixel.
+  for (let y = 0; y < height; y++) {
+    const sy0 = Math.floor(y / scale);
+    const sy1 = Math.max(sy0 + 1, Math.min(img.height, Math.floor((y + 1) / scale)));
+    for (let x = 0; x < width; x++) {
+      const sx0 = Math.floor(x / scale);
+      const sx1 = Math.max(sx0 + 1, Math.min(img.width, Math.floor((x + 1) / scale)));
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      const n = (sy1 - sy0) * (sx1 - sx0);
+      for (let sy = sy0; sy < sy1; sy++) {
+        for (let sx = sx0; sx < sx1; sx++) {
+          const i = (sy * img.width + sx) * 3;
+          r += img.rgb[i]!;
+          g += img.rgb[i + 1]!;
+          b += img.rgb[i + 2]!;
+        }
+      }
+      const o = (y * width + x) * 3;
+      rgb[o] = Math.round(r / n);
+      rgb[o + 1] = Math.round(g / n);
+      rgb[o + 2] = Math.round(b / n);
+    }
+  }
+  return { width, height, rgb, scale };
+}
