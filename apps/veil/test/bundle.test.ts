@@ -41,7 +41,8 @@ delete env.NODE_OPTIONS;
 delete env.VEIL_KEY;
 
 /** The run reports differ (times, paths); every other output must not. */
-const REPORTS = /veil-report\.(json|html)$/;
+/** The run report and its pictures of redacted images (veil-report-previews/*.png; hashTree matches names). */
+const REPORTS = /^veil-report\.(json|html)$|\.png$/;
 
 describe('bundleIsFresh', () => {
   const root = join(tmpRoot, 'fresh');
