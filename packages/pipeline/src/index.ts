@@ -20,6 +20,7 @@ export * from './embedded-queue.ts';
 export * from './governance-config.ts';
 export * from './governance-store.ts';
 export * from './ids.ts';
+export * from './lifecycle.ts';
 export * from './model.ts';
 export * from './pull-store.ts';
 export * from './quarantine.ts';

@@ -15,8 +15,10 @@ import {
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
+  deliveryAudit,
+  deliveryError,
   emptyOutcome,
-  isSettled,
+  finishedAtAfter,
   type Job,
   type JobFilter,
   type JobGuard,
@@ -24,6 +26,8 @@ import {
   type JobStore,
   type JobUpdate,
   type JsonObject,
+  jobSettledAudit,
+  jobStateAfterDeliveries,
   type NewJob,
   num,
   type QuarantineRecord,
@@ -224,8 +228,7 @@ export class PostgresJobStore implements JobStore {
       } else if (!guard.states.includes(job.state)) return undefined;
 
       const state = update.state ?? job.state;
-      let finishedAt = job.finishedAt;
-      if (update.state !== undefined && update.state !== job.state) finishedAt = isSettled(state) ? now : null;
+      const finishedAt = finishedAtAfter(job, update.state, now);
       const release = update.releaseLease === true;
       const setStudy = update.studyKey !== undefined && job.studyKey === null;
       await c.query(
@@ -394,7 +397,7 @@ export class PostgresJobStore implements JobStore {
         [jobId, destination],
       );
       if (cur?.state !== 'sending' || cur.lease_owner !== owner) return undefined;
-      const error = result.state === 'delivered' ? null : result.error;
+      const error = deliveryError(result);
       const [updated] = await this.#rows(
         c,
         `UPDATE ${this.#t('deliveries')} SET state = $1, error = $2, next_attempt_at = $3, delivered_at = $4,
@@ -409,9 +412,7 @@ export class PostgresJobStore implements JobStore {
           destination,
         ],
       );
-      const detail: JsonObject = { destination, attempts: num(cur.attempts) };
-      if (error !== null) detail.code = error;
-      await this.#audit(c, jobId, { event: `delivery.${result.state}`, detail }, now);
+      await this.#audit(c, jobId, deliveryAudit(destination, num(cur.attempts), result), now);
       let job = locked;
       if (job.state === 'delivering') {
         const counts: Record<string, number> = {};
@@ -422,16 +423,14 @@ export class PostgresJobStore implements JobStore {
         )) {
           counts[String(r.state)] = num(r.n);
         }
-        const inFlight = (counts.pending ?? 0) + (counts.sending ?? 0) + (counts.retry ?? 0);
-        const next: JobState | undefined =
-          inFlight === 0 && (counts.dead ?? 0) === 0 ? 'done' : inFlight === 0 ? 'dead' : undefined;
+        const next = jobStateAfterDeliveries(counts);
         if (next) {
           await c.query(`UPDATE ${this.#t('jobs')} SET state = $1, finished_at = $2, updated_at = $2 WHERE id = $3`, [
             next,
             now,
             jobId,
           ]);
-          await this.#audit(c, jobId, { event: `job.${next}` }, now);
+          await this.#audit(c, jobId, jobSettledAudit(next), now);
           job = (await this.#getJob(c, jobId))!;
         }
       }

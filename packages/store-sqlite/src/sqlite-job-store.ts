@@ -15,8 +15,10 @@ import {
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
+  deliveryAudit,
+  deliveryError,
   emptyOutcome,
-  isSettled,
+  finishedAtAfter,
   type Job,
   type JobFilter,
   type JobGuard,
@@ -24,6 +26,8 @@ import {
   type JobStore,
   type JobUpdate,
   type JsonObject,
+  jobSettledAudit,
+  jobStateAfterDeliveries,
   type NewJob,
   num,
   type QuarantineRecord,
@@ -197,8 +201,7 @@ export class SqliteJobStore implements JobStore {
       } else if (!guard.states.includes(job.state)) return undefined;
 
       const state = update.state ?? job.state;
-      let finishedAt = job.finishedAt;
-      if (update.state !== undefined && update.state !== job.state) finishedAt = isSettled(state) ? now : null;
+      const finishedAt = finishedAtAfter(job, update.state, now);
       const release = update.releaseLease === true;
       const setStudy = update.studyKey !== undefined && job.studyKey === null;
       db.prepare(
@@ -356,7 +359,7 @@ export class SqliteJobStore implements JobStore {
         | Row
         | undefined;
       if (cur?.state !== 'sending' || cur.lease_owner !== owner) return undefined;
-      const error = result.state === 'delivered' ? null : result.error;
+      const error = deliveryError(result);
       db.prepare(
         `UPDATE deliveries SET state = ?, error = ?, next_attempt_at = ?, delivered_at = ?, lease_owner = NULL,
            lease_until = NULL, updated_at = ? WHERE job_id = ? AND destination = ?`,
@@ -369,9 +372,7 @@ export class SqliteJobStore implements JobStore {
         jobId,
         destination,
       );
-      const detail: JsonObject = { destination, attempts: num(cur.attempts) };
-      if (error !== null) detail.code = error;
-      this.#audit(db, jobId, { event: `delivery.${result.state}`, detail }, now);
+      this.#audit(db, jobId, deliveryAudit(destination, num(cur.attempts), result), now);
       let job = this.#getJob(db, jobId)!;
       if (job.state === 'delivering') {
         const counts: Record<string, number> = {};
@@ -380,9 +381,7 @@ export class SqliteJobStore implements JobStore {
           .all(jobId) as Row[]) {
           counts[String(r.state)] = num(r.n);
         }
-        const inFlight = (counts.pending ?? 0) + (counts.sending ?? 0) + (counts.retry ?? 0);
-        const next: JobState | undefined =
-          inFlight === 0 && (counts.dead ?? 0) === 0 ? 'done' : inFlight === 0 ? 'dead' : undefined;
+        const next = jobStateAfterDeliveries(counts);
         if (next) {
           db.prepare('UPDATE jobs SET state = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(
             next,
@@ -390,7 +389,7 @@ export class SqliteJobStore implements JobStore {
             now,
             jobId,
           );
-          this.#audit(db, jobId, { event: `job.${next}` }, now);
+          this.#audit(db, jobId, jobSettledAudit(next), now);
           job = this.#getJob(db, jobId)!;
         }
       }
