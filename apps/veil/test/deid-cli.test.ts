@@ -72,7 +72,7 @@ function filesUnder(dir: string): string[] {
 }
 
 function dicomOutputs(dir: string): string[] {
-  return filesUnder(dir).filter((f) => !/veil-report\.(json|html)$/.test(f));
+  return filesUnder(dir).filter((f) => !/veil-report\.(json|html)$|veil-report-previews\//.test(f));
 }
 
 function collectReports(dir: string): void {

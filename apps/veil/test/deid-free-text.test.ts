@@ -49,7 +49,7 @@ function veil(args: string[]) {
 function dicomUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !/veil-report\.(json|html)$/.test(e.name))
+    .filter((e) => e.isFile() && !/veil-report\.(json|html)$|\.png$/.test(e.name))
     .map((e) => join(e.parentPath, e.name));
 }
 

@@ -77,7 +77,7 @@ test('veil deid quarantines every hostile file with its code, bounded, and still
   console.log(`veil deid over ${cases.length} hostile files + 1 normal: peak RSS ${rss.toFixed(0)} MiB`);
 
   // The normal file is released; nothing else is.
-  const released = filesUnder(out).filter((f) => !/veil-report\.(json|html)$/.test(f));
+  const released = filesUnder(out).filter((f) => !/veil-report\.(json|html)$|veil-report-previews\//.test(f));
   assert.deepEqual(released, ['normal.dcm']);
 
   // One quarantine record per hostile file, with the file's stable code.
@@ -135,7 +135,7 @@ test('limits from a veil deid config file reach the scanner: a normal file over 
   const record = JSON.parse(readFileSync(join(dir, 'q', 'normal.dcm.veil.json'), 'utf8')) as { code: string };
   assert.equal(record.code, 'DICOM_TOO_MANY_ELEMENTS');
   assert.deepEqual(
-    filesUnder(join(dir, 'out')).filter((f) => !/veil-report\.(json|html)$/.test(f)),
+    filesUnder(join(dir, 'out')).filter((f) => !/veil-report\.(json|html)$|veil-report-previews\//.test(f)),
     [],
   );
   // A bad value is a configuration error (exit 3) naming the key, never a silent default.

@@ -416,12 +416,15 @@ describe('patient portal: originals kept after delivery (portal.keepOriginalsDay
     assert.ok(aJob);
     const original = readFileSync(join(corpusDir, PATIENT_A.files[0]!));
     // Delivered: gone from the spool's incoming folder, sealed in the patient-copy store (nothing in clear there).
+    // The seal is written before its pending original is removed: wait for both (under load they can be seen apart).
     await waitFor('the copy sealed', async () =>
-      readdirSync(join(dir, 'spool/patient-copies')).includes(`${aJob.id}.vpc`) ? true : undefined,
+      readdirSync(join(dir, 'spool/patient-copies')).includes(`${aJob.id}.vpc`) &&
+      readdirSync(join(dir, 'spool/patient-copies/pending')).length === 0
+        ? true
+        : undefined,
     );
     const sealed = readFileSync(join(dir, 'spool/patient-copies', `${aJob.id}.vpc`));
     assert.equal(sealed.indexOf(original.subarray(132, 132 + 256)), -1, 'sealed, not in clear');
-    assert.equal(readdirSync(join(dir, 'spool/patient-copies/pending')).length, 0);
 
     const a = await session(PATIENT_A);
     const dl = await fetch(`${base}/portal/api/studies/${aJob.studyKey}/download`, { headers: { cookie: a } });
