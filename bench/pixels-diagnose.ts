@@ -12,17 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { scanFile } from '@veil/core';
 import {
   extendLines,
+  lineLeading,
   loadDcmjsCodecs,
   loadPpOcrDetector,
   openPixels,
   parsePixelTextConfig,
   samplesOf,
   scanAndRedact,
+  textLikeRegions,
   toRgb8,
 } from '@veil/pixels';
 import { encodePng } from '../apps/veil/src/pixels/png.ts';
-import { lineLeading } from '../packages/pixels/src/detect/extend.ts';
-import { textLikeRegions } from '../packages/pixels/src/detect/prefilter.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JSL = resolve(root, '..', 'shared', 'data', 'dicom', 'jsl-dicom-deid-dataset');

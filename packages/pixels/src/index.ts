@@ -17,6 +17,7 @@ export * from './detect/db-postprocess.ts';
 export * from './detect/extend.ts';
 export * from './detect/port.ts';
 export * from './detect/ppocr.ts';
+export * from './detect/prefilter.ts';
 export * from './fragments.ts';
 export * from './frame.ts';
 export * from './native.ts';
