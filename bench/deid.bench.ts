@@ -10,7 +10,7 @@
  *              `npm run build` makes and this benchmark rebuilds first, workers,
  *              report) under /usr/bin/time; "veil (run)" is the same run timed by its report (run.seconds: from the
  *              start of the run to the last file, without Node's start and module loading)
- *   veil-1     the same with --jobs 1: everything on the main thread. On the 2-vCPU benchmark VM two threads (or two
+ *   veil-1     the same with --jobs 1: one worker thread (with the heap cap), the main thread only reads results. On the 2-vCPU benchmark VM two threads (or two
  *              processes) of this memory-heavy work run little faster than one, so both are shown.
  *   veil-core  this file with --core: the CLI's per-file path on one thread, in process, timed from the first file to
  *              the last (scan, deidentify with the default Basic Profile, plan, release gate, write), with a per-stage
