@@ -8,7 +8,9 @@
  *     text:
  *       enabled: true              # run the stage (default in veil deid / serve / verify: true); false: never,
  *                                  # and then Burned In Annotation NO / 113101 are never claimed
- *       redact: all                # every detected text line is filled ('identifying' is not available yet)
+ *       redact: all                # 'all' (default): every detected text line is filled; 'identifying': each line
+ *                                  # is read (tesseract.js, offline) and kept only when confidently recognised as
+ *                                  # not identifying (no header value in any form, no date/ID/time pattern)
  *       margin: 3                  # pixels added around each box
  *       lossy: dct                 # a lossy input with text: 'dct' (JPEG baseline/extended redacted in the DCT
  *                                  # domain, blanked MCUs, the rest bit-exact; other lossy syntaxes quarantined),
@@ -29,7 +31,9 @@ import { parseRegionLibrary, type RegionRule } from './regions.ts';
 
 export interface PixelTextConfig {
   readonly enabled: boolean;
-  readonly redact: 'all';
+  /** 'all': every detected line is filled; 'identifying': lines read (OCR) and confidently classified as not
+   * identifying (recognize/classify.ts) are kept, the rest filled. */
+  readonly redact: 'all' | 'identifying';
   readonly margin: number;
   readonly lossy: 'dct' | 'quarantine' | 'explicit-little-endian';
   readonly verify: boolean;
@@ -69,9 +73,8 @@ export function parsePixelTextConfig(input: unknown, defaults: { readonly enable
     return v;
   };
   const redact = o.redact ?? 'all';
-  if (redact === 'identifying')
-    throw new VeilError('PIXELS_REDACT_IDENTIFYING_UNAVAILABLE', { path: 'pixels.text.redact' });
-  if (redact !== 'all') throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.redact' });
+  if (redact !== 'all' && redact !== 'identifying')
+    throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.redact' });
   const margin = o.margin ?? DEFAULT_PIXEL_TEXT_CONFIG.margin;
   if (typeof margin !== 'number' || !Number.isInteger(margin) || margin < 0 || margin > 64) {
     throw new VeilError('CONFIG_INVALID', { path: 'pixels.text.margin' });
@@ -91,7 +94,7 @@ export function parsePixelTextConfig(input: unknown, defaults: { readonly enable
   }
   return {
     enabled: bool('enabled', enabledDefault),
-    redact: 'all',
+    redact,
     margin,
     lossy,
     verify: bool('verify', true),

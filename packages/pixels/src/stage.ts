@@ -32,6 +32,7 @@ import {
   type ReleaseStage,
   readString,
   type StageOutput,
+  VeilError,
 } from '@veil/core';
 import { type Box, grow } from './box.ts';
 import type { FrameCodec } from './codecs/port.ts';
@@ -43,15 +44,19 @@ import type { TextDetector } from './detect/port.ts';
 import type { DecodedFrame } from './frame.ts';
 import { decodeNative } from './native.ts';
 import type { PixelModule } from './pixel-module.ts';
+import { classifyLine, type Identifiers, identifiersOf, valueStart } from './recognize/classify.ts';
+import type { TextRecognizer } from './recognize/port.ts';
 import { fillBoxes } from './redact.ts';
 import { BUILTIN_REGIONS, headerFacts, regionBoxes } from './regions.ts';
-import { toRgb8 } from './render.ts';
+import { type Rgb8, toRgb8 } from './render.ts';
 import { photometricAfterDecode, plannedFrames, redactionEdits } from './write-back.ts';
 
 export interface PixelStageOptions {
   readonly detector: TextDetector;
   readonly codec?: FrameCodec | undefined;
   readonly config: PixelTextConfig;
+  /** Reads each detected line; required when config.redact is 'identifying' (else the file is held back). */
+  readonly recognizer?: TextRecognizer | undefined;
 }
 
 /** Frames the detector found empty, by hash of its input: bounded, most recent kept. */
@@ -94,19 +99,52 @@ function hasPixels(file: DicomFile): boolean {
   );
 }
 
-/** Detector boxes of one frame (through the empty-frame cache), in frame coordinates. */
+/** Detector boxes of one frame (through the empty-frame cache), in frame coordinates, and the image they are on. */
 async function detectFrame(
   detector: TextDetector,
   cache: EmptyFrames,
   frame: DecodedFrame,
   m: PixelModule,
-): Promise<Box[]> {
+): Promise<{ boxes: Box[]; img: Rgb8 }> {
   const img = toRgb8(frame, m.palette);
   const h = hashRgb(img.rgb, img.width, img.height);
-  if (cache.has(h)) return [];
+  if (cache.has(h)) return { boxes: [], img };
   const boxes = extendLines(img, await detector.detect(img));
   if (boxes.length === 0) cache.add(h);
-  return boxes;
+  return { boxes, img };
+}
+
+/**
+ * Under redact: identifying, splits detector boxes into the identifying ones (to fill) and the lines confidently
+ * read as other text (kept). Under redact: all every box is identifying. Throws PIXELS_RECOGNIZER_UNAVAILABLE when
+ * identifying is configured without a recognizer (the caller holds the file back).
+ */
+async function identifyingLines(
+  found: { boxes: Box[]; img: Rgb8 },
+  options: PixelStageOptions,
+  ids: () => Identifiers,
+): Promise<{ fill: Box[]; kept: Box[] }> {
+  if (options.config.redact === 'all' || found.boxes.length === 0) return { fill: found.boxes, kept: [] };
+  const recognizer = options.recognizer;
+  if (!recognizer) throw new VeilError('PIXELS_RECOGNIZER_UNAVAILABLE');
+  const fill: Box[] = [];
+  const kept: Box[] = [];
+  for (const b of found.boxes) {
+    const line = await recognizer.recognize(found.img, b);
+    if (!classifyLine(line, ids()).identifying) {
+      kept.push(b);
+      continue;
+    }
+    // 'Label: value': the label is kept when it is itself confidently not identifying; the value is filled.
+    const start = valueStart(line, ids());
+    if (start !== undefined && start > b.x0 && start < b.x1) {
+      kept.push({ ...b, x1: start });
+      fill.push({ ...b, x0: start });
+    } else {
+      fill.push(b);
+    }
+  }
+  return { fill, kept };
 }
 
 /**
@@ -118,8 +156,14 @@ export async function scanAndRedact(
   px: PixelAccess,
   options: PixelStageOptions,
   cache: EmptyFrames = new EmptyFrames(),
-): Promise<{ boxes: FrameBoxes[]; changed: Map<number, DecodedFrame>; pixels: number }> {
+): Promise<{ boxes: FrameBoxes[]; changed: Map<number, DecodedFrame>; pixels: number; kept: number }> {
   const m = px.module;
+  let identifiers: Identifiers | undefined;
+  const ids = () => {
+    identifiers ??= identifiersOf(file);
+    return identifiers;
+  };
+  let kept = 0;
   const facts = headerFacts(file);
   const regions = regionBoxes([...BUILTIN_REGIONS, ...options.config.regions], facts);
   const boxes: FrameBoxes[] = [];
@@ -129,20 +173,29 @@ export async function scanAndRedact(
     const frame = px.decodeFrame(i);
     const grown = (found: Box[]) =>
       found.map((b) => grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows));
-    const all = grown([...(await detectFrame(options.detector, cache, frame, m)), ...regions]);
-    if (all.length === 0) continue;
+    const first = await identifyingLines(await detectFrame(options.detector, cache, frame, m), options, ids);
+    const all = grown([...first.fill, ...regions]);
+    if (all.length === 0) {
+      kept += first.kept.length;
+      continue;
+    }
     pixels += fillBoxes(frame, all);
+    let keptHere = first.kept.length;
     // Filling a line can uncover a neighbour the detector had merged away: look again, a bounded number of times.
+    // Lines kept under redact: identifying are found (and read) again; only new identifying ones are filled.
     for (let pass = 0; pass < EXTRA_PASSES; pass++) {
-      const more = grown(await detectFrame(options.detector, cache, frame, m));
+      const again = await identifyingLines(await detectFrame(options.detector, cache, frame, m), options, ids);
+      keptHere = again.kept.length;
+      const more = grown(again.fill);
       if (more.length === 0) break;
       pixels += fillBoxes(frame, more);
       all.push(...more);
     }
+    kept += keptHere;
     boxes.push({ frame: i, boxes: all });
     changed.set(i, frame);
   }
-  return { boxes, changed, pixels };
+  return { boxes, changed, pixels, kept };
 }
 
 export function createTextStage(options: PixelStageOptions, cache: EmptyFrames = new EmptyFrames()): ReleaseStage {
@@ -180,6 +233,7 @@ export function createTextStage(options: PixelStageOptions, cache: EmptyFrames =
           boxes: f.boxes.map((b) => [b.x0, b.y0, b.x1, b.y1, b.source]),
         })),
         redactedPixels: result.pixels,
+        ...(config.redact === 'identifying' ? { keptLines: result.kept } : {}),
       };
       const claims = { burnedInAnnotationNo: true, methodCodes: ['113101' as const] };
       if (result.changed.size === 0) return { claims, report };
@@ -232,7 +286,8 @@ function outputFrames(
 
 /** What the pixel half of verification found on one file's output pixels. */
 export type PixelVerdict =
-  /** Every frame scanned; `lines` text lines found (any line holds the file back under redact: all). */
+  /** Every frame scanned; `lines` text lines found that hold the file back: any line under redact: all, the
+   * identifying ones (or unreadable: fail safe) under redact: identifying. */
   | { readonly kind: 'scanned'; readonly frames: number; readonly lines: number }
   /** No pixels to scan (no Pixel Data). */
   | { readonly kind: 'no-pixels' }
@@ -265,9 +320,15 @@ export async function verifyOutputPixels(
   }
   if (!out) return unscannable(undefined, 'PIXELS_UNSUPPORTED_ENCODING');
   let lines = 0;
+  let identifiers: Identifiers | undefined;
+  const ids = () => {
+    identifiers ??= identifiersOf(file);
+    return identifiers;
+  };
   try {
     for (let i = 0; i < out.frames; i++) {
-      lines += (await detectFrame(options.detector, cache, out.frame(i), out.module)).length;
+      const found = await detectFrame(options.detector, cache, out.frame(i), out.module);
+      lines += (await identifyingLines(found, options, ids)).fill.length;
     }
   } catch (e) {
     return unscannable(e, 'PIXELS_DECODE_FAILED');

@@ -20,8 +20,11 @@ interface ScanFlags {
 const COLOURS: Record<string, [number, number, number]> = { detector: [255, 48, 48], region: [255, 196, 0] };
 
 async function runScan(inputs: string[], flags: ScanFlags, stdout: NodeJS.WriteStream): Promise<number> {
-  const [{ openPixels, parsePixelTextConfig, scanAndRedact, toRgb8 }, { pixelTools }, { readConfigFile }] =
-    await Promise.all([import('@veil/pixels'), import('../pixels/stages.ts'), import('../deid/config.ts')]);
+  const [
+    { openPixels, parsePixelTextConfig, scanAndRedact, toRgb8 },
+    { pixelRecognizer, pixelTools },
+    { readConfigFile },
+  ] = await Promise.all([import('@veil/pixels'), import('../pixels/stages.ts'), import('../deid/config.ts')]);
   let textSection: unknown;
   if (flags.config) {
     const raw = readConfigFile(flags.config) as { pixels?: { text?: unknown } } | null;
@@ -36,6 +39,7 @@ async function runScan(inputs: string[], flags: ScanFlags, stdout: NodeJS.WriteS
   const maxFrames = flags.maxFrames ? Number.parseInt(flags.maxFrames, 10) : 8;
   if (!Number.isInteger(maxFrames) || maxFrames < 0) throw new CliError(EXIT_USAGE, '--max-frames takes a number');
   const { detector, codec } = await pixelTools();
+  const recognizer = config.redact === 'identifying' ? await pixelRecognizer() : undefined;
   const files = listInputs(inputs);
   if (flags.out) mkdirSync(flags.out, { recursive: true });
   const thumbs: string[] = [];
@@ -58,7 +62,7 @@ async function runScan(inputs: string[], flags: ScanFlags, stdout: NodeJS.WriteS
         stdout.write(`${JSON.stringify({ file: f.rel, frames: 0, boxes: [] })}\n`);
         continue;
       }
-      const result = await scanAndRedact(file, px, { detector, codec, config });
+      const result = await scanAndRedact(file, px, { detector, codec, config, recognizer });
       const boxes = result.boxes.map((fb) => ({
         frame: fb.frame,
         boxes: fb.boxes.map((b) => ({

@@ -11,7 +11,9 @@ import {
   type FrameCodec,
   loadDcmjsCodecs,
   loadPpOcrDetector,
+  loadTesseractRecognizer,
   type TextDetector,
+  type TextRecognizer,
 } from '@veil/pixels';
 import { pixelTextConfig } from './config.ts';
 
@@ -25,6 +27,14 @@ export function pixelTools(): Promise<{ detector: TextDetector; codec: FrameCode
   return tools;
 }
 
+let recognizer: Promise<TextRecognizer> | undefined;
+
+/** The line recognizer of this thread (tesseract.js, offline), loaded only under pixels.text.redact: identifying. */
+export function pixelRecognizer(): Promise<TextRecognizer> {
+  recognizer ??= loadTesseractRecognizer();
+  return recognizer;
+}
+
 /**
  * The text stage and its verification for a configuration's `pixels` section: on unless pixels.text.enabled is
  * false (then [], and a configuration that also asks for pixels.cleanPixelData holds every image back:
@@ -34,5 +44,6 @@ export async function loadPixelStages(pixelsSection: unknown): Promise<ReleaseSt
   const config = pixelTextConfig(pixelsSection);
   if (!config.enabled) return [];
   const { detector, codec } = await pixelTools();
-  return createPixelStages({ detector, codec, config });
+  const reader = config.redact === 'identifying' ? await pixelRecognizer() : undefined;
+  return createPixelStages({ detector, codec, config, recognizer: reader });
 }

@@ -19,14 +19,15 @@ const TAG = '(7FE0,0010)';
 
 export async function loadPixelCheck(config: PixelTextConfig): Promise<PixelCheck | undefined> {
   if (!config.enabled || !config.verify) return undefined;
-  const [{ EmptyFrames, verifyOutputPixels }, { pixelTools }] = await Promise.all([
+  const [{ EmptyFrames, verifyOutputPixels }, { pixelRecognizer, pixelTools }] = await Promise.all([
     import('@veil/pixels'),
     import('../pixels/stages.ts'),
   ]);
   const { detector, codec } = await pixelTools();
+  const recognizer = config.redact === 'identifying' ? await pixelRecognizer() : undefined;
   const cache = new EmptyFrames();
   return async (file) => {
-    const v = await verifyOutputPixels(file, [], { detector, codec, config }, cache);
+    const v = await verifyOutputPixels(file, [], { detector, codec, config, recognizer }, cache);
     if (v.kind === 'scanned') {
       return v.lines === 0
         ? []

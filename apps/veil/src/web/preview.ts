@@ -45,7 +45,7 @@ export interface PreviewOptions {
 
 /** Renders one held job's preview (see the file comment). Never throws for a property of the file. */
 export async function renderPreview(job: Job, o: PreviewOptions): Promise<Preview> {
-  const { pixelTextConfig, pixelTools } = await import('../pixels/stages.ts');
+  const { pixelRecognizer, pixelTextConfig, pixelTools } = await import('../pixels/stages.ts');
   const config = pixelTextConfig(o.deidInput.pixels);
   if (!config.enabled) {
     return {
@@ -64,11 +64,12 @@ export async function renderPreview(job: Job, o: PreviewOptions): Promise<Previe
   try {
     const file = scanFile(bytes);
     const { detector, codec } = await pixelTools();
+    const recognizer = config.redact === 'identifying' ? await pixelRecognizer() : undefined;
     const px = openPixels(file, codec);
     if (!px || px.frames === 0) return { kind: 'none', reason: 'No output pixels: this item has no image.' };
     // The first frame only: a multi-frame file is not scanned whole for a thumbnail.
     const first = Object.create(px, { frames: { value: 1 } }) as typeof px;
-    const result = await scanAndRedact(file, first, { detector, codec, config });
+    const result = await scanAndRedact(file, first, { detector, codec, config, recognizer });
     const frame = result.changed.get(0) ?? px.decodeFrame(0);
     const boxes = result.boxes.find((b) => b.frame === 0)?.boxes ?? [];
     const thumb = downscale(toRgb8(frame, px.module.palette), THUMB_MAX);
