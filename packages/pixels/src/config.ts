@@ -1,7 +1,8 @@
 /**
  * The burned-in text stage's configuration: the `pixels.text` section of a `veil deid` / `veil serve` configuration.
  * The app decides whether the stage runs when `enabled` is not given (apps/veil/src/pixels/stages.ts: `veil deid`
- * and `veil serve` run it by default); once on, it runs on every image and removes every detected line.
+ * and `veil serve` run it by default); once on, it runs on every image and removes every detected line (`redact: all`)
+ * or only the lines read as identifying (`redact: identifying`, recognize/).
  *
  *   pixels:
  *     cleanPixelData: true         # the core's key: asks for Clean Pixel Data (the stage must earn it)
