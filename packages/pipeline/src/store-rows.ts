@@ -13,6 +13,7 @@ import type {
   QuarantineState,
   StudyRecord,
 } from './model.ts';
+import type { PullRecord, PullRow, PullRowStatus, PullState, RiskBatch } from './pull-store.ts';
 
 /** A database row as the drivers return it. */
 export type Row = Record<string, unknown>;
@@ -102,6 +103,53 @@ export function rowMappers(json: (v: unknown) => unknown): RowMappers {
         purpose: strOrNull(r.purpose),
         prevHash: strOrNull(r.prev_hash),
         hash: strOrNull(r.hash),
+      };
+    },
+  };
+}
+
+export interface PullRowMappers {
+  toPull(r: Row): PullRecord;
+  toRow(r: Row): PullRow;
+  toBatch(r: Row): RiskBatch;
+}
+
+/** Row mappers of the PullStore's tables for a driver; `json` as for rowMappers. */
+export function pullRowMappers(json: (v: unknown) => unknown): PullRowMappers {
+  const jsonOrNull = (v: unknown): JsonObject | null =>
+    v === null || v === undefined ? null : (json(v) as JsonObject);
+  return {
+    toPull(r: Row): PullRecord {
+      return {
+        id: String(r.id),
+        source: String(r.source),
+        options: json(r.options) as JsonObject,
+        state: String(r.state) as PullState,
+        createdAt: num(r.created_at),
+        updatedAt: num(r.updated_at),
+        finishedAt: numOrNull(r.finished_at),
+        risk: jsonOrNull(r.risk),
+      };
+    },
+
+    toRow(r: Row): PullRow {
+      return {
+        line: num(r.line),
+        status: String(r.status) as PullRowStatus,
+        studies: num(r.studies),
+        instances: num(r.instances),
+        failedInstances: num(r.failed_instances),
+        error: strOrNull(r.error),
+      };
+    },
+
+    toBatch(r: Row): RiskBatch {
+      return {
+        batch: String(r.batch),
+        rows: num(r.rows),
+        reportedRows: num(r.reported_rows),
+        reportedAt: numOrNull(r.reported_at),
+        summary: jsonOrNull(r.summary),
       };
     },
   };

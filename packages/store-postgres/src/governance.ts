@@ -36,10 +36,9 @@ import {
   strOrNull,
 } from '@veil/pipeline';
 import pg from 'pg';
-import { schemaSql } from './schema.ts';
+import { SCHEMA_NAME, schemaSql } from './schema.ts';
 
 const { toJob, toAudit } = rowMappers((v) => v);
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function governanceSql(s: string): string {
   return `

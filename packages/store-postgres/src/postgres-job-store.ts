@@ -25,7 +25,6 @@ import {
   type JobState,
   type JobStore,
   type JobUpdate,
-  type JsonObject,
   jobSettledAudit,
   jobStateAfterDeliveries,
   type NewJob,
@@ -39,12 +38,10 @@ import {
 } from '@veil/pipeline';
 import pg from 'pg';
 import { appendChainedPg, type PendingAudit, upgradeAuditPg } from './governance.ts';
-import { SCHEMA_VERSION, schemaSql } from './schema.ts';
+import { SCHEMA_NAME, SCHEMA_VERSION, schemaSql } from './schema.ts';
 
 type Client = pg.PoolClient | pg.Pool;
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => v);
-
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface PostgresJobStoreOptions {
   readonly connectionString: string;

@@ -10,22 +10,20 @@ import {
   type JsonObject,
   type NewPull,
   num,
-  numOrNull,
   type PullInstance,
   type PullRecord,
   type PullRow,
-  type PullRowStatus,
   type PullState,
   type PullStore,
+  pullRowMappers,
   type RiskBatch,
   type Row,
   StoreError,
-  strOrNull,
 } from '@veil/pipeline';
 import pg from 'pg';
-import { schemaSql } from './schema.ts';
+import { SCHEMA_NAME, schemaSql } from './schema.ts';
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const { toPull, toRow, toBatch } = pullRowMappers((v) => v);
 
 export function pullSchemaSql(s: string): string {
   return `
@@ -79,40 +77,6 @@ export interface PostgresPullStoreOptions {
   readonly connectionString: string;
   readonly schema?: string | undefined;
   readonly max?: number | undefined;
-}
-
-function toPull(r: Row): PullRecord {
-  return {
-    id: String(r.id),
-    source: String(r.source),
-    options: r.options as JsonObject,
-    state: String(r.state) as PullState,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    finishedAt: numOrNull(r.finished_at),
-    risk: (r.risk ?? null) as JsonObject | null,
-  };
-}
-
-function toBatch(r: Row): RiskBatch {
-  return {
-    batch: String(r.batch),
-    rows: num(r.rows),
-    reportedRows: num(r.reported_rows),
-    reportedAt: numOrNull(r.reported_at),
-    summary: (r.summary ?? null) as JsonObject | null,
-  };
-}
-
-function toRow(r: Row): PullRow {
-  return {
-    line: num(r.line),
-    status: String(r.status) as PullRowStatus,
-    studies: num(r.studies),
-    instances: num(r.instances),
-    failedInstances: num(r.failed_instances),
-    error: strOrNull(r.error),
-  };
 }
 
 export class PostgresPullStore implements PullStore {

@@ -2,6 +2,9 @@
 
 export const SCHEMA_VERSION = 1;
 
+/** A PostgreSQL schema name Veil accepts (it is spliced into SQL: lower-case identifier, at most 63 characters). */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export function schemaSql(s: string): string {
   return `
 CREATE TABLE IF NOT EXISTS ${s}.veil_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

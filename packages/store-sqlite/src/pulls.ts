@@ -11,17 +11,15 @@ import {
   type JsonObject,
   type NewPull,
   num,
-  numOrNull,
   type PullInstance,
   type PullRecord,
   type PullRow,
-  type PullRowStatus,
   type PullState,
   type PullStore,
+  pullRowMappers,
   type RiskBatch,
   type Row,
   StoreError,
-  strOrNull,
 } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import { SCHEMA } from './schema.ts';
@@ -72,41 +70,9 @@ CREATE TABLE IF NOT EXISTS risk_rows (
 );
 `;
 
-function toPull(r: Row): PullRecord {
-  return {
-    id: String(r.id),
-    source: String(r.source),
-    options: JSON.parse(String(r.options)) as JsonObject,
-    state: String(r.state) as PullState,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    finishedAt: numOrNull(r.finished_at),
-    risk: r.risk === null || r.risk === undefined ? null : (JSON.parse(String(r.risk)) as JsonObject),
-  };
-}
-
-function toBatch(r: Row): RiskBatch {
-  return {
-    batch: String(r.batch),
-    rows: num(r.rows),
-    reportedRows: num(r.reported_rows),
-    reportedAt: numOrNull(r.reported_at),
-    summary: r.summary === null || r.summary === undefined ? null : (JSON.parse(String(r.summary)) as JsonObject),
-  };
-}
+const { toPull, toRow, toBatch } = pullRowMappers((v) => JSON.parse(String(v)));
 
 const BATCH_SELECT = `SELECT b.*, (SELECT COUNT(*) FROM risk_rows r WHERE r.batch = b.batch) AS rows FROM risk_batches b`;
-
-function toRow(r: Row): PullRow {
-  return {
-    line: num(r.line),
-    status: String(r.status) as PullRowStatus,
-    studies: num(r.studies),
-    instances: num(r.instances),
-    failedInstances: num(r.failed_instances),
-    error: strOrNull(r.error),
-  };
-}
 
 export class SqlitePullStore implements PullStore {
   readonly path: string;

@@ -25,7 +25,6 @@ import {
   type JobState,
   type JobStore,
   type JobUpdate,
-  type JsonObject,
   jobSettledAudit,
   jobStateAfterDeliveries,
   type NewJob,
