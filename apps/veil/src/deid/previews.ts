@@ -41,7 +41,7 @@ export async function writeRedactionPreview(
   budget: PreviewBudget,
   id: number,
 ): Promise<string | undefined> {
-  const first = frames.find((f) => f.boxes.length > 0);
+  const first = frames.find((f) => (f.boxes?.length ?? 0) > 0);
   if (!first || budget.remaining <= 0) return undefined;
   budget.remaining--;
   try {

@@ -199,24 +199,25 @@ function pickIdentity(result: DeidResult): Identity {
   return id;
 }
 
-/** What the burned-in text stage (pixels:text) reported for a released file; undefined when it did not run. */
-function pixelOutcome(outcome: Extract<ReleaseOutcome, { kind: 'released' }>): PixelOutcome | undefined {
+/** The report of the burned-in text stage (pixels:text) on a released file; undefined when it did not run. */
+function textStageReport(
+  outcome: Extract<ReleaseOutcome, { kind: 'released' }>,
+): { scanned?: boolean; boxes?: FrameBoxesReport[] } | undefined {
   const rec = outcome.stages.find((s) => s.name === 'pixels:text' && s.ran);
-  if (!rec?.report) return undefined;
-  const r = rec.report as { scanned?: boolean; boxes?: { boxes?: unknown[] }[] };
-  return {
-    scanned: r.scanned === true,
-    boxes: (r.boxes ?? []).reduce((n, f) => n + (f.boxes?.length ?? 0), 0),
-    claimed: outcome.claims.burnedInAnnotationNo === true,
-  };
+  return rec?.report as { scanned?: boolean; boxes?: FrameBoxesReport[] } | undefined;
 }
 
-/** The pixels:text stage's boxes per frame, for the report's picture. */
-function stageBoxes(outcome: Extract<ReleaseOutcome, { kind: 'released' }>): FrameBoxesReport[] {
-  const rec = outcome.stages.find((s) => s.name === 'pixels:text' && s.ran);
-  return ((rec?.report as { boxes?: FrameBoxesReport[] } | undefined)?.boxes ?? []).filter(
-    (f) => Array.isArray(f.boxes) && f.boxes.length > 0,
-  );
+/** What that stage did, in counts (PixelOutcome); undefined when it did not run. */
+function pixelOutcome(
+  outcome: Extract<ReleaseOutcome, { kind: 'released' }>,
+  report = textStageReport(outcome),
+): PixelOutcome | undefined {
+  if (!report) return undefined;
+  return {
+    scanned: report.scanned === true,
+    boxes: (report.boxes ?? []).reduce((n, f) => n + (f.boxes?.length ?? 0), 0),
+    claimed: outcome.claims.burnedInAnnotationNo === true,
+  };
 }
 
 function finish(
@@ -230,7 +231,8 @@ function finish(
   // What went out: the header's records with the edits of every stage (and the claims) applied.
   const result: DeidResult = { ...outcome.header, edits: outcome.edits as Edit[] };
   const out = ctx.layout === 'hierarchy' ? hierarchyPath(outcome.file, result, task.rel) : task.rel;
-  const pixels = pixelOutcome(outcome);
+  const textReport = textStageReport(outcome);
+  const pixels = pixelOutcome(outcome, textReport);
   const done: TaskResult = {
     id: task.id,
     outcome: 'written',
@@ -251,8 +253,8 @@ function finish(
   }
   if (pixels && pixels.boxes > 0 && ctx.previews && ctx.previews.remaining > 0) {
     // The picture is read back from the file just written: what went out, never the original pixels.
-    return writeRedactionPreview(join(ctx.outDir, out), stageBoxes(outcome), ctx.previews, task.id).then((preview) =>
-      preview ? { ...done, pixels: { ...pixels, preview } } : done,
+    return writeRedactionPreview(join(ctx.outDir, out), textReport?.boxes ?? [], ctx.previews, task.id).then(
+      (preview) => (preview ? { ...done, pixels: { ...pixels, preview } } : done),
     );
   }
   return done;
