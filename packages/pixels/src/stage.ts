@@ -42,14 +42,13 @@ import { openPixels, type PixelAccess } from './decode.ts';
 import { extendLines } from './detect/extend.ts';
 import type { TextDetector } from './detect/port.ts';
 import type { DecodedFrame } from './frame.ts';
-import { decodeNative } from './native.ts';
 import type { PixelModule } from './pixel-module.ts';
 import { classifyLine, type Identifiers, identifiersOf, valueStart } from './recognize/classify.ts';
 import type { TextRecognizer } from './recognize/port.ts';
 import { fillBoxes } from './redact.ts';
 import { BUILTIN_REGIONS, headerFacts, regionBoxes } from './regions.ts';
 import { type Rgb8, toRgb8 } from './render.ts';
-import { photometricAfterDecode, plannedFrames, redactionEdits } from './write-back.ts';
+import { plannedFrames, redactionEdits } from './write-back.ts';
 
 export interface PixelStageOptions {
   readonly detector: TextDetector;
@@ -251,37 +250,17 @@ export function createTextStage(options: PixelStageOptions, cache: EmptyFrames =
   };
 }
 
-/** The frames the plan will write: from the Pixel Data edit when an earlier stage made one, else the original. */
+/** The frames the plan will write: the planned output's when an earlier stage wrote Pixel Data, else the input's. */
 function outputFrames(
   file: DicomFile,
   edits: readonly Edit[],
   codec: FrameCodec | undefined,
 ): { frames: number; module: PixelModule; frame(i: number): DecodedFrame } | undefined {
+  const planned = plannedFrames(file, edits, codec);
+  if (planned) return planned;
   const px = openPixels(file, codec);
   if (!px) return undefined;
-  const m = px.module;
-  const edit = edits.find((e) => e.op === 'replace' && e.element === m.pixelData);
-  if (edit?.op !== 'replace') return { frames: px.frames, module: m, frame: (i) => px.decodeFrame(i) };
-  // Written back in its own transfer syntax (encapsulated): decoded as the input is.
-  const planned = plannedFrames(px, edits);
-  if (planned) return { ...planned, module: m };
-  // The replaced value is native: the original's byte order when it was native, little endian when decoded.
-  const native = !px.encapsulated;
-  const outModule: PixelModule = native
-    ? m
-    : { ...m, planarConfiguration: 0, photometric: photometricAfterDecode(px.transferSyntax, m.photometric) };
-  const le = native ? m.pixelData.parent.syntax.littleEndian : true;
-  const bits =
-    m.rows * m.columns * (outModule.photometric === 'YBR_FULL_422' ? 2 : m.samplesPerPixel) * m.bitsAllocated;
-  return {
-    frames: px.frames,
-    module: outModule,
-    frame(i) {
-      const first = bits * i;
-      const bytes = edit.value.subarray(Math.floor(first / 8), Math.ceil((first + bits) / 8));
-      return decodeNative(bytes, outModule, le, first % 8, native && m.pixelData.vr === 'OW');
-    },
-  };
+  return { frames: px.frames, module: px.module, frame: (i) => px.decodeFrame(i) };
 }
 
 /** What the pixel half of verification found on one file's output pixels. */
@@ -347,7 +326,7 @@ export function createVerifyStage(options: PixelStageOptions, cache: EmptyFrames
       if (v.kind === 'unscannable') {
         // Passed by the configuration and untouched: goes out unscanned and unclaimed. Anything else fails closed,
         // also pixels an earlier stage wrote that cannot be read back (the text stage holds an unreadable input too).
-        const wrote = edits.some((e) => e.op === 'replace' && e.element.tag === PIXEL_DATA);
+        const wrote = edits.some((e) => (e.op === 'replace' || e.op === 'patch') && e.element.tag === PIXEL_DATA);
         if (v.passed && !wrote) return { report: { verified: false, passed: true } };
         return {
           findings: [{ stage: 'pixels:verify', detector: 'ocr', tagPath: TAG, code: v.code, level: 'error' }],

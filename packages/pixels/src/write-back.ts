@@ -27,10 +27,15 @@ import {
   encapsulatedPixelEdits,
   type Fragment,
   findElement,
+  PIXEL_DATA,
+  planRewrite,
+  planSource,
+  scanFile,
   VeilError,
 } from '@veil/core';
 import { type FrameCodec, LOSSY, TS } from './codecs/port.ts';
-import type { PixelAccess } from './decode.ts';
+import { openPixels, type PixelAccess } from './decode.ts';
+import { fragmentPatchEdits } from './fragments.ts';
 import type { DecodedFrame } from './frame.ts';
 import { blankJpegBlocks, dctBlankValue, mcuSize } from './jpeg/dct-redact.ts';
 import { encodeNative, nativeFrameRange } from './native.ts';
@@ -43,6 +48,12 @@ export interface WriteBackOptions {
   readonly codec?: FrameCodec | undefined;
   /** What to do with a lossy input: default 'dct'. */
   readonly lossy?: LossyWriteMode | undefined;
+  /**
+   * Replace the whole Pixel Data value (one edit holding every frame) instead of patching the changed frames' bytes
+   * in place. The output is the same byte for byte; the patches keep memory to the changed frames, whatever the
+   * file's size. For comparison and tests.
+   */
+  readonly whole?: boolean | undefined;
 }
 
 const ascii = (s: string, pad: number): Uint8Array => {
@@ -74,26 +85,14 @@ export function redactionEdits(
   changed: ReadonlyMap<number, DecodedFrame>,
   options: WriteBackOptions = {},
 ): Edit[] {
-  const m = px.module;
-  const el = m.pixelData;
-  if (!px.encapsulated) {
-    const le = el.parent.syntax.littleEndian;
-    const value = el.parent.source.read(el.valueOffset, el.valueOffset + el.length).slice();
-    for (const [i, frame] of changed) {
-      const r = nativeFrameRange(m, i);
-      const stored = value.subarray(r.start, r.end);
-      const bytes = encodeNative(frame, m, le, stored, r.bitOffset, el.vr === 'OW');
-      value.set(bytes.subarray(0, Math.min(bytes.length, value.length - r.start)), r.start);
-    }
-    return [{ op: 'replace', element: el, value }];
-  }
+  if (!px.encapsulated) return options.whole ? nativeWholeEdits(px, changed) : nativePatchEdits(px, changed);
   // Nothing redacted: nothing to write (the fragments go out as they came).
   if (changed.size === 0) return [];
   const ts = px.transferSyntax;
   const lossy = options.lossy ?? 'dct';
-  if (reencodes(ts, options.codec)) return reencodeEdits(file, px, changed, options.codec);
+  if (reencodes(ts, options.codec)) return reencodeEdits(file, px, changed, options);
   if ((ts === TS.jpegBaseline || ts === TS.jpegExtended) && lossy === 'dct') {
-    return dctEdits(file, px, changed);
+    return dctEdits(file, px, changed, options.whole);
   }
   if (LOSSY.has(ts) && lossy !== 'explicit-little-endian') {
     throw new VeilError('PIXELS_LOSSY_REDACTION_UNSUPPORTED', { path: TAG });
@@ -103,6 +102,96 @@ export function redactionEdits(
     throw new VeilError('PIXELS_ENCODE_UNSUPPORTED', { path: '(0002,0010)' });
   }
   return explicitLittleEndianEdits(file, px, changed);
+}
+
+/** Native: the whole value read, the changed frames written into it (the reference for nativePatchEdits). */
+function nativeWholeEdits(px: PixelAccess, changed: ReadonlyMap<number, DecodedFrame>): Edit[] {
+  const m = px.module;
+  const el = m.pixelData;
+  const le = el.parent.syntax.littleEndian;
+  const value = el.parent.source.read(el.valueOffset, el.valueOffset + el.length).slice();
+  for (const [i, frame] of changed) {
+    const r = nativeFrameRange(m, i);
+    const stored = value.subarray(r.start, r.end);
+    const bytes = encodeNative(frame, m, le, stored, r.bitOffset, el.vr === 'OW');
+    value.set(bytes.subarray(0, Math.min(bytes.length, value.length - r.start)), r.start);
+  }
+  return [{ op: 'replace', element: el, value }];
+}
+
+/**
+ * Native: one patch per changed frame, covering only the bytes that differ (from the first to the last changed
+ * byte), so a 2 GB multi-frame with text in a few frames holds a few frames' bytes, not the value. Frames packed
+ * into shared bytes (1 bit) are merged into one patch, the later frame written over the earlier as the whole-value
+ * write does.
+ */
+function nativePatchEdits(px: PixelAccess, changed: ReadonlyMap<number, DecodedFrame>): Edit[] {
+  const m = px.module;
+  const el = m.pixelData;
+  const le = el.parent.syntax.littleEndian;
+  const src = el.parent.source;
+  const patches: { start: number; bytes: Uint8Array }[] = [];
+  for (const i of [...changed.keys()].sort((a, b) => a - b)) {
+    const frame = changed.get(i) as DecodedFrame;
+    const r = nativeFrameRange(m, i);
+    if (r.start >= el.length) continue;
+    const end = Math.min(r.end, el.length);
+    const original = src.read(el.valueOffset + r.start, el.valueOffset + end).slice();
+    const stored = original.slice();
+    // A byte shared with the previous (patched) frame carries that frame's new bits.
+    const prev = patches[patches.length - 1];
+    const overlap = prev ? prev.start + prev.bytes.length - r.start : 0;
+    if (prev && overlap > 0) stored.set(prev.bytes.subarray(r.start - prev.start), 0);
+    const bytes = encodeNative(frame, m, le, stored, r.bitOffset, el.vr === 'OW');
+    const n = Math.min(bytes.length, el.length - r.start);
+    let lo = 0;
+    while (lo < n && bytes[lo] === original[lo]) lo++;
+    let hi = n;
+    while (hi > lo && bytes[hi - 1] === original[hi - 1]) hi--;
+    if (prev && overlap > 0) {
+      // Merged with the previous patch: from its start to the later of the two ends.
+      const stop = Math.max(prev.start + prev.bytes.length, r.start + Math.max(hi, overlap));
+      const merged = new Uint8Array(stop - prev.start);
+      merged.set(prev.bytes);
+      merged.set(bytes.subarray(0, stop - r.start), r.start - prev.start);
+      patches[patches.length - 1] = { start: prev.start, bytes: merged };
+      continue;
+    }
+    if (hi > lo) patches.push({ start: r.start + lo, bytes: bytes.slice(lo, hi) });
+  }
+  return patches.map((p) => ({
+    op: 'patch',
+    element: el,
+    start: p.start,
+    end: p.start + p.bytes.length,
+    value: p.bytes,
+  }));
+}
+
+/**
+ * Encapsulated: the changed frames' new fragments written, every other frame's fragments kept. As patches of the
+ * value when the stored layout allows (fragments.ts), else (or under `whole`) the whole value re-emitted; the same
+ * bytes either way.
+ */
+function encapsulatedEdits(
+  file: DicomFile,
+  px: PixelAccess,
+  encoded: ReadonlyMap<number, Uint8Array[]>,
+  whole: boolean | undefined,
+): Edit[] {
+  const groups = px.fragmentGroups;
+  if (!groups) throw new VeilError('PIXELS_BAD_FRAGMENTS', { path: TAG });
+  const offsetTable =
+    groups.length > 1 && groups.some((g, i) => (encoded.get(i)?.length ?? g.length) > 1)
+      ? { basicOffsetTable: true }
+      : {};
+  if (!whole) {
+    const patches = fragmentPatchEdits(file.dataset, px.module.pixelData, groups, encoded, offsetTable);
+    if (patches) return patches;
+  }
+  const frames: Uint8Array[][] = [];
+  for (let i = 0; i < px.frames; i++) frames.push(encoded.get(i) ?? storedFragments(px, i));
+  return encapsulatedPixelEdits(file.dataset, px.module.pixelData, frames, offsetTable);
 }
 
 /** The fragment values of frame i, as stored. */
@@ -172,30 +261,22 @@ function reencodeEdits(
   file: DicomFile,
   px: PixelAccess,
   changed: ReadonlyMap<number, DecodedFrame>,
-  codec: FrameCodec | undefined,
+  options: WriteBackOptions,
 ): Edit[] {
-  const ts = px.transferSyntax;
-  const frames: Uint8Array[][] = [];
-  for (let i = 0; i < px.frames; i++) {
-    const frame = changed.get(i);
-    if (!frame) {
-      frames.push(storedFragments(px, i));
-      continue;
-    }
-    frames.push([encodeChecked(ts, px, frame, codec)]);
-  }
-  return encapsulatedPixelEdits(file.dataset, px.module.pixelData, frames, withOffsetTable(frames));
+  const encoded = new Map<number, Uint8Array[]>();
+  for (const [i, frame] of changed) encoded.set(i, [encodeChecked(px.transferSyntax, px, frame, options.codec)]);
+  return encapsulatedEdits(file, px, encoded, options.whole);
 }
 
 /** JPEG baseline / extended: the MCUs holding changed pixels blanked in the DCT domain, the rest bit-exact. */
-function dctEdits(file: DicomFile, px: PixelAccess, changed: ReadonlyMap<number, DecodedFrame>): Edit[] {
-  const frames: Uint8Array[][] = [];
-  for (let i = 0; i < px.frames; i++) {
-    const frame = changed.get(i);
-    if (!frame) {
-      frames.push(storedFragments(px, i));
-      continue;
-    }
+function dctEdits(
+  file: DicomFile,
+  px: PixelAccess,
+  changed: ReadonlyMap<number, DecodedFrame>,
+  whole: boolean | undefined,
+): Edit[] {
+  const encoded = new Map<number, Uint8Array[]>();
+  for (const [i, frame] of changed) {
     const jpeg = px.encodedFrame(i);
     const before = px.decodeFrame(i);
     const mcu = mcuSize(jpeg);
@@ -220,9 +301,9 @@ function dctEdits(file: DicomFile, px: PixelAccess, changed: ReadonlyMap<number,
       }
     }
     const fill = dctBlankValue(px.module.photometric);
-    frames.push([blankJpegBlocks(jpeg, (mx, my) => blank[my * cols + mx] === 1, fill)]);
+    encoded.set(i, [blankJpegBlocks(jpeg, (mx, my) => blank[my * cols + mx] === 1, fill)]);
   }
-  return encapsulatedPixelEdits(file.dataset, px.module.pixelData, frames, withOffsetTable(frames));
+  return encapsulatedEdits(file, px, encoded, whole);
 }
 
 /**
@@ -290,9 +371,51 @@ export function photometricAfterDecode(transferSyntax: string, photometric: stri
   return photometric;
 }
 
-/** The decoded frames of an encapsulated Pixel Data edit, concatenated as Explicit VR Little Endian would hold them. */
-export function plannedDecodedValue(px: PixelAccess, edits: readonly Edit[]): Uint8Array | undefined {
-  const planned = plannedFrames(px, edits);
+/** Whether an edit writes Pixel Data (or the transfer syntax its frames are read in). */
+function touchesPixels(file: DicomFile, e: Edit): boolean {
+  if (e.op === 'insert') return false;
+  const tag = e.element.tag;
+  return (
+    (e.element.parent === file.dataset && (tag === PIXEL_DATA || tag === EXTENDED_OFFSET_TABLE)) ||
+    (tag === TRANSFER_SYNTAX && e.element.parent === file.meta)
+  );
+}
+
+/**
+ * The file a plan will write, scanned from the plan itself (a view over the input's ranges and the new bytes:
+ * nothing materialised, a frame read at a time) when `edits` write Pixel Data; undefined otherwise (the input's
+ * pixels go out as they are).
+ */
+export function plannedPixelFile(file: DicomFile, edits: readonly Edit[]): DicomFile | undefined {
+  if (!edits.some((e) => touchesPixels(file, e))) return undefined;
+  return scanFile(planSource(file.source, planRewrite(file, edits)));
+}
+
+/**
+ * The frames a plan will write, for the checks after the pixel stage (verification, defacing check): the planned
+ * output's own Pixel Data, decoded as that output says (its transfer syntax, photometric interpretation, offset
+ * tables), a frame at a time. Undefined when no edit writes Pixel Data (the caller reads the input's). A planned
+ * output whose frames cannot be found is PIXELS_BAD_FRAGMENTS (or another PIXELS_ code).
+ */
+export function plannedFrames(
+  file: DicomFile,
+  edits: readonly Edit[],
+  codec?: FrameCodec,
+): { frames: number; module: PixelAccess['module']; frame(i: number): DecodedFrame } | undefined {
+  const planned = plannedPixelFile(file, edits);
+  if (!planned) return undefined;
+  const px = openPixels(planned, codec);
+  if (!px) throw new VeilError('PIXELS_BAD_FRAGMENTS', { path: TAG });
+  return { frames: px.frames, module: px.module, frame: (i) => px.decodeFrame(i) };
+}
+
+/** The planned frames decoded and concatenated, as Explicit VR Little Endian would hold them; undefined as above. */
+export function plannedDecodedValue(
+  file: DicomFile,
+  edits: readonly Edit[],
+  codec?: FrameCodec,
+): Uint8Array | undefined {
+  const planned = plannedFrames(file, edits, codec);
   if (!planned) return undefined;
   const frames: Uint8Array[] = [];
   for (let i = 0; i < planned.frames; i++) frames.push(planned.frame(i).data);
@@ -306,67 +429,11 @@ export function plannedDecodedValue(px: PixelAccess, edits: readonly Edit[]): Ui
   return out;
 }
 
-/**
- * The frames a plan will write, for the checks after the pixel stage (verification, defacing check): from the
- * encapsulated Pixel Data edit (frames in the input's transfer syntax, decoded with its decoder); undefined when
- * there is no such edit (a native edit, or none: the caller reads those). An edit it cannot split into the file's
- * frames is PIXELS_BAD_FRAGMENTS.
- */
-export function plannedFrames(
-  px: PixelAccess,
-  edits: readonly Edit[],
-): { frames: number; frame(i: number): DecodedFrame } | undefined {
-  const m = px.module;
-  let edit: Edit | undefined;
-  for (const e of edits) if (e.op === 'replace' && e.element === m.pixelData) edit = e;
-  if (edit?.op !== 'replace' || !edit.encapsulated) return undefined;
-  // The items of the new value: the offset table, then the fragments, grouped into frames by the table (written
-  // whenever a frame has several fragments, see withOffsetTable), else one per frame (or all for one frame).
-  const v = edit.value;
-  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  const items: { at: number; bytes: Uint8Array }[] = [];
-  let at = 0;
-  while (at + 8 <= v.length && dv.getUint16(at + 2, true) === 0xe000) {
-    const len = dv.getUint32(at + 4, true);
-    items.push({ at, bytes: v.subarray(at + 8, at + 8 + len) });
-    at += 8 + len;
-  }
-  const bot = items[0]?.bytes;
-  const fragments = items.slice(1);
-  const bad = (): never => {
-    throw new VeilError('PIXELS_BAD_FRAGMENTS', { path: TAG });
-  };
-  if (!bot || fragments.length === 0) return bad();
-  const groups: Uint8Array[][] = [];
-  if (bot.length >= 4 * px.frames) {
-    const first = (fragments[0] as { at: number }).at;
-    const starts: number[] = [];
-    const b = new DataView(bot.buffer, bot.byteOffset, bot.byteLength);
-    for (let i = 0; i < px.frames; i++) starts.push(b.getUint32(4 * i, true));
-    for (const f of fragments) {
-      let k = 0;
-      while (k + 1 < starts.length && f.at - first >= (starts[k + 1] as number)) k++;
-      const g = groups[k] ?? [];
-      g.push(f.bytes);
-      groups[k] = g;
-    }
-  } else if (px.frames === 1) groups.push(fragments.map((f) => f.bytes));
-  else if (fragments.length === px.frames) for (const f of fragments) groups.push([f.bytes]);
-  if (groups.length !== px.frames || groups.some((g) => !g)) return bad();
-  const join = (parts: Uint8Array[]): Uint8Array => {
-    if (parts.length === 1) return parts[0] as Uint8Array;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
-  return { frames: px.frames, frame: (i) => px.decodeEncoded(join(groups[i] as Uint8Array[])) };
-}
-
-/** A Basic Offset Table is needed to find the frames again when one of several frames has several fragments. */
-function withOffsetTable(frames: readonly (readonly Uint8Array[])[]): { basicOffsetTable?: boolean } {
-  return frames.length > 1 && frames.some((f) => f.length > 1) ? { basicOffsetTable: true } : {};
+/** The stored Pixel Data value a plan will write (its bytes as they go out); undefined when no edit writes it. */
+export function plannedPixelValue(file: DicomFile, edits: readonly Edit[]): Uint8Array | undefined {
+  const planned = plannedPixelFile(file, edits);
+  if (!planned) return undefined;
+  const el = findElement(planned.dataset, PIXEL_DATA);
+  if (!el) throw new VeilError('PIXELS_BAD_FRAGMENTS', { path: TAG });
+  return planned.source.read(el.valueOffset, el.valueOffset + el.length).slice();
 }

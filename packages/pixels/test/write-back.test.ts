@@ -150,7 +150,7 @@ describe('lossless inputs are written back in their own transfer syntax', () => 
         assert.equal(out.transferSyntax.uid, ts);
         const po = openPixels(out, codec) as PixelAccess;
         // What the verify stage reads from the plan is what the written file holds.
-        const planned = plannedFrames(px, edits);
+        const planned = plannedFrames(file, edits, codec);
         assert.ok(planned);
         for (const i of new Set([0, px.frames - 1])) {
           assert.equal(diffCount(samplesOf(planned.frame(i)), samplesOf(po.decodeFrame(i))), 0, `${r.path} plan ${i}`);
@@ -368,7 +368,7 @@ describe('JPEG baseline / extended: DCT-domain redaction', () => {
       const out = scanFile(rewrite(file, edits));
       assert.equal(out.transferSyntax.uid, r.ts, r.path);
       const po = openPixels(out, codec) as PixelAccess;
-      const planned = plannedFrames(px, edits);
+      const planned = plannedFrames(file, edits, codec);
       assert.ok(planned);
       for (const i of new Set([0, px.frames - 1])) {
         assert.equal(diffCount(samplesOf(planned.frame(i)), samplesOf(po.decodeFrame(i))), 0, `${r.path} plan ${i}`);

@@ -33,6 +33,19 @@ export type Edit =
     }
   | { readonly op: 'remove'; readonly element: DicomElement }
   | {
+      /**
+       * Bytes [start, end) of an element's value (offsets into the value) replaced by `value`, the rest of the value
+       * copied from the input: a large value (a multi-frame's Pixel Data) changed in a few places without holding it
+       * whole. An element of defined length keeps its length (value.length === end - start); one of undefined length
+       * (encapsulated Pixel Data) may grow or shrink. Several patches of one element must not overlap.
+       */
+      readonly op: 'patch';
+      readonly element: DicomElement;
+      readonly start: number;
+      readonly end: number;
+      readonly value: Uint8Array;
+    }
+  | {
       readonly op: 'insert';
       readonly container: ElementContainer;
       readonly tag: number;
@@ -173,6 +186,20 @@ function toSplice(edit: Edit, order: number): Splice {
     return { start: pos, end: pos, bytes, container: c, tag: edit.tag, order };
   }
   const el = edit.element;
+  if (edit.op === 'patch') {
+    const defined = el.length !== UNDEFINED_LENGTH;
+    const size = defined ? el.length : el.end - el.valueOffset;
+    if (
+      edit.start < 0 ||
+      edit.end < edit.start ||
+      edit.end > size ||
+      (defined && edit.value.length !== edit.end - edit.start)
+    ) {
+      throw new VeilError('DICOM_BAD_EDIT', { path: elementPath(el) });
+    }
+    const start = el.valueOffset + edit.start;
+    return { start, end: el.valueOffset + edit.end, bytes: edit.value, container: el.parent, tag: el.tag, order };
+  }
   if (edit.op === 'remove') {
     return { start: el.offset, end: el.end, bytes: NO_BYTES, container: el.parent, tag: el.tag, order };
   }
@@ -387,7 +414,7 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
   const metaSplices: Splice[] = [];
   const dataSplices: Splice[] = [];
   const whole = new Set<DicomElement>();
-  for (const edit of edits) if (edit.op !== 'insert') whole.add(edit.element);
+  for (const edit of edits) if (edit.op === 'replace' || edit.op === 'remove') whole.add(edit.element);
   edits.forEach((edit, i) => {
     const container = edit.op === 'insert' ? edit.container : edit.element.parent;
     const s = toSplice(edit, i);

@@ -32,7 +32,7 @@ import {
 
 import { loadDcmjsCodecs } from '../codecs/dcmjs.ts';
 import { openPixels, type PixelAccess } from '../decode.ts';
-import { plannedDecodedValue } from '../write-back.ts';
+import { plannedDecodedValue, plannedPixelValue } from '../write-back.ts';
 import type { FacePlane } from './face.ts';
 import { type InstanceInfo, readInstance, type StoredPixels, storedFromBytes } from './instance.ts';
 import { assembleVolume } from './series.ts';
@@ -113,6 +113,8 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
       // An earlier stage (burned-in text) may have replaced Pixel Data: keep its bytes and lay the defacing's
       // changes over them.
       const earlier = edits.find((e) => e.op === 'replace' && e.element === el);
+      // The text stage writes its frames as patches of the value (write-back.ts): the planned value holds them.
+      const patched = edits.some((e) => e.op === 'patch' && e.element === el);
       if (compressed && !(earlier?.op === 'replace' && !earlier.encapsulated)) {
         // Written back in the input's own transfer syntax (writeback.ts), over an earlier stage's frames if any.
         try {
@@ -120,8 +122,8 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
           const px = openPixels(file, codec);
           if (!px) return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
           let value = defaced;
-          if (earlier?.op === 'replace') {
-            const base = plannedDecodedValue(px, edits);
+          if (earlier?.op === 'replace' || patched) {
+            const base = plannedDecodedValue(file, edits, codec);
             if (!base || base.length !== defaced.length) {
               return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
             }
@@ -139,11 +141,12 @@ export function createDefaceStage(lookup: DefaceLookup): ReleaseStage {
         }
       }
       let value = defaced;
-      if (earlier && earlier.op === 'replace') {
-        if (earlier.value.length !== defaced.length) {
+      const base = earlier?.op === 'replace' ? earlier.value : patched ? plannedPixelValue(file, edits) : undefined;
+      if (base) {
+        if (base.length !== defaced.length) {
           return { quarantine: { code: 'DEFACE_PIXELS_MISMATCH', tagPath: '(7FE0,0010)' } };
         }
-        value = earlier.value.slice();
+        value = base.slice();
         for (let i = 0; i < value.length; i++) if (changed[i]) value[i] = defaced[i]!;
       }
       const out: Edit[] = [
@@ -210,13 +213,25 @@ export function createDefaceCheckStage(lookup: DefaceLookup): ReleaseStage {
           planned = e.value;
           encapsulated = e.encapsulated === true;
         }
+        if (e.op === 'patch' && e.element === el) {
+          // Patches keep the transfer syntax: the value as the plan writes it (frames decoded below when encapsulated).
+          encapsulated = file.transferSyntax.encapsulated;
+          planned = undefined;
+        }
+      }
+      if (!encapsulated && !planned && edits.some((e) => e.op === 'patch' && e.element === el)) {
+        try {
+          planned = plannedPixelValue(file, edits);
+        } catch {
+          return fail('DEFACE_VERIFY_FAILED');
+        }
       }
       if (encapsulated || (!planned && file.transferSyntax.encapsulated)) {
         // Written in the input's transfer syntax (its frames decoded as the input's are), or a compressed slice the
         // defacing left as it was (no Pixel Data edit): its own frames decoded.
         try {
           const px = openPixels(file, await loadDcmjsCodecs());
-          if (px && encapsulated) planned = plannedDecodedValue(px, edits);
+          if (px && encapsulated) planned = plannedDecodedValue(file, edits, await loadDcmjsCodecs());
           else if (px) planned = explicitValue(px);
         } catch {
           return fail('DEFACE_VERIFY_FAILED');
