@@ -5,7 +5,7 @@
  * clinical vocabulary (safe-list, clinical word endings), nor a number; single letters between two such words
  * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
  */
-import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './detect/names.ts';
+import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SAYING_AFTER, SIGN_OFF_BEFORE } from './detect/names.ts';
 import { SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
 import type { Lexicons } from './lexicon/names.ts';
 import type { Token } from './tokens.ts';
@@ -36,6 +36,46 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     if (
       /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named|called|name\s+is|i\s+am|i['’]m|this\s+is)[,\s]+$/u.test(before)
     )
+      raise[i] = true;
+  }
+  // A common first name (US frequency) that is also a word, where a person stands: before a verb of saying
+  // ("mark said", "grace told me"), on the line after a sign-off ("regards,\nmark"), or as the closing vocative
+  // ("thanks, grace!").
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (raise[i] || (lex.first.get(t.lower) ?? 0) < 100 || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
+    const after = text.slice(t.end, t.end + 16);
+    const before = text.slice(Math.max(0, t.start - 40), t.start);
+    // Not after a determiner: "the mark said", "a frank told".
+    if (/(?:^|[^\p{L}])(?:the|a|an|this|that|his|her|my|your|our|their|its|no|any|each|every)\s+$/u.test(before))
+      continue;
+    if (
+      SAYING_AFTER.test(after) ||
+      SIGN_OFF_BEFORE.test(before) ||
+      (/(?:^|[^\p{L}])(?:thanks|thank\s+you|bye|goodbye|love\s+you|miss\s+you|see\s+you),\s*$/u.test(before) &&
+        /^\s*(?:[!.?]|$)/.test(after))
+    )
+      raise[i] = true;
+  }
+  // After a title, a known first or last name is raised even when it is also a word: "mr. hall", "dr reed",
+  // "mrs. brown".
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (raise[i] || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text) || t.text.length < 2) continue;
+    if (!lex.first.has(t.lower) && !lex.last.has(t.lower)) continue;
+    const before = text.slice(Math.max(0, t.start - 12), t.start).toLowerCase();
+    if (/(?:^|[^\p{L}])(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|mme|mlle|herr|frau)\.?\s+$/u.test(before))
+      raise[i] = true;
+  }
+  // A raised first name and the known surname right after it: "mark hall", "lena brown", "olga k. white".
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (raise[i] || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text) || t.text.length < 2) continue;
+    if (!lex.last.has(t.lower) || (lex.last.get(t.lower) ?? 0) === 0) continue;
+    let k = i - 1;
+    if (tokens[k]!.text.replace(/\.$/, '').length === 1 && k > 0) k--;
+    const prev = tokens[k]!;
+    if (raise[k] && lex.first.has(prev.lower) && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(prev.end, t.start)))
       raise[i] = true;
   }
   for (let i = 1; i + 1 < tokens.length; i++) {

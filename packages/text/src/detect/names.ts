@@ -285,13 +285,13 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
 }
 
 /** Verbs of saying, writing or thinking after a name. */
-const SAYING_AFTER =
+export const SAYING_AFTER =
   /^['’]?\s+(?:said|says|told|tells|asked|asks|replied|answered|wrote|writes|explained|mentioned|reported|thinks|thought|believes|wants|wanted|noted|added|called|emailed|texted|agreed|suggested)\b/;
 /** What follows a person as a sentence's subject or vocative (after a capitalised name at the sentence start). */
 const SUBJECT_AFTER =
   /^(?:,\s+(?:can|could|would|will|please|i|you|we|do|did|are|is)\b|\s+\((?:the\s+)?(?:patient|pt|son|daughter|wife|husband|mother|father|brother|sister|friend|partner|nurse|doctor|dr)\b|\s+(?:is|was|lives|lived|spent|lists|listed|says|said|has|had|works|worked|went|came|will|would|can|could|should|must|called|asked|wants|wanted|needs|needed|knows|knew|left|arrived|agreed|did|does)\b)/;
 /** A sign-off line ending right before a word: the writer's name follows. */
-const SIGN_OFF_BEFORE =
+export const SIGN_OFF_BEFORE =
   /(?:^|\n)[ \t]*(?:(?:kind |best |warm |with )?regards|best(?: wishes)?|thanks|thank you|many thanks|cheers|sincerely|yours(?: truly| sincerely)?|cordially|love),?[ \t]*\n[ \t]*$/i;
 /** Function words that the surname lists also hold (Will, May, Said): never a lowercase surname. */
 export const FUNCTION_WORDS = new Set(
