@@ -28,3 +28,4 @@ export * from './queue.ts';
 export * from './runner.ts';
 export * from './store.ts';
 export * from './store-rows.ts';
+export * from './study-settling.ts';

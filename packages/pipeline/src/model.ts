@@ -179,3 +179,10 @@ export function emptyOutcome(): Record<JobState, number> {
   for (const s of JOB_STATES) o[s] = 0;
   return o;
 }
+
+/** Zero deliveries in every state (countDeliveries). */
+export function emptyDeliveryCounts(): Record<DeliveryState, number> {
+  const o = {} as Record<DeliveryState, number>;
+  for (const s of DELIVERY_STATES) o[s] = 0;
+  return o;
+}

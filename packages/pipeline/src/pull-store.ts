@@ -17,6 +17,19 @@ import type { JsonObject } from './model.ts';
 export type PullState = 'running' | 'retrieved' | 'done' | 'cancelled';
 export type PullRowStatus = 'pending' | 'retrieved' | 'not-found' | 'failed';
 
+/** A new pull runs; every row of its list starts pending. */
+export const NEW_PULL_STATE: PullState = 'running';
+export const NEW_PULL_ROW_STATUS: PullRowStatus = 'pending';
+/** The pull states in which it is over (finishedAt set). */
+export const FINISHED_PULL_STATES: readonly PullState[] = ['done', 'cancelled'];
+/** The state countJobs names a recorded instance under when its job is gone. */
+export const MISSING_JOB_STATE = 'missing';
+
+/** finishedAt of a pull moved to `state` at `now`: set when it is over, cleared otherwise. */
+export function pullFinishedAt(state: PullState, now: number): number | null {
+  return FINISHED_PULL_STATES.includes(state) ? now : null;
+}
+
 export interface NewPull {
   readonly id: string;
   /** Where from, without credentials: `AE@host:port` or a DICOMweb base URL. */

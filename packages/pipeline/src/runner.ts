@@ -16,6 +16,7 @@
  */
 import type { RouteConfig } from './config.ts';
 import { DeliveryError, type Destination, type OutgoingInstance } from './destination.ts';
+import { failedAttempt } from './lifecycle.ts';
 import { DELIVER_STEP, type Delivery, type Job, type JsonObject, type StudyRecord } from './model.ts';
 import { errorCode, type JobQueue, type QueueMessage } from './queue.ts';
 import type { DeliveryResult, JobStore } from './store.ts';
@@ -361,8 +362,8 @@ export class Runner {
         await this.#failJob(job, step.name, outcome.code);
         return;
       }
-      const attempts = job.attempts + 1;
-      if (attempts >= this.#o.processing.maxAttempts) {
+      const { attempts, last } = failedAttempt(job, this.#o.processing.maxAttempts);
+      if (last) {
         await this.#failJob(job, step.name, outcome.code, attempts);
         return;
       }

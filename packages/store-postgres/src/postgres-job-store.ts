@@ -11,30 +11,46 @@
 import {
   type AuditEntry,
   type AuditInput,
+  DELIVERY_LEASE,
   type Delivery,
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
+  deliveryAfterResult,
   deliveryAudit,
-  deliveryError,
+  emptyDeliveryCounts,
   emptyOutcome,
-  finishedAtAfter,
+  emptyStudy,
+  JOB_LEASE,
   type Job,
   type JobFilter,
   type JobGuard,
   type JobState,
   type JobStore,
   type JobUpdate,
+  jobAfterDeliveries,
+  jobReceivedAudit,
   jobSettledAudit,
-  jobStateAfterDeliveries,
+  leaseExpiry,
   type NewJob,
+  newJobRecord,
   num,
+  ownsAttempt,
+  planJobUpdate,
   type QuarantineRecord,
   type QuarantineState,
+  quarantineAfterHold,
+  quarantineAfterState,
+  REPLAYABLE_DELIVERY_STATES,
   type Row,
+  replayedDelivery,
   rowMappers,
-  SETTLED_STATES,
   type StudyRecord,
+  stableStudy,
+  studyAfterInstance,
+  studyIsStable,
+  studyQuietCutoff,
+  studyStableAudit,
 } from '@veil/pipeline';
 import pg from 'pg';
 import { appendChainedPg, type PendingAudit, upgradeAuditPg } from './governance.ts';
@@ -42,6 +58,14 @@ import { SCHEMA_NAME, SCHEMA_VERSION, schemaSql } from './schema.ts';
 
 type Client = pg.PoolClient | pg.Pool;
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => v);
+const json = (v: unknown): string => JSON.stringify(v);
+
+/** Counts of `state` from `SELECT state, COUNT(*) AS n ... GROUP BY state` rows. */
+function countsOf(rows: readonly Row[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of rows) counts[String(r.state)] = num(r.n);
+  return counts;
+}
 
 export interface PostgresJobStoreOptions {
   readonly connectionString: string;
@@ -130,31 +154,126 @@ export class PostgresJobStore implements JobStore {
     return r ? toJob(r) : undefined;
   }
 
+  /** Writes every column a job's lifecycle changes (the record comes from @veil/pipeline's lifecycle). */
+  async #writeJob(c: Client, j: Job): Promise<void> {
+    await c.query(
+      `UPDATE ${this.#t('jobs')} SET state = $1, step = $2, step_state = $3, study_key = $4, attempts = $5,
+         error = $6, lease_owner = $7, lease_until = $8, updated_at = $9, finished_at = $10 WHERE id = $11`,
+      [
+        j.state,
+        j.step,
+        json(j.stepState),
+        j.studyKey,
+        j.attempts,
+        j.error,
+        j.leaseOwner,
+        j.leaseUntil,
+        j.updatedAt,
+        j.finishedAt,
+        j.id,
+      ],
+    );
+  }
+
+  async #writeDelivery(c: Client, d: Delivery): Promise<Delivery> {
+    const [r] = await this.#rows(
+      c,
+      `UPDATE ${this.#t('deliveries')} SET state = $1, attempts = $2, next_attempt_at = $3, error = $4,
+         lease_owner = $5, lease_until = $6, updated_at = $7, delivered_at = $8
+       WHERE job_id = $9 AND destination = $10 RETURNING *`,
+      [
+        d.state,
+        d.attempts,
+        d.nextAttemptAt,
+        d.error,
+        d.leaseOwner,
+        d.leaseUntil,
+        d.updatedAt,
+        d.deliveredAt,
+        d.jobId,
+        d.destination,
+      ],
+    );
+    return toDelivery(r!);
+  }
+
+  async #writeStudy(c: Client, s: StudyRecord): Promise<StudyRecord> {
+    const [r] = await this.#rows(
+      c,
+      `UPDATE ${this.#t('studies')} SET state = $1, instances = $2, first_seen_at = $3, last_seen_at = $4,
+         stable_at = $5, outcome = $6 WHERE study_key = $7 RETURNING *`,
+      [
+        s.state,
+        s.instances,
+        s.firstSeenAt,
+        s.lastSeenAt,
+        s.stableAt,
+        s.outcome === null ? null : json(s.outcome),
+        s.studyKey,
+      ],
+    );
+    return toStudy(r!);
+  }
+
+  /**
+   * Counts one more instance of the study: the row is created if absent, locked, then moved by studyAfterInstance
+   * (a concurrent first instance of the same study waits on the insert, then on the lock: both are counted).
+   */
+  async #joinStudy(c: Client, studyKey: string, now: number): Promise<void> {
+    const blank = emptyStudy(studyKey, now);
+    await c.query(
+      `INSERT INTO ${this.#t('studies')} (study_key, state, instances, first_seen_at, last_seen_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (study_key) DO NOTHING`,
+      [blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt],
+    );
+    const [r] = await this.#rows(c, `SELECT * FROM ${this.#t('studies')} WHERE study_key = $1 FOR UPDATE`, [studyKey]);
+    await this.#writeStudy(c, studyAfterInstance(toStudy(r!), now));
+  }
+
+  async #getQuarantine(c: Client, jobId: string): Promise<QuarantineRecord | undefined> {
+    const [r] = await this.#rows(c, `SELECT * FROM ${this.#t('quarantine')} WHERE job_id = $1`, [jobId]);
+    return r ? toQuarantine(r) : undefined;
+  }
+
+  async #putQuarantine(c: Client, q: QuarantineRecord): Promise<void> {
+    await c.query(
+      `INSERT INTO ${this.#t('quarantine')} (job_id, state, code, tag_path, step, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
+         step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+      [q.jobId, q.state, q.code, q.tagPath, q.step, q.createdAt, q.updatedAt],
+    );
+  }
+
   async createJob(job: NewJob, now: number): Promise<Job> {
+    const j = newJobRecord(job, now);
     return this.#tx(async (c) => {
       const inserted = await this.#rows(
         c,
-        `INSERT INTO ${this.#t('jobs')} (id, state, step, step_state, ingress, route, source, attempts, created_at,
-           updated_at) VALUES ($1, 'queued', $2, $3, $4, $5, $6, 0, $7, $7) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        `INSERT INTO ${this.#t('jobs')} (id, state, step, step_state, ingress, route, source, study_key, attempts,
+           error, lease_owner, lease_until, created_at, updated_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
         [
-          job.id,
-          job.step,
-          JSON.stringify(job.stepState ?? {}),
-          job.ingress,
-          job.route,
-          JSON.stringify(job.source),
-          now,
+          j.id,
+          j.state,
+          j.step,
+          json(j.stepState),
+          j.ingress,
+          j.route,
+          json(j.source),
+          j.studyKey,
+          j.attempts,
+          j.error,
+          j.leaseOwner,
+          j.leaseUntil,
+          j.createdAt,
+          j.updatedAt,
+          j.finishedAt,
         ],
       );
-      if (inserted.length === 1) {
-        await this.#audit(
-          c,
-          job.id,
-          { event: 'job.received', detail: { ingress: job.ingress, route: job.route } },
-          now,
-        );
-      }
-      return (await this.#getJob(c, job.id))!;
+      if (inserted.length === 1) await this.#audit(c, j.id, jobReceivedAudit(job), now);
+      return (await this.#getJob(c, j.id))!;
     });
   }
 
@@ -195,14 +314,16 @@ export class PostgresJobStore implements JobStore {
     return counts;
   }
 
+  // The claims and renewals are single conditional UPDATEs (row locks decide races; lifecycle.ts JOB_LEASE:
+  // canLeaseJob, leasedJob, canRenewJobLease); the conformance suite checks them against those rules.
   async leaseJob(id: string, owner: string, now: number, ttlMs: number): Promise<Job | undefined> {
     const [r] = await this.#rows(
       this.#pool,
-      `UPDATE ${this.#t('jobs')} SET state = 'processing', lease_owner = $1, lease_until = $2, updated_at = $3
-       WHERE id = $4 AND state IN ('queued', 'processing')
+      `UPDATE ${this.#t('jobs')} SET state = $5, lease_owner = $1, lease_until = $2, updated_at = $3
+       WHERE id = $4 AND state = ANY($6)
          AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
        RETURNING *`,
-      [owner, now + ttlMs, now, id],
+      [owner, leaseExpiry(now, ttlMs), now, id, JOB_LEASE.leased, [...JOB_LEASE.states]],
     );
     return r ? toJob(r) : undefined;
   }
@@ -210,8 +331,8 @@ export class PostgresJobStore implements JobStore {
   async renewJobLease(id: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
     const r = await this.#pool.query(
       `UPDATE ${this.#t('jobs')} SET lease_until = $1, updated_at = $2
-       WHERE id = $3 AND state = 'processing' AND lease_owner = $4 AND lease_until > $2`,
-      [now + ttlMs, now, id, owner],
+       WHERE id = $3 AND state = $5 AND lease_owner = $4 AND lease_until > $2`,
+      [leaseExpiry(now, ttlMs), now, id, owner, JOB_LEASE.leased],
     );
     return r.rowCount === 1;
   }
@@ -219,73 +340,45 @@ export class PostgresJobStore implements JobStore {
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
     return this.#tx(async (c) => {
       const job = await this.#getJob(c, id, true);
-      if (!job) return undefined;
-      if ('owner' in guard) {
-        if (job.leaseOwner !== guard.owner || job.leaseUntil === null || job.leaseUntil <= now) return undefined;
-      } else if (!guard.states.includes(job.state)) return undefined;
-
-      const state = update.state ?? job.state;
-      const finishedAt = finishedAtAfter(job, update.state, now);
-      const release = update.releaseLease === true;
-      const setStudy = update.studyKey !== undefined && job.studyKey === null;
-      await c.query(
-        `UPDATE ${this.#t('jobs')} SET state = $1, step = $2, step_state = $3, study_key = $4, attempts = $5,
-           error = $6, lease_owner = $7, lease_until = $8, updated_at = $9, finished_at = $10 WHERE id = $11`,
-        [
-          state,
-          update.step ?? job.step,
-          JSON.stringify(update.stepState ?? job.stepState),
-          setStudy ? update.studyKey! : job.studyKey,
-          update.attempts ?? job.attempts,
-          update.error !== undefined ? update.error : job.error,
-          release ? null : job.leaseOwner,
-          release ? null : job.leaseUntil,
-          now,
-          finishedAt,
-          id,
-        ],
-      );
-      if (setStudy) {
+      const plan = job && planJobUpdate(job, guard, update, now);
+      if (!plan) return undefined;
+      await this.#writeJob(c, plan.job);
+      if (plan.joinsStudy !== undefined) await this.#joinStudy(c, plan.joinsStudy, now);
+      for (const d of plan.deliveries) {
         await c.query(
-          `INSERT INTO ${this.#t('studies')} AS s (study_key, state, instances, first_seen_at, last_seen_at)
-           VALUES ($1, 'open', 1, $2, $2)
-           ON CONFLICT (study_key) DO UPDATE SET instances = s.instances + 1, state = 'open', stable_at = NULL,
-             outcome = NULL, last_seen_at = GREATEST(s.last_seen_at, excluded.last_seen_at)`,
-          [update.studyKey!, now],
+          `INSERT INTO ${this.#t('deliveries')} (job_id, destination, state, attempts, next_attempt_at, error,
+             lease_owner, lease_until, updated_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (job_id, destination) DO NOTHING`,
+          [
+            d.jobId,
+            d.destination,
+            d.state,
+            d.attempts,
+            d.nextAttemptAt,
+            d.error,
+            d.leaseOwner,
+            d.leaseUntil,
+            d.updatedAt,
+            d.deliveredAt,
+          ],
         );
       }
-      for (const destination of update.deliveries ?? []) {
-        await c.query(
-          `INSERT INTO ${this.#t('deliveries')} (job_id, destination, state, attempts, updated_at)
-           VALUES ($1, $2, 'pending', 0, $3) ON CONFLICT (job_id, destination) DO NOTHING`,
-          [id, destination, now],
+      if (plan.replayDead) {
+        const dead = await this.#rows(
+          c,
+          `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND state = ANY($2) FOR UPDATE`,
+          [id, [...REPLAYABLE_DELIVERY_STATES]],
         );
+        for (const r of dead) await this.#writeDelivery(c, replayedDelivery(toDelivery(r), now));
       }
-      if (update.replayDead) {
-        await c.query(
-          `UPDATE ${this.#t('deliveries')} SET state = 'pending', attempts = 0, error = NULL, next_attempt_at = NULL,
-             lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE job_id = $2 AND state = 'dead'`,
-          [now, id],
-        );
+      if (plan.hold) {
+        await this.#putQuarantine(c, quarantineAfterHold(await this.#getQuarantine(c, id), id, plan.hold, now));
       }
-      if (update.quarantine) {
-        const q = update.quarantine;
-        await c.query(
-          `INSERT INTO ${this.#t('quarantine')} (job_id, state, code, tag_path, step, created_at, updated_at)
-           VALUES ($1, 'held', $2, $3, $4, $5, $5)
-           ON CONFLICT (job_id) DO UPDATE SET state = 'held', code = excluded.code, tag_path = excluded.tag_path,
-             step = excluded.step, updated_at = excluded.updated_at`,
-          [id, q.code, q.tagPath ?? null, q.step, now],
-        );
+      if (plan.quarantineState) {
+        const q = await this.#getQuarantine(c, id);
+        if (q) await this.#putQuarantine(c, quarantineAfterState(q, plan.quarantineState, now));
       }
-      if (update.quarantineState) {
-        await c.query(`UPDATE ${this.#t('quarantine')} SET state = $1, updated_at = $2 WHERE job_id = $3`, [
-          update.quarantineState,
-          now,
-          id,
-        ]);
-      }
-      if (update.audit) await this.#audit(c, id, update.audit, now);
+      if (plan.audit) await this.#audit(c, id, plan.audit, now);
       return this.#getJob(c, id);
     });
   }
@@ -325,14 +418,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async countDeliveries(): Promise<Record<DeliveryState, number>> {
-    const counts: Record<DeliveryState, number> = {
-      pending: 0,
-      sending: 0,
-      retry: 0,
-      delivered: 0,
-      dead: 0,
-      withheld: 0,
-    };
+    const counts = emptyDeliveryCounts();
     for (const r of await this.#rows(
       this.#pool,
       `SELECT state, COUNT(*) AS n FROM ${this.#t('deliveries')} GROUP BY state`,
@@ -351,13 +437,23 @@ export class PostgresJobStore implements JobStore {
   ): Promise<Delivery | undefined> {
     const [r] = await this.#rows(
       this.#pool,
-      `UPDATE ${this.#t('deliveries')} SET state = 'sending', attempts = attempts + 1, lease_owner = $1,
+      `UPDATE ${this.#t('deliveries')} SET state = $6, attempts = attempts + 1, lease_owner = $1,
          lease_until = $2, updated_at = $3
        WHERE job_id = $4 AND destination = $5
-         AND (state = 'pending' OR (state = 'retry' AND next_attempt_at <= $3)
-              OR (state = 'sending' AND (lease_until IS NULL OR lease_until <= $3)))
+         AND (state = $7 OR (state = $8 AND next_attempt_at <= $3)
+              OR (state = $9 AND (lease_until IS NULL OR lease_until <= $3)))
        RETURNING *`,
-      [owner, now + ttlMs, now, jobId, destination],
+      [
+        owner,
+        leaseExpiry(now, ttlMs),
+        now,
+        jobId,
+        destination,
+        DELIVERY_LEASE.leased,
+        DELIVERY_LEASE.ready,
+        DELIVERY_LEASE.due,
+        DELIVERY_LEASE.stale,
+      ],
     );
     return r ? toDelivery(r) : undefined;
   }
@@ -371,8 +467,8 @@ export class PostgresJobStore implements JobStore {
   ): Promise<boolean> {
     const r = await this.#pool.query(
       `UPDATE ${this.#t('deliveries')} SET lease_until = $1, updated_at = $2
-       WHERE job_id = $3 AND destination = $4 AND state = 'sending' AND lease_owner = $5 AND lease_until > $2`,
-      [now + ttlMs, now, jobId, destination, owner],
+       WHERE job_id = $3 AND destination = $4 AND state = $6 AND lease_owner = $5 AND lease_until > $2`,
+      [leaseExpiry(now, ttlMs), now, jobId, destination, owner, DELIVERY_LEASE.leased],
     );
     return r.rowCount === 1;
   }
@@ -388,56 +484,35 @@ export class PostgresJobStore implements JobStore {
       // Lock the job first: two deliveries of one job finishing together must roll it up one after the other.
       const locked = await this.#getJob(c, jobId, true);
       if (!locked) return undefined;
-      const [cur] = await this.#rows(
+      const [row] = await this.#rows(
         c,
         `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND destination = $2 FOR UPDATE`,
         [jobId, destination],
       );
-      if (cur?.state !== 'sending' || cur.lease_owner !== owner) return undefined;
-      const error = deliveryError(result);
-      const [updated] = await this.#rows(
-        c,
-        `UPDATE ${this.#t('deliveries')} SET state = $1, error = $2, next_attempt_at = $3, delivered_at = $4,
-           lease_owner = NULL, lease_until = NULL, updated_at = $5 WHERE job_id = $6 AND destination = $7 RETURNING *`,
-        [
-          result.state,
-          error,
-          result.state === 'retry' ? result.nextAttemptAt : null,
-          result.state === 'delivered' ? now : null,
-          now,
-          jobId,
-          destination,
-        ],
-      );
-      await this.#audit(c, jobId, deliveryAudit(destination, num(cur.attempts), result), now);
-      let job = locked;
-      if (job.state === 'delivering') {
-        const counts: Record<string, number> = {};
-        for (const r of await this.#rows(
+      const cur = row && toDelivery(row);
+      if (!cur || !ownsAttempt(cur, owner)) return undefined;
+      const delivery = await this.#writeDelivery(c, deliveryAfterResult(cur, result, now));
+      await this.#audit(c, jobId, deliveryAudit(destination, cur.attempts, result), now);
+      const counts = countsOf(
+        await this.#rows(
           c,
           `SELECT state, COUNT(*) AS n FROM ${this.#t('deliveries')} WHERE job_id = $1 GROUP BY state`,
           [jobId],
-        )) {
-          counts[String(r.state)] = num(r.n);
-        }
-        const next = jobStateAfterDeliveries(counts);
-        if (next) {
-          await c.query(`UPDATE ${this.#t('jobs')} SET state = $1, finished_at = $2, updated_at = $2 WHERE id = $3`, [
-            next,
-            now,
-            jobId,
-          ]);
-          await this.#audit(c, jobId, jobSettledAudit(next), now);
-          job = (await this.#getJob(c, jobId))!;
-        }
+        ),
+      );
+      let job = locked;
+      const settled = jobAfterDeliveries(job, counts, now);
+      if (settled) {
+        await this.#writeJob(c, settled);
+        await this.#audit(c, jobId, jobSettledAudit(settled.state), now);
+        job = (await this.#getJob(c, jobId))!;
       }
-      return { delivery: toDelivery(updated!), job };
+      return { delivery, job };
     });
   }
 
   async getQuarantine(jobId: string): Promise<QuarantineRecord | undefined> {
-    const [r] = await this.#rows(this.#pool, `SELECT * FROM ${this.#t('quarantine')} WHERE job_id = $1`, [jobId]);
-    return r ? toQuarantine(r) : undefined;
+    return this.#getQuarantine(this.#pool, jobId);
   }
 
   async listQuarantine(
@@ -486,41 +561,29 @@ export class PostgresJobStore implements JobStore {
   }
 
   async settleStudies(now: number, quietMs: number): Promise<StudyRecord[]> {
-    const settled = SETTLED_STATES.map((s) => `'${s}'`).join(',');
     return this.#tx(async (c) => {
-      const candidates = await this.#rows(
+      // Quiet open studies, locked (another settler skips them); the rules decide which are stable.
+      const quiet = await this.#rows(
         c,
-        `SELECT s.study_key FROM ${this.#t('studies')} s WHERE s.state = 'open' AND s.last_seen_at <= $1
-           AND NOT EXISTS (SELECT 1 FROM ${this.#t('jobs')} j WHERE j.study_key = s.study_key
-                           AND j.state NOT IN (${settled}))
-         ORDER BY s.study_key COLLATE "C" FOR UPDATE SKIP LOCKED`,
-        [now - quietMs],
+        `SELECT * FROM ${this.#t('studies')} WHERE state = 'open' AND last_seen_at <= $1
+         ORDER BY study_key COLLATE "C" FOR UPDATE SKIP LOCKED`,
+        [studyQuietCutoff(now, quietMs)],
       );
       const out: StudyRecord[] = [];
-      for (const cand of candidates) {
-        const key = String(cand.study_key);
-        const outcome = emptyOutcome();
-        for (const r of await this.#rows(
-          c,
-          `SELECT state, COUNT(*) AS n FROM ${this.#t('jobs')} WHERE study_key = $1 GROUP BY state`,
-          [key],
-        )) {
-          outcome[r.state as JobState] = num(r.n);
-        }
-        const [row] = await this.#rows(
-          c,
-          `UPDATE ${this.#t('studies')} SET state = 'stable', stable_at = $1, outcome = $2 WHERE study_key = $3
-           RETURNING *`,
-          [now, JSON.stringify(outcome), key],
+      for (const r of quiet) {
+        const study = toStudy(r);
+        const counts = countsOf(
+          await this.#rows(
+            c,
+            `SELECT state, COUNT(*) AS n FROM ${this.#t('jobs')} WHERE study_key = $1 GROUP BY state`,
+            [study.studyKey],
+          ),
         );
-        const study = toStudy(row!);
-        await this.#audit(
-          c,
-          null,
-          { event: 'study.stable', detail: { studyKey: key, instances: study.instances, outcome } },
-          now,
-        );
-        out.push(study);
+        if (!studyIsStable(study, counts, now, quietMs)) continue;
+        const stable = stableStudy(study, counts, now);
+        // The audit detail from the record as computed (jsonb would reorder the outcome's keys).
+        await this.#audit(c, null, studyStableAudit(stable), now);
+        out.push(await this.#writeStudy(c, stable));
       }
       return out;
     });

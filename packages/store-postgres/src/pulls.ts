@@ -8,6 +8,9 @@
  */
 import {
   type JsonObject,
+  MISSING_JOB_STATE,
+  NEW_PULL_ROW_STATUS,
+  NEW_PULL_STATE,
   type NewPull,
   num,
   type PullInstance,
@@ -15,6 +18,7 @@ import {
   type PullRow,
   type PullState,
   type PullStore,
+  pullFinishedAt,
   pullRowMappers,
   type RiskBatch,
   type Row,
@@ -128,15 +132,15 @@ export class PostgresPullStore implements PullStore {
       await c.query('BEGIN');
       const ins = await c.query(
         `INSERT INTO ${this.#t('pulls')} (id, source, options, state, created_at, updated_at)
-         VALUES ($1, $2, $3, 'running', $4, $4) ON CONFLICT (id) DO NOTHING`,
-        [p.id, p.source, JSON.stringify(p.options), now],
+         VALUES ($1, $2, $3, $5, $4, $4) ON CONFLICT (id) DO NOTHING`,
+        [p.id, p.source, JSON.stringify(p.options), now, NEW_PULL_STATE],
       );
       if (ins.rowCount !== 1) throw new StoreError('PULL_EXISTS');
       if (p.lines.length > 0)
         await c.query(
           `INSERT INTO ${this.#t('pull_rows')} (pull_id, line, status, updated_at)
-           SELECT $1, line, 'pending', $3 FROM unnest($2::int[]) AS line`,
-          [p.id, p.lines, now],
+           SELECT $1, line, $4, $3 FROM unnest($2::int[]) AS line`,
+          [p.id, p.lines, now, NEW_PULL_ROW_STATUS],
         );
       await c.query('COMMIT');
     } catch (e) {
@@ -163,7 +167,7 @@ export class PostgresPullStore implements PullStore {
   }
 
   async setPullState(id: string, state: PullState, now: number, risk?: JsonObject): Promise<void> {
-    const finished = state === 'done' || state === 'cancelled' ? now : null;
+    const finished = pullFinishedAt(state, now);
     await this.#pool.query(
       `UPDATE ${this.#t('pulls')} SET state = $1, updated_at = $2, finished_at = $3, risk = COALESCE($4::jsonb, risk)
        WHERE id = $5`,
@@ -212,9 +216,9 @@ export class PostgresPullStore implements PullStore {
 
   async countJobs(id: string): Promise<Record<string, number>> {
     const rows = await this.#rows(
-      `SELECT COALESCE(j.state, 'missing') AS state, COUNT(*) AS n FROM ${this.#t('pull_instances')} p
+      `SELECT COALESCE(j.state, $2) AS state, COUNT(*) AS n FROM ${this.#t('pull_instances')} p
        LEFT JOIN ${this.#t('jobs')} j ON j.id = p.job_id WHERE p.pull_id = $1 GROUP BY 1`,
-      [id],
+      [id, MISSING_JOB_STATE],
     );
     return Object.fromEntries(rows.map((r) => [String(r.state), num(r.n)]));
   }

@@ -9,6 +9,9 @@
  */
 import {
   type JsonObject,
+  MISSING_JOB_STATE,
+  NEW_PULL_ROW_STATUS,
+  NEW_PULL_STATE,
   type NewPull,
   num,
   type PullInstance,
@@ -16,6 +19,7 @@ import {
   type PullRow,
   type PullState,
   type PullStore,
+  pullFinishedAt,
   pullRowMappers,
   type RiskBatch,
   type Row,
@@ -113,10 +117,10 @@ export class SqlitePullStore implements PullStore {
     db.transaction(() => {
       if (db.prepare('SELECT 1 FROM pulls WHERE id = ?').get(p.id)) throw new StoreError('PULL_EXISTS');
       db.prepare(
-        `INSERT INTO pulls (id, source, options, state, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?)`,
-      ).run(p.id, p.source, JSON.stringify(p.options), now, now);
-      const row = db.prepare(`INSERT INTO pull_rows (pull_id, line, status, updated_at) VALUES (?, ?, 'pending', ?)`);
-      for (const line of p.lines) row.run(p.id, line, now);
+        `INSERT INTO pulls (id, source, options, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(p.id, p.source, JSON.stringify(p.options), NEW_PULL_STATE, now, now);
+      const row = db.prepare(`INSERT INTO pull_rows (pull_id, line, status, updated_at) VALUES (?, ?, ?, ?)`);
+      for (const line of p.lines) row.run(p.id, line, NEW_PULL_ROW_STATUS, now);
     }).immediate();
     return (await this.getPull(p.id))!;
   }
@@ -136,7 +140,7 @@ export class SqlitePullStore implements PullStore {
   }
 
   async setPullState(id: string, state: PullState, now: number, risk?: JsonObject): Promise<void> {
-    const finished = state === 'done' || state === 'cancelled' ? now : null;
+    const finished = pullFinishedAt(state, now);
     this.#conn
       .prepare(`UPDATE pulls SET state = ?, updated_at = ?, finished_at = ?, risk = COALESCE(?, risk) WHERE id = ?`)
       .run(state, now, finished, risk === undefined ? null : JSON.stringify(risk), id);
@@ -181,10 +185,10 @@ export class SqlitePullStore implements PullStore {
   async countJobs(id: string): Promise<Record<string, number>> {
     const rows = this.#conn
       .prepare(
-        `SELECT COALESCE(j.state, 'missing') AS state, COUNT(*) AS n FROM pull_instances p
+        `SELECT COALESCE(j.state, ?) AS state, COUNT(*) AS n FROM pull_instances p
          LEFT JOIN jobs j ON j.id = p.job_id WHERE p.pull_id = ? GROUP BY 1`,
       )
-      .all(id) as Row[];
+      .all(MISSING_JOB_STATE, id) as Row[];
     return Object.fromEntries(rows.map((r) => [String(r.state), num(r.n)]));
   }
 

@@ -11,30 +11,46 @@
 import {
   type AuditEntry,
   type AuditInput,
+  DELIVERY_LEASE,
   type Delivery,
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
+  deliveryAfterResult,
   deliveryAudit,
-  deliveryError,
+  emptyDeliveryCounts,
   emptyOutcome,
-  finishedAtAfter,
+  emptyStudy,
+  JOB_LEASE,
   type Job,
   type JobFilter,
   type JobGuard,
   type JobState,
   type JobStore,
   type JobUpdate,
+  jobAfterDeliveries,
+  jobReceivedAudit,
   jobSettledAudit,
-  jobStateAfterDeliveries,
+  leaseExpiry,
   type NewJob,
+  newJobRecord,
   num,
+  ownsAttempt,
+  planJobUpdate,
   type QuarantineRecord,
   type QuarantineState,
+  quarantineAfterHold,
+  quarantineAfterState,
+  REPLAYABLE_DELIVERY_STATES,
   type Row,
+  replayedDelivery,
   rowMappers,
-  SETTLED_STATES,
   type StudyRecord,
+  stableStudy,
+  studyAfterInstance,
+  studyIsStable,
+  studyQuietCutoff,
+  studyStableAudit,
 } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import { appendChained, upgradeAudit } from './governance.ts';
@@ -43,7 +59,14 @@ import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => JSON.parse(String(v)));
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
-const SETTLED_SQL = SETTLED_STATES.map((s) => `'${s}'`).join(',');
+const json = (v: unknown): string => JSON.stringify(v);
+
+/** Counts of `state` from `SELECT state, COUNT(*) AS n ... GROUP BY state` rows. */
+function countsOf(rows: readonly Row[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of rows) counts[String(r.state)] = num(r.n);
+  return counts;
+}
 
 export interface SqliteJobStoreOptions {
   /** Milliseconds to wait for another connection's write lock (default 10000). */
@@ -108,27 +131,118 @@ export class SqliteJobStore implements JobStore {
     return r ? toJob(r) : undefined;
   }
 
+  /** Writes every column a job's lifecycle changes (the record comes from @veil/pipeline's lifecycle). */
+  #writeJob(db: Database.Database, j: Job): void {
+    db.prepare(
+      `UPDATE jobs SET state = ?, step = ?, step_state = ?, study_key = ?, attempts = ?, error = ?,
+         lease_owner = ?, lease_until = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+    ).run(
+      j.state,
+      j.step,
+      json(j.stepState),
+      j.studyKey,
+      j.attempts,
+      j.error,
+      j.leaseOwner,
+      j.leaseUntil,
+      j.updatedAt,
+      j.finishedAt,
+      j.id,
+    );
+  }
+
+  #getDelivery(db: Database.Database, jobId: string, destination: string): Delivery | undefined {
+    const r = db.prepare('SELECT * FROM deliveries WHERE job_id = ? AND destination = ?').get(jobId, destination) as
+      | Row
+      | undefined;
+    return r ? toDelivery(r) : undefined;
+  }
+
+  #writeDelivery(db: Database.Database, d: Delivery): void {
+    db.prepare(
+      `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, error = ?, lease_owner = ?, lease_until = ?,
+         updated_at = ?, delivered_at = ? WHERE job_id = ? AND destination = ?`,
+    ).run(
+      d.state,
+      d.attempts,
+      d.nextAttemptAt,
+      d.error,
+      d.leaseOwner,
+      d.leaseUntil,
+      d.updatedAt,
+      d.deliveredAt,
+      d.jobId,
+      d.destination,
+    );
+  }
+
+  #writeStudy(db: Database.Database, s: StudyRecord): void {
+    db.prepare(
+      `UPDATE studies SET state = ?, instances = ?, first_seen_at = ?, last_seen_at = ?, stable_at = ?, outcome = ?
+       WHERE study_key = ?`,
+    ).run(
+      s.state,
+      s.instances,
+      s.firstSeenAt,
+      s.lastSeenAt,
+      s.stableAt,
+      s.outcome === null ? null : json(s.outcome),
+      s.studyKey,
+    );
+  }
+
+  /** Counts one more instance of the study: the row is created if absent, then moved by studyAfterInstance. */
+  #joinStudy(db: Database.Database, studyKey: string, now: number): void {
+    const blank = emptyStudy(studyKey, now);
+    db.prepare(
+      `INSERT INTO studies (study_key, state, instances, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (study_key) DO NOTHING`,
+    ).run(blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt);
+    const study = toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(studyKey) as Row);
+    this.#writeStudy(db, studyAfterInstance(study, now));
+  }
+
+  #putQuarantine(db: Database.Database, q: QuarantineRecord): void {
+    db.prepare(
+      `INSERT INTO quarantine (job_id, state, code, tag_path, step, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
+         step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ).run(q.jobId, q.state, q.code, q.tagPath, q.step, q.createdAt, q.updatedAt);
+  }
+
+  #getQuarantine(db: Database.Database, jobId: string): QuarantineRecord | undefined {
+    const r = db.prepare('SELECT * FROM quarantine WHERE job_id = ?').get(jobId) as Row | undefined;
+    return r ? toQuarantine(r) : undefined;
+  }
+
   async createJob(job: NewJob, now: number): Promise<Job> {
+    const j = newJobRecord(job, now);
     return this.#tx((db) => {
       const info = db
         .prepare(
-          `INSERT INTO jobs (id, state, step, step_state, ingress, route, source, attempts, created_at, updated_at)
-           VALUES (?, 'queued', ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO jobs (id, state, step, step_state, ingress, route, source, study_key, attempts, error,
+             lease_owner, lease_until, created_at, updated_at, finished_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         )
         .run(
-          job.id,
-          job.step,
-          JSON.stringify(job.stepState ?? {}),
-          job.ingress,
-          job.route,
-          JSON.stringify(job.source),
-          now,
-          now,
+          j.id,
+          j.state,
+          j.step,
+          json(j.stepState),
+          j.ingress,
+          j.route,
+          json(j.source),
+          j.studyKey,
+          j.attempts,
+          j.error,
+          j.leaseOwner,
+          j.leaseUntil,
+          j.createdAt,
+          j.updatedAt,
+          j.finishedAt,
         );
-      if (info.changes === 1) {
-        this.#audit(db, job.id, { event: 'job.received', detail: { ingress: job.ingress, route: job.route } }, now);
-      }
-      return this.#getJob(db, job.id)!;
+      if (info.changes === 1) this.#audit(db, j.id, jobReceivedAudit(job), now);
+      return this.#getJob(db, j.id)!;
     });
   }
 
@@ -165,16 +279,20 @@ export class SqliteJobStore implements JobStore {
     return counts;
   }
 
+  // The claims and renewals are single conditional UPDATEs (lifecycle.ts JOB_LEASE: canLeaseJob, leasedJob,
+  // canRenewJobLease); the conformance suite checks them against those rules.
   async leaseJob(id: string, owner: string, now: number, ttlMs: number): Promise<Job | undefined> {
     return this.#tx((db) => {
       const r = db
         .prepare(
-          `UPDATE jobs SET state = 'processing', lease_owner = ?, lease_until = ?, updated_at = ?
-           WHERE id = ? AND state IN ('queued', 'processing')
+          `UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, updated_at = ?
+           WHERE id = ? AND state IN (${placeholders(JOB_LEASE.states.length)})
              AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)
            RETURNING *`,
         )
-        .get(owner, now + ttlMs, now, id, now, owner) as Row | undefined;
+        .get(JOB_LEASE.leased, owner, leaseExpiry(now, ttlMs), now, id, ...JOB_LEASE.states, now, owner) as
+        | Row
+        | undefined;
       return r ? toJob(r) : undefined;
     });
   }
@@ -184,9 +302,9 @@ export class SqliteJobStore implements JobStore {
       const r = db
         .prepare(
           `UPDATE jobs SET lease_until = ?, updated_at = ?
-           WHERE id = ? AND state = 'processing' AND lease_owner = ? AND lease_until > ?`,
+           WHERE id = ? AND state = ? AND lease_owner = ? AND lease_until > ?`,
         )
-        .run(now + ttlMs, now, id, owner, now);
+        .run(leaseExpiry(now, ttlMs), now, id, JOB_LEASE.leased, owner, now);
       return r.changes === 1;
     });
   }
@@ -194,67 +312,41 @@ export class SqliteJobStore implements JobStore {
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
     return this.#tx((db) => {
       const job = this.#getJob(db, id);
-      if (!job) return undefined;
-      if ('owner' in guard) {
-        if (job.leaseOwner !== guard.owner || job.leaseUntil === null || job.leaseUntil <= now) return undefined;
-      } else if (!guard.states.includes(job.state)) return undefined;
-
-      const state = update.state ?? job.state;
-      const finishedAt = finishedAtAfter(job, update.state, now);
-      const release = update.releaseLease === true;
-      const setStudy = update.studyKey !== undefined && job.studyKey === null;
-      db.prepare(
-        `UPDATE jobs SET state = ?, step = ?, step_state = ?, study_key = ?, attempts = ?, error = ?,
-           lease_owner = ?, lease_until = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-      ).run(
-        state,
-        update.step ?? job.step,
-        JSON.stringify(update.stepState ?? job.stepState),
-        setStudy ? update.studyKey! : job.studyKey,
-        update.attempts ?? job.attempts,
-        update.error !== undefined ? update.error : job.error,
-        release ? null : job.leaseOwner,
-        release ? null : job.leaseUntil,
-        now,
-        finishedAt,
-        id,
-      );
-      if (setStudy) {
+      const plan = job && planJobUpdate(job, guard, update, now);
+      if (!plan) return undefined;
+      this.#writeJob(db, plan.job);
+      if (plan.joinsStudy !== undefined) this.#joinStudy(db, plan.joinsStudy, now);
+      for (const d of plan.deliveries) {
         db.prepare(
-          `INSERT INTO studies (study_key, state, instances, first_seen_at, last_seen_at) VALUES (?, 'open', 1, ?, ?)
-           ON CONFLICT (study_key) DO UPDATE SET instances = instances + 1, state = 'open', stable_at = NULL,
-             outcome = NULL, last_seen_at = MAX(last_seen_at, excluded.last_seen_at)`,
-        ).run(update.studyKey!, now, now);
-      }
-      for (const destination of update.deliveries ?? []) {
-        db.prepare(
-          `INSERT INTO deliveries (job_id, destination, state, attempts, updated_at) VALUES (?, ?, 'pending', 0, ?)
+          `INSERT INTO deliveries (job_id, destination, state, attempts, next_attempt_at, error, lease_owner,
+             lease_until, updated_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (job_id, destination) DO NOTHING`,
-        ).run(id, destination, now);
-      }
-      if (update.replayDead) {
-        db.prepare(
-          `UPDATE deliveries SET state = 'pending', attempts = 0, error = NULL, next_attempt_at = NULL,
-             lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE job_id = ? AND state = 'dead'`,
-        ).run(now, id);
-      }
-      if (update.quarantine) {
-        const q = update.quarantine;
-        db.prepare(
-          `INSERT INTO quarantine (job_id, state, code, tag_path, step, created_at, updated_at)
-           VALUES (?, 'held', ?, ?, ?, ?, ?)
-           ON CONFLICT (job_id) DO UPDATE SET state = 'held', code = excluded.code, tag_path = excluded.tag_path,
-             step = excluded.step, updated_at = excluded.updated_at`,
-        ).run(id, q.code, q.tagPath ?? null, q.step, now, now);
-      }
-      if (update.quarantineState) {
-        db.prepare('UPDATE quarantine SET state = ?, updated_at = ? WHERE job_id = ?').run(
-          update.quarantineState,
-          now,
-          id,
+        ).run(
+          d.jobId,
+          d.destination,
+          d.state,
+          d.attempts,
+          d.nextAttemptAt,
+          d.error,
+          d.leaseOwner,
+          d.leaseUntil,
+          d.updatedAt,
+          d.deliveredAt,
         );
       }
-      if (update.audit) this.#audit(db, id, update.audit, now);
+      if (plan.replayDead) {
+        const states = REPLAYABLE_DELIVERY_STATES;
+        const dead = db
+          .prepare(`SELECT * FROM deliveries WHERE job_id = ? AND state IN (${placeholders(states.length)})`)
+          .all(id, ...states) as Row[];
+        for (const r of dead) this.#writeDelivery(db, replayedDelivery(toDelivery(r), now));
+      }
+      if (plan.hold) this.#putQuarantine(db, quarantineAfterHold(this.#getQuarantine(db, id), id, plan.hold, now));
+      if (plan.quarantineState) {
+        const q = this.#getQuarantine(db, id);
+        if (q) this.#putQuarantine(db, quarantineAfterState(q, plan.quarantineState, now));
+      }
+      if (plan.audit) this.#audit(db, id, plan.audit, now);
       return this.#getJob(db, id);
     });
   }
@@ -292,14 +384,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async countDeliveries(): Promise<Record<DeliveryState, number>> {
-    const counts: Record<DeliveryState, number> = {
-      pending: 0,
-      sending: 0,
-      retry: 0,
-      delivered: 0,
-      dead: 0,
-      withheld: 0,
-    };
+    const counts = emptyDeliveryCounts();
     for (const r of this.#conn.prepare('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state').all() as Row[]) {
       counts[r.state as DeliveryState] = num(r.n);
     }
@@ -316,14 +401,25 @@ export class SqliteJobStore implements JobStore {
     return this.#tx((db) => {
       const r = db
         .prepare(
-          `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_until = ?,
-             updated_at = ?
+          `UPDATE deliveries SET state = ?, attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ?
            WHERE job_id = ? AND destination = ?
-             AND (state = 'pending' OR (state = 'retry' AND next_attempt_at <= ?)
-                  OR (state = 'sending' AND (lease_until IS NULL OR lease_until <= ?)))
+             AND (state = ? OR (state = ? AND next_attempt_at <= ?)
+                  OR (state = ? AND (lease_until IS NULL OR lease_until <= ?)))
            RETURNING *`,
         )
-        .get(owner, now + ttlMs, now, jobId, destination, now, now) as Row | undefined;
+        .get(
+          DELIVERY_LEASE.leased,
+          owner,
+          leaseExpiry(now, ttlMs),
+          now,
+          jobId,
+          destination,
+          DELIVERY_LEASE.ready,
+          DELIVERY_LEASE.due,
+          now,
+          DELIVERY_LEASE.stale,
+          now,
+        ) as Row | undefined;
       return r ? toDelivery(r) : undefined;
     });
   }
@@ -339,9 +435,9 @@ export class SqliteJobStore implements JobStore {
       const r = db
         .prepare(
           `UPDATE deliveries SET lease_until = ?, updated_at = ?
-           WHERE job_id = ? AND destination = ? AND state = 'sending' AND lease_owner = ? AND lease_until > ?`,
+           WHERE job_id = ? AND destination = ? AND state = ? AND lease_owner = ? AND lease_until > ?`,
         )
-        .run(now + ttlMs, now, jobId, destination, owner, now);
+        .run(leaseExpiry(now, ttlMs), now, jobId, destination, DELIVERY_LEASE.leased, owner, now);
       return r.changes === 1;
     });
   }
@@ -354,54 +450,27 @@ export class SqliteJobStore implements JobStore {
     now: number,
   ): Promise<{ delivery: Delivery; job: Job } | undefined> {
     return this.#tx((db) => {
-      const cur = db.prepare('SELECT * FROM deliveries WHERE job_id = ? AND destination = ?').get(jobId, destination) as
-        | Row
-        | undefined;
-      if (cur?.state !== 'sending' || cur.lease_owner !== owner) return undefined;
-      const error = deliveryError(result);
-      db.prepare(
-        `UPDATE deliveries SET state = ?, error = ?, next_attempt_at = ?, delivered_at = ?, lease_owner = NULL,
-           lease_until = NULL, updated_at = ? WHERE job_id = ? AND destination = ?`,
-      ).run(
-        result.state,
-        error,
-        result.state === 'retry' ? result.nextAttemptAt : null,
-        result.state === 'delivered' ? now : null,
-        now,
-        jobId,
-        destination,
-      );
-      this.#audit(db, jobId, deliveryAudit(destination, num(cur.attempts), result), now);
+      const cur = this.#getDelivery(db, jobId, destination);
+      if (!cur || !ownsAttempt(cur, owner)) return undefined;
+      const delivery = deliveryAfterResult(cur, result, now);
+      this.#writeDelivery(db, delivery);
+      this.#audit(db, jobId, deliveryAudit(destination, cur.attempts, result), now);
       let job = this.#getJob(db, jobId)!;
-      if (job.state === 'delivering') {
-        const counts: Record<string, number> = {};
-        for (const r of db
-          .prepare('SELECT state, COUNT(*) AS n FROM deliveries WHERE job_id = ? GROUP BY state')
-          .all(jobId) as Row[]) {
-          counts[String(r.state)] = num(r.n);
-        }
-        const next = jobStateAfterDeliveries(counts);
-        if (next) {
-          db.prepare('UPDATE jobs SET state = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(
-            next,
-            now,
-            now,
-            jobId,
-          );
-          this.#audit(db, jobId, jobSettledAudit(next), now);
-          job = this.#getJob(db, jobId)!;
-        }
-      }
-      const delivery = toDelivery(
-        db.prepare('SELECT * FROM deliveries WHERE job_id = ? AND destination = ?').get(jobId, destination) as Row,
+      const counts = countsOf(
+        db.prepare('SELECT state, COUNT(*) AS n FROM deliveries WHERE job_id = ? GROUP BY state').all(jobId) as Row[],
       );
-      return { delivery, job };
+      const settled = jobAfterDeliveries(job, counts, now);
+      if (settled) {
+        this.#writeJob(db, settled);
+        this.#audit(db, jobId, jobSettledAudit(settled.state), now);
+        job = this.#getJob(db, jobId)!;
+      }
+      return { delivery: this.#getDelivery(db, jobId, destination)!, job };
     });
   }
 
   async getQuarantine(jobId: string): Promise<QuarantineRecord | undefined> {
-    const r = this.#conn.prepare('SELECT * FROM quarantine WHERE job_id = ?').get(jobId) as Row | undefined;
-    return r ? toQuarantine(r) : undefined;
+    return this.#getQuarantine(this.#conn, jobId);
   }
 
   async listQuarantine(
@@ -444,35 +513,19 @@ export class SqliteJobStore implements JobStore {
 
   async settleStudies(now: number, quietMs: number): Promise<StudyRecord[]> {
     return this.#tx((db) => {
-      const candidates = db
-        .prepare(
-          `SELECT s.study_key FROM studies s WHERE s.state = 'open' AND s.last_seen_at <= ?
-             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.study_key = s.study_key AND j.state NOT IN (${SETTLED_SQL}))
-           ORDER BY s.study_key`,
-        )
-        .all(now - quietMs) as Row[];
+      const quiet = db
+        .prepare(`SELECT * FROM studies WHERE state = 'open' AND last_seen_at <= ? ORDER BY study_key`)
+        .all(studyQuietCutoff(now, quietMs)) as Row[];
+      const jobsOf = db.prepare('SELECT state, COUNT(*) AS n FROM jobs WHERE study_key = ? GROUP BY state');
       const out: StudyRecord[] = [];
-      for (const c of candidates) {
-        const key = String(c.study_key);
-        const outcome = emptyOutcome();
-        for (const r of db
-          .prepare('SELECT state, COUNT(*) AS n FROM jobs WHERE study_key = ? GROUP BY state')
-          .all(key) as Row[]) {
-          outcome[r.state as JobState] = num(r.n);
-        }
-        db.prepare(`UPDATE studies SET state = 'stable', stable_at = ?, outcome = ? WHERE study_key = ?`).run(
-          now,
-          JSON.stringify(outcome),
-          key,
-        );
-        const study = toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(key) as Row);
-        this.#audit(
-          db,
-          null,
-          { event: 'study.stable', detail: { studyKey: key, instances: study.instances, outcome } },
-          now,
-        );
-        out.push(study);
+      for (const r of quiet) {
+        const study = toStudy(r);
+        const counts = countsOf(jobsOf.all(study.studyKey) as Row[]);
+        if (!studyIsStable(study, counts, now, quietMs)) continue;
+        const stable = stableStudy(study, counts, now);
+        this.#writeStudy(db, stable);
+        this.#audit(db, null, studyStableAudit(stable), now);
+        out.push(toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(stable.studyKey) as Row));
       }
       return out;
     });

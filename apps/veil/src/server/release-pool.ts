@@ -10,7 +10,14 @@
  *     maxOldGenerationSizeMb: 1024, maxAttempts: 3 });
  *   new Runner({ steps: pooled.steps, ... }); ... await pooled.close();
  */
-import type { Job, JsonObject, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
+import {
+  failedAttempt,
+  type Job,
+  type JsonObject,
+  type RouteConfig,
+  type Step,
+  type StepOutcome,
+} from '@veil/pipeline';
 import { ThreadPool, WorkerCrashed, WorkerFailed } from '../release/thread-pool.ts';
 import type { DetectorLevels } from '../verify/gate.ts';
 import type { ReleaseWorkerInit, StepRequest } from './release-worker.ts';
@@ -43,7 +50,7 @@ export interface PooledSteps {
 }
 
 export function crashOutcome(job: Job, step: string, reason: string, maxAttempts: number): StepOutcome {
-  if (job.attempts + 1 < maxAttempts) return { kind: 'retry', code: 'WORKER_CRASHED' };
+  if (!failedAttempt(job, maxAttempts).last) return { kind: 'retry', code: 'WORKER_CRASHED' };
   const finding: JsonObject = {
     stage: step,
     detector: 'worker',

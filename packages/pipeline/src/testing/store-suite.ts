@@ -7,8 +7,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { newJobId } from '../ids.ts';
-import type { NewJob } from '../model.ts';
-import type { JobStore } from '../store.ts';
+import {
+  canLeaseDelivery,
+  canLeaseJob,
+  canRenewDeliveryLease,
+  canRenewJobLease,
+  leasedDelivery,
+  leasedJob,
+  leaseExpiry,
+} from '../lifecycle.ts';
+import { JOB_STATES, type NewJob } from '../model.ts';
+import type { DeliveryResult, JobStore } from '../store.ts';
 
 export interface StoreSuiteOptions {
   readonly name: string;
@@ -170,6 +179,67 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);
       assert.equal((await store.getJob(id))?.leaseOwner, winners[0]!.leaseOwner);
+    });
+
+    it('leases and renewals decide as the lifecycle rules do, in every job state and lease condition', async () => {
+      // The claims stay single conditional UPDATEs in each driver; this holds them to lifecycle.ts case by case.
+      const store = await fresh();
+      const TTL = 1000;
+      for (const state of JOB_STATES) {
+        for (const holder of [undefined, 'me', 'other'] as const) {
+          for (const now of holder ? [T0 + TTL / 2, T0 + TTL, T0 + 2 * TTL] : [T0 + TTL / 2]) {
+            const label = `${state}, lease ${holder ?? 'none'}, now T0+${now - T0}`;
+            const { id } = await store.createJob(newJob({ id: newJobId(T0) }), T0);
+            if (holder) {
+              await store.leaseJob(id, holder, T0, TTL);
+              await store.saveJob(id, { owner: holder }, { state }, T0);
+            } else await store.saveJob(id, { states: ['queued'] }, { state }, T0);
+            const before = (await store.getJob(id))!;
+            const renewed = await store.renewJobLease(id, 'me', now, TTL);
+            assert.equal(renewed, canRenewJobLease(before, 'me', now), `renew: ${label}`);
+            const mid = (await store.getJob(id))!;
+            assert.deepEqual(
+              mid,
+              renewed ? { ...before, leaseUntil: leaseExpiry(now, TTL), updatedAt: now } : before,
+              `renew: ${label}`,
+            );
+            const got = await store.leaseJob(id, 'me', now, TTL);
+            assert.equal(got !== undefined, canLeaseJob(mid, 'me', now), `lease: ${label}`);
+            assert.deepEqual(await store.getJob(id), got ? leasedJob(mid, 'me', now, TTL) : mid, `lease: ${label}`);
+            if (got) assert.deepEqual(got, leasedJob(mid, 'me', now, TTL), `lease: ${label}`);
+          }
+        }
+      }
+      const results: [string, DeliveryResult | 'lease' | undefined, number][] = [
+        ['pending', undefined, T0 + 500],
+        ['sending, live lease', 'lease', T0 + 500],
+        ['sending, lease ends now', 'lease', T0 + TTL],
+        ['sending, lease expired', 'lease', T0 + 2 * TTL],
+        ['retry, not due', { state: 'retry', nextAttemptAt: T0 + 800, error: 'E' }, T0 + 799],
+        ['retry, due now', { state: 'retry', nextAttemptAt: T0 + 800, error: 'E' }, T0 + 800],
+        ['retry, overdue', { state: 'retry', nextAttemptAt: T0 + 800, error: 'E' }, T0 + 2 * TTL],
+        ['delivered', { state: 'delivered' }, T0 + 2 * TTL],
+        ['dead', { state: 'dead', error: 'E' }, T0 + 2 * TTL],
+        ['withheld', { state: 'withheld', error: 'E' }, T0 + 2 * TTL],
+      ];
+      for (const [label, result, now] of results) {
+        const { id } = await store.createJob(newJob({ id: newJobId(T0) }), T0);
+        await store.saveJob(id, { states: ['queued'] }, { state: 'delivering', deliveries: ['d', 'e'] }, T0);
+        if (result !== undefined) await store.leaseDelivery(id, 'd', 'w', T0, TTL);
+        if (result !== undefined && result !== 'lease') await store.finishDelivery(id, 'd', 'w', result, T0 + 1);
+        const [before] = await store.listDeliveries({ jobId: id, limit: 1 });
+        assert.equal(before?.destination, 'd');
+        for (const owner of ['w', 'me']) {
+          const d = (await store.listDeliveries({ jobId: id, limit: 1 }))[0]!;
+          const renewed = await store.renewDeliveryLease(id, 'd', owner, now, TTL);
+          assert.equal(renewed, canRenewDeliveryLease(d, owner, now), `renew by ${owner}: ${label}`);
+        }
+        const mid = (await store.listDeliveries({ jobId: id, limit: 1 }))[0]!;
+        const got = await store.leaseDelivery(id, 'd', 'me', now, TTL);
+        assert.equal(got !== undefined, canLeaseDelivery(mid, now), `lease: ${label}`);
+        const after = (await store.listDeliveries({ jobId: id, limit: 1 }))[0]!;
+        assert.deepEqual(after, got ? leasedDelivery(mid, 'me', now, TTL) : mid, `lease: ${label}`);
+      }
     });
 
     it('saveJob applies an update only when its guard holds', async () => {
