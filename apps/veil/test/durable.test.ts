@@ -57,6 +57,22 @@ describe('durable writer', () => {
     assert.ok(isTemporaryName(t1));
   });
 
+  test('a file that holds a secret is created 0600, sync and async (run file, deface decisions)', async () => {
+    const dir = join(root, 'mode');
+    const prev = process.umask(0o022);
+    try {
+      writeFileDurable(join(dir, 'run.json'), '{}', { mode: 0o600 });
+      await writeFileDurableAsync(join(dir, 'b.json'), '{}', { mode: 0o600 });
+      writeFileDurable(join(dir, 'plain.json'), '{}');
+    } finally {
+      process.umask(prev);
+    }
+    assert.equal(statSync(join(dir, 'run.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'b.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'plain.json')).mode & 0o777, 0o644);
+    assert.deepEqual(allFiles(dir).filter(isTemporaryName), []);
+  });
+
   test('a failed write leaves neither the file nor a temporary', () => {
     const dir = join(root, 'ro');
     ensureDirDurable(dir);

@@ -14,7 +14,7 @@
  * rendering of the head seen from the front (before.png too with --show-before; it shows the face).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type DicomFile, isVeilError, rewrite, scanFile } from '@veil/core';
 import type { FrameCodec } from '@veil/pixels';
@@ -40,6 +40,7 @@ import {
 import { CliError, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.ts';
 import { assertOutsideInputs, listInputs } from '../deid/inputs.ts';
 import { encodePng } from '../pixels/png.ts';
+import { writeFileDurable } from '../release/durable.ts';
 import { type LoadedInstance, loadInstances } from './load.ts';
 import type { DefaceMode } from './options.ts';
 import { codecFor, outputEdits, readFrames } from './pixels.ts';
@@ -97,11 +98,9 @@ function seriesId(uid: string): string {
   return createHash('sha256').update(uid).digest('hex').slice(0, 16);
 }
 
+/** A defaced output: durable, as every released file (temporary name, fsync, rename, fsync of the folder). */
 function writeAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  writeFileDurable(path, bytes);
 }
 
 function quarantineFiles(dir: string, files: readonly LoadedInstance[], code: string, tagPath?: string): void {

@@ -14,19 +14,7 @@
  * and every output delivered, unless --keep-work. Reports and progress name rows by line number, never by value.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { findElement, readString, scanFile } from '@veil/core';
 import { describePart10 } from '@veil/dimse';
@@ -41,6 +29,7 @@ import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../de
 import { loadKey } from '../deid/keys.ts';
 import { runDeid } from '../deid/run.ts';
 import { openFileSource } from '../io/file-source.ts';
+import { writeFileDurable } from '../release/durable.ts';
 import { buildRiskReport, writeRiskReport } from '../risk/run.ts';
 import { createDestination, resolveDestinationPaths } from '../server/destinations/index.ts';
 import { parseStudyList, StudyListError, type StudyRow } from './list.ts';
@@ -105,16 +94,9 @@ export interface PullReport {
   readonly risk: { readonly k: number; readonly records: number; readonly uniqueRecords: number } | null;
 }
 
+/** The pull's state and report: durable (the state says what was already taken in when a pull resumes). */
 function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileDurable(path, text);
 }
 
 function filesUnder(dir: string): string[] {

@@ -9,7 +9,7 @@
  *   const studies = await source.find(row);            // Study Instance UIDs
  *   const n = await source.retrieve(studies[0], dir);  // instances written
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DicomwebClient, firstString } from '@veil/dicomweb';
 import {
@@ -21,6 +21,7 @@ import {
   type StoreHandler,
   textOf,
 } from '@veil/dimse';
+import { writeFileDurable } from '../release/durable.ts';
 import type { StudyRow } from './list.ts';
 
 export interface PullSource {
@@ -259,8 +260,8 @@ export function openDicomwebSource(o: DicomwebSourceOptions): PullSource {
         const chunks: Uint8Array[] = [];
         for await (const c of part.body) chunks.push(c);
         const final = join(dir, `${String(++written).padStart(6, '0')}.dcm`);
-        writeFileSync(`${final}.part`, Buffer.concat(chunks));
-        renameSync(`${final}.part`, final);
+        // Durable before the gateway moves it into its spool and accepts the job (nothing acknowledged unwritten).
+        writeFileDurable(final, Buffer.concat(chunks));
       }
       return { written, failed: 0 };
     },

@@ -120,6 +120,8 @@ export interface DurableOptions {
   readonly fsync?: boolean;
   /** Create the folder (durably) when it is missing (default true). */
   readonly mkdir?: boolean;
+  /** File mode of a new file (default 0o666 less the umask); 0o600 for files that hold a secret. */
+  readonly mode?: number;
 }
 
 /**
@@ -160,7 +162,11 @@ export function writeDurableWith(path: string, write: (tmp: string) => void, opt
 
 /** Writes bytes (or text) to `path` durably: temporary file, fsync, rename, fsync of the folder. */
 export function writeFileDurable(path: string, data: Uint8Array | string, options: DurableOptions = {}): void {
-  writeDurableWith(path, (tmp) => writeFileSync(tmp, data), options);
+  writeDurableWith(
+    path,
+    (tmp) => writeFileSync(tmp, data, options.mode === undefined ? {} : { mode: options.mode }),
+    options,
+  );
 }
 
 /** writeFileDurable off the event loop. */
@@ -171,7 +177,7 @@ export async function writeFileDurableAsync(
 ): Promise<void> {
   const tmp = temporaryName(path);
   const put = async (): Promise<void> => {
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', options.mode);
     try {
       if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
       else for await (const chunk of data) await fh.write(chunk);

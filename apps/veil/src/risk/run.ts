@@ -4,12 +4,13 @@
  * prints the JSON with --json, or a summary of counts. The summary and errors never print a value from a file; the
  * report files hold the released values of the quasi-identifiers (that is what a reader needs to act on them).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanFile, tagForKeyword } from '@veil/core';
 import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_OK, EXIT_USAGE } from '../deid/cli-error.ts';
 import { listInputs } from '../deid/inputs.ts';
 import { openFileSource } from '../io/file-source.ts';
+import { writeFileDurable } from '../release/durable.ts';
 import { assessRisk, type PopulationRow, parsePopulationCsv, type RiskResult } from './metrics.ts';
 import {
   type InstanceQi,
@@ -92,9 +93,9 @@ export function assessFiles(
   return { result, files: files.length, skipped };
 }
 
+/** A report file: atomic (a reader never sees half of one), not fsynced (plain CLI output). */
 function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
+  writeFileDurable(path, text, { fsync: false });
 }
 
 /** Assesses the inputs into a report (reads the files, nothing else). */

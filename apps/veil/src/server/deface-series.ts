@@ -31,12 +31,13 @@
  *   onEvent: (e) => defacing.onRunnerEvent(e);  onDone: (job) => defacing.forget(job);
  *   await defacing.recover();  ...  await defacing.close();
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode, type Job, type JobStore, type JsonObject, type Runner, type RunnerEvent } from '@veil/pipeline';
 import type { DefaceDecision, DefaceLookup } from '@veil/pixels/deface';
 import type { DefaceMode } from '../deface/options.ts';
 import { type DefacePlan, type DefacePlanEntry, entryDecision, sopKey } from '../deface/prepass.ts';
+import { isTemporaryName, writeFileDurable } from '../release/durable.ts';
 import { ThreadPool } from '../release/thread-pool.ts';
 import type { DefacePassRequest } from './deface-worker.ts';
 
@@ -153,13 +154,17 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
   }
 
   function writeAtomic(path: string, body: string): void {
-    writeFileSync(`${path}.tmp`, body, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    writeFileDurable(path, body, { mode: 0o600 });
   }
 
   /** Removes the decisions of jobs done or purged (a worker process that finished them has no onDone here). */
   async function collect(): Promise<void> {
     for (const id of readdirSync(byJob)) {
+      // A write cut short by a crash: not a job id (its content names a live decision, so never forget() it).
+      if (isTemporaryName(id)) {
+        rmSync(join(byJob, id), { force: true });
+        continue;
+      }
       const job = await o.store.getJob(id);
       if (!job || job.state === 'done' || job.state === 'purged') forget(id);
     }

@@ -16,7 +16,7 @@
  *   await server.close();
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -35,6 +35,7 @@ import { loadCrosswalkPublicKey } from '../governance/crosswalk.ts';
 import { withCrosswalk } from '../governance/crosswalk-step.ts';
 import { patientCopiesFor } from '../governance/patient-copies.ts';
 import { loadSigningKey, openGovernanceStore, startGovernance } from '../governance/runtime.ts';
+import { writeFileDurable } from '../release/durable.ts';
 import { createWeb } from '../web/index.ts';
 import { exposureWarnings, generateToken } from './auth.ts';
 import { openQueue, openStore } from './backends.ts';
@@ -125,10 +126,8 @@ export function runFilePath(spoolRoot: string, role: Role): string {
 }
 
 function writeRunFile(file: string, body: Record<string, unknown>): void {
-  mkdirSync(join(file, '..'), { recursive: true });
   // 0600: the file holds this run's admin token (POST /admin/*), for local operators who can read the spool.
-  writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ...body }), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeFileDurable(file, JSON.stringify({ pid: process.pid, ...body }), { mode: 0o600 });
 }
 
 /** The pid of another live `veil serve` that wrote this run file, if any (a dead one's file is stale). */

@@ -3,10 +3,11 @@
  * it was compared with (by relative path, by remapped SOP Instance UID, or none), and its findings: detector, level,
  * code, tag path and the masked value. No clear value of any file is in it; paths are as given (see PATH_NOTE).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DetectorLevel, VerifyFinding } from '@veil/core';
 import { PATH_NOTE } from '../deid/report.ts';
+import { writeFileDurable } from '../release/durable.ts';
 
 export type FileStatus = 'pass' | 'warn' | 'fail' | 'skipped';
 export type OriginalMatch = 'path' | 'uid' | 'none';
@@ -119,10 +120,9 @@ ${rows.join('\n')}</table>
 `;
 }
 
+/** A report file: atomic (a reader never sees half of one), not fsynced (plain CLI output). */
 function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileDurable(path, text, { fsync: false });
 }
 
 /** Writes verify-report.json and verify-report.html into dir; returns their paths. */
