@@ -12,6 +12,7 @@ import { compileKnown, detectKnown } from './detect/known.ts';
 import { detectLowerCase } from './detect/lower-case.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
+import { growPlaceCompounds } from './detect/place-compounds.ts';
 import { detectPlaces, glueAddressParts } from './detect/places.ts';
 import { lexicons } from './lexicon/names.ts';
 import { resolveSpans } from './spans.ts';
@@ -84,6 +85,13 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     }
     raw.push(...detectKnown(text, c));
   }
+  raw.push(
+    ...growPlaceCompounds(
+      text,
+      raw.filter((s) => s.confidence >= threshold),
+      lowerText,
+    ),
+  );
   raw.push(
     ...glueAddressParts(
       tc ?? text,

@@ -149,9 +149,9 @@ function detectPhones(text: string, out: Span[]): void {
  * letter prefix); it must hold a digit.
  */
 const POSTCODE_CUE_RE =
-  /\b(?:zip\s?code|zip|postal\s?code|post\s?code|postcode|plz|cap|code\s+postal|c[oó]digo\s+postal|c\.?p\.?)(?:\s+(?:is|was|of))?\s*[:#=]?\s*/giu;
+  /\b(?:zip\s?code|zip|postal\s?code|post\s?code|postcode|plz|cap|code\s+postal|c[oó]digo\s+postal|c\.?p\.?)(?:\s+(?:is|was|of|to|be|now|should|will|has|had|changed|updated|moved|number|no\.?)){0,3}\s*[:#=]?\s*/giu;
 const POSTCODE_VALUE_RE =
-  /^(?:[\p{Lu}]{1,2}[- ])?(?=[\p{L}\d]*\d)[\p{Lu}\d]{2,8}(?:[ -](?=[\p{Lu}\d]*\d|[\p{Lu}]{2}(?![\p{L}\d]))[\p{Lu}\d]{2,4})?(?![\p{L}\p{N}])|^(?=[a-z\d]*\d)[a-z\d]{2,8}(?: (?=[a-z\d]*\d)[a-z\d]{2,4})?(?![\p{L}\p{N}])/u;
+  /^\d{4} (?!(?:is|or|to|in|on|at|an|as|by|if|it|of|so|up|we|me|my|no|do|be|he|am|and|for|the)\b)[a-z]{2}(?![\p{L}\p{N}])|^(?:[\p{Lu}]{1,2}[- ])?(?=[\p{L}\d]*\d)[\p{Lu}\d]{2,8}(?:[ -](?=[\p{Lu}\d]*\d|[\p{Lu}]{2}(?![\p{L}\d]))[\p{Lu}\d]{2,4})?(?![\p{L}\p{N}])|^(?=[a-z\d]*\d)[a-z\d]{2,8}(?: (?=[a-z\d]*\d)[a-z\d]{2,4})?(?![\p{L}\p{N}])/u;
 
 function detectPostcodes(text: string, out: Span[]): void {
   for (const m of text.matchAll(POSTCODE_CUE_RE)) {
@@ -165,6 +165,9 @@ function detectPostcodes(text: string, out: Span[]): void {
     /(?<![\p{L}\p{N}])((?=[\p{Lu}\d -]*\d)[\p{Lu}\d][\p{Lu}\d -]{1,8}[\p{Lu}\d])\s+(?:is|was)\s+(?:my|our|his|her|their|the|your)\s+(?:zip|postal|post)\s?code\b/gu,
   ))
     push(out, m.index, m.index + m[1]!.length, 'ZIP', 0.85, 'zip.cue');
+  // A US ZIP+4 ("19406-3137") is specific enough to stand alone.
+  for (const m of text.matchAll(/(?<![\p{L}\p{N}+./-])\d{5}-\d{4}(?![\p{L}\p{N}]|[-./]\d)/gu))
+    push(out, m.index, m.index + m[0].length, 'ZIP', 0.75, 'zip.shape');
   // Layouts specific enough to stand alone: Canadian "V8S 8G8" (with its space: TNM stages such as "T2N1M0" have
   // none), British "SW1A 1AA", "B0T 7AL".
   for (const m of text.matchAll(

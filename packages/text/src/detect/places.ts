@@ -203,9 +203,9 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
 
 /** Where someone lives, comes from or travels to: the capitalised words after are a place. */
 const RESIDENCE_CUE_RE =
-  /\b(?:originally\s+from|(?:i\s+am|i['’]m|we\s+are|we['’]re|he\s+is|he['’]s|she\s+is|she['’]s|they\s+are|comes?|came)\s+from|(?:live|lives|living|lived|reside|resides|residing|resided|born|raised|grew\s+up|based|settled|stationed|staying)\s+in|(?:moved|relocated|emigrated|immigrated|travell?ed|travell?ing|trip|vacation|holiday|flew|drove)\s+to|native\s+of|resident\s+of|hometown\s+(?:is\s+)?|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in)\s+(?:the\s+)?/giu;
+  /\b(?:originally\s+from|(?:i\s+am|i['’]m|we\s+are|we['’]re|he\s+is|he['’]s|she\s+is|she['’]s|they\s+are|comes?|came)\s+from|(?:live|lives|living|lived|reside|resides|residing|resided|born|raised|grew\s+up|based|settled|stationed|staying)\s+in|(?:moved|moving|move|relocated|relocating|emigrated|immigrated|travell?ed|travell?ing|trip|vacation|holiday|flew|fly|flying|drove|driving|returned|returning|went|going|headed|heading|back|commute|commuting|deliver|delivered|shipped|ship|sent|send)\s+to|(?:arrived|arriving|located|visiting|stuck|stranded|vacationing|working|work|works|worked|studied|studying)\s+in|visit(?:ed|ing)?|(?:city|town|village|municipality)\s+of|native\s+of|resident\s+of|hometown\s+(?:is\s+)?|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in)\s+(?:the\s+)?/giu;
 const PLACE_WORDS_RE =
-  /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
+  /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|(?:u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon)(?=[ -][\p{Lu}])))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
 
 /**
  * "originally from PORT O' WARREN", "I am in Store Merløse", "lives in Cheb 2": the capitalised words after a cue
@@ -229,9 +229,13 @@ function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
     if (words.every((w) => SAFE_ACRONYMS.has(w.toUpperCase()) || SAFE_PROPER.has(w.toLowerCase()))) continue;
     const plain = words.every((w) => lex.words.has(w.toLowerCase()));
     // Plain English words ("Mill Village", but also "Oncology") only after a cue of where someone lives or was born.
+    // ...or when the last word names a kind of place ("returned to Mill Village").
     if (
       plain &&
-      !/^(?:originally|born|raised|grew|native|resident|hometown|lives?|living|lived|resid)/i.test(m[0].trim())
+      !/^(?:originally|born|raised|grew|native|resident|hometown|lives?|living|lived|resid)/i.test(m[0].trim()) &&
+      !/^(?:village|falls|springs|heights|beach|harbou?r|creek|valley|city|town|township|bay|junction|mills|hills)$/i.test(
+        words[words.length - 1]!,
+      )
     )
       continue;
     out.push({
