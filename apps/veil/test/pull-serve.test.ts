@@ -104,7 +104,7 @@ test('POST /api/pulls: C-MOVE from dcmqrscp into the gateway, kill -9 and restar
     delivery: { backoffSeconds: 0.2, maxBackoffSeconds: 1 },
     studies: { stableAfterSeconds: 1 },
     sweepSeconds: 0.5,
-    http: { port: 0 },
+    http: { port: 0, maxRequestBytes: 4096 },
     log: { level: 'info' },
   });
   mkdirSync(join(tmp, 'inbox'));
@@ -122,6 +122,8 @@ test('POST /api/pulls: C-MOVE from dcmqrscp into the gateway, kill -9 and restar
       operator: 'alice',
     }),
   );
+  // Over server.http.maxRequestBytes: refused before it is parsed.
+  writeFileSync(join(tmp, 'big.json'), JSON.stringify({ list: 'x'.repeat(5000) }));
   const runFile = join(tmp, 'spool', 'run', 'all.json');
   const node = process.execPath;
   const t = (n: string) => join(tmp, n);
@@ -143,6 +145,7 @@ test('POST /api/pulls: C-MOVE from dcmqrscp into the gateway, kill -9 and restar
       field() { "${node}" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s)[process.argv[1]]??"")}catch{console.log("")}})' "$1"; }
       serve
       curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data @"${t('body.json')}" "http://127.0.0.1:$PORT/api/pulls" > "${t('unauth.txt')}"
+      curl -s -w ' %{http_code}' -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' --data @"${t('big.json')}" "http://127.0.0.1:$PORT/api/pulls" > "${t('big.txt')}"
       curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' --data @"${t('body.json')}" "http://127.0.0.1:$PORT/api/pulls" > "${t('created.json')}"
       ID=$(field id < "${t('created.json')}")
       # Killed once three rows are retrieved (log lines: no request to slow the server down), then again once an
@@ -171,6 +174,11 @@ test('POST /api/pulls: C-MOVE from dcmqrscp into the gateway, kill -9 and restar
   const log = readFileSync(t('serve.log'), 'utf8');
   assert.equal(r.code, 0, `${r.stderr}\n${log.slice(-4000)}`);
   assert.equal(readFileSync(t('unauth.txt'), 'utf8'), '401', 'no bearer token: refused');
+  assert.match(
+    readFileSync(t('big.txt'), 'utf8'),
+    /PULL_REQUEST_TOO_LARGE[\s\S]* 413$/,
+    'a body over maxRequestBytes: 413',
+  );
 
   const final = JSON.parse(readFileSync(t('final.json'), 'utf8')) as {
     id: string;

@@ -316,9 +316,16 @@ const serverSchema = z.strictObject({
         /** Required for /metrics and /status when set; /admin/* always needs a token (this or the run file's). */
         auth: authSchema.optional(),
         allowedHosts,
+        /** Largest request body the admin API takes (POST /api/pulls: a study list); over it: 413 PULL_REQUEST_TOO_LARGE. */
+        maxRequestBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(256 * 1024 * 1024)
+          .default(4 * 1024 * 1024),
       }),
     ])
-    .default({ host: '127.0.0.1', port: 9464 }),
+    .default({ host: '127.0.0.1', port: 9464, maxRequestBytes: 4 * 1024 * 1024 }),
   /** Purposes of use, region policy, facility (governance-config.ts). */
   governance: governanceSchema,
   /** Signed checkpoints of the audit chain. */

@@ -11,7 +11,7 @@ const minimal = {
 test('a minimal configuration gets the documented defaults', () => {
   const c = parseServerConfig(minimal);
   assert.deepEqual(c.queue, { kind: 'embedded' });
-  assert.deepEqual(c.http, { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(c.http, { host: '127.0.0.1', port: 9464, maxRequestBytes: 4 * 1024 * 1024 });
   assert.equal(c.processing.concurrency, 4);
   assert.equal(c.delivery.maxAttempts, 6);
   assert.equal(c.studies.stableAfterSeconds, 60);

@@ -85,7 +85,6 @@ interface PullOptions {
 
 const TERMINAL = new Set(['done', 'quarantined', 'dead', 'failed', 'purged']);
 const DIGITS = '0123456789abcdefghjkmnpqrstvwxyz';
-const MAX_BODY = 4 * 1024 * 1024;
 
 export class PullError extends Error {
   constructor(
@@ -111,12 +110,13 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(typeof body === 'string' ? body : `${JSON.stringify(body)}\n`);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** The request body, up to `limit` bytes (server.http.maxRequestBytes). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new PullError('PULL_REQUEST_TOO_LARGE', 413);
+    if (size > limit) throw new PullError('PULL_REQUEST_TOO_LARGE', 413);
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -177,7 +177,8 @@ export class PullManager {
     try {
       if (req.method === 'POST' && path === '/api/pulls') {
         if (!this.#o.takesIn) throw new PullError('PULL_NOT_HERE', 409);
-        const body = await readBody(req);
+        const http = this.#o.config.server.http;
+        const body = await readBody(req, http === false ? 4 * 1024 * 1024 : http.maxRequestBytes);
         let parsed: unknown;
         try {
           parsed = JSON.parse(body);
