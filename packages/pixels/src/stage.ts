@@ -41,6 +41,7 @@ import type { PixelTextConfig } from './config.ts';
 import { openPixels, type PixelAccess } from './decode.ts';
 import { extendLines } from './detect/extend.ts';
 import type { TextDetector } from './detect/port.ts';
+import { followStrips } from './detect/strips.ts';
 import type { DecodedFrame } from './frame.ts';
 import type { PixelModule } from './pixel-module.ts';
 import { classifyLine, type Identifiers, identifiersOf, valueStart } from './recognize/classify.ts';
@@ -98,18 +99,24 @@ function hasPixels(file: DicomFile): boolean {
   );
 }
 
-/** Detector boxes of one frame (through the empty-frame cache), in frame coordinates, and the image they are on. */
+/**
+ * Detector boxes of one frame (through the empty-frame cache), in frame coordinates, and the image they are on.
+ * `follow`: each line is looked at again in a closer strip (strips.ts) to find the rest of it; the text stage
+ * does, verification (which only counts lines) does not.
+ */
 async function detectFrame(
   detector: TextDetector,
   cache: EmptyFrames,
   frame: DecodedFrame,
   m: PixelModule,
+  follow = false,
 ): Promise<{ boxes: Box[]; img: Rgb8 }> {
   const img = toRgb8(frame, m.palette);
   const h = hashRgb(img.rgb, img.width, img.height);
   if (cache.has(h)) return { boxes: [], img };
-  const boxes = extendLines(img, await detector.detect(img));
+  let boxes = extendLines(img, await detector.detect(img));
   if (boxes.length === 0) cache.add(h);
+  else if (follow) boxes = await followStrips(detector, img, boxes);
   return { boxes, img };
 }
 
@@ -172,7 +179,7 @@ export async function scanAndRedact(
     const frame = px.decodeFrame(i);
     const grown = (found: Box[]) =>
       found.map((b) => grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows));
-    const first = await identifyingLines(await detectFrame(options.detector, cache, frame, m), options, ids);
+    const first = await identifyingLines(await detectFrame(options.detector, cache, frame, m, true), options, ids);
     const all = grown([...first.fill, ...regions]);
     if (all.length === 0) {
       kept += first.kept.length;
@@ -183,7 +190,7 @@ export async function scanAndRedact(
     // Filling a line can uncover a neighbour the detector had merged away: look again, a bounded number of times.
     // Lines kept under redact: identifying are found (and read) again; only new identifying ones are filled.
     for (let pass = 0; pass < EXTRA_PASSES; pass++) {
-      const again = await identifyingLines(await detectFrame(options.detector, cache, frame, m), options, ids);
+      const again = await identifyingLines(await detectFrame(options.detector, cache, frame, m, true), options, ids);
       keptHere = again.kept.length;
       const more = grown(again.fill);
       if (more.length === 0) break;

@@ -7,4 +7,9 @@ import type { Rgb8 } from '../render.ts';
 
 export interface TextDetector {
   detect(image: Rgb8): Promise<Box[]>;
+  /**
+   * Optional: the detector run on one rectangle of the frame only, resized by `scale` (boxes in frame coordinates,
+   * no pre-filter). Used to look again, closer, along a line already found (strips.ts).
+   */
+  detectIn?(image: Rgb8, rect: { x: number; y: number; w: number; h: number }, scale: number): Promise<Box[]>;
 }

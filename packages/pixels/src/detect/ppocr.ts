@@ -107,5 +107,8 @@ export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<Tex
       for (const r of rects) boxes.push(...(await run(img, r, scale)));
       return boxes;
     },
+    detectIn(img: Rgb8, r: Rect, scale: number): Promise<Box[]> {
+      return run(img, r, scale);
+    },
   };
 }
