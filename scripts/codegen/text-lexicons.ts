@@ -8,14 +8,20 @@
  *     regions and more cities, those made only of English words left out ("Centre", "North").
  *   - Debian package `wamerican` (/usr/share/dict/american-english, SCOWL, public-domain-like licence): the
  *     lowercase English words, which tell a capitalised common word ("Will", "Rose", "Bill") from a name.
+ *   - npm package `@faker-js/faker` (MIT; a pinned version fetched with `npm pack`, its tarball's hash written into
+ *     the output): first and last names, city names and street words of its 70 locales, which reach languages and
+ *     layouts that Python Faker 0.9.3 lacks (Greek, Romanian, Azerbaijani, Uzbek, Indonesian, more Nordic, Slavic
+ *     and Hungarian names; "Bulevardul", "Aleea", "szosa", "-gracht", "-dijk"). No frequencies: weight 0.
  *
  * Not part of `npm run codegen:check` (CI does not install these two packages); run it by hand after changing it:
  *   apt-get install -y faker wamerican iso-codes tzdata && npx tsx scripts/codegen/text-lexicons.ts
  * The generated files are committed, marked generated, with the sources' versions and hashes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot, runCodegen, sha256 } from './common.ts';
 
 const PY = `
@@ -59,6 +65,45 @@ interface FakerDump {
   state: string[];
   stateAbbr: string[];
   country: string[];
+}
+
+const FAKER_JS = '@faker-js/faker@10.1.0';
+
+interface FakerJsDump {
+  first: string[];
+  last: string[];
+  city: string[];
+  street: string[];
+}
+
+/** The names, cities and street words of every @faker-js/faker locale (fetched by `npm pack`, read in a child Node). */
+function fakerJs(): { dump: FakerJsDump; doc: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-fakerjs-'));
+  try {
+    execFileSync('npm', ['pack', FAKER_JS, '--silent', '--pack-destination', dir], { encoding: 'utf8' });
+    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+    const bytes = readFileSync(path.join(dir, tgz));
+    execFileSync('tar', ['xzf', tgz], { cwd: dir });
+    const entry = pathToFileURL(path.join(dir, 'package/dist/index.js')).href;
+    const js = `
+      const { allLocales } = await import(${JSON.stringify(entry)});
+      const flat = (v) => v == null ? [] : Array.isArray(v) ? v.flatMap(flat) : typeof v === 'object' ? Object.values(v).flatMap(flat) : typeof v === 'string' ? [v] : [];
+      const out = { first: [], last: [], city: [], street: [] };
+      for (const L of Object.values(allLocales)) {
+        const p = L.person ?? {}, l = L.location ?? {};
+        out.first.push(...flat(p.first_name)); out.last.push(...flat(p.last_name));
+        out.city.push(...flat(l.city_name));
+        out.street.push(...flat(l.street_prefix), ...flat(l.street_suffix), ...flat(l.common_street_suffix));
+      }
+      for (const k in out) out[k] = [...new Set(out[k])].sort();
+      process.stdout.write(JSON.stringify(out));`;
+    const dump = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', js], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+    ) as FakerJsDump;
+    return { dump, doc: `${FAKER_JS} (npm, MIT), tarball sha256 ${sha256(bytes).slice(0, 16)}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const WORDS = '/usr/share/dict/american-english';
@@ -119,8 +164,17 @@ runCodegen(import.meta.url, 'text lexicons', path.join(repoRoot, 'packages/text/
     .toString('utf8')
     .split('\n')
     .filter((w) => /^[a-z][a-z-]+$/.test(w) && w.length >= 2);
-  const reg = regions(new Set(words));
-  const src = `Python Faker ${dump.version} (Debian package faker)`;
+  const englishWords = new Set(words);
+  const reg = regions(englishWords);
+  const fjs = fakerJs();
+  // Its names that are also English words ("Name", "Page") are left out: they would add doubt, not names.
+  const addable = (n: string) => !englishWords.has(n.toLowerCase());
+  for (const n of fjs.dump.first) if (!(n in dump.first) && addable(n)) dump.first[n] = 0;
+  for (const n of fjs.dump.last) if (!(n in dump.last) && addable(n)) dump.last[n] = 0;
+  dump.street.push(...fjs.dump.street);
+  // Cities made only of English words ("Mill", "Bay View") are left out, as for the regions.
+  dump.city.push(...fjs.dump.city.filter((c) => !c.split(/[ -]/).every((w) => englishWords.has(w.toLowerCase()))));
+  const src = `Python Faker ${dump.version} (Debian package faker) and ${fjs.doc}`;
   const wsrc = `${WORDS} (Debian package wamerican), sha256 ${sha256(wordsBytes).slice(0, 16)}`;
   return [
     [

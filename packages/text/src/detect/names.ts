@@ -247,7 +247,8 @@ function wordEvidence(
     }
     return { score: 0, firstName: false };
   }
-  if (inLex && !isWord && letters >= 3 && !LATIN_CLINICAL.has(t.lower)) return { score: 0.55, firstName };
+  if (inLex && !isWord && letters >= 3 && !LATIN_CLINICAL.has(t.lower) && !SAFE_ACRONYMS.has(t.text.toUpperCase()))
+    return { score: 0.55, firstName };
   return { score: 0, firstName: false };
 }
 
