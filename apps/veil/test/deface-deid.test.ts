@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -86,8 +87,21 @@ test('veil deid defaces the head CT series in its release path', () => {
   assert.ok(changed >= 5);
   const rep = JSON.parse(readFileSync(join(out, 'veil-deface.json'), 'utf8'));
   assert.equal(rep.series[0].outcome, 'defaced');
+  // The series is named by a keyed hash of its UID: the plain hash, which anyone holding the originals could
+  // compute, appears in no report, picture folder or output line.
+  const seriesUid = readString(
+    findElement(scanFile(new Uint8Array(readFileSync(join(inDir, readdirSync(inDir)[0]!)))).dataset, 0x0020000e)!,
+  );
+  const plain = createHash('sha256').update(seriesUid).digest('hex').slice(0, 16);
+  const keyed = createHmac('sha256', Buffer.alloc(32, 9))
+    .update('veil-deface-series\0')
+    .update(seriesUid)
+    .digest('hex');
+  assert.equal(rep.series[0].series, keyed.slice(0, 16));
+  assert.ok(!`${readFileSync(join(out, 'veil-deface.json'), 'utf8')}${r.stdout}${r.stderr}`.includes(plain));
   const pics = readdirSync(join(out, 'veil-deface'));
   assert.equal(pics.length, 1);
+  assert.ok(!pics[0]!.includes(plain));
   assert.deepEqual(readdirSync(join(out, 'veil-deface', pics[0]!)), ['after.png']);
   // The spool of defaced pixels is gone (another run at the same time could leave its own: only new ones count).
   assert.deepEqual(

@@ -13,7 +13,7 @@
  * The report folder gets veil-deface.json, veil-deface.html and, per defaced series, after.png: a depth-map
  * rendering of the head seen from the front (before.png too with --show-before; it shows the face).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type DicomFile, isVeilError, rewrite, scanFile } from '@veil/core';
@@ -94,8 +94,14 @@ export interface DefaceRunReport {
   readonly heldBack: Readonly<Record<string, number>>;
 }
 
-function seriesId(uid: string): string {
-  return createHash('sha256').update(uid).digest('hex').slice(0, 16);
+/**
+ * The series' name in reports and logs. With the project key (veil deid, veil serve): a keyed hash, so that whoever
+ * holds the original files cannot look a series up in them; without (veil deface, whose outputs keep their UIDs): a
+ * plain hash.
+ */
+export function seriesId(uid: string, key?: Uint8Array): string {
+  const h = key ? createHmac('sha256', key).update('veil-deface-series\0') : createHash('sha256');
+  return h.update(uid).digest('hex').slice(0, 16);
 }
 
 /** A defaced output: durable, as every released file (temporary name, fsync, rename, fsync of the folder). */
@@ -155,6 +161,8 @@ export interface SeriesPassOptions {
   readonly codec?: FrameCodec | undefined;
   /** Where the pictures go (veil-deface/<series>/after.png); none when undefined. */
   readonly picDir?: string | undefined;
+  /** The project key: series are then named by a keyed hash of their UID (seriesId). */
+  readonly seriesKey?: Uint8Array | undefined;
   readonly showBefore?: boolean;
   readonly log?: (line: string) => void;
   /** remove (default): the region becomes air / background; blur: the 24 mm blur of the volume (pixels.deface.mode). */
@@ -177,7 +185,7 @@ export function defaceSeries(group: readonly LoadedInstance[], opts: SeriesPassO
   const log = opts.log ?? (() => {});
   const started = process.hrtime.bigint();
   const first = group[0]!;
-  const id = seriesId(first.info.seriesInstanceUid);
+  const id = seriesId(first.info.seriesInstanceUid, opts.seriesKey);
   const base = { series: id, modality: first.info.modality, files: group.length };
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
   const fail = (code: string, tagPath?: string, reason?: string): SeriesPassResult => {

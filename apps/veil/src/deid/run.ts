@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { DefacePlan } from '../deface/prepass.ts';
+import { type ActionCounts, ActionTally } from './action-tally.ts';
 import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
 import type { Crosswalk } from './crosswalk.ts';
 import { assertOutsideInputs, listInputs } from './inputs.ts';
@@ -57,6 +58,7 @@ async function runInline(
   tasks: readonly Task[],
   init: WorkerInit,
   onResult: (t: Task, r: TaskResult) => void,
+  onActions: (actions: ActionCounts) => void,
 ): Promise<void> {
   // Loaded here, not at the top: usage and key errors are reported before the core is loaded.
   const [{ parseDeidConfig }, { processFile }, { loadReleaseStages, loadFreeTextCleaner }] = await Promise.all([
@@ -76,6 +78,7 @@ async function runInline(
     identities: init.identities,
     verifyLevels: init.verifyLevels,
     previews: init.previews ? { reportDir: init.previews.reportDir, remaining: init.previews.perThread } : undefined,
+    tally: new ActionTally(),
   };
   let lastYield = performance.now();
   for (const task of tasks) {
@@ -86,6 +89,7 @@ async function runInline(
     } catch {
       result = { id: task.id, outcome: 'error', code: 'INTERNAL_ERROR' };
     }
+    onActions(ctx.tally!.take());
     onResult(task, result);
     // Back to the event loop now and then (the progress bar draws there), not after every file: a turn of the loop
     // costs about what a small file does.
@@ -165,6 +169,7 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
     defacePlan = await planDefacing(files, defaceSpool, {
       picDir: o.dryRun ? undefined : reportDir,
       mode: parseDefaceOptions(config.deidInput.pixels).mode,
+      seriesKey: key,
     });
   }
 
@@ -224,8 +229,9 @@ export async function runDeid(o: DeidRunOptions): Promise<number> {
       o.dryRun || reportDir === undefined
         ? init
         : { ...init, previews: { reportDir, perThread: Math.ceil(DEFAULT_MAX_PREVIEWS / workers) } };
-    if (o.inline === true) await runInline(tasks, withPreviews, onResult);
-    else await runPool(tasks, workers, withPreviews, onResult, { threadHeapMb: o.threadHeapMb });
+    const onActions = (a: ActionCounts): void => report.addActions(a);
+    if (o.inline === true) await runInline(tasks, withPreviews, onResult, onActions);
+    else await runPool(tasks, workers, withPreviews, onResult, { threadHeapMb: o.threadHeapMb, onActions });
   } catch (e) {
     if (e instanceof WorkerStartError)
       throw new CliError(EXIT_INTERNAL, `cannot start de-identification workers (${e.code})`);

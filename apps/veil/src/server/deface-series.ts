@@ -97,6 +97,8 @@ export interface ServeDefacingOptions {
   readonly log: Logger;
   /** pixels.deface.mode (remove by default). */
   readonly mode?: DefaceMode | undefined;
+  /** The project key: series are named in the log by a keyed hash of their UID. */
+  readonly key?: Uint8Array | undefined;
   /** V8 old-generation heap limit of the pass's worker thread (MB; processing.threadHeapMb, at least 1024). */
   readonly threadHeapMb?: number | undefined;
 }
@@ -196,6 +198,7 @@ export function createServeDefacing(o: ServeDefacingOptions): ServeDefacing {
         files: files.map((f) => ({ path: f.path, rel: f.job.id })),
         work,
         ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.key ? { seriesKey: o.key } : {}),
       });
       for (const [key, entry] of Object.entries(pass.entries)) {
         const rel: Record<string, string> = {};

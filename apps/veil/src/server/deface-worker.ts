@@ -14,6 +14,8 @@ export interface DefacePassRequest {
   /** A fresh folder for the pass's <key>.pixels / <key>.mask files. */
   readonly work: string;
   readonly mode?: DefaceMode | undefined;
+  /** The project key: series named by a keyed hash in the plan (logged by deface-series.ts). */
+  readonly seriesKey?: Uint8Array | undefined;
 }
 
 export type DefacePassResult = DefacePlan;
@@ -25,8 +27,8 @@ let queue: Promise<void> = Promise.resolve();
 port.on('message', (m: { id: number; request: DefacePassRequest }) => {
   queue = queue.then(async () => {
     try {
-      const { files, work, mode } = m.request;
-      const plan = await planDefacing(files, work, mode ? { mode } : {});
+      const { files, work, mode, seriesKey } = m.request;
+      const plan = await planDefacing(files, work, { ...(mode ? { mode } : {}), ...(seriesKey ? { seriesKey } : {}) });
       port.postMessage({ id: m.id, ok: true, result: plan });
     } catch (e) {
       // By code only: a message might quote a value.

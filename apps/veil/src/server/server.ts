@@ -333,7 +333,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       import('../deface/options.ts'),
     ]);
     const { mode } = parseDefaceOptions(o.config.deid.deidInput.pixels);
-    defacing = createServeDefacing({ store, runner, spool, log, mode });
+    defacing = createServeDefacing({ store, runner, spool, log, mode, key: o.key });
   }
   obs.watch(queue, store);
 
