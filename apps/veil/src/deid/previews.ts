@@ -8,8 +8,9 @@
  * Example:
  *   const name = await writeRedactionPreview(join(out, rel), report.boxes, budget, task.id);  // 'veil-report-previews/12.png'
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openFileSource } from '../io/file-source.ts';
 import { downscale, encodePng, outline } from '../pixels/png.ts';
 
 /** Folder of the pictures, relative to the report folder. */
@@ -52,10 +53,17 @@ export async function writeRedactionPreview(
       import('../pixels/stages.ts'),
     ]);
     const { codec } = await pixelTools();
-    const file = scanFile(new Uint8Array(readFileSync(outputPath)));
-    const px = openPixels(file, codec);
-    if (!px || first.frame >= px.frames) return undefined;
-    const thumb = downscale(toRgb8(px.decodeFrame(first.frame), px.module.palette), PREVIEW_MAX_SIDE);
+    // Windowed when large: one frame of a 2 GB multi-frame is read, not the file.
+    const src = openFileSource(outputPath);
+    let rgb: ReturnType<typeof toRgb8>;
+    try {
+      const px = openPixels(scanFile(src), codec);
+      if (!px || first.frame >= px.frames) return undefined;
+      rgb = toRgb8(px.decodeFrame(first.frame), px.module.palette);
+    } finally {
+      src.close();
+    }
+    const thumb = downscale(rgb, PREVIEW_MAX_SIDE);
     const s = thumb.scale;
     for (const [x0, y0, x1, y1, source] of first.boxes) {
       outline(
