@@ -5,8 +5,9 @@
  *   name) filled flat, while labels the recognizer read as not identifying ("Patient ID", "Name") keep their pixels:
  *   the release worker read each line, it did not fill everything. The output says Burned In Annotation NO and CID
  *   7050 113101, and the job records that the text stage and the pixel verification ran and left no finding.
- * - A CT surview whose remaining text the verification cannot read as safe (a line neither confidently other text
- *   nor filled) is held back, VERIFY_PIXEL_TEXT, and never delivered.
+ * - A CT surview whose output the verification cannot read as safe is held back, VERIFY_PIXEL_TEXT, and never
+ *   delivered: after its values are filled, the detector still finds a sliver of a line below the kept "Name:" label,
+ *   which the recognizer reads with confidence 0 (unreadable counts as identifying: fail safe).
  * One release thread: the detector and tesseract.js are loaded once and serve both files.
  *
  * Run: npm run test:unit -- apps/veil/test/pixels-serve-identifying.test.ts   (~1 min)
