@@ -171,7 +171,16 @@ runCodegen(import.meta.url, 'text lexicons', path.join(repoRoot, 'packages/text/
   const addable = (n: string) => !englishWords.has(n.toLowerCase());
   for (const n of fjs.dump.first) if (!(n in dump.first) && addable(n)) dump.first[n] = 0;
   for (const n of fjs.dump.last) if (!(n in dump.last) && addable(n)) dump.last[n] = 0;
-  dump.street.push(...fjs.dump.street);
+  // Its street words that are also names ("Berg", "Hof") are left out: "In 2019 Anna Berg" is no street.
+  const names = new Set([...Object.keys(dump.first), ...Object.keys(dump.last)].map((n) => n.toLowerCase()));
+  // Nor the name suffixes and titles some locales abbreviate alike ("Jr." for Jalan Raya).
+  const suffixes = new Set(['jr', 'sr', 'gen', 'dr', 'mr', 'ms', 'mrs', 'prof']);
+  dump.street.push(
+    ...fjs.dump.street.filter((w) => {
+      const l = w.toLowerCase().replace(/\.$/, '');
+      return !names.has(l) && !suffixes.has(l);
+    }),
+  );
   // Cities made only of English words ("Mill", "Bay View") are left out, as for the regions.
   dump.city.push(...fjs.dump.city.filter((c) => !c.split(/[ -]/).every((w) => englishWords.has(w.toLowerCase()))));
   const src = `Python Faker ${dump.version} (Debian package faker) and ${fjs.doc}`;

@@ -14,6 +14,7 @@ import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
 import { growPlaceCompounds } from './detect/place-compounds.ts';
 import { detectPlaces, glueAddressParts } from './detect/places.ts';
+import { growStreetParts } from './detect/street-parts.ts';
 import { lexicons } from './lexicon/names.ts';
 import { resolveSpans } from './spans.ts';
 import { type Token, tokenize } from './tokens.ts';
@@ -85,6 +86,13 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     }
     raw.push(...detectKnown(text, c));
   }
+  raw.push(
+    ...growStreetParts(
+      text,
+      raw.filter((s) => s.confidence >= threshold),
+      lexicons(),
+    ),
+  );
   raw.push(
     ...growPlaceCompounds(
       text,

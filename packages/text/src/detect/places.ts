@@ -29,7 +29,7 @@ const HOSPITAL_RE =
 const HOSPITAL_OF_RE =
   /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
 const ADDRESS_CUE_RE =
-  /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|sent\s+to|send\s+(?:it\s+)?to|return\s+to|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|deliver(?:ed)?\s+to|mail(?:ed)?\s+to|ship(?:ped)?\s+to|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
+  /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|(?:sen[dt]|send(?:s|ing)|ship(?:s|ped|ping)?|deliver(?:s|ed|ing)?|mail(?:s|ed|ing)?|post(?:ed)?|return(?:s|ed|ing)?|forward(?:s|ed|ing)?|bring|take)(?:\s+(?:it|them|this|that|these|everything|(?:the|my|our|your)\s+\p{L}+))?\s+to|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at)|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
 const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
@@ -93,7 +93,12 @@ function lineStartNear(text: string, pos: number): number {
  */
 function looksLikeStreet(phrase: string, lex: Lexicons): boolean {
   const words = (phrase.match(/[\p{L}][\p{L}'’-]*/gu) ?? []).filter((w) => w !== 'and');
-  if (/[.!?]\s/.test(phrase)) return false;
+  // A sentence ends inside: not one street. A dot after an abbreviation does not end it ("Alkenrather Str. 82c",
+  // "os. Bochenek 37", "Theodor-Storm-Str. 47").
+  for (const m of phrase.matchAll(/([\p{L}-]*)[.!?]\s/gu)) {
+    const w = m[1]!.toLowerCase();
+    if (!(w.length <= 4 || lex.streetWords.has(w) || /str$/.test(w))) return false;
+  }
   if (words.length === 0) return /^\d{3,}/.test(phrase.trim()); // a house number alone: "at 8116 ..."
   if (/^\p{Ll}/u.test(words[0]!) && lex.words.has(words[0]!)) return false;
   let strong = false;
@@ -162,6 +167,12 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
       v = v.slice(lead[0].length);
       s += lead[0].length;
     }
+    // "Hanne and ul. Miła 53": the number belongs to the last of two things.
+    const and = v.lastIndexOf(' and ');
+    if (and >= 0) {
+      s += and + 5;
+      v = v.slice(and + 5);
+    }
     if (!looksLikeStreet(v, lex)) continue;
     out.push({ start: s, end: s + v.trimEnd().length, type: 'ADDRESS', confidence: 0.85, rule: 'address.cue' });
   }
@@ -197,13 +208,13 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
   }
   detectCitiesStates(text, tokens, lex, out);
   detectResidence(text, lex, out);
-  detectForeignScript(text, out);
+  detectForeignScript(text, lex, out);
   return out;
 }
 
 /** Where someone lives, comes from or travels to: the capitalised words after are a place. */
 const RESIDENCE_CUE_RE =
-  /\b(?:originally\s+from|(?:i\s+am|i['’]m|we\s+are|we['’]re|he\s+is|he['’]s|she\s+is|she['’]s|they\s+are|comes?|came)\s+from|(?:live|lives|living|lived|reside|resides|residing|resided|born|raised|grew\s+up|based|settled|stationed|staying)\s+in|(?:moved|moving|move|relocated|relocating|emigrated|immigrated|travell?ed|travell?ing|trip|vacation|holiday|flew|fly|flying|drove|driving|returned|returning|went|going|headed|heading|back|commute|commuting|deliver|delivered|shipped|ship|sent|send)\s+to|(?:arrived|arriving|located|visiting|stuck|stranded|vacationing|working|work|works|worked|studied|studying)\s+in|visit(?:ed|ing)?|(?:city|town|village|municipality)\s+of|native\s+of|resident\s+of|hometown\s+(?:is\s+)?|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in)\s+(?:the\s+)?/giu;
+  /\b(?:originally\s+from|(?:i\s+am|i['’]m|we\s+are|we['’]re|he\s+is|he['’]s|she\s+is|she['’]s|they\s+are|comes?|came)\s+from|(?:live|lives|living|lived|reside|resides|residing|resided|born|raised|grew\s+up|based|settled|stationed|staying)\s+in|(?:moved|moving|move|relocated|relocating|emigrated|immigrated|travell?ed|travell?ing|trip|vacation|holiday|flew|fly|flying|drove|driving|returned|returning|went|going|headed|heading|back|commute|commuting)\s+to|(?:arrived|arriving|located|visiting|stuck|stranded|vacationing|working|work|works|worked|studied|studying)\s+in|visit(?:ed|ing)?|(?:city|town|village|municipality)\s+of|native\s+of|resident\s+of|hometown\s+(?:is\s+)?|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in)\s+(?:the\s+)?/giu;
 const PLACE_WORDS_RE =
   /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|(?:u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon)(?=[ -][\p{Lu}])))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
 
@@ -261,19 +272,35 @@ const FOREIGN_RUN_RE = new RegExp(
  * μ is a clinical symbol); "∆" (the increment sign, used for a Greek capital delta) counts as a letter. A text
  * mostly in another script is that script's own language and is left to the other rules.
  */
-function detectForeignScript(text: string, out: Span[]): void {
+function detectForeignScript(text: string, lex: Lexicons, out: Span[]): void {
   if (!/[\u0250-\uffff]/.test(text)) return; // fast path: Latin only
   const latin = (text.match(/\p{Script=Latin}/gu) ?? []).length;
   const letters = (text.match(/\p{L}/gu) ?? []).length;
-  if (latin < letters * 0.6) return;
+  // A short English sentence around a long foreign value ("I live at Λεωφόρος Κηφισίας 45") is still English:
+  // two English words of two letters or more are enough.
+  if (latin < letters * 0.6) {
+    let english = 0;
+    for (const w of text.matchAll(/(?<![\p{L}])[A-Za-z]{2,}(?![\p{L}])/gu))
+      if (lex.words.has(w[0].toLowerCase()) && ++english >= 2) break;
+    if (english < 2) return;
+  }
   for (const m of text.matchAll(FOREIGN_RUN_RE)) {
     const v = m[0].replace(/[.'’-]+$/, '');
     if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < 3) continue;
     const caps = v === v.toUpperCase();
+    // A house number beside it makes it a street: "Λεωφόρος Κηφισίας 45", "ул. Ленина, 15", "0605 πεντέλης".
+    let start = m.index;
+    let end = m.index + v.length;
+    const after = /^[ \t]*,?[ \t]*(?:№[ \t]*)?\d{1,5}[\p{L}]?(?:[/-]\d{1,4})?(?![\p{N}])/u.exec(
+      text.slice(end, end + 16),
+    );
+    const before = /(?<![\p{L}\p{N}])\d{1,5}[ \t]+$/u.exec(text.slice(Math.max(0, start - 8), start));
+    if (after) end += after[0].length;
+    if (before) start -= before[0].length;
     out.push({
-      start: m.index,
-      end: m.index + v.length,
-      type: caps ? 'CITY' : 'NAME',
+      start,
+      end,
+      type: after || before ? 'ADDRESS' : caps ? 'CITY' : 'NAME',
       confidence: 0.75,
       rule: 'foreign-script',
     });
