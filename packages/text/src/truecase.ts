@@ -78,6 +78,18 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     if (raise[k] && lex.first.has(prev.lower) && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(prev.end, t.start)))
       raise[i] = true;
   }
+  // A common first name that is also a word, right before a raised surname: "mark samoylova", "grace t. muris".
+  for (let i = tokens.length - 2; i >= 0; i--) {
+    const t = tokens[i]!;
+    if (raise[i] || (lex.first.get(t.lower) ?? 0) < 100 || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
+    let k = i + 1;
+    if (tokens[k]!.text.length === 1 && k + 1 < tokens.length) k++;
+    const s = tokens[k]!;
+    // The surname must be a known name or hold a letter outside ASCII: "rose periventricular" stays.
+    const surname = lex.last.has(s.lower) || lex.first.has(s.lower) || /[^\x00-\x7f]/.test(s.text);
+    if (raise[k] && surname && s.text.length >= 3 && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(t.end, s.start)))
+      raise[i] = true;
+  }
   for (let i = 1; i + 1 < tokens.length; i++) {
     if (tokens[i]!.text.length === 1 && raise[i - 1] && raise[i + 1]) raise[i] = true;
   }
