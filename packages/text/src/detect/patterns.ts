@@ -105,7 +105,29 @@ function plausibleDate(v: string): boolean {
   return (a <= 12 && b <= 31) || (a <= 31 && b <= 12);
 }
 
+/**
+ * Right after a phone label ("Phone:", "Mobile:", "call me at", "my number is"), any run of digit groups with 6
+ * to 15 digits is the number, whatever its national layout: "00219-8-6881", "087 770", "995 554261234",
+ * "00389 2 757 4540". Not a date or a time.
+ */
+const PHONE_CUE_RE =
+  /\b(?:tel\.?|phone(?:\s+(?:number|no\.?))?|telephone|cell(?:\s+phone)?|mobile|mob\.?|pager|whatsapp|fax|call\s+(?:me\s+)?(?:at|on)|reach\s+(?:me|him|her|us)\s+(?:at|on)|text\s+(?:me\s+(?:at|on)\s+)?|(?:my|his|her|their|our|the)\s+(?:phone\s+|mobile\s+|cell\s+)?number\s+is)\s*[:#.]?\s*(?=[+(\d])/giu;
+const PHONE_AFTER_CUE_RE = /^\+?(?:\(\d{1,5}\)[ .-]?)?\d[\d]*(?:[ .-]\d+){0,6}/u;
+
+function detectCuedPhones(text: string, out: Span[]): void {
+  for (const m of text.matchAll(PHONE_CUE_RE)) {
+    const s = m.index + m[0].length;
+    const v = PHONE_AFTER_CUE_RE.exec(text.slice(s, s + 32));
+    if (v === null || /^[\p{L}\p{N}]/u.test(text.charAt(s + v[0].length))) continue;
+    const d = digitsOf(v[0]);
+    if (d.length < 6 || d.length > 15 || DATE_LIKE.test(v[0]) || TIME_LIKE.test(v[0])) continue;
+    const fax = /^fax/i.test(m[0]);
+    push(out, s, s + v[0].length, fax ? 'FAX' : 'PHONE', 0.85, fax ? 'fax.cue' : 'phone.cue');
+  }
+}
+
 function detectPhones(text: string, out: Span[]): void {
+  detectCuedPhones(text, out);
   for (const m of text.matchAll(PHONE_RE)) {
     let v = m[0];
     let start = m.index;
