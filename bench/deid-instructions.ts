@@ -14,16 +14,18 @@
  * hit only on what files really share.
  *
  * The harness (bench/deid-instructions-harness.ts) is bundled with esbuild into bench/out first: tsx's loader is
- * slow under valgrind. Env: BENCH_IR_FILES (per part, e.g. "small=200:1000,ct=100:300").
+ * slow under valgrind. Env: BENCH_IR_FILES (per part, e.g. "small=200:1000,ct=100:300"); BENCH_IR_BUNDLE (where the
+ * bundle goes; default bench/out/deid-instructions-harness.mjs): two counts of different trees can then run at once.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BENCH_DIR, ensureCorpus, listPath, OUT_DIR, PARTS, type Part } from './generate-corpus.ts';
 
 const HARNESS = join(BENCH_DIR, 'deid-instructions-harness.ts');
-const BUNDLE = join(OUT_DIR, 'deid-instructions-harness.mjs');
+// BENCH_IR_BUNDLE: another path for the bundle, so that two counts (before and after a change) can run at once.
+const BUNDLE = process.env.BENCH_IR_BUNDLE ?? join(OUT_DIR, 'deid-instructions-harness.mjs');
 const DEFAULT_FILES: Record<Part, [number, number]> = { small: [200, 1000], ct: [100, 300], multi: [1, 1] };
 
 function filesFor(part: Part): [number, number] {
@@ -37,29 +39,41 @@ function filesFor(part: Part): [number, number] {
   return [a!, b!];
 }
 
-function instructions(part: Part, files: number, stage: 'loaded' | 'all'): number {
-  const res = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      // One thread, fixed hash and random seeds, a fixed GC schedule: the same count every time.
-      '--predictable',
-      '--predictable-gc-schedule',
-      '--hash-seed=42',
-      '--random-seed=42',
-      BUNDLE,
-      listPath(part),
-      String(files),
-      stage,
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (res.status !== 0) throw new Error(`valgrind failed (${res.status}):\n${res.stderr.slice(-2000)}`);
-  const m = /Collected\s*:\s*(\d+)/.exec(res.stderr);
-  if (!m) throw new Error(`no instruction count in valgrind's output:\n${res.stderr.slice(-2000)}`);
-  return Number(m[1]);
+function instructions(part: Part, files: number, stage: 'loaded' | 'all'): Promise<number> {
+  const res = spawnAsync('valgrind', [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    // One thread, fixed hash and random seeds, a fixed GC schedule: the same count every time.
+    '--predictable',
+    '--predictable-gc-schedule',
+    '--hash-seed=42',
+    '--random-seed=42',
+    BUNDLE,
+    listPath(part),
+    String(files),
+    stage,
+  ]);
+  return res.then(({ status, stderr }) => {
+    if (status !== 0) throw new Error(`valgrind failed (${status}):\n${stderr.slice(-2000)}`);
+    const m = /Collected\s*:\s*(\d+)/.exec(stderr);
+    if (!m) throw new Error(`no instruction count in valgrind's output:\n${stderr.slice(-2000)}`);
+    return Number(m[1]);
+  });
+}
+
+/** Runs a command; resolves with its exit status and stderr (the four counts of a part run at once). */
+function spawnAsync(cmd: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      stderr = (stderr + s).slice(-64 * 1024);
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
 }
 
 async function main(): Promise<void> {
@@ -85,11 +99,14 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const part of parts) {
     const [n1, n2] = filesFor(part);
-    process.stderr.write(`${part}: counting ${n1} and ${n2} files (4 runs under valgrind)\n`);
-    const a = instructions(part, n1, 'loaded');
-    const b = instructions(part, n2, 'loaded');
-    const c = instructions(part, n1, 'all');
-    const d = instructions(part, n2, 'all');
+    process.stderr.write(`${part}: counting ${n1} and ${n2} files (4 runs under valgrind, at once)\n`);
+    // Each count is of its own process, so running them side by side changes no count, only the wall time.
+    const [a, b, c, d] = await Promise.all([
+      instructions(part, n1, 'loaded'),
+      instructions(part, n2, 'loaded'),
+      instructions(part, n1, 'all'),
+      instructions(part, n2, 'all'),
+    ]);
     const marginal = n2 > n1 ? (d - b - (c - a)) / (n2 - n1) : c - a;
     const first = (c - a) / n1;
     rows.push(`| ${part} | ${n1} -> ${n2} | ${(marginal / 1e6).toFixed(2)} M | ${(first / 1e6).toFixed(2)} M |`);
