@@ -41,7 +41,7 @@ function supported(spans: Span[], tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   return spans.filter((s) => {
     if (
-      /^name\.(?:title|cue)$|^address\.(?:street|secondary|cue|numbered|corner)$|^zip|^city\.state|^state\.abbr|^foreign/.test(
+      /^name\.(?:title|cue)$|^address\.(?:street|secondary|cue|numbered|corner)$|^zip|^city\.(?:state|residence)|^state\.abbr|^foreign/.test(
         s.rule,
       )
     )

@@ -6,6 +6,7 @@
  * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
  */
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SAYING_AFTER, SIGN_OFF_BEFORE } from './detect/names.ts';
+import { PLACE_PREFIX } from './detect/place-compounds.ts';
 import { SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
 import type { Lexicons } from './lexicon/names.ts';
 import type { Token } from './tokens.ts';
@@ -16,6 +17,10 @@ export function isLowercaseText(tokens: readonly Token[]): boolean {
   for (const t of tokens) if ((t.cap || t.allCaps) && t.text !== 'I' && !/^I['’]/.test(t.text)) return false;
   return true;
 }
+
+/** Words after which a place is named: where someone lives, comes from or travels to. */
+const PLACE_CUE_BEFORE =
+  /(?:^|[^\p{L}])(?:(?:live|lives|living|lived|born|raised|grew\s+up|based|settled|stationed|staying|stuck|arrived|located)\s+in|(?:from|moved\s+(?:here\s+)?(?:to|from)|travell?(?:ed|ing)\s+to|trip\s+to|flew\s+to|returned\s+to|back\s+to|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in|city\s+of|town\s+of|village\s+of|near|visiting|visited))\s+(?:the\s+)?$/u;
 
 function raisable(t: Token, lex: Lexicons): boolean {
   if (t.text.length < 2 || /[\d'’]/.test(t.text)) return false;
@@ -77,6 +82,24 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     const prev = tokens[k]!;
     if (raise[k] && lex.first.has(prev.lower) && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(prev.end, t.start)))
       raise[i] = true;
+  }
+  // After a cue of residence or travel, a place the city lexicon holds is raised even when its words are English:
+  // "she lives in hart", "we moved here from port o' warren", "returned to mill village".
+  for (let i = 0; i < tokens.length; i++) {
+    if (raise[i]) continue;
+    const before = text.slice(Math.max(0, tokens[i]!.start - 28), tokens[i]!.start);
+    if (!PLACE_CUE_BEFORE.test(before)) continue;
+    let phrase = '';
+    let last = -1;
+    for (let k = i; k < Math.min(tokens.length, i + 4); k++) {
+      phrase =
+        k === i ? tokens[k]!.lower : `${phrase}${text.slice(tokens[k - 1]!.end, tokens[k]!.start)}${tokens[k]!.lower}`;
+      if (lex.cities.has(phrase)) last = k;
+    }
+    // "fort nathanberg", "lake elvie": a place prefix before a word that is raised anyway.
+    if (last < 0 && PLACE_PREFIX.has(tokens[i]!.lower) && raise[i + 1]) last = i;
+    if (last < 0 || (last === i && (FUNCTION_WORDS.has(tokens[i]!.lower) || tokens[i]!.text.length < 3))) continue;
+    for (let k = i; k <= last; k++) if (tokens[k]!.text.length > 1 || k === i) raise[k] = true;
   }
   // A common first name that is also a word, right before a raised surname: "mark samoylova", "grace t. muris".
   for (let i = tokens.length - 2; i >= 0; i--) {

@@ -12,7 +12,7 @@
  */
 import type { Span } from '../types.ts';
 
-const PREFIX = new Set(
+export const PLACE_PREFIX = new Set(
   'new lake port fort mount mt east west north south upper lower great little old san santa santo são saint st ste sankt bad store lille stora lilla nieuw oud groß gross klein nord sud los las costa villa porto puerto cape glen'.split(
     ' ',
   ),
@@ -50,7 +50,7 @@ export function growPlaceCompounds(text: string, spans: readonly Span[], lowerTe
     let start = a.start;
     let end = a.end;
     const pre = /(?:^|[^\p{L}\p{N}])([\p{L}]+)(\.?)[ \t]$/u.exec(text.slice(Math.max(0, a.start - 12), a.start));
-    if (pre && PREFIX.has(pre[1]!.toLowerCase()) && sameCase(pre[1]!, anchorText, lowerText))
+    if (pre && PLACE_PREFIX.has(pre[1]!.toLowerCase()) && sameCase(pre[1]!, anchorText, lowerText))
       start = a.start - 1 - pre[2]!.length - pre[1]!.length;
     const suf = /^[ \t]([\p{L}]+)(?![\p{L}\p{N}])/u.exec(text.slice(a.end, a.end + 16));
     if (suf && SUFFIX.has(suf[1]!.toLowerCase()) && sameCase(suf[1]!, anchorText, lowerText))
