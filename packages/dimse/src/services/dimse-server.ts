@@ -41,6 +41,7 @@ import type {
   DimseServiceName,
 } from './handlers.ts';
 import { negotiateContexts } from './negotiation.ts';
+import { type ConnectionRefusalCode, refusalBeforeAssociation, refusalOfTlsHandshake } from './refusals.ts';
 import { type ScpHandlers, ServiceClassProvider } from './service-class-provider.ts';
 
 export interface DimseServerTlsOptions {
@@ -106,11 +107,16 @@ export type DimseServerEvent =
         | 'protocol-version';
     }
   | { readonly type: 'ended'; readonly association: AssociationInfo; readonly end: AssociationEnd }
-  /** A transport connection closed at once: too many open (in all, or from this address). */
+  /**
+   * A connection refused or cut before any association was decided, with a stable code (refusals.ts): closed at
+   * once, too many open (in all, or from this address); its TLS handshake failed; or no valid A-ASSOCIATE-RQ came in
+   * time (ARTIM, a trickled PDU) or its first PDU was not one (malformed, oversized, unexpected).
+   */
   | {
       readonly type: 'refused';
       readonly remoteAddress: string | undefined;
-      readonly reason: 'connections' | 'peer-connections';
+      readonly reason: 'connections' | 'peer-connections' | 'tls-handshake' | 'before-association';
+      readonly code: string;
     }
   | {
       readonly type: 'operation';
@@ -165,10 +171,17 @@ export class DimseServer {
           (socket) => this.onConnection(socket, true),
         )
       : createTcpServer((socket) => this.onConnection(socket, false));
-    // A failed TLS handshake is the client's problem; it must not reach the process.
-    server.on('tlsClientError', () => {});
-    // The socket layer's own cap also counts connections still in their TLS handshake (onConnection sees them after).
+    // A failed TLS handshake is the client's problem; it must not reach the process, only the refusal count.
+    server.on('tlsClientError', (error: unknown, socket: Socket) => {
+      const code = refusalOfTlsHandshake(error);
+      if (code) this.refused(socket.remoteAddress, 'tls-handshake', code);
+    });
+    // The socket layer's own cap also counts connections still in their TLS handshake (onConnection sees them after);
+    // the connections it drops are refusals like those onConnection closes.
     server.maxConnections = this.options.maxConnections ?? 2 * (this.options.maxAssociations ?? 100);
+    server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.refused(data?.remoteAddress, 'connections', 'CONNECTION_LIMIT'),
+    );
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -196,11 +209,9 @@ export class DimseServer {
     const maxConnections = o.maxConnections ?? 2 * (o.maxAssociations ?? 100);
     const fromPeer = this.connectionsByPeer.get(peer) ?? 0;
     if (this.connections >= maxConnections || fromPeer >= (o.maxConnectionsPerPeer ?? maxConnections)) {
-      o.onEvent?.({
-        type: 'refused',
-        remoteAddress: socket.remoteAddress,
-        reason: this.connections >= maxConnections ? 'connections' : 'peer-connections',
-      });
+      const all = this.connections >= maxConnections;
+      const code: ConnectionRefusalCode = all ? 'CONNECTION_LIMIT' : 'PEER_CONNECTION_LIMIT';
+      this.refused(socket.remoteAddress, all ? 'connections' : 'peer-connections', code);
       socket.on('error', () => {});
       socket.destroy();
       return;
@@ -213,15 +224,38 @@ export class DimseServer {
     });
     const id = this.nextId++;
     const channel = new DimseChannel();
+    // Once negotiation decides, the 'rejected' or 'associated' / 'ended' events tell the rest.
+    let decided = false;
     const association = Association.accept(socket, {
       ...(this.options.timeouts !== undefined ? { timeouts: this.options.timeouts } : {}),
       maxPduLength: this.options.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH,
-      negotiate: (rq) => this.negotiate(rq, channel, { id, socket, tls }),
+      negotiate: async (rq) => {
+        const decision = await this.negotiate(rq, channel, { id, socket, tls });
+        decided = true;
+        return decision;
+      },
     });
     channel.association = association;
     association.user = channel;
     this.active.add(association);
-    void association.whenEnded().then(() => this.active.delete(association));
+    const remoteAddress = socket.remoteAddress;
+    void association.whenEnded().then((end) => {
+      this.active.delete(association);
+      const code = decided ? undefined : refusalBeforeAssociation(end);
+      if (code) this.refused(remoteAddress, 'before-association', code);
+    });
+  }
+
+  private refused(
+    remoteAddress: string | undefined,
+    reason: Extract<DimseServerEvent, { type: 'refused' }>['reason'],
+    code: string,
+  ): void {
+    try {
+      this.options.onEvent?.({ type: 'refused', remoteAddress, reason, code });
+    } catch {
+      // A listener's bookkeeping must not break the server's.
+    }
   }
 
   private reject(

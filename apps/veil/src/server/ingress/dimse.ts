@@ -160,8 +160,12 @@ export class DimseIngress {
             'association rejected',
           );
         } else if (e.type === 'refused') {
-          refused(e.reason === 'connections' ? 'CONNECTION_LIMIT' : 'PEER_CONNECTION_LIMIT');
-          log.warn({ event: 'dimse.refused', ingress: this.name, reason: e.reason }, 'connection refused');
+          // Every refusal before an association is decided: connection limits, TLS, ARTIM, a bad first PDU.
+          refused(e.code);
+          log.warn(
+            { event: 'dimse.refused', ingress: this.name, reason: e.reason, code: e.code },
+            'connection refused',
+          );
         } else if (e.type === 'ended' && e.end.kind === 'aborted' && e.end.code?.startsWith('TIMEOUT')) {
           refused(e.end.code);
           log.warn({ event: 'dimse.timeout', ingress: this.name, code: e.end.code }, 'association aborted');
