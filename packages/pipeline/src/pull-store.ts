@@ -30,6 +30,11 @@ export function pullFinishedAt(state: PullState, now: number): number | null {
   return FINISHED_PULL_STATES.includes(state) ? now : null;
 }
 
+/** A risk batch needs a (new) report when it holds rows its last report did not cover. */
+export function batchNeedsReport(b: RiskBatch): boolean {
+  return b.rows > b.reportedRows;
+}
+
 export interface NewPull {
   readonly id: string;
   /** Where from, without credentials: `AE@host:port` or a DICOMweb base URL. */

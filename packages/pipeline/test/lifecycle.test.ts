@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  batchNeedsReport,
   canLeaseDelivery,
   canLeaseJob,
   deliveryAfterResult,
@@ -167,9 +168,12 @@ test('studies: counted and reopened by an instance; stable only when quiet and e
   assert.deepEqual([reopened.state, reopened.instances, reopened.stableAt, reopened.outcome], ['open', 3, null, null]);
 });
 
-test('pulls: finished when done or cancelled', () => {
+test('pulls: finished when done or cancelled; a risk batch reported again once it has new rows', () => {
   assert.equal(pullFinishedAt('done', 5), 5);
   assert.equal(pullFinishedAt('cancelled', 5), 5);
   assert.equal(pullFinishedAt('running', 5), null);
   assert.equal(pullFinishedAt('retrieved', 5), null);
+  const batch = { batch: 'b', rows: 3, reportedRows: 3, reportedAt: 1, summary: null };
+  assert.equal(batchNeedsReport(batch), false, 'every row reported');
+  assert.equal(batchNeedsReport({ ...batch, rows: 4 }), true, 'a row since the last report');
 });

@@ -7,6 +7,7 @@
  *   await pulls.init();
  */
 import {
+  batchNeedsReport,
   type JsonObject,
   MISSING_JOB_STATE,
   NEW_PULL_ROW_STATUS,
@@ -249,10 +250,8 @@ export class PostgresPullStore implements PullStore {
   }
 
   async listUnreportedBatches(): Promise<RiskBatch[]> {
-    const rows = await this.#rows(
-      `SELECT * FROM (${this.#batchSelect()}) x WHERE rows > reported_rows ORDER BY created_at, batch`,
-    );
-    return rows.map(toBatch);
+    const rows = await this.#rows(`SELECT * FROM (${this.#batchSelect()}) x ORDER BY created_at, batch`);
+    return rows.map(toBatch).filter(batchNeedsReport);
   }
 
   async getRiskBatch(batch: string): Promise<RiskBatch | undefined> {

@@ -8,6 +8,7 @@
  *   await pulls.init();
  */
 import {
+  batchNeedsReport,
   type JsonObject,
   MISSING_JOB_STATE,
   NEW_PULL_ROW_STATUS,
@@ -214,10 +215,8 @@ export class SqlitePullStore implements PullStore {
   }
 
   async listUnreportedBatches(): Promise<RiskBatch[]> {
-    const rows = this.#conn
-      .prepare(`SELECT * FROM (${BATCH_SELECT}) WHERE rows > reported_rows ORDER BY created_at, batch`)
-      .all() as Row[];
-    return rows.map(toBatch);
+    const rows = this.#conn.prepare(`SELECT * FROM (${BATCH_SELECT}) ORDER BY created_at, batch`).all() as Row[];
+    return rows.map(toBatch).filter(batchNeedsReport);
   }
 
   async getRiskBatch(batch: string): Promise<RiskBatch | undefined> {
