@@ -569,6 +569,17 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       assert.equal((await store.listStudies()).length, 2);
     });
 
+    it('studies: concurrent first instances of one study are each counted', async () => {
+      const store = await fresh();
+      const ids = Array.from({ length: 8 }, (_, i) => newJobId(T0 + i));
+      for (const id of ids) await store.createJob(newJob({ id }), T0);
+      await Promise.all(ids.map((id, i) => store.saveJob(id, { states: ['queued'] }, { studyKey: 'SX' }, T0 + 10 + i)));
+      const s = await store.getStudy('SX');
+      assert.equal(s?.instances, 8);
+      assert.equal(s?.firstSeenAt !== undefined && s.firstSeenAt >= T0 + 10, true);
+      assert.equal(s?.lastSeenAt, T0 + 17);
+    });
+
     it('audit: appended in order, filtered by job, paged by seq', async () => {
       const store = await fresh();
       const { id } = await store.createJob(newJob(), T0);
