@@ -109,7 +109,7 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     if (tokens[k]!.text.length === 1 && k + 1 < tokens.length) k++;
     const s = tokens[k]!;
     // The surname must be a known name or hold a letter outside ASCII: "rose periventricular" stays.
-    const surname = lex.last.has(s.lower) || lex.first.has(s.lower) || /[^\x00-\x7f]/.test(s.text);
+    const surname = lex.last.has(s.lower) || lex.first.has(s.lower) || /[^ -~]/.test(s.text);
     if (raise[k] && surname && s.text.length >= 3 && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(t.end, s.start)))
       raise[i] = true;
   }
