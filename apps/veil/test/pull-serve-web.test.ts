@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { scanFile } from '@veil/core';
 import pg from 'pg';
+import { generateToken, hashToken } from '../src/server/auth.ts';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
@@ -92,16 +93,35 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     assert.equal(uids.length, 2);
 
     const [webPort] = await freePorts(1);
+    // The source asks for a bearer token: the gateway sends the one of server.pulls.dicomweb's token file.
+    const sourceToken = generateToken();
+    writeFileSync(join(tmp, 'pacs.token'), `${sourceToken}\n`, { mode: 0o600 });
     const web = spawn(
       process.execPath,
-      [bin, 'dicomweb-serve', '--dir', originals, '--port', String(webPort), '--quiet'],
+      [
+        bin,
+        'dicomweb-serve',
+        '--dir',
+        originals,
+        '--port',
+        String(webPort),
+        '--quiet',
+        '--token-hash',
+        hashToken(sourceToken),
+      ],
       {
         stdio: 'ignore',
       },
     );
     webs.push(web);
     const base = `http://127.0.0.1:${webPort}/dicom-web`;
-    await waitFor('dicomweb-serve', async () => (await fetch(`${base}/studies`).catch(() => undefined))?.ok, 30_000);
+    const authed = { headers: { authorization: `Bearer ${sourceToken}` } };
+    await waitFor(
+      'dicomweb-serve',
+      async () => (await fetch(`${base}/studies`, authed).catch(() => undefined))?.ok,
+      30_000,
+    );
+    assert.equal((await fetch(`${base}/studies`)).status, 401, 'the source refuses a request without its token');
 
     const config = writeConfig(tmp, {
       deid: HEADER_ONLY_DEID,
@@ -113,6 +133,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       studies: { stableAfterSeconds: 0.5 },
       sweepSeconds: 0.2,
       http: { port: 0 },
+      pulls: { dicomweb: [{ url: `http://127.0.0.1:${webPort}/`, tokenFile: './pacs.token' }] },
       log: { level: 'warn' },
     });
     mkdirSync(join(tmp, 'inbox'));

@@ -326,6 +326,23 @@ const serverSchema = z.strictObject({
       }),
     ])
     .default({ host: '127.0.0.1', port: 9464, maxRequestBytes: 4 * 1024 * 1024 }),
+  /** Gateway pull jobs (POST /api/pulls). */
+  pulls: z
+    .strictObject({
+      /**
+       * DICOMweb sources that ask for a bearer token: a pull whose source URL is `url` or under it sends the first line
+       * of `tokenFile`, read when the pull starts (the pull stores its URL only, never the token).
+       */
+      dicomweb: z
+        .array(
+          z.strictObject({
+            url: z.string().regex(/^https?:\/\/[^\s@?#]+$/),
+            tokenFile: z.string().min(1),
+          }),
+        )
+        .default([]),
+    })
+    .default({ dicomweb: [] }),
   /** Purposes of use, region policy, facility (governance-config.ts). */
   governance: governanceSchema,
   /** Signed checkpoints of the audit chain. */

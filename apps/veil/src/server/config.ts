@@ -66,6 +66,7 @@ export function loadServerConfig(file: string): LoadedServerConfig {
     destinations: server.destinations.map((d) => resolveDestinationPaths(base, d)),
     ...(typeof server.deid === 'string' ? { deid: abs(base, server.deid) } : {}),
     ...(server.crosswalk ? { crosswalk: { publicKey: abs(base, server.crosswalk.publicKey) } } : {}),
+    pulls: { dicomweb: server.pulls.dicomweb.map((s) => ({ ...s, tokenFile: abs(base, s.tokenFile) })) },
     audit: {
       ...server.audit,
       ...(server.audit.signingKey !== undefined ? { signingKey: abs(base, server.audit.signingKey) } : {}),

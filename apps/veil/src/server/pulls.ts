@@ -486,7 +486,7 @@ export class PullManager {
       try {
         source =
           from.kind === 'web'
-            ? openDicomwebSource({ url: from.url, timeoutMs })
+            ? openDicomwebSource({ url: from.url, token: sourceToken(this.#o.config, from.url), timeoutMs })
             : await openDimseSource({
                 ...from,
                 callingAe: opts.callingAe,
@@ -655,6 +655,28 @@ function newPullId(now: number): string {
   let rand = '';
   for (const b of randomBytes(16)) rand += DIGITS[b & 31]!;
   return time + rand;
+}
+
+/**
+ * The bearer token for a DICOMweb source from server.pulls.dicomweb (the longest configured URL the source is or is
+ * under), read from its file now; undefined when none is configured. PULL_SOURCE_TOKEN_UNREADABLE when the file
+ * cannot be read or is empty (the pull is tried again at the next start).
+ */
+export function sourceToken(config: LoadedServerConfig, url: string): string | undefined {
+  const trim = (u: string): string => u.replace(/\/+$/, '');
+  const target = trim(url);
+  const entry = config.server.pulls.dicomweb
+    .filter((s) => target === trim(s.url) || target.startsWith(`${trim(s.url)}/`))
+    .sort((a, b) => b.url.length - a.url.length)[0];
+  if (entry === undefined) return undefined;
+  let token: string | undefined;
+  try {
+    token = readFileSync(entry.tokenFile, 'utf8').split(/\r?\n/)[0]?.trim();
+  } catch {
+    token = undefined;
+  }
+  if (!token) throw new PullError('PULL_SOURCE_TOKEN_UNREADABLE', 500);
+  return token;
 }
 
 function redactUrl(url: string): string {
