@@ -1,11 +1,11 @@
 /**
  * `veil_refused_total{listener,code}` counts the DIMSE listener's refusals before an A-ASSOCIATE-RQ, read from the
  * running server's metrics: a peer silent until ARTIM, a peer trickling its request past ARTIM, a garbage or
- * oversized first PDU, connections over the per-peer and the total limit, and (with openssl) a TLS handshake without
- * the client certificate the listener requires. A legitimate echo still succeeds afterwards.
+ * oversized first PDU, connections over the per-peer and the total limit, and (with openssl) TLS handshakes without
+ * the client certificate the listener requires, with a rogue CA's, not TLS at all, or silent. A legitimate echo still succeeds afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,7 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
             aeTitle: 'VEIL',
             port: 0,
             tls: { cert: './server.crt', key: './server.key', clientCa: './ca.crt' },
+            limits: { associateSeconds: 0.5 },
           },
         ]
       : [];
@@ -166,13 +167,28 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
     });
   });
 
-  test('a TLS handshake without the required client certificate: TLS_HANDSHAKE_FAILED', {
+  test('TLS: no or a rogue client certificate, plain DICOM, silence: TLS_CLIENT_CERTIFICATE_REFUSED, TLS_HANDSHAKE_FAILED, TIMEOUT_TLS_HANDSHAKE', {
     skip: !hasOpenssl && 'openssl is not installed',
   }, async () => {
-    const s = tlsConnect({ port: server.ingressPorts.secure!, host: '127.0.0.1', rejectUnauthorized: false });
-    s.on('error', () => {});
-    s.resume();
-    await closed(s);
-    assert.equal(await counted('secure', 'TLS_HANDSHAKE_FAILED'), 1);
+    const port = server.ingressPorts.secure!;
+    const pem = (name: string): string => readFileSync(join(root, name), 'utf8');
+    const handshakes = [
+      { port, host: '127.0.0.1', rejectUnauthorized: false },
+      { port, host: '127.0.0.1', rejectUnauthorized: false, cert: pem('intruder.crt'), key: pem('intruder.key') },
+    ];
+    for (const [i, options] of handshakes.entries()) {
+      const s = tlsConnect(options);
+      s.on('error', () => {});
+      s.resume();
+      await closed(s);
+      assert.equal(await counted('secure', 'TLS_CLIENT_CERTIFICATE_REFUSED', i + 1), i + 1);
+    }
+    const plain = await open(port);
+    plain.write(new Uint8Array([0x01, 0, 0, 0, 0, 0x44]));
+    await closed(plain);
+    assert.equal(await counted('secure', 'TLS_HANDSHAKE_FAILED'), 1, 'plain DICOM on the TLS port');
+    const silent = await open(port);
+    await closed(silent);
+    assert.equal(await counted('secure', 'TIMEOUT_TLS_HANDSHAKE'), 1);
   });
 });

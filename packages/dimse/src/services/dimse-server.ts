@@ -171,10 +171,12 @@ export class DimseServer {
           (socket) => this.onConnection(socket, true),
         )
       : createTcpServer((socket) => this.onConnection(socket, false));
-    // A failed TLS handshake is the client's problem; it must not reach the process, only the refusal count.
-    server.on('tlsClientError', (error: unknown, socket: Socket) => {
-      const code = refusalOfTlsHandshake(error);
+    // A failed TLS handshake is the client's problem; it must not reach the process, only the refusal count. The
+    // socket is closed here: node:tls only reports a handshake timeout, and a silent peer would keep its connection.
+    server.on('tlsClientError', (error: unknown, socket: Socket & { authorizationError?: unknown }) => {
+      const code = refusalOfTlsHandshake(error, socket.authorizationError);
       if (code) this.refused(socket.remoteAddress, 'tls-handshake', code);
+      socket.destroy();
     });
     // The socket layer's own cap also counts connections still in their TLS handshake (onConnection sees them after);
     // the connections it drops are refusals like those onConnection closes.

@@ -5,7 +5,8 @@
  *
  *   CONNECTION_LIMIT, PEER_CONNECTION_LIMIT   the transport connection closed at once: too many open, in all or
  *                                              from this address (maxConnections, maxConnectionsPerPeer)
- *   TLS_HANDSHAKE_FAILED, TIMEOUT_TLS_HANDSHAKE  no TLS session (no or a wrong client certificate, not TLS, too slow)
+ *   TLS_CLIENT_CERTIFICATE_REFUSED            no client certificate, or one the configured CA did not sign
+ *   TLS_HANDSHAKE_FAILED, TIMEOUT_TLS_HANDSHAKE  no TLS session otherwise (not TLS at all, too slow)
  *   TIMEOUT_ARTIM, TIMEOUT_PDU, ...           no complete A-ASSOCIATE-RQ in time (ARTIM, a PDU trickled past pduMs)
  *   UL_UNRECOGNIZED_PDU, UL_PDU_TOO_LONG, UL_..., UNEXPECTED_PDU   a first PDU that is not a valid A-ASSOCIATE-RQ
  *
@@ -26,11 +27,15 @@ export function refusalBeforeAssociation(end: AssociationEnd): string | undefine
 }
 
 /**
- * The code of a failed TLS handshake (node:tls `tlsClientError`); undefined when the peer reset the connection
- * itself (it refused us, or went away).
+ * The code of a failed TLS handshake (node:tls `tlsClientError`, with the socket's `authorizationError`): a client
+ * certificate missing or not signed by the configured CA (node:tls ends such a session itself, which reads as a
+ * reset with an authorization error), the handshake's deadline, or any other failure (not TLS at all, nothing in
+ * common). Undefined when the peer reset the connection itself (it refused us, or went away).
  */
-export function refusalOfTlsHandshake(error: unknown): string | undefined {
+export function refusalOfTlsHandshake(error: unknown, authorizationError?: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return 'TLS_CLIENT_CERTIFICATE_REFUSED';
+  if (authorizationError !== null && authorizationError !== undefined) return 'TLS_CLIENT_CERTIFICATE_REFUSED';
   if (code === 'ECONNRESET' || code === 'EPIPE') return undefined;
   return code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'TIMEOUT_TLS_HANDSHAKE' : 'TLS_HANDSHAKE_FAILED';
 }
