@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { DimseClient, DimseServer, type DimseServerEvent, encodePdu, VERIFICATION_SOP_CLASS } from '../src/index.ts';
+import { refusalBeforeAssociation, refusalOfTlsHandshake } from '../src/services/refusals.ts';
 
 const IMPLICIT = '1.2.840.10008.1.2';
 type Refused = Extract<DimseServerEvent, { type: 'refused' }>;
@@ -180,4 +181,26 @@ describe('DimseServer refusals: connection limits', () => {
     for (const s of held) assert.equal(s.destroyed, false, 'the connections within the limits stay open');
     for (const s of held) s.destroy();
   });
+});
+
+test('refusal codes: only what Veil ended counts; a peer leaving on its own does not', () => {
+  assert.equal(
+    refusalBeforeAssociation({ kind: 'aborted', by: 'local', source: 0, reason: 0, code: 'TIMEOUT_ARTIM' }),
+    'TIMEOUT_ARTIM',
+  );
+  assert.equal(refusalBeforeAssociation({ kind: 'aborted', by: 'local', source: 0, reason: 0 }), 'LOCAL_ABORT');
+  assert.equal(refusalBeforeAssociation({ kind: 'aborted', by: 'peer', source: 0, reason: 0 }), undefined);
+  assert.equal(refusalBeforeAssociation({ kind: 'closed' }), undefined);
+  const err = (code: string) => Object.assign(new Error('x'), { code });
+  assert.equal(
+    refusalOfTlsHandshake(err('ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE')),
+    'TLS_CLIENT_CERTIFICATE_REFUSED',
+  );
+  assert.equal(
+    refusalOfTlsHandshake(err('ECONNRESET'), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+    'TLS_CLIENT_CERTIFICATE_REFUSED',
+  );
+  assert.equal(refusalOfTlsHandshake(err('ECONNRESET'), null), undefined);
+  assert.equal(refusalOfTlsHandshake(err('ERR_TLS_HANDSHAKE_TIMEOUT')), 'TIMEOUT_TLS_HANDSHAKE');
+  assert.equal(refusalOfTlsHandshake(err('ERR_SSL_WRONG_VERSION_NUMBER')), 'TLS_HANDSHAKE_FAILED');
 });
