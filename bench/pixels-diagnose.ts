@@ -29,7 +29,7 @@ const JSL = resolve(root, '..', 'shared', 'data', 'dicom', 'jsl-dicom-deid-datas
 const filter = process.argv[2] ?? '';
 const detector = await loadPpOcrDetector();
 const codec = await loadDcmjsCodecs();
-const config = parsePixelTextConfig(undefined);
+const config = parsePixelTextConfig(process.env.DIAG_MARGIN ? { margin: Number(process.env.DIAG_MARGIN) } : undefined);
 
 interface Gt {
   annotation: { key?: { text?: string; bbox?: number[] }; value?: { text?: string; bbox?: number[] } }[];
@@ -40,6 +40,7 @@ let removed = 0;
 let outside = 0;
 let pixels = 0;
 let ms = 0;
+let cpu = 0;
 for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includes(filter))) {
   const file = scanFile(new Uint8Array(readFileSync(join(JSL, name))));
   const px = openPixels(file, codec);
@@ -50,8 +51,11 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
   const a = samplesOf(orig);
   const img = toRgb8(px.decodeFrame(0), px.module.palette);
   const t0 = performance.now();
-  const res = await scanAndRedact(file, px, { detector, codec, config });
+  const c0 = process.cpuUsage();
+  const res = await scanAndRedact(file, px, { detector, codec, config, closerLooks: !process.env.DIAG_NO_CLOSER });
   ms += performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
+  cpu += (c1.user + c1.system) / 1000;
   const outFrame = res.changed.get(0);
   const b = outFrame ? samplesOf(outFrame) : a;
   const gt = JSON.parse(readFileSync(join(JSL, name.replace(/\.dcm$/, '.gt.json')), 'utf8')) as Gt;
@@ -166,10 +170,23 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     for (const bx of boxesFound) {
       let o = 0;
       for (let y = bx.y0; y < bx.y1; y++) for (let xx = bx.x0; xx < bx.x1; xx++) if (!inBox[y * w + xx]) o++;
-      if (o > 0) process.stdout.write(`    box [${bx.x0},${bx.y0},${bx.x1},${bx.y1}] ${bx.source} outside ${o}\n`);
+      const onGt = gt.annotation.some((x) =>
+        [x.key?.bbox, x.value?.bbox].some(
+          (bb) =>
+            bb &&
+            (bb[0] as number) < bx.x1 &&
+            bx.x0 < (bb[2] as number) &&
+            (bb[1] as number) < bx.y1 &&
+            bx.y0 < (bb[3] as number),
+        ),
+      );
+      if (o > 0)
+        process.stdout.write(
+          `    box [${bx.x0},${bx.y0},${bx.x1},${bx.y1}] ${bx.source} ${onGt ? 'on-gt' : 'off-gt'} outside ${o}\n`,
+        );
     }
   }
 }
 process.stdout.write(
-  `recall ${removed}/${boxes} = ${(removed / boxes).toFixed(3)}; outside ${((100 * outside) / pixels).toFixed(2)}%; scan ${ms.toFixed(0)} ms\n`,
+  `recall ${removed}/${boxes} = ${(removed / boxes).toFixed(3)}; outside ${((100 * outside) / pixels).toFixed(2)}%; scan ${ms.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms)\n`,
 );

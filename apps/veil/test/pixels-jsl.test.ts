@@ -177,8 +177,8 @@ describe('burned-in text on real data (veil deid, pixels.cleanPixelData)', () =>
         `${removed}/${boxes} (recall ${recall.toFixed(3)}; by area ${areaRemoved}/${boxes}); ${illegible} illegible boxes ` +
         `not counted; pixels changed outside the boxes ${(outsideShare * 100).toFixed(2)}% of released images\n`,
     );
-    assert.ok(recall >= 0.92, `recall ${recall.toFixed(3)} under the floor 0.92`);
-    assert.ok(outsideShare < 0.012, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
+    assert.ok(recall >= 0.94, `recall ${recall.toFixed(3)} under the floor 0.94`);
+    assert.ok(outsideShare < 0.013, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
   });
 
   test('CT/MR slices without burned-in text come out pixel-identical', async () => {

@@ -41,7 +41,9 @@ import type { PixelTextConfig } from './config.ts';
 import { openPixels, type PixelAccess } from './decode.ts';
 import { extendLines } from './detect/extend.ts';
 import type { TextDetector } from './detect/port.ts';
+import { detectorScale } from './detect/ppocr.ts';
 import { followStrips } from './detect/strips.ts';
+import { lookCloser } from './detect/views.ts';
 import type { DecodedFrame } from './frame.ts';
 import type { PixelModule } from './pixel-module.ts';
 import { classifyLine, type Identifiers, identifiersOf, valueStart } from './recognize/classify.ts';
@@ -57,6 +59,8 @@ export interface PixelStageOptions {
   readonly config: PixelTextConfig;
   /** Reads each detected line; required when config.redact is 'identifying' (else the file is held back). */
   readonly recognizer?: TextRecognizer | undefined;
+  /** Closer looks along and around found lines (strips.ts, views.ts) in the text stage; default true. */
+  readonly closerLooks?: boolean;
 }
 
 /** Frames the detector found empty, by hash of its input: bounded, most recent kept. */
@@ -101,8 +105,9 @@ function hasPixels(file: DicomFile): boolean {
 
 /**
  * Detector boxes of one frame (through the empty-frame cache), in frame coordinates, and the image they are on.
- * `follow`: each line is looked at again in a closer strip (strips.ts) to find the rest of it; the text stage
- * does, verification (which only counts lines) does not.
+ * `follow`: each line is looked at again in a closer strip (strips.ts) to find the rest of it, and the
+ * surroundings of the lines in views stretched at the dark and bright end (views.ts) for faint text beside them;
+ * the text stage does, verification (which counts the lines of the detector's own view) does not.
  */
 async function detectFrame(
   detector: TextDetector,
@@ -116,7 +121,10 @@ async function detectFrame(
   if (cache.has(h)) return { boxes: [], img };
   let boxes = extendLines(img, await detector.detect(img));
   if (boxes.length === 0) cache.add(h);
-  else if (follow) boxes = await followStrips(detector, img, boxes);
+  else if (follow) {
+    const closer = await lookCloser(detector, img, boxes, detectorScale(img.width, img.height));
+    boxes = [...(await followStrips(detector, img, boxes)), ...closer];
+  }
   return { boxes, img };
 }
 
@@ -179,7 +187,11 @@ export async function scanAndRedact(
     const frame = px.decodeFrame(i);
     const grown = (found: Box[]) =>
       found.map((b) => grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows));
-    const first = await identifyingLines(await detectFrame(options.detector, cache, frame, m, true), options, ids);
+    const first = await identifyingLines(
+      await detectFrame(options.detector, cache, frame, m, options.closerLooks ?? true),
+      options,
+      ids,
+    );
     const all = grown([...first.fill, ...regions]);
     if (all.length === 0) {
       kept += first.kept.length;
@@ -190,7 +202,7 @@ export async function scanAndRedact(
     // Filling a line can uncover a neighbour the detector had merged away: look again, a bounded number of times.
     // Lines kept under redact: identifying are found (and read) again; only new identifying ones are filled.
     for (let pass = 0; pass < EXTRA_PASSES; pass++) {
-      const again = await identifyingLines(await detectFrame(options.detector, cache, frame, m, true), options, ids);
+      const again = await identifyingLines(await detectFrame(options.detector, cache, frame, m, false), options, ids);
       keptHere = again.kept.length;
       const more = grown(again.fill);
       if (more.length === 0) break;

@@ -46,6 +46,15 @@ export function defaultDetectorModelPath(): string {
   return join(dirname(entry), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
 }
 
+/**
+ * The scale a frame of this size is run at: small frames up-scaled to a `minSide` long side, at most 4x (beyond
+ * that the detector sees texture in anatomy as text), large ones down-scaled to `maxSide`.
+ */
+export function detectorScale(width: number, height: number, minSide = 1024, maxSide = 1280): number {
+  const long = Math.max(width, height);
+  return long < minSide ? Math.min(4, minSide / long) : Math.min(1, maxSide / long);
+}
+
 function round32(v: number): number {
   return Math.max(32, Math.round(v / 32) * 32);
 }
@@ -94,9 +103,7 @@ export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<Tex
 
   return {
     async detect(img: Rgb8): Promise<Box[]> {
-      const long = Math.max(img.width, img.height);
-      // Small frames are up-scaled, at most 4x: beyond that the detector sees texture in anatomy as text.
-      const scale = long < minSide ? Math.min(4, minSide / long) : Math.min(1, maxSide / long);
+      const scale = detectorScale(img.width, img.height, minSide, maxSide);
       const whole: Rect = { x: 0, y: 0, w: img.width, h: img.height };
       if (!usePrefilter) return run(img, whole, scale);
       const rects = textLikeRegions(img);

@@ -1,0 +1,117 @@
+/**
+ * Second looks at the surroundings of text already found, in two more renderings of the frame: the dark end of
+ * the display stretched over the whole range (display values 0-48 -> 0-255) and the bright end likewise
+ * (207-255 -> 0-255). The detector's view (render.ts) scales a frame between its 0.1th and 99.9th percentiles, so
+ * text drawn a few levels away from a dark or bright background (dark text on the noise of MR air, white text on
+ * bright anatomy of a chest X-ray) has a display contrast of 15-45 of 255, which the network does not resolve; in
+ * the stretched view it is contrasted like any other text.
+ *
+ * Only where the first look found text, and only near it (rectangles of 10 text heights left and right and 3
+ * above and below each line, joined): burned-in annotations come in blocks, and a frame without any detected line
+ * is never looked at again, so slices without text stay untouched. A view is skipped when under 5% of the frame
+ * lies in its band (no background of that kind to hide text on). Lines found in a view are fitted and followed
+ * in that view (extend.ts, strips.ts); one already covered by a first-look line (half its area) is dropped.
+ *
+ * Example:
+ *   const more = await lookCloser(detector, img, lines, scale);
+ */
+import { type Box, intersection } from '../box.ts';
+import type { Rgb8 } from '../render.ts';
+import { extendLines } from './extend.ts';
+import type { TextDetector } from './port.ts';
+import type { Rect } from './prefilter.ts';
+import { followStrips } from './strips.ts';
+
+/** Display bands stretched to the full range: [low, high] of max(R, G, B). */
+export const VIEW_BANDS: readonly (readonly [number, number])[] = [
+  [0, 48],
+  [207, 255],
+];
+
+/** The share of pixels whose grey (max of R, G, B) lies in [lo, hi]. */
+function bandShare(img: Rgb8, lo: number, hi: number): number {
+  const src = img.rgb;
+  let n = 0;
+  for (let j = 0; j < src.length; j += 3) {
+    const g = Math.max(src[j] as number, src[j + 1] as number, src[j + 2] as number);
+    if (g >= lo && g <= hi) n++;
+  }
+  return n / (img.width * img.height);
+}
+
+/** The frame with [lo, hi] stretched to 0-255 (each channel), values outside clamped. */
+export function stretched(img: Rgb8, lo: number, hi: number): Rgb8 {
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = Math.max(0, Math.min(255, Math.round(((v - lo) * 255) / (hi - lo))));
+  const rgb = new Uint8Array(img.rgb.length);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = lut[img.rgb[i] as number] as number;
+  return { width: img.width, height: img.height, rgb };
+}
+
+/** Rectangles around the lines (10 text heights left and right, 3 above and below), overlapping ones joined. */
+export function surroundings(lines: readonly Box[], width: number, height: number): Rect[] {
+  const rs = lines.map((l) => {
+    const th = l.y1 - l.y0;
+    return {
+      x0: Math.max(0, l.x0 - 10 * th),
+      y0: Math.max(0, l.y0 - 3 * th),
+      x1: Math.min(width, l.x1 + 10 * th),
+      y1: Math.min(height, l.y1 + 3 * th),
+    };
+  });
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let i = 0; i < rs.length && !merged; i++) {
+      for (let j = i + 1; j < rs.length; j++) {
+        const a = rs[i] as (typeof rs)[number];
+        const b = rs[j] as (typeof rs)[number];
+        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) {
+          rs[i] = {
+            x0: Math.min(a.x0, b.x0),
+            y0: Math.min(a.y0, b.y0),
+            x1: Math.max(a.x1, b.x1),
+            y1: Math.max(a.y1, b.y1),
+          };
+          rs.splice(j, 1);
+          merged = true;
+          break;
+        }
+      }
+    }
+  }
+  return rs.map((r) => ({ x: r.x0, y: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0 }));
+}
+
+/**
+ * Lines found in the stretched views near the first look's `lines` and not already covered by them. `scale`: the
+ * detector's scale for the whole frame (ppocr.ts detectorScale), so text is seen at the size the first look saw it.
+ */
+export async function lookCloser(
+  detector: TextDetector,
+  img: Rgb8,
+  lines: readonly Box[],
+  scale: number,
+): Promise<Box[]> {
+  const detectIn = detector.detectIn?.bind(detector);
+  const near = lines.filter((l) => l.source === 'detector');
+  if (!detectIn || near.length === 0) return [];
+  const rects = surroundings(near, img.width, img.height);
+  const more: Box[] = [];
+  for (const [lo, hi] of VIEW_BANDS) {
+    if (bandShare(img, lo, hi) < 0.05) continue;
+    const view = stretched(img, lo, hi);
+    // The whole view is run, and only the lines near the first look's are kept: run on the surroundings alone, the
+    // network missed faint lines it finds in the whole frame (it sees the frame's context).
+    const whole = { x: 0, y: 0, w: img.width, h: img.height };
+    const found = (await detectIn(view, whole, scale)).filter((f) =>
+      rects.some((r) => f.x0 < r.x + r.w && r.x < f.x1 && f.y0 < r.y + r.h && r.y < f.y1),
+    );
+    const known = [...lines, ...more];
+    const fresh = extendLines(view, found).filter((f) => {
+      const a = (f.x1 - f.x0) * (f.y1 - f.y0);
+      return !known.some((k) => intersection(f, k) >= 0.5 * a);
+    });
+    if (fresh.length > 0) more.push(...(await followStrips(detector, view, fresh)));
+  }
+  return more;
+}
