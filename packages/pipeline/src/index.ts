@@ -28,4 +28,5 @@ export * from './queue.ts';
 export * from './runner.ts';
 export * from './store.ts';
 export * from './store-rows.ts';
+export * from './store-transactions.ts';
 export * from './study-settling.ts';

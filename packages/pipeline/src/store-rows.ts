@@ -1,6 +1,6 @@
 /**
- * Rows of the job store's tables into the model's records, shared by the SQL backends. The drivers differ only in
- * how a JSON column arrives: SQLite returns its text, PostgreSQL's jsonb an object already.
+ * Rows of the job store's tables into the model's records and back, shared by the SQL backends. The drivers differ
+ * only in how a JSON column arrives: SQLite returns its text, PostgreSQL's jsonb an object already.
  */
 import type {
   AuditEntry,
@@ -107,6 +107,58 @@ export function rowMappers(json: (v: unknown) => unknown): RowMappers {
     },
   };
 }
+
+/**
+ * The other way: a record's values for the drivers' statements, in the order they name the columns. The lifecycle
+ * columns first, the key last, so one list serves an UPDATE ... WHERE key and an INSERT naming the same columns. JSON
+ * columns as text (PostgreSQL's jsonb parses it).
+ */
+export const recordParams = {
+  /** state, step, step_state, study_key, attempts, error, lease_owner, lease_until, updated_at, finished_at, id */
+  job(j: Job): unknown[] {
+    return [
+      j.state,
+      j.step,
+      JSON.stringify(j.stepState),
+      j.studyKey,
+      j.attempts,
+      j.error,
+      j.leaseOwner,
+      j.leaseUntil,
+      j.updatedAt,
+      j.finishedAt,
+      j.id,
+    ];
+  },
+  /** ingress, route, source, created_at: the columns a job keeps from its creation (after recordParams.job). */
+  jobCreation(j: Job): unknown[] {
+    return [j.ingress, j.route, JSON.stringify(j.source), j.createdAt];
+  },
+  /** state, attempts, next_attempt_at, error, lease_owner, lease_until, updated_at, delivered_at, job_id, destination */
+  delivery(d: Delivery): unknown[] {
+    return [
+      d.state,
+      d.attempts,
+      d.nextAttemptAt,
+      d.error,
+      d.leaseOwner,
+      d.leaseUntil,
+      d.updatedAt,
+      d.deliveredAt,
+      d.jobId,
+      d.destination,
+    ];
+  },
+  /** state, instances, first_seen_at, last_seen_at, stable_at, outcome, study_key */
+  study(s: StudyRecord): unknown[] {
+    const outcome = s.outcome === null ? null : JSON.stringify(s.outcome);
+    return [s.state, s.instances, s.firstSeenAt, s.lastSeenAt, s.stableAt, outcome, s.studyKey];
+  },
+  /** job_id, state, code, tag_path, step, created_at, updated_at */
+  quarantine(q: QuarantineRecord): unknown[] {
+    return [q.jobId, q.state, q.code, q.tagPath, q.step, q.createdAt, q.updatedAt];
+  },
+} as const;
 
 export interface PullRowMappers {
   toPull(r: Row): PullRecord;

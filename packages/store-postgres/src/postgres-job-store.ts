@@ -11,16 +11,15 @@
 import {
   type AuditEntry,
   type AuditInput,
+  createJobRows,
   DELIVERY_LEASE,
   type Delivery,
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
-  deliveryAfterResult,
-  deliveryAudit,
   emptyDeliveryCounts,
   emptyOutcome,
-  emptyStudy,
+  finishDeliveryRows,
   JOB_LEASE,
   type Job,
   type JobFilter,
@@ -28,29 +27,20 @@ import {
   type JobState,
   type JobStore,
   type JobUpdate,
-  jobAfterDeliveries,
-  jobReceivedAudit,
-  jobSettledAudit,
   leaseExpiry,
   type NewJob,
-  newJobRecord,
   num,
-  ownsAttempt,
-  planJobUpdate,
   type QuarantineRecord,
   type QuarantineState,
-  quarantineAfterHold,
-  quarantineAfterState,
   REPLAYABLE_DELIVERY_STATES,
   type Row,
-  replayedDelivery,
+  recordParams,
   rowMappers,
+  runAsync,
+  type StoreRows,
   type StudyRecord,
-  stableStudy,
-  studyAfterInstance,
-  studyIsStable,
-  studyQuietCutoff,
-  studyStableAudit,
+  saveJobRows,
+  settleStudiesRows,
 } from '@veil/pipeline';
 import pg from 'pg';
 import { appendChainedPg, type PendingAudit, upgradeAuditPg } from './governance.ts';
@@ -58,7 +48,6 @@ import { SCHEMA_NAME, SCHEMA_VERSION, schemaSql } from './schema.ts';
 
 type Client = pg.PoolClient | pg.Pool;
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => v);
-const json = (v: unknown): string => JSON.stringify(v);
 
 /** Counts of `state` from `SELECT state, COUNT(*) AS n ... GROUP BY state` rows. */
 function countsOf(rows: readonly Row[]): Record<string, number> {
@@ -154,127 +143,116 @@ export class PostgresJobStore implements JobStore {
     return r ? toJob(r) : undefined;
   }
 
-  /** Writes every column a job's lifecycle changes (the record comes from @veil/pipeline's lifecycle). */
-  async #writeJob(c: Client, j: Job): Promise<void> {
-    await c.query(
-      `UPDATE ${this.#t('jobs')} SET state = $1, step = $2, step_state = $3, study_key = $4, attempts = $5,
-         error = $6, lease_owner = $7, lease_until = $8, updated_at = $9, finished_at = $10 WHERE id = $11`,
-      [
-        j.state,
-        j.step,
-        json(j.stepState),
-        j.studyKey,
-        j.attempts,
-        j.error,
-        j.leaseOwner,
-        j.leaseUntil,
-        j.updatedAt,
-        j.finishedAt,
-        j.id,
-      ],
-    );
-  }
-
-  async #writeDelivery(c: Client, d: Delivery): Promise<Delivery> {
-    const [r] = await this.#rows(
-      c,
-      `UPDATE ${this.#t('deliveries')} SET state = $1, attempts = $2, next_attempt_at = $3, error = $4,
-         lease_owner = $5, lease_until = $6, updated_at = $7, delivered_at = $8
-       WHERE job_id = $9 AND destination = $10 RETURNING *`,
-      [
-        d.state,
-        d.attempts,
-        d.nextAttemptAt,
-        d.error,
-        d.leaseOwner,
-        d.leaseUntil,
-        d.updatedAt,
-        d.deliveredAt,
-        d.jobId,
-        d.destination,
-      ],
-    );
-    return toDelivery(r!);
-  }
-
-  async #writeStudy(c: Client, s: StudyRecord): Promise<StudyRecord> {
-    const [r] = await this.#rows(
-      c,
-      `UPDATE ${this.#t('studies')} SET state = $1, instances = $2, first_seen_at = $3, last_seen_at = $4,
-         stable_at = $5, outcome = $6 WHERE study_key = $7 RETURNING *`,
-      [
-        s.state,
-        s.instances,
-        s.firstSeenAt,
-        s.lastSeenAt,
-        s.stableAt,
-        s.outcome === null ? null : json(s.outcome),
-        s.studyKey,
-      ],
-    );
-    return toStudy(r!);
-  }
-
-  /**
-   * Counts one more instance of the study: the row is created if absent, locked, then moved by studyAfterInstance
-   * (a concurrent first instance of the same study waits on the insert, then on the lock: both are counted).
-   */
-  async #joinStudy(c: Client, studyKey: string, now: number): Promise<void> {
-    const blank = emptyStudy(studyKey, now);
-    await c.query(
-      `INSERT INTO ${this.#t('studies')} (study_key, state, instances, first_seen_at, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (study_key) DO NOTHING`,
-      [blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt],
-    );
-    const [r] = await this.#rows(c, `SELECT * FROM ${this.#t('studies')} WHERE study_key = $1 FOR UPDATE`, [studyKey]);
-    await this.#writeStudy(c, studyAfterInstance(toStudy(r!), now));
-  }
-
   async #getQuarantine(c: Client, jobId: string): Promise<QuarantineRecord | undefined> {
     const [r] = await this.#rows(c, `SELECT * FROM ${this.#t('quarantine')} WHERE job_id = $1`, [jobId]);
     return r ? toQuarantine(r) : undefined;
   }
 
-  async #putQuarantine(c: Client, q: QuarantineRecord): Promise<void> {
-    await c.query(
-      `INSERT INTO ${this.#t('quarantine')} (job_id, state, code, tag_path, step, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
-         step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-      [q.jobId, q.state, q.code, q.tagPath, q.step, q.createdAt, q.updatedAt],
-    );
+  /** The rows of @veil/pipeline's store transactions in this transaction; `lock` and the locked reads: FOR UPDATE. */
+  #port(c: pg.PoolClient): StoreRows {
+    const one = async (sql: string, args: unknown[]): Promise<Row | undefined> => (await this.#rows(c, sql, args))[0];
+    const counts = async (sql: string, key: string): Promise<Record<string, number>> =>
+      countsOf(await this.#rows(c, sql, [key]));
+    return {
+      insertJobIfAbsent: async (j) => {
+        const inserted = await this.#rows(
+          c,
+          `INSERT INTO ${this.#t('jobs')} (state, step, step_state, study_key, attempts, error, lease_owner, lease_until,
+             updated_at, finished_at, id, ingress, route, source, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [...recordParams.job(j), ...recordParams.jobCreation(j)],
+        );
+        return inserted.length === 1;
+      },
+      getJob: (id, lock) => this.#getJob(c, id, lock),
+      writeJob: async (j) => {
+        await c.query(
+          `UPDATE ${this.#t('jobs')} SET state = $1, step = $2, step_state = $3, study_key = $4, attempts = $5,
+             error = $6, lease_owner = $7, lease_until = $8, updated_at = $9, finished_at = $10 WHERE id = $11`,
+          recordParams.job(j),
+        );
+      },
+      insertDeliveryIfAbsent: async (d) => {
+        await c.query(
+          `INSERT INTO ${this.#t('deliveries')} (state, attempts, next_attempt_at, error, lease_owner, lease_until,
+             updated_at, delivered_at, job_id, destination) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (job_id, destination) DO NOTHING`,
+          recordParams.delivery(d),
+        );
+      },
+      lockDelivery: async (jobId, destination) => {
+        const r = await one(
+          `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND destination = $2 FOR UPDATE`,
+          [jobId, destination],
+        );
+        return r && toDelivery(r);
+      },
+      replayableDeliveries: async (jobId) =>
+        (
+          await this.#rows(
+            c,
+            `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND state = ANY($2) FOR UPDATE`,
+            [jobId, [...REPLAYABLE_DELIVERY_STATES]],
+          )
+        ).map(toDelivery),
+      writeDelivery: async (d) => {
+        const r = await one(
+          `UPDATE ${this.#t('deliveries')} SET state = $1, attempts = $2, next_attempt_at = $3, error = $4,
+             lease_owner = $5, lease_until = $6, updated_at = $7, delivered_at = $8
+           WHERE job_id = $9 AND destination = $10 RETURNING *`,
+          recordParams.delivery(d),
+        );
+        return toDelivery(r!);
+      },
+      deliveryCounts: (jobId) =>
+        counts(`SELECT state, COUNT(*) AS n FROM ${this.#t('deliveries')} WHERE job_id = $1 GROUP BY state`, jobId),
+      getQuarantine: (jobId) => this.#getQuarantine(c, jobId),
+      putQuarantine: async (q) => {
+        await c.query(
+          `INSERT INTO ${this.#t('quarantine')} (job_id, state, code, tag_path, step, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
+             step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+          recordParams.quarantine(q),
+        );
+      },
+      // A concurrent first instance of the same study waits on the insert, then on the lock: both are counted.
+      lockStudy: async (blank) => {
+        await c.query(
+          `INSERT INTO ${this.#t('studies')} (study_key, state, instances, first_seen_at, last_seen_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (study_key) DO NOTHING`,
+          [blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt],
+        );
+        const r = await one(`SELECT * FROM ${this.#t('studies')} WHERE study_key = $1 FOR UPDATE`, [blank.studyKey]);
+        return toStudy(r!);
+      },
+      // Locked; another settler skips them.
+      quietOpenStudies: async (cutoff) =>
+        (
+          await this.#rows(
+            c,
+            `SELECT * FROM ${this.#t('studies')} WHERE state = 'open' AND last_seen_at <= $1
+             ORDER BY study_key COLLATE "C" FOR UPDATE SKIP LOCKED`,
+            [cutoff],
+          )
+        ).map(toStudy),
+      jobCountsOfStudy: (studyKey) =>
+        counts(`SELECT state, COUNT(*) AS n FROM ${this.#t('jobs')} WHERE study_key = $1 GROUP BY state`, studyKey),
+      writeStudy: async (st) => {
+        const r = await one(
+          `UPDATE ${this.#t('studies')} SET state = $1, instances = $2, first_seen_at = $3, last_seen_at = $4,
+             stable_at = $5, outcome = $6 WHERE study_key = $7 RETURNING *`,
+          recordParams.study(st),
+        );
+        return toStudy(r!);
+      },
+      audit: (jobId, entry, now) => this.#audit(c, jobId, entry, now),
+    };
   }
 
   async createJob(job: NewJob, now: number): Promise<Job> {
-    const j = newJobRecord(job, now);
-    return this.#tx(async (c) => {
-      const inserted = await this.#rows(
-        c,
-        `INSERT INTO ${this.#t('jobs')} (id, state, step, step_state, ingress, route, source, study_key, attempts,
-           error, lease_owner, lease_until, created_at, updated_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [
-          j.id,
-          j.state,
-          j.step,
-          json(j.stepState),
-          j.ingress,
-          j.route,
-          json(j.source),
-          j.studyKey,
-          j.attempts,
-          j.error,
-          j.leaseOwner,
-          j.leaseUntil,
-          j.createdAt,
-          j.updatedAt,
-          j.finishedAt,
-        ],
-      );
-      if (inserted.length === 1) await this.#audit(c, j.id, jobReceivedAudit(job), now);
-      return (await this.#getJob(c, j.id))!;
-    });
+    return this.#tx((c) => runAsync(createJobRows(this.#port(c), job, now)));
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -338,49 +316,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
-    return this.#tx(async (c) => {
-      const job = await this.#getJob(c, id, true);
-      const plan = job && planJobUpdate(job, guard, update, now);
-      if (!plan) return undefined;
-      await this.#writeJob(c, plan.job);
-      if (plan.joinsStudy !== undefined) await this.#joinStudy(c, plan.joinsStudy, now);
-      for (const d of plan.deliveries) {
-        await c.query(
-          `INSERT INTO ${this.#t('deliveries')} (job_id, destination, state, attempts, next_attempt_at, error,
-             lease_owner, lease_until, updated_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (job_id, destination) DO NOTHING`,
-          [
-            d.jobId,
-            d.destination,
-            d.state,
-            d.attempts,
-            d.nextAttemptAt,
-            d.error,
-            d.leaseOwner,
-            d.leaseUntil,
-            d.updatedAt,
-            d.deliveredAt,
-          ],
-        );
-      }
-      if (plan.replayDead) {
-        const dead = await this.#rows(
-          c,
-          `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND state = ANY($2) FOR UPDATE`,
-          [id, [...REPLAYABLE_DELIVERY_STATES]],
-        );
-        for (const r of dead) await this.#writeDelivery(c, replayedDelivery(toDelivery(r), now));
-      }
-      if (plan.hold) {
-        await this.#putQuarantine(c, quarantineAfterHold(await this.#getQuarantine(c, id), id, plan.hold, now));
-      }
-      if (plan.quarantineState) {
-        const q = await this.#getQuarantine(c, id);
-        if (q) await this.#putQuarantine(c, quarantineAfterState(q, plan.quarantineState, now));
-      }
-      if (plan.audit) await this.#audit(c, id, plan.audit, now);
-      return this.#getJob(c, id);
-    });
+    return this.#tx((c) => runAsync(saveJobRows(this.#port(c), id, guard, update, now)));
   }
 
   async breakLeases(now: number): Promise<number> {
@@ -480,35 +416,7 @@ export class PostgresJobStore implements JobStore {
     result: DeliveryResult,
     now: number,
   ): Promise<{ delivery: Delivery; job: Job } | undefined> {
-    return this.#tx(async (c) => {
-      // Lock the job first: two deliveries of one job finishing together must roll it up one after the other.
-      const locked = await this.#getJob(c, jobId, true);
-      if (!locked) return undefined;
-      const [row] = await this.#rows(
-        c,
-        `SELECT * FROM ${this.#t('deliveries')} WHERE job_id = $1 AND destination = $2 FOR UPDATE`,
-        [jobId, destination],
-      );
-      const cur = row && toDelivery(row);
-      if (!cur || !ownsAttempt(cur, owner)) return undefined;
-      const delivery = await this.#writeDelivery(c, deliveryAfterResult(cur, result, now));
-      await this.#audit(c, jobId, deliveryAudit(destination, cur.attempts, result), now);
-      const counts = countsOf(
-        await this.#rows(
-          c,
-          `SELECT state, COUNT(*) AS n FROM ${this.#t('deliveries')} WHERE job_id = $1 GROUP BY state`,
-          [jobId],
-        ),
-      );
-      let job = locked;
-      const settled = jobAfterDeliveries(job, counts, now);
-      if (settled) {
-        await this.#writeJob(c, settled);
-        await this.#audit(c, jobId, jobSettledAudit(settled.state), now);
-        job = (await this.#getJob(c, jobId))!;
-      }
-      return { delivery, job };
-    });
+    return this.#tx((c) => runAsync(finishDeliveryRows(this.#port(c), jobId, destination, owner, result, now)));
   }
 
   async getQuarantine(jobId: string): Promise<QuarantineRecord | undefined> {
@@ -561,32 +469,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async settleStudies(now: number, quietMs: number): Promise<StudyRecord[]> {
-    return this.#tx(async (c) => {
-      // Quiet open studies, locked (another settler skips them); the rules decide which are stable.
-      const quiet = await this.#rows(
-        c,
-        `SELECT * FROM ${this.#t('studies')} WHERE state = 'open' AND last_seen_at <= $1
-         ORDER BY study_key COLLATE "C" FOR UPDATE SKIP LOCKED`,
-        [studyQuietCutoff(now, quietMs)],
-      );
-      const out: StudyRecord[] = [];
-      for (const r of quiet) {
-        const study = toStudy(r);
-        const counts = countsOf(
-          await this.#rows(
-            c,
-            `SELECT state, COUNT(*) AS n FROM ${this.#t('jobs')} WHERE study_key = $1 GROUP BY state`,
-            [study.studyKey],
-          ),
-        );
-        if (!studyIsStable(study, counts, now, quietMs)) continue;
-        const stable = stableStudy(study, counts, now);
-        // The audit detail from the record as computed (jsonb would reorder the outcome's keys).
-        await this.#audit(c, null, studyStableAudit(stable), now);
-        out.push(await this.#writeStudy(c, stable));
-      }
-      return out;
-    });
+    return this.#tx((c) => runAsync(settleStudiesRows(this.#port(c), now, quietMs)));
   }
 
   async appendAudit(jobId: string | null, entry: AuditInput, now: number): Promise<void> {

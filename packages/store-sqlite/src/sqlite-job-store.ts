@@ -11,16 +11,15 @@
 import {
   type AuditEntry,
   type AuditInput,
+  createJobRows,
   DELIVERY_LEASE,
   type Delivery,
   type DeliveryFilter,
   type DeliveryResult,
   type DeliveryState,
-  deliveryAfterResult,
-  deliveryAudit,
   emptyDeliveryCounts,
   emptyOutcome,
-  emptyStudy,
+  finishDeliveryRows,
   JOB_LEASE,
   type Job,
   type JobFilter,
@@ -28,29 +27,20 @@ import {
   type JobState,
   type JobStore,
   type JobUpdate,
-  jobAfterDeliveries,
-  jobReceivedAudit,
-  jobSettledAudit,
   leaseExpiry,
   type NewJob,
-  newJobRecord,
   num,
-  ownsAttempt,
-  planJobUpdate,
   type QuarantineRecord,
   type QuarantineState,
-  quarantineAfterHold,
-  quarantineAfterState,
   REPLAYABLE_DELIVERY_STATES,
   type Row,
-  replayedDelivery,
+  recordParams,
   rowMappers,
+  runSync,
+  type StoreRows,
   type StudyRecord,
-  stableStudy,
-  studyAfterInstance,
-  studyIsStable,
-  studyQuietCutoff,
-  studyStableAudit,
+  saveJobRows,
+  settleStudiesRows,
 } from '@veil/pipeline';
 import Database from 'better-sqlite3';
 import { appendChained, upgradeAudit } from './governance.ts';
@@ -59,7 +49,6 @@ import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 const { toJob, toDelivery, toQuarantine, toStudy, toAudit } = rowMappers((v) => JSON.parse(String(v)));
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',');
-const json = (v: unknown): string => JSON.stringify(v);
 
 /** Counts of `state` from `SELECT state, COUNT(*) AS n ... GROUP BY state` rows. */
 function countsOf(rows: readonly Row[]): Record<string, number> {
@@ -131,119 +120,95 @@ export class SqliteJobStore implements JobStore {
     return r ? toJob(r) : undefined;
   }
 
-  /** Writes every column a job's lifecycle changes (the record comes from @veil/pipeline's lifecycle). */
-  #writeJob(db: Database.Database, j: Job): void {
-    db.prepare(
-      `UPDATE jobs SET state = ?, step = ?, step_state = ?, study_key = ?, attempts = ?, error = ?,
-         lease_owner = ?, lease_until = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-    ).run(
-      j.state,
-      j.step,
-      json(j.stepState),
-      j.studyKey,
-      j.attempts,
-      j.error,
-      j.leaseOwner,
-      j.leaseUntil,
-      j.updatedAt,
-      j.finishedAt,
-      j.id,
-    );
-  }
-
-  #getDelivery(db: Database.Database, jobId: string, destination: string): Delivery | undefined {
-    const r = db.prepare('SELECT * FROM deliveries WHERE job_id = ? AND destination = ?').get(jobId, destination) as
-      | Row
-      | undefined;
-    return r ? toDelivery(r) : undefined;
-  }
-
-  #writeDelivery(db: Database.Database, d: Delivery): void {
-    db.prepare(
-      `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, error = ?, lease_owner = ?, lease_until = ?,
-         updated_at = ?, delivered_at = ? WHERE job_id = ? AND destination = ?`,
-    ).run(
-      d.state,
-      d.attempts,
-      d.nextAttemptAt,
-      d.error,
-      d.leaseOwner,
-      d.leaseUntil,
-      d.updatedAt,
-      d.deliveredAt,
-      d.jobId,
-      d.destination,
-    );
-  }
-
-  #writeStudy(db: Database.Database, s: StudyRecord): void {
-    db.prepare(
-      `UPDATE studies SET state = ?, instances = ?, first_seen_at = ?, last_seen_at = ?, stable_at = ?, outcome = ?
-       WHERE study_key = ?`,
-    ).run(
-      s.state,
-      s.instances,
-      s.firstSeenAt,
-      s.lastSeenAt,
-      s.stableAt,
-      s.outcome === null ? null : json(s.outcome),
-      s.studyKey,
-    );
-  }
-
-  /** Counts one more instance of the study: the row is created if absent, then moved by studyAfterInstance. */
-  #joinStudy(db: Database.Database, studyKey: string, now: number): void {
-    const blank = emptyStudy(studyKey, now);
-    db.prepare(
-      `INSERT INTO studies (study_key, state, instances, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (study_key) DO NOTHING`,
-    ).run(blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt);
-    const study = toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(studyKey) as Row);
-    this.#writeStudy(db, studyAfterInstance(study, now));
-  }
-
-  #putQuarantine(db: Database.Database, q: QuarantineRecord): void {
-    db.prepare(
-      `INSERT INTO quarantine (job_id, state, code, tag_path, step, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
-         step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-    ).run(q.jobId, q.state, q.code, q.tagPath, q.step, q.createdAt, q.updatedAt);
-  }
-
   #getQuarantine(db: Database.Database, jobId: string): QuarantineRecord | undefined {
     const r = db.prepare('SELECT * FROM quarantine WHERE job_id = ?').get(jobId) as Row | undefined;
     return r ? toQuarantine(r) : undefined;
   }
 
+  /** The rows of @veil/pipeline's store transactions in this database (one IMMEDIATE transaction: no row locks). */
+  #port(db: Database.Database): StoreRows {
+    const counts = (sql: string, key: string): Record<string, number> => countsOf(db.prepare(sql).all(key) as Row[]);
+    return {
+      insertJobIfAbsent: (j) =>
+        db
+          .prepare(
+            `INSERT INTO jobs (state, step, step_state, study_key, attempts, error, lease_owner, lease_until, updated_at,
+               finished_at, id, ingress, route, source, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          )
+          .run(...recordParams.job(j), ...recordParams.jobCreation(j)).changes === 1,
+      getJob: (id) => this.#getJob(db, id),
+      writeJob: (j) => {
+        db.prepare(
+          `UPDATE jobs SET state = ?, step = ?, step_state = ?, study_key = ?, attempts = ?, error = ?,
+             lease_owner = ?, lease_until = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+        ).run(...recordParams.job(j));
+      },
+      insertDeliveryIfAbsent: (d) => {
+        db.prepare(
+          `INSERT INTO deliveries (state, attempts, next_attempt_at, error, lease_owner, lease_until, updated_at,
+             delivered_at, job_id, destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (job_id, destination) DO NOTHING`,
+        ).run(...recordParams.delivery(d));
+      },
+      lockDelivery: (jobId, destination) => {
+        const r = db.prepare('SELECT * FROM deliveries WHERE job_id = ? AND destination = ?').get(jobId, destination);
+        return r ? toDelivery(r as Row) : undefined;
+      },
+      replayableDeliveries: (jobId) => {
+        const states = REPLAYABLE_DELIVERY_STATES;
+        const sql = `SELECT * FROM deliveries WHERE job_id = ? AND state IN (${placeholders(states.length)})`;
+        return (db.prepare(sql).all(jobId, ...states) as Row[]).map(toDelivery);
+      },
+      writeDelivery: (d) =>
+        toDelivery(
+          db
+            .prepare(
+              `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, error = ?, lease_owner = ?,
+                 lease_until = ?, updated_at = ?, delivered_at = ? WHERE job_id = ? AND destination = ? RETURNING *`,
+            )
+            .get(...recordParams.delivery(d)) as Row,
+        ),
+      deliveryCounts: (jobId) =>
+        counts('SELECT state, COUNT(*) AS n FROM deliveries WHERE job_id = ? GROUP BY state', jobId),
+      getQuarantine: (jobId) => this.#getQuarantine(db, jobId),
+      putQuarantine: (q) => {
+        db.prepare(
+          `INSERT INTO quarantine (job_id, state, code, tag_path, step, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, code = excluded.code, tag_path = excluded.tag_path,
+             step = excluded.step, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+        ).run(...recordParams.quarantine(q));
+      },
+      lockStudy: (blank) => {
+        db.prepare(
+          `INSERT INTO studies (study_key, state, instances, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (study_key) DO NOTHING`,
+        ).run(blank.studyKey, blank.state, blank.instances, blank.firstSeenAt, blank.lastSeenAt);
+        return toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(blank.studyKey) as Row);
+      },
+      quietOpenStudies: (cutoff) =>
+        (
+          db
+            .prepare(`SELECT * FROM studies WHERE state = 'open' AND last_seen_at <= ? ORDER BY study_key`)
+            .all(cutoff) as Row[]
+        ).map(toStudy),
+      jobCountsOfStudy: (studyKey) =>
+        counts('SELECT state, COUNT(*) AS n FROM jobs WHERE study_key = ? GROUP BY state', studyKey),
+      writeStudy: (st) =>
+        toStudy(
+          db
+            .prepare(
+              `UPDATE studies SET state = ?, instances = ?, first_seen_at = ?, last_seen_at = ?, stable_at = ?,
+                 outcome = ? WHERE study_key = ? RETURNING *`,
+            )
+            .get(...recordParams.study(st)) as Row,
+        ),
+      audit: (jobId, entry, now) => this.#audit(db, jobId, entry, now),
+    };
+  }
+
   async createJob(job: NewJob, now: number): Promise<Job> {
-    const j = newJobRecord(job, now);
-    return this.#tx((db) => {
-      const info = db
-        .prepare(
-          `INSERT INTO jobs (id, state, step, step_state, ingress, route, source, study_key, attempts, error,
-             lease_owner, lease_until, created_at, updated_at, finished_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(
-          j.id,
-          j.state,
-          j.step,
-          json(j.stepState),
-          j.ingress,
-          j.route,
-          json(j.source),
-          j.studyKey,
-          j.attempts,
-          j.error,
-          j.leaseOwner,
-          j.leaseUntil,
-          j.createdAt,
-          j.updatedAt,
-          j.finishedAt,
-        );
-      if (info.changes === 1) this.#audit(db, j.id, jobReceivedAudit(job), now);
-      return this.#getJob(db, j.id)!;
-    });
+    return this.#tx((db) => runSync(createJobRows(this.#port(db), job, now)));
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -310,45 +275,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async saveJob(id: string, guard: JobGuard, update: JobUpdate, now: number): Promise<Job | undefined> {
-    return this.#tx((db) => {
-      const job = this.#getJob(db, id);
-      const plan = job && planJobUpdate(job, guard, update, now);
-      if (!plan) return undefined;
-      this.#writeJob(db, plan.job);
-      if (plan.joinsStudy !== undefined) this.#joinStudy(db, plan.joinsStudy, now);
-      for (const d of plan.deliveries) {
-        db.prepare(
-          `INSERT INTO deliveries (job_id, destination, state, attempts, next_attempt_at, error, lease_owner,
-             lease_until, updated_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (job_id, destination) DO NOTHING`,
-        ).run(
-          d.jobId,
-          d.destination,
-          d.state,
-          d.attempts,
-          d.nextAttemptAt,
-          d.error,
-          d.leaseOwner,
-          d.leaseUntil,
-          d.updatedAt,
-          d.deliveredAt,
-        );
-      }
-      if (plan.replayDead) {
-        const states = REPLAYABLE_DELIVERY_STATES;
-        const dead = db
-          .prepare(`SELECT * FROM deliveries WHERE job_id = ? AND state IN (${placeholders(states.length)})`)
-          .all(id, ...states) as Row[];
-        for (const r of dead) this.#writeDelivery(db, replayedDelivery(toDelivery(r), now));
-      }
-      if (plan.hold) this.#putQuarantine(db, quarantineAfterHold(this.#getQuarantine(db, id), id, plan.hold, now));
-      if (plan.quarantineState) {
-        const q = this.#getQuarantine(db, id);
-        if (q) this.#putQuarantine(db, quarantineAfterState(q, plan.quarantineState, now));
-      }
-      if (plan.audit) this.#audit(db, id, plan.audit, now);
-      return this.#getJob(db, id);
-    });
+    return this.#tx((db) => runSync(saveJobRows(this.#port(db), id, guard, update, now)));
   }
 
   async breakLeases(now: number): Promise<number> {
@@ -449,24 +376,7 @@ export class SqliteJobStore implements JobStore {
     result: DeliveryResult,
     now: number,
   ): Promise<{ delivery: Delivery; job: Job } | undefined> {
-    return this.#tx((db) => {
-      const cur = this.#getDelivery(db, jobId, destination);
-      if (!cur || !ownsAttempt(cur, owner)) return undefined;
-      const delivery = deliveryAfterResult(cur, result, now);
-      this.#writeDelivery(db, delivery);
-      this.#audit(db, jobId, deliveryAudit(destination, cur.attempts, result), now);
-      let job = this.#getJob(db, jobId)!;
-      const counts = countsOf(
-        db.prepare('SELECT state, COUNT(*) AS n FROM deliveries WHERE job_id = ? GROUP BY state').all(jobId) as Row[],
-      );
-      const settled = jobAfterDeliveries(job, counts, now);
-      if (settled) {
-        this.#writeJob(db, settled);
-        this.#audit(db, jobId, jobSettledAudit(settled.state), now);
-        job = this.#getJob(db, jobId)!;
-      }
-      return { delivery: this.#getDelivery(db, jobId, destination)!, job };
-    });
+    return this.#tx((db) => runSync(finishDeliveryRows(this.#port(db), jobId, destination, owner, result, now)));
   }
 
   async getQuarantine(jobId: string): Promise<QuarantineRecord | undefined> {
@@ -512,23 +422,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async settleStudies(now: number, quietMs: number): Promise<StudyRecord[]> {
-    return this.#tx((db) => {
-      const quiet = db
-        .prepare(`SELECT * FROM studies WHERE state = 'open' AND last_seen_at <= ? ORDER BY study_key`)
-        .all(studyQuietCutoff(now, quietMs)) as Row[];
-      const jobsOf = db.prepare('SELECT state, COUNT(*) AS n FROM jobs WHERE study_key = ? GROUP BY state');
-      const out: StudyRecord[] = [];
-      for (const r of quiet) {
-        const study = toStudy(r);
-        const counts = countsOf(jobsOf.all(study.studyKey) as Row[]);
-        if (!studyIsStable(study, counts, now, quietMs)) continue;
-        const stable = stableStudy(study, counts, now);
-        this.#writeStudy(db, stable);
-        this.#audit(db, null, studyStableAudit(stable), now);
-        out.push(toStudy(db.prepare('SELECT * FROM studies WHERE study_key = ?').get(stable.studyKey) as Row));
-      }
-      return out;
-    });
+    return this.#tx((db) => runSync(settleStudiesRows(this.#port(db), now, quietMs)));
   }
 
   async appendAudit(jobId: string | null, entry: AuditInput, now: number): Promise<void> {
