@@ -17,13 +17,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type DicomFile, findElement, readString, scanFile } from '@veil/core';
+import { scanFile } from '@veil/core';
 import { DicomwebClient, stowFileFromPath } from '@veil/dicomweb';
 import { loadDcmjsCodecs, openPixels, samplesOf } from '@veil/pixels';
-import { loadServerConfig } from '../src/server/config.ts';
-import { createObservability } from '../src/server/observe.ts';
-import { type ServerHandle, startServer } from '../src/server/server.ts';
-import { corpusDir, ensureDir, filesUnder, keyFile, waitFor, writeConfig } from './server-support.ts';
+import type { ServerHandle } from '../src/server/server.ts';
+import {
+  corpusDir,
+  deidMethodCodes,
+  ensureDir,
+  filesUnder,
+  startServerIn,
+  stringOf,
+  waitFor,
+} from './server-support.ts';
 
 const JSL = join(corpusDir, 'jsl-dicom-deid-dataset');
 const CT = join(JSL, '3209648408_09-23-1999-CT_UROGRAM-31798_3_000000-PARENCHYMAL_PHASE_Sep1999-95798_1-100.dcm');
@@ -35,38 +41,13 @@ interface Gt {
   annotation: { key?: { bbox?: number[] }; value?: { bbox?: number[] } }[];
 }
 
-function text(file: DicomFile, tag: number): string | undefined {
-  const el = findElement(file.dataset, tag);
-  return el ? readString(el).trim() : undefined;
-}
-
-function methodCodes(file: DicomFile): string[] {
-  return (findElement(file.dataset, 0x00120064)?.items ?? []).map((item) => {
-    const v = findElement(item, 0x00080100);
-    return v ? readString(v).trim() : '';
-  });
-}
-
 before(async () => {
-  const { path: keyPath, key } = keyFile(dir);
   ensureDir(join(dir, 'out'));
-  const config = writeConfig(dir, {
-    spool: './spool',
-    store: { kind: 'sqlite', path: './veil.db' },
-    key: { file: keyPath },
+  server = await startServerIn(dir, {
     ingress: [{ name: 'web', kind: 'stow', port: 0 }],
-    destinations: [{ name: 'out', kind: 'folder', path: './out' }],
     deid: { pixels: { cleanPixelData: true, text: { redact: 'identifying' } } },
     processing: { threads: 1 },
     sweepSeconds: 0.2,
-    http: { port: 0 },
-    log: { level: 'warn' },
-  });
-  server = await startServer({
-    config: loadServerConfig(config),
-    key,
-    role: 'all',
-    obs: createObservability({ level: 'warn', role: 'all' }),
   });
 });
 
@@ -102,8 +83,8 @@ test('serve, redact: identifying over STOW-RS: values filled, labels kept, claim
 
   // The CT slice: claimed, and both pixel stages ran and found nothing to hold it for.
   const out = scanFile(new Uint8Array(readFileSync(outputs[0] as string)));
-  assert.equal(text(out, 0x00280301), 'NO');
-  assert.ok(methodCodes(out).includes('113101'), methodCodes(out).join(' '));
+  assert.equal(stringOf(out, 0x00280301), 'NO');
+  assert.ok(deidMethodCodes(out).includes('113101'), deidMethodCodes(out).join(' '));
   const [job] = await s.store.listJobs({ states: ['done'] });
   const verified = job?.stepState.verified as { stages?: string[]; findings?: number } | undefined;
   assert.ok(verified?.stages?.includes('pixels:text') && verified.stages.includes('pixels:verify'));

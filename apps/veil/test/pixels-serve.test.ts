@@ -12,11 +12,18 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type DicomFile, findElement, PIXEL_DATA, readString, scanFile } from '@veil/core';
-import { loadServerConfig } from '../src/server/config.ts';
-import { createObservability } from '../src/server/observe.ts';
-import { type ServerHandle, startServer } from '../src/server/server.ts';
-import { corpusDir, ensureDir, filesUnder, keyFile, repoRoot, waitFor, writeConfig } from './server-support.ts';
+import { type DicomFile, findElement, PIXEL_DATA, scanFile } from '@veil/core';
+import type { ServerHandle } from '../src/server/server.ts';
+import {
+  corpusDir,
+  deidMethodCodes,
+  ensureDir,
+  filesUnder,
+  repoRoot,
+  startServerIn,
+  stringOf,
+  waitFor,
+} from './server-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'veil-pixels-serve-'));
 const FLOAT = join(corpusDir, 'pydicom-data/parametric_map_float.dcm');
@@ -30,18 +37,6 @@ function put(name: string, bytes: Uint8Array): void {
   renameSync(tmp, join(dir, 'inbox', name));
 }
 
-function text(file: DicomFile, tag: number): string | undefined {
-  const el = findElement(file.dataset, tag);
-  return el ? readString(el).trim() : undefined;
-}
-
-function methodCodes(file: DicomFile): string[] {
-  return (findElement(file.dataset, 0x00120064)?.items ?? []).map((item) => {
-    const v = findElement(item, 0x00080100);
-    return v ? readString(v).trim() : '';
-  });
-}
-
 function pixelBytes(file: DicomFile): Uint8Array {
   const px = findElement(file.dataset, PIXEL_DATA);
   assert.ok(px);
@@ -49,26 +44,13 @@ function pixelBytes(file: DicomFile): Uint8Array {
 }
 
 before(async () => {
-  const { path: keyPath, key } = keyFile(dir);
   ensureDir(join(dir, 'inbox'));
-  const config = writeConfig(dir, {
-    spool: './spool',
-    store: { kind: 'sqlite', path: './veil.db' },
-    key: { file: keyPath },
+  server = await startServerIn(dir, {
     ingress: [{ name: 'inbox', kind: 'folder', path: './inbox', pollMs: 100, settleMs: 50 }],
-    destinations: [{ name: 'out', kind: 'folder', path: './out' }],
     // The default de-identification configuration: no pixels section at all.
     deid: {},
     processing: { threads: 1 },
     sweepSeconds: 0.2,
-    http: { port: 0 },
-    log: { level: 'warn' },
-  });
-  server = await startServer({
-    config: loadServerConfig(config),
-    key,
-    role: 'all',
-    obs: createObservability({ level: 'warn', role: 'all' }),
   });
 });
 
@@ -85,13 +67,13 @@ test('default veil serve: text filled and claimed, clean image claimed, undecoda
   const out = join(dir, 'out');
   const delivered = await waitFor('two deliveries', () => (filesUnder(out).length === 2 ? filesUnder(out) : undefined));
   const files = delivered.map((p) => scanFile(new Uint8Array(readFileSync(p))));
-  const modality = (f: DicomFile) => text(f, 0x00080060);
+  const modality = (f: DicomFile) => stringOf(f, 0x00080060);
   const us = files.find((f) => modality(f) === 'US');
   const ct = files.find((f) => modality(f) === 'CT');
   assert.ok(us && ct);
   for (const f of [us, ct]) {
-    assert.equal(text(f, 0x00280301), 'NO');
-    assert.ok(methodCodes(f).includes('113101'), methodCodes(f).join(' '));
+    assert.equal(stringOf(f, 0x00280301), 'NO');
+    assert.ok(deidMethodCodes(f).includes('113101'), deidMethodCodes(f).join(' '));
   }
   assert.notDeepEqual(pixelBytes(us), pixelBytes(scanFile(new Uint8Array(US))));
   assert.deepEqual(pixelBytes(ct), pixelBytes(scanFile(new Uint8Array(CT))));

@@ -11,7 +11,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deidentify, findElement, parseDeidConfig, readString, scanFile, writeDeidentified } from '@veil/core';
+import {
+  type DicomFile,
+  deidentify,
+  findElement,
+  parseDeidConfig,
+  readString,
+  scanFile,
+  writeDeidentified,
+} from '@veil/core';
+import { loadServerConfig } from '../src/server/config.ts';
+import { type ServerHandle, startServer } from '../src/server/server.ts';
 import { verifyBeforeRelease } from '../src/verify/gate.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -137,6 +147,40 @@ export function writeConfig(dir: string, config: Record<string, unknown>, name =
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
+}
+
+/**
+ * A `veil serve` (role all) started in this process from a configuration written into dir with a fresh key there:
+ * spool ./spool, SQLite store ./veil.db, a folder destination `out` at ./out, an ephemeral HTTP port, warn logs (the
+ * server's own observability at that level). `config` adds the ingresses and the rest, and replaces any default it
+ * names.
+ */
+export async function startServerIn(dir: string, config: Record<string, unknown>): Promise<ServerHandle> {
+  const { path, key } = keyFile(dir);
+  const written = writeConfig(dir, {
+    spool: './spool',
+    store: { kind: 'sqlite', path: './veil.db' },
+    key: { file: path },
+    destinations: [{ name: 'out', kind: 'folder', path: './out' }],
+    http: { port: 0 },
+    log: { level: 'warn' },
+    ...config,
+  });
+  return startServer({ config: loadServerConfig(written), key, role: 'all' });
+}
+
+/** The trimmed string value of a top-level element, or undefined when absent. */
+export function stringOf(file: DicomFile, tag: number): string | undefined {
+  const el = findElement(file.dataset, tag);
+  return el ? readString(el).trim() : undefined;
+}
+
+/** The Code Values of the De-identification Method Code Sequence (0012,0064) (CID 7050: 113101 and the like). */
+export function deidMethodCodes(file: DicomFile): string[] {
+  return (findElement(file.dataset, 0x00120064)?.items ?? []).map((item) => {
+    const v = findElement(item, 0x00080100);
+    return v ? readString(v).trim() : '';
+  });
 }
 
 export interface LogLine {
