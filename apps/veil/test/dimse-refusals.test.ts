@@ -11,14 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { DimseClient, encodePdu, VERIFICATION_SOP_CLASS } from '@veil/dimse';
-import { loadServerConfig } from '../src/server/config.ts';
-import { createObservability } from '../src/server/observe.ts';
-import { type ServerHandle, startServer } from '../src/server/server.ts';
-import { hasOpenssl, makeCerts } from './security-support.ts';
-import { keyFile, metric, waitFor, writeConfig } from './server-support.ts';
-
-const IMPLICIT = '1.2.840.10008.1.2';
+import type { ServerHandle } from '../src/server/server.ts';
+import { associateRq, echo, hasOpenssl, makeCerts } from './security-support.ts';
+import { metric, startServerIn, waitFor } from './server-support.ts';
 
 async function open(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
   const s = connect({ port, host: '127.0.0.1', localAddress });
@@ -52,7 +47,6 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
     );
 
   before(async () => {
-    const { path: keyPath, key } = keyFile(root);
     if (hasOpenssl) makeCerts(root);
     const tlsListener = hasOpenssl
       ? [
@@ -66,10 +60,7 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
           },
         ]
       : [];
-    const config = writeConfig(root, {
-      spool: './spool',
-      store: { kind: 'sqlite', path: './veil.db' },
-      key: { file: keyPath },
+    server = await startServerIn(root, {
       ingress: [
         {
           name: 'modalities',
@@ -80,14 +71,7 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
         },
         ...tlsListener,
       ],
-      destinations: [{ name: 'out', kind: 'folder', path: './out' }],
-      log: { level: 'warn' },
-    });
-    server = await startServer({
-      config: loadServerConfig(config),
-      key,
-      role: 'all',
-      obs: createObservability({ level: 'silent', role: 'all' }),
+      log: { level: 'silent' },
     });
     port = server.ingressPorts.modalities!;
   });
@@ -101,15 +85,7 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
     await closed(silent);
     assert.equal(await counted('modalities', 'TIMEOUT_ARTIM'), 1);
     const trickler = await open(port);
-    const rq = encodePdu({
-      type: 'A-ASSOCIATE-RQ',
-      protocolVersion: 1,
-      calledAeTitle: 'VEIL',
-      callingAeTitle: 'TRICKLE',
-      applicationContextName: '1.2.840.10008.3.1.1.1',
-      presentationContexts: [{ id: 1, abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT] }],
-      userInformation: { maxLength: 16384, implementationClassUid: '1.2.3.4' },
-    });
+    const rq = associateRq('TRICKLE');
     let sent = 0;
     const timer = setInterval(() => {
       if (sent < rq.length && !trickler.destroyed) trickler.write(rq.subarray(sent, ++sent));
@@ -151,16 +127,7 @@ describe('veil serve: DIMSE refusals before an association are counted', () => {
     // The held connections gone, a legitimate association is served.
     await waitFor('room again', async () => {
       try {
-        const c = await DimseClient.connect({
-          host: '127.0.0.1',
-          port,
-          callingAeTitle: 'GOOD',
-          calledAeTitle: 'VEIL',
-          contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT] }],
-        });
-        const status = await c.echo();
-        await c.release();
-        return status === 0;
+        return (await echo(port, { calling: 'GOOD' })) === 0;
       } catch {
         return false;
       }

@@ -22,22 +22,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { DimseClient, describePart10, encodePdu, isDimseError, VERIFICATION_SOP_CLASS } from '@veil/dimse';
+import { DimseClient, describePart10, isDimseError } from '@veil/dimse';
 import type { OutgoingInstance } from '@veil/pipeline';
 import { openFileSource } from '../src/io/file-source.ts';
 import { exposureWarnings, generateToken, hashToken } from '../src/server/auth.ts';
-import { loadServerConfig } from '../src/server/config.ts';
 import { DimseDestination } from '../src/server/destinations/dimse.ts';
 import { refusals } from '../src/server/metrics.ts';
-import { createObservability } from '../src/server/observe.ts';
-import { runFilePath, type ServerHandle, startServer } from '../src/server/server.ts';
-import { hasOpenssl, makeCerts } from './security-support.ts';
-import { bin, corpusDir, keyFile, metric, repoRoot, sleep, waitFor, writeConfig } from './server-support.ts';
+import { runFilePath, type ServerHandle } from '../src/server/server.ts';
+import { associateRq, echo, hasOpenssl, makeCerts } from './security-support.ts';
+import { bin, corpusDir, metric, repoRoot, sleep, startServerIn, waitFor } from './server-support.ts';
 
 const execFileAsync = promisify(execFile);
 
 const hasEchoscu = spawnSync('echoscu', ['--version'], { stdio: 'ignore' }).status === 0;
-const IMPLICIT = '1.2.840.10008.1.2';
 const CT = readFileSync(join(repoRoot, 'samples/CT_small.dcm'));
 const MR = readFileSync(join(repoRoot, 'samples/MR_small.dcm'));
 
@@ -97,53 +94,6 @@ function multipart(files: readonly Uint8Array[]): { body: Uint8Array; type: stri
   return { body: Buffer.concat(parts), type: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
 
-function associateRq(callingAeTitle: string): Uint8Array {
-  return encodePdu({
-    type: 'A-ASSOCIATE-RQ',
-    protocolVersion: 1,
-    calledAeTitle: 'VEIL',
-    callingAeTitle,
-    applicationContextName: '1.2.840.10008.3.1.1.1',
-    presentationContexts: [{ id: 1, abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT] }],
-    userInformation: { maxLength: 16384, implementationClassUid: '1.2.3.4' },
-  });
-}
-
-async function echo(
-  port: number,
-  o: {
-    calling?: string;
-    called?: string;
-    tls?: { ca: string; cert?: string; key?: string };
-    user?: [string, string];
-  } = {},
-): Promise<number> {
-  const client = await DimseClient.connect({
-    host: '127.0.0.1',
-    port,
-    callingAeTitle: o.calling ?? 'GOODAE',
-    calledAeTitle: o.called ?? 'VEIL',
-    contexts: [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT] }],
-    timeouts: { acseMs: 5000, idleMs: 5000 },
-    ...(o.tls ? { tls: { ...o.tls, servername: 'localhost' } } : {}),
-    ...(o.user
-      ? {
-          userIdentity: {
-            type: 2,
-            positiveResponseRequested: true,
-            primaryField: Buffer.from(o.user[0]),
-            secondaryField: Buffer.from(o.user[1]),
-          },
-        }
-      : {}),
-  });
-  try {
-    return await client.echo();
-  } finally {
-    await client.release().catch(() => client.abort());
-  }
-}
-
 /** The rejection (result, source, reason) of an association attempt; fails if it was accepted. */
 async function rejection(p: Promise<number>): Promise<{ result: number; source: number; reason: number }> {
   try {
@@ -166,12 +116,8 @@ describe('veil serve: authentication, TLS and limits', { skip: !hasOpenssl && 'o
 
   before(async () => {
     pem = makeCerts(root);
-    const { path: keyPath, key } = keyFile(root);
     const tls = { cert: './server.crt', key: './server.key' };
-    const config = writeConfig(root, {
-      spool: './spool',
-      store: { kind: 'sqlite', path: './veil.db' },
-      key: { file: keyPath },
+    server = await startServerIn(root, {
       ingress: [
         {
           name: 'modalities',
@@ -208,16 +154,9 @@ describe('veil serve: authentication, TLS and limits', { skip: !hasOpenssl && 'o
           limits: { maxInstanceBytes: 20_000 },
         },
       ],
-      destinations: [{ name: 'out', kind: 'folder', path: './out' }],
       sweepSeconds: 0.5,
       http: { port: 0, auth: { tokens: [hashToken(adminToken)] } },
-      log: { level: 'warn' },
-    });
-    server = await startServer({
-      config: loadServerConfig(config),
-      key,
-      role: 'all',
-      obs: createObservability({ level: 'silent', role: 'all' }),
+      log: { level: 'silent' },
     });
     ports = server.ingressPorts;
   });
@@ -481,26 +420,15 @@ describe('veil serve: spool quota', () => {
   let server: ServerHandle;
 
   before(async () => {
-    const { path: keyPath, key } = keyFile(root);
-    const config = writeConfig(root, {
-      spool: './spool',
-      store: { kind: 'sqlite', path: './veil.db' },
-      key: { file: keyPath },
+    server = await startServerIn(root, {
       ingress: [
         { name: 'modalities', kind: 'dimse', aeTitle: 'VEIL', port: 0 },
         { name: 'web', kind: 'stow', port: 0 },
       ],
-      destinations: [{ name: 'out', kind: 'folder', path: './out' }],
       // More free space than any disk has: every new instance is refused.
       spoolQuota: { minFreeBytes: 2 ** 52 },
       http: false,
-      log: { level: 'warn' },
-    });
-    server = await startServer({
-      config: loadServerConfig(config),
-      key,
-      role: 'all',
-      obs: createObservability({ level: 'silent', role: 'all' }),
+      log: { level: 'silent' },
     });
   });
   after(async () => {
