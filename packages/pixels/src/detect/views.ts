@@ -1,19 +1,22 @@
 /**
- * Second looks at the surroundings of text already found, in two more renderings of the frame: the dark end of
- * the display stretched over the whole range (display values 0-48 -> 0-255) and the bright end likewise
- * (207-255 -> 0-255). The detector's view (render.ts) scales a frame between its 0.1th and 99.9th percentiles, so
- * text drawn a few levels away from a dark or bright background (dark text on the noise of MR air, white text on
- * bright anatomy of a chest X-ray) has a display contrast of 15-45 of 255, which the network does not resolve; in
- * the stretched view it is contrasted like any other text.
+ * A second look at the surroundings of text already found, in another rendering of the frame: the dark end of the
+ * display stretched over the whole range (display values 0-48 -> 0-255). The detector's view (render.ts) scales a
+ * frame between its 0.1th and 99.9th percentiles, so text drawn a few levels above a dark background (the noise of
+ * MR air, 4-5 pixel high date and ID lines) has a display contrast under 45 of 255, which the network does not
+ * resolve; in the stretched view it is contrasted like any other text. (The same view of the bright end,
+ * 207-255, was tried for white text on bright anatomy: on the 22 JSL files it found no further ground-truth box
+ * and added boxes outside them, so it is not run; VIEW_BANDS lists the bands.)
  *
- * Only where the first look found text, and only near it (rectangles of 10 text heights left and right and 3
- * above and below each line, joined): burned-in annotations come in blocks, and a frame without any detected line
- * is never looked at again, so slices without text stay untouched. A view is skipped when under 5% of the frame
- * lies in its band (no background of that kind to hide text on). Lines found in a view are fitted and followed
- * in that view (extend.ts, strips.ts); one already covered by a first-look line (half its area) is dropped.
+ * Only where the first look found text, and only near it: the whole view is run (run on the surroundings alone,
+ * the network missed the faint lines it finds in the whole frame) and a line is kept when it meets a rectangle of
+ * 10 text heights left and right and 3 above and below a first-look line. Burned-in annotations come in blocks,
+ * and a frame without any detected line is never looked at again, so slices without text stay untouched. A view is
+ * skipped when under 5% of the frame lies in its band (no background of that kind to hide text on). Lines found
+ * in a view are fitted and followed in that view (extend.ts, strips.ts); one already covered by a first-look line
+ * (half its area) is dropped.
  *
  * Example:
- *   const more = await lookCloser(detector, img, lines, scale);
+ *   const more = await lookCloser(detector, img, lines, detectorScale(img.width, img.height));
  */
 import { type Box, intersection } from '../box.ts';
 import type { Rgb8 } from '../render.ts';
@@ -23,10 +26,7 @@ import type { Rect } from './prefilter.ts';
 import { followStrips } from './strips.ts';
 
 /** Display bands stretched to the full range: [low, high] of max(R, G, B). */
-export const VIEW_BANDS: readonly (readonly [number, number])[] = [
-  [0, 48],
-  [207, 255],
-];
+export const VIEW_BANDS: readonly (readonly [number, number])[] = [[0, 48]];
 
 /** The share of pixels whose grey (max of R, G, B) lies in [lo, hi]. */
 function bandShare(img: Rgb8, lo: number, hi: number): number {
