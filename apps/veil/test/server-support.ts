@@ -20,8 +20,7 @@ import {
   scanFile,
   writeDeidentified,
 } from '@veil/core';
-import { loadServerConfig } from '../src/server/config.ts';
-import { type ServerHandle, startServer } from '../src/server/server.ts';
+import type { ServerHandle } from '../src/server/server.ts';
 import { verifyBeforeRelease } from '../src/verify/gate.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -156,6 +155,11 @@ export function writeConfig(dir: string, config: Record<string, unknown>, name =
  * names.
  */
 export async function startServerIn(dir: string, config: Record<string, unknown>): Promise<ServerHandle> {
+  // Loaded here, not at the top: most users of this module spawn `veil` and need not load the server (seconds).
+  const [{ loadServerConfig }, { startServer }] = await Promise.all([
+    import('../src/server/config.ts'),
+    import('../src/server/server.ts'),
+  ]);
   const { path, key } = keyFile(dir);
   const written = writeConfig(dir, {
     spool: './spool',
