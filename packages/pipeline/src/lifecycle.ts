@@ -2,8 +2,9 @@
  * The job and delivery lifecycle, decided in one place: what a new job or delivery looks like, who may change a job,
  * which jobs and deliveries may be leased and what a lease does to them, what an update, an attempt's result, a
  * replay or a hold makes of a record, and when a delivering job settles. Pure functions over the model's records:
- * every JobStore (SQLite, PostgreSQL) reads the rows it needs inside its transaction, asks these functions for the
- * next records, and writes them back. A store persists (rows, locks, SQL dialect); it decides nothing here.
+ * the stores' transaction bodies (store-transactions.ts) read the rows they need through a driver's port, ask these
+ * functions for the next records, and write them back. A store persists (rows, locks, SQL dialect); it decides
+ * nothing here.
  *
  * The claims (leaseJob, leaseDelivery) and renewals stay single conditional UPDATEs in the drivers, so that exactly
  * one of two racing callers wins without a lock held across round trips; their conditions are written from
