@@ -6,6 +6,8 @@
  * of what the network resolves, and on grainy or bright anatomy it often finds only part of a line ('DAVIDSON DOU'
  * of 'DAVIDSON DOUGLAS'); in a strip at a larger scale the rest of the line is found.
  *
+ * A line whose ends are followed by flat background for two text heights on both sides (endsOpen: no step above 24
+ * display levels on its rows) is complete and not looked at again: text on a black screen costs nothing more.
  * Only lines already found are extended: a strip box counts when it lies on the line's rows (it overlaps them by
  * half its height and is at most twice as high) and is chained to the line by gaps of at most two text heights.
  * Nothing is added where the first pass found no line, so a frame without text is never touched here.
@@ -56,6 +58,30 @@ export function chainOnRows(line: Box, found: readonly Box[]): Box {
   return { ...line, x0, x1 };
 }
 
+/** A step between neighbours (max of R, G, B) that can be part of a stroke: weaker than the pre-filter's 40. */
+const STEP = 24;
+
+/**
+ * Whether anything stroke-like lies within `span` columns past either end of the line, on its rows: a line that
+ * ends in flat background on both sides (text on a black screen) is complete and needs no strip.
+ */
+export function endsOpen(img: Rgb8, line: Box, span: number): boolean {
+  const { width: w, rgb } = img;
+  const grey = (x: number, y: number) => {
+    const j = (y * w + x) * 3;
+    return Math.max(rgb[j] as number, rgb[j + 1] as number, rgb[j + 2] as number);
+  };
+  const busy = (xa: number, xb: number) => {
+    for (let y = line.y0; y < line.y1; y++) {
+      for (let x = Math.max(1, xa); x < Math.min(w, xb); x++) {
+        if (Math.abs(grey(x, y) - grey(x - 1, y)) > STEP) return true;
+      }
+    }
+    return false;
+  };
+  return busy(line.x0 - span, line.x0) || busy(line.x1, line.x1 + span);
+}
+
 export async function followStrips(
   detector: TextDetector,
   img: Rgb8,
@@ -71,7 +97,7 @@ export async function followStrips(
   const out: Box[] = [];
   for (const line of lines) {
     const th = line.y1 - line.y0;
-    if (line.source !== 'detector' || th < 3 || th > maxH) {
+    if (line.source !== 'detector' || th < 3 || th > maxH || !endsOpen(img, line, 2 * th)) {
       out.push(line);
       continue;
     }
