@@ -3,7 +3,8 @@
  * - frames/s per core of the full scan (decode, render, stroke pre-filter, PP-OCR detection, DB post-processing,
  *   line extension, redaction) at 512x512 (a head CT slice without text, a JohnSnowLabs CT slice with text) and
  *   1024x768 (an ultrasound screen with text), one thread, with the pre-filter (default) and without it (every
- *   whole frame through the network, as before the pre-filter). Reported as CPU ms per frame (process.cpuUsage:
+ *   whole frame through the network, as before the pre-filter), and with the pre-filter but without the closer
+ *   looks (strips.ts, views.ts: `closerLooks: false`). Reported as CPU ms per frame (process.cpuUsage:
  *   the machine is shared, wall time measures the neighbours) and wall ms;
  * - the added cost per CT slice of `veil deid`: 20 CT slices with the stage on (default) and off, one job;
  * - peak RSS while every frame of the generated 200 MB multi-frame (bench/out/corpus/multi, from
@@ -46,8 +47,13 @@ async function framesPerSecond(path: string, label: string): Promise<void> {
   const px = openPixels(file, codec);
   if (!px) throw new Error('no pixels');
   const row: string[] = [];
-  for (const d of [unfiltered, detector]) {
-    const opts = { detector: d, codec, config };
+  const runs = [
+    { detector: unfiltered, closerLooks: false },
+    { detector, closerLooks: false },
+    { detector, closerLooks: true },
+  ];
+  for (const r of runs) {
+    const opts = { ...r, codec, config };
     await scanAndRedact(file, px, opts); // warm-up
     const cpu: number[] = [];
     const wall: number[] = [];
@@ -71,8 +77,10 @@ say(
     .join(' ')}; rounds ${rounds}`,
 );
 say('');
-say('| Frame | Size | CPU per frame, network on every whole frame | CPU per frame, pre-filter first (default) |');
-say('| --- | --- | ---: | ---: |');
+say(
+  '| Frame | Size | CPU per frame, network on every whole frame | pre-filter first, first look only | pre-filter first, closer looks (default) |',
+);
+say('| --- | --- | ---: | ---: | ---: |');
 await framesPerSecond(join(DATA, 'dcm_qa_ct/Philips/S21570/S2010/I100'), 'head CT slice');
 await framesPerSecond(
   join(
