@@ -7,6 +7,7 @@
  * default 1024 as `veil serve`'s processing.threadHeapMb): a file that exhausts it ends that worker, not the process.
  */
 import { Worker } from 'node:worker_threads';
+import type { ActionCounts } from './action-tally.ts';
 import { describeError } from './cli-error.ts';
 import type { FromWorker, Task, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -41,6 +42,8 @@ export interface PoolOptions {
   readonly entry?: URL;
   /** Each worker's V8 old-generation heap cap in MiB (resourceLimits.maxOldGenerationSizeMb). */
   readonly threadHeapMb?: number | undefined;
+  /** Receives each batch's action tally (sent before that batch's results are passed to onResult). */
+  readonly onActions?: ((actions: ActionCounts) => void) | undefined;
 }
 
 /** Runs all tasks on `size` workers; calls onResult once per task, in completion order. */
@@ -126,6 +129,7 @@ export function runPool(
           finish(new WorkerStartError(m.code));
         } else {
           s.batches--;
+          if (m.actions && m.actions.length > 0) options.onActions?.(m.actions);
           for (const result of m.results) {
             const i = s.inflight.findIndex((t) => t.id === result.id);
             const task = i >= 0 ? s.inflight.splice(i, 1)[0] : undefined;

@@ -30,6 +30,7 @@ import { type FileSource, openFileSource } from '../io/file-source.ts';
 import { writePlan } from '../io/write-plan.ts';
 import { ensureDirDurable, writeFileDurable } from '../release/durable.ts';
 import type { DetectorLevels } from '../verify/gate.ts';
+import { type ActionTally, countActions } from './action-tally.ts';
 import type { Layout } from './config.ts';
 import { maskElement, showNewValue } from './mask.ts';
 import { type FrameBoxesReport, type PreviewBudget, writeRedactionPreview } from './previews.ts';
@@ -49,6 +50,11 @@ export interface FileContext {
   readonly stages?: readonly ReleaseStage[] | undefined;
   /** Thumbnails of redacted outputs for the report; none when undefined (dry run, no report). */
   readonly previews?: PreviewBudget | undefined;
+  /**
+   * Where written files' actions are counted (a worker sends it per batch); when undefined, each result carries its
+   * own list (TaskResult.actions).
+   */
+  readonly tally?: ActionTally | undefined;
 }
 
 const PATIENT_ID = 0x00100020;
@@ -103,20 +109,6 @@ function quarantine(task: Task, ctx: FileContext, q: Quarantined): TaskResult {
 function fsCode(e: unknown): { code?: string } {
   const c = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof c === 'string' ? { code: `QUARANTINE_FAILED_${c}` } : {};
-}
-
-/** Counts the engine's actions per attribute keyword (private and unknown tags by their tag). */
-function countActions(result: DeidResult): [string, string, number][] {
-  const counts = new Map<string, number>();
-  for (const a of result.actions) {
-    const keyword = a.keyword || /\([0-9A-Fa-fx]{4},[0-9A-Fa-fx]{4}\)$/.exec(a.tagPath)?.[0] || a.tagPath;
-    const k = `${keyword}\u0000${a.action}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  return [...counts].map(([k, n]) => {
-    const [keyword, action] = k.split('\u0000') as [string, string];
-    return [keyword, action, n];
-  });
 }
 
 function asciiValue(bytes: Uint8Array): string {
@@ -237,12 +229,15 @@ function finish(
     id: task.id,
     outcome: 'written',
     out,
-    actions: countActions(result),
+    ...(ctx.tally ? {} : { actions: countActions(result) }),
     ...(pixels ? { pixels } : {}),
     ...(ctx.identities ? { identity: pickIdentity(result) } : {}),
     ...(ctx.dryRun ? { changes: describeChanges(result) } : {}),
   };
-  if (ctx.dryRun || ctx.outDir === undefined) return done;
+  if (ctx.dryRun || ctx.outDir === undefined) {
+    ctx.tally?.add(result);
+    return done;
+  }
   try {
     // Two inputs may map to one output (the same SOP instance twice in the hierarchy layout): each is written under
     // a temporary name of its own thread and renamed (atomic; the last one wins).
@@ -251,6 +246,7 @@ function finish(
     const c = (e as NodeJS.ErrnoException).code;
     return { id: task.id, outcome: 'error', code: c ? `WRITE_FAILED_${c}` : 'WRITE_FAILED' };
   }
+  ctx.tally?.add(result);
   if (pixels && pixels.boxes > 0 && ctx.previews && ctx.previews.remaining > 0) {
     // The picture is read back from the file just written: what went out, never the original pixels.
     return writeRedactionPreview(join(ctx.outDir, out), textReport?.boxes ?? [], ctx.previews, task.id).then(

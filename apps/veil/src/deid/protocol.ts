@@ -4,6 +4,7 @@
  * logged or written to a report.
  */
 import type { DefacePlan } from '../deface/prepass.ts';
+import type { ActionCounts } from './action-tally.ts';
 import type { Layout } from './config.ts';
 
 export interface WorkerInit {
@@ -77,5 +78,10 @@ export interface PixelOutcome {
 export type ToWorker = { readonly type: 'tasks'; readonly tasks: readonly Task[] } | { readonly type: 'stop' };
 export type FromWorker =
   | { readonly type: 'ready' }
-  | { readonly type: 'results'; readonly results: readonly TaskResult[] }
+  | {
+      readonly type: 'results';
+      readonly results: readonly TaskResult[];
+      /** The actions of this batch's written files, added up (the results then carry none of their own). */
+      readonly actions?: ActionCounts;
+    }
   | { readonly type: 'fatal'; readonly code: string };

@@ -119,14 +119,7 @@ export class RunReport {
             this.previews.push({ file: r.out, png: r.pixels.preview, boxes: r.pixels.boxes });
           }
         }
-        for (const [keyword, action, n] of r.actions ?? []) {
-          let m = this.actions.get(keyword);
-          if (!m) {
-            m = new Map();
-            this.actions.set(keyword, m);
-          }
-          m.set(action, (m.get(action) ?? 0) + n);
-        }
+        if (r.actions) this.addActions(r.actions);
         break;
       case 'skipped':
         this.skipped++;
@@ -137,6 +130,18 @@ export class RunReport {
       case 'error':
         this.errors.push(problem());
         break;
+    }
+  }
+
+  /** Actions of written files, counted where they were processed (a worker's tally per batch, ActionTally). */
+  addActions(counts: readonly (readonly [string, string, number])[]): void {
+    for (const [keyword, action, n] of counts) {
+      let m = this.actions.get(keyword);
+      if (!m) {
+        m = new Map();
+        this.actions.set(keyword, m);
+      }
+      m.set(action, (m.get(action) ?? 0) + n);
     }
   }
 

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseDeidConfig } from '@veil/core';
 import { loadFreeTextCleaner, loadReleaseStages } from '../release/stages.ts';
+import { ActionTally } from './action-tally.ts';
 import { describeError } from './cli-error.ts';
 import { type FileContext, processFile } from './process-file.ts';
 import type { FromWorker, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
@@ -29,6 +30,7 @@ try {
     identities: init.identities,
     verifyLevels: init.verifyLevels,
     previews: init.previews ? { reportDir: init.previews.reportDir, remaining: init.previews.perThread } : undefined,
+    tally: new ActionTally(),
   };
 } catch (e) {
   post({ type: 'fatal', code: describeError(e) });
@@ -50,7 +52,7 @@ if (ctx) {
         if (process.env.VEIL_DEBUG === '1') process.stderr.write(`veil deid worker: ${describeError(e)}\n`);
       }
     }
-    post({ type: 'results', results });
+    post({ type: 'results', results, actions: context.tally?.take() ?? [] });
   };
   port.on('message', (m: ToWorker) => {
     if (m.type === 'stop') {
