@@ -19,7 +19,7 @@ type Mac = ReturnType<typeof hmac.create>;
  * The cache never changes a result (a state is cloned for every message), so this is not shared state in any
  * observable sense; keys are held weakly.
  */
-const keyed = new WeakMap<Uint8Array, Mac>();
+const keyed = new WeakMap<Uint8Array, Keyed>();
 const encoder = new TextEncoder();
 
 /**
@@ -45,15 +45,40 @@ export function hmacSha256(key: Uint8Array, message: string | Uint8Array): Uint8
   return mac.slice();
 }
 
+/** Per key: the keyed state, and one scratch state each MAC is computed in (reset from the keyed state first). */
+interface Keyed {
+  readonly base: Mac;
+  readonly scratch: Mac;
+}
+
 function computeMac(key: Uint8Array, message: string | Uint8Array): Uint8Array {
-  let base = keyed.get(key);
-  if (base === undefined) {
-    base = hmac.create(sha256, key);
-    keyed.set(key, base);
+  let k = keyed.get(key);
+  if (k === undefined) {
+    const base = hmac.create(sha256, key);
+    k = { base, scratch: base.clone() };
+    keyed.set(key, k);
   }
-  const mac = base.clone();
-  mac.update(typeof message === 'string' ? encoder.encode(message) : message);
+  // _cloneInto with a target copies the keyed state into the scratch's own buffers: clone() would allocate two
+  // hash objects and their buffers per MAC (a third of the MAC's cost on short messages). Synchronous, so no two
+  // calls share the scratch at once.
+  const mac = k.base._cloneInto(k.scratch);
+  mac.update(typeof message === 'string' ? utf8(message) : message);
   return mac.digest();
+}
+
+/** Reused for ASCII messages (UIDs, IDs: nearly all of them); update() copies what it is given. */
+const asciiBytes = new Uint8Array(256);
+
+/** The UTF-8 bytes of a message: ASCII copied into asciiBytes (no native call, no allocation), else TextEncoder. */
+function utf8(message: string): Uint8Array {
+  const n = message.length;
+  if (n > asciiBytes.length) return encoder.encode(message);
+  for (let i = 0; i < n; i++) {
+    const c = message.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(message);
+    asciiBytes[i] = c;
+  }
+  return asciiBytes.subarray(0, n);
 }
 
 /** Crockford's base 32 alphabet: digits and upper-case letters without I, L, O, U (valid in every DICOM text VR). */
