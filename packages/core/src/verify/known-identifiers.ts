@@ -170,12 +170,39 @@ function letterCount(s: string): number {
   return n;
 }
 
+/**
+ * A needle whose masked form is made when a finding asks for it: most needles never match, and masking each one as
+ * it was made (a name's words split, each masked) cost about as much as making the needle. `shown` is the value as
+ * the masked form describes it, held in memory like `text` and never printed.
+ */
+class Needle implements KnownNeedle {
+  constructor(
+    readonly detector: DetectorName,
+    readonly code: string,
+    readonly match: KnownNeedle['match'],
+    readonly text: string,
+    private readonly shown: string,
+    private readonly asName: boolean,
+  ) {}
+
+  get masked(): string {
+    return this.asName ? maskName(this.shown) : maskLength(this.shown);
+  }
+}
+
 /** The needles of one value (a pure function of the value: see the memoized makers below). */
 class Needles {
   readonly list: KnownNeedle[] = [];
 
-  add(detector: DetectorName, code: string, match: KnownNeedle['match'], text: string, masked: string): void {
-    this.list.push({ detector, code, match, text, masked });
+  add(
+    detector: DetectorName,
+    code: string,
+    match: KnownNeedle['match'],
+    text: string,
+    shown: string,
+    asName: boolean,
+  ): void {
+    this.list.push(new Needle(detector, code, match, text, shown, asName));
   }
 
   /** A phrase of words (already in word form, no padding). */
@@ -183,7 +210,8 @@ class Needles {
     if (words.length === 0) return;
     const compact = words.join('');
     if (PLACEHOLDERS.has(compact) || letterCount(compact) + digitsOf(compact).length < 4) return;
-    this.add(detector, code, 'words', ` ${words.join(' ')} `, maskName(words.join(' ')));
+    const phrase = words.join(' ');
+    this.add(detector, code, 'words', ` ${phrase} `, phrase, true);
   }
 
   name(value: string, patient: boolean): void {
@@ -216,19 +244,19 @@ class Needles {
       // Scripts without spaces between words.
       if (/[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\p{sc=Thai}]/u.test(group)) {
         const c = compactForm(group);
-        if ([...c].length >= 2) this.add('known-name', code, 'compact', c, maskLength(c));
+        if ([...c].length >= 2) this.add('known-name', code, 'compact', c, c, false);
       }
       // Parts alone (warn): a one-word name is a part too, whatever its component.
       for (const w of all) {
         if (letterCount(w) >= 4 && !PLACEHOLDERS.has(w))
-          this.add('known-name-part', 'KNOWN_NAME_PART', 'words', ` ${w} `, maskName(w));
+          this.add('known-name-part', 'KNOWN_NAME_PART', 'words', ` ${w} `, w, true);
       }
       // Initials of a family and given name, three letters or more: "DJD" for Douglas J. Davidson, and "DDJ".
       const initial = (w: string): string => [...w][0]!;
       const initials = [...given, ...middle, ...family].map(initial);
       if (family.length > 0 && given.length > 0 && initials.length >= 3 && initials.every((x) => /\p{L}/u.test(x))) {
         for (const i of [initials.join(''), [...family, ...given, ...middle].map(initial).join('')]) {
-          this.add('known-name-part', 'KNOWN_INITIALS', 'whole', i, maskLength(i));
+          this.add('known-name-part', 'KNOWN_INITIALS', 'whole', i, i, false);
         }
       }
     }
@@ -243,20 +271,20 @@ class Needles {
       (digits > 0 && digits < compact.length && compact.length >= 4) ||
       (digits === compact.length && digits >= 5) ||
       (digits === 0 && compact.length >= 6);
-    if (ok) this.add('known-id', code, 'words', w, maskLength(value.trim()));
+    if (ok) this.add('known-id', code, 'words', w, value.trim(), false);
   }
 
   address(value: string, detector: DetectorName, code: string): void {
     const w = wordForm(value);
-    if (w.replace(/ /g, '').length >= 8) this.add(detector, code, 'words', w, maskLength(value.trim()));
+    if (w.replace(/ /g, '').length >= 8) this.add(detector, code, 'words', w, value.trim(), false);
     for (const part of value.split(/[,;\n\r^\\]|\s{2,}/)) {
       const p = wordForm(part);
       const c = p.replace(/ /g, '');
       if (c.length >= 6 && /\d/.test(c) && !PLACEHOLDERS.has(c))
-        this.add(detector, code, 'words', p, maskLength(part.trim()));
+        this.add(detector, code, 'words', p, part.trim(), false);
       // The street: its number and the two words after it ("334 Michael Manor Sarahview" -> "334 MICHAEL MANOR").
       const street = /^ (\d+[A-Z]? \p{L}+ \p{L}+) /u.exec(p);
-      if (street) this.add(detector, code, 'words', ` ${street[1]} `, maskLength(street[1]!));
+      if (street) this.add(detector, code, 'words', ` ${street[1]} `, street[1]!, false);
     }
   }
 
@@ -265,7 +293,7 @@ class Needles {
       let d = digitsOf(v);
       if (d.length < 7) continue;
       if (d.length > 10) d = d.slice(-10);
-      this.add('known-phone', 'KNOWN_PHONE', 'digits', d, maskLength(v.trim()));
+      this.add('known-phone', 'KNOWN_PHONE', 'digits', d, v.trim(), false);
     }
   }
 
@@ -273,7 +301,7 @@ class Needles {
     const w = wordForm(value);
     const c = w.replace(/ /g, '');
     if (c.length >= 6 && !PLACEHOLDERS.has(c))
-      this.add('known-institution', 'KNOWN_INSTITUTION', 'words', w, maskLength(value.trim()));
+      this.add('known-institution', 'KNOWN_INSTITUTION', 'words', w, value.trim(), false);
   }
 }
 

@@ -33,6 +33,9 @@ export interface SearchedText {
   readonly coded: boolean;
 }
 
+/** What most texts give: one frozen empty list (a caller that tried to add to it would throw, not leak). */
+const NO_HITS = Object.freeze([]) as unknown as KnownHit[];
+
 export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText) => KnownHit[] {
   const words: KnownNeedle[] = [];
   const compact: KnownNeedle[] = [];
@@ -110,6 +113,7 @@ export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText)
           hits.push({ detector: 'original-uid', code: 'ORIGINAL_UID_IN_TEXT', masked: maskLength(m[0]) });
       }
     }
+    if (hits.length === 0) return NO_HITS;
     // A whole name found: its parts alone add nothing.
     const named = hits.some((h) => h.detector === 'known-name');
     return hits
