@@ -13,6 +13,9 @@
  *                                  # is read (tesseract.js, offline) and kept only when confidently recognised as
  *                                  # not identifying (no header value in any form, no date/ID/time pattern)
  *       margin: 3                  # pixels added around each box
+ *       closerLooks: true          # look again along and around each found line (up-scaled strips, a view
+ *                                  # stretched at the dark end): more small and low-contrast text found, at ~1.2-3x
+ *                                  # the scan time of a frame with text; false: the single detector pass
  *       lossy: dct                 # a lossy input with text: 'dct' (JPEG baseline/extended redacted in the DCT
  *                                  # domain, blanked MCUs, the rest bit-exact; other lossy syntaxes quarantined),
  *                                  # 'quarantine', or
@@ -36,6 +39,8 @@ export interface PixelTextConfig {
    * identifying (recognize/classify.ts) are kept, the rest filled. */
   readonly redact: 'all' | 'identifying';
   readonly margin: number;
+  /** Closer looks along and around found lines in the text stage (detect/strips.ts, detect/views.ts). */
+  readonly closerLooks: boolean;
   readonly lossy: 'dct' | 'quarantine' | 'explicit-little-endian';
   readonly verify: boolean;
   readonly pass: { readonly sopClasses: readonly string[]; readonly modalities: readonly string[] };
@@ -46,13 +51,14 @@ export const DEFAULT_PIXEL_TEXT_CONFIG: PixelTextConfig = {
   enabled: true,
   redact: 'all',
   margin: 3,
+  closerLooks: true,
   lossy: 'dct',
   verify: true,
   pass: { sopClasses: [], modalities: [] },
   regions: [],
 };
 
-const KEYS = new Set(['enabled', 'redact', 'margin', 'lossy', 'verify', 'pass', 'regions']);
+const KEYS = new Set(['enabled', 'redact', 'margin', 'closerLooks', 'lossy', 'verify', 'pass', 'regions']);
 
 function strings(v: unknown, path: string): string[] {
   if (v === undefined) return [];
@@ -97,6 +103,7 @@ export function parsePixelTextConfig(input: unknown, defaults: { readonly enable
     enabled: bool('enabled', enabledDefault),
     redact,
     margin,
+    closerLooks: bool('closerLooks', true),
     lossy,
     verify: bool('verify', true),
     pass: {

@@ -59,7 +59,7 @@ export interface PixelStageOptions {
   readonly config: PixelTextConfig;
   /** Reads each detected line; required when config.redact is 'identifying' (else the file is held back). */
   readonly recognizer?: TextRecognizer | undefined;
-  /** Closer looks along and around found lines (strips.ts, views.ts) in the text stage; default true. */
+  /** Closer looks along and around found lines (strips.ts, views.ts) in the text stage; default config.closerLooks. */
   readonly closerLooks?: boolean;
 }
 
@@ -188,7 +188,7 @@ export async function scanAndRedact(
     const grown = (found: Box[]) =>
       found.map((b) => grow(b, b.source === 'detector' ? options.config.margin : 0, m.columns, m.rows));
     const first = await identifyingLines(
-      await detectFrame(options.detector, cache, frame, m, options.closerLooks ?? true),
+      await detectFrame(options.detector, cache, frame, m, options.closerLooks ?? options.config.closerLooks),
       options,
       ids,
     );

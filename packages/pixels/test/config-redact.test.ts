@@ -17,3 +17,16 @@ test('pixels.text.redact: all (default) | identifying; other values are CONFIG_I
     );
   }
 });
+
+test('pixels.text.closerLooks: true by default, false accepted, anything else CONFIG_INVALID', () => {
+  assert.equal(parsePixelTextConfig(undefined).closerLooks, true);
+  assert.equal(parsePixelTextConfig({}).closerLooks, true);
+  assert.equal(parsePixelTextConfig({ closerLooks: false }).closerLooks, false);
+  for (const bad of ['no', 0, null]) {
+    assert.throws(
+      () => parsePixelTextConfig({ closerLooks: bad }),
+      (e: unknown) => isVeilError(e) && e.code === 'CONFIG_INVALID' && e.path === 'pixels.text.closerLooks',
+      String(bad),
+    );
+  }
+});

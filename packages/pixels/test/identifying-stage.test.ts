@@ -92,3 +92,25 @@ test('redact: identifying without a recognizer holds the file back', { skip: !ex
   const out = await stage.run({ file, edits: [] } as never);
   assert.equal(out.quarantine?.code, 'PIXELS_RECOGNIZER_UNAVAILABLE');
 });
+
+test('pixels.text.closerLooks governs the closer looks: false runs the single detector pass', {
+  skip: !existsSync(CT),
+}, async () => {
+  const file = scanFile(new Uint8Array(readFileSync(CT)));
+  const looks = async (closerLooks: boolean): Promise<number> => {
+    let calls = 0;
+    const counting: TextDetector = {
+      detect: async () => [box(10, 10, 60, 20)],
+      detectIn: async () => {
+        calls++;
+        return [];
+      },
+    };
+    const px = openPixels(file, undefined);
+    assert.ok(px);
+    await scanAndRedact(file, px, { detector: counting, config: { ...DEFAULT_PIXEL_TEXT_CONFIG, closerLooks } });
+    return calls;
+  };
+  assert.equal(await looks(false), 0);
+  assert.ok((await looks(true)) > 0);
+});
