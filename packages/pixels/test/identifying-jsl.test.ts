@@ -6,7 +6,8 @@
  * - recall of value boxes: a box counts as removed when at least 95% of its ink (pixels at the text's drawing values,
  *   0 or the maximum, on a stroke edge) is flat afterwards (equal to its four neighbours); boxes with under 10 ink
  *   pixels are illegible and not counted. `identifying` must stay within MARGIN of `all`;
- * - share of key (label) boxes kept: under 5% of the box's pixels changed.
+ * - share of key (label) boxes kept: under 5% of the box's pixels changed; at least as many as under `all`, and at
+ *   least KEYS_KEPT_FLOOR (a regression floor).
  * A SUBSET of the 22 files keeps it under a minute (SUBSET below; the full set runs with VEIL_JSL_ALL=1).
  *
  * Run: npm run test:unit -- packages/pixels/test/identifying-jsl.test.ts
@@ -39,6 +40,11 @@ const JSL = join(
 const SUBSET = (names: string[]) => (process.env.VEIL_JSL_ALL === '1' ? names : names.filter((_, i) => i % 2 === 0));
 /** How far the value-box recall under `identifying` may fall below `all`'s on the same files. */
 const MARGIN = 0.02;
+/**
+ * Regression floor of key (label) boxes kept under `identifying`: what this version reaches (README), all 22 files /
+ * the subset. Reached 2026-12-07 with the re-readings and label words of recognize/ (13/110 before on all 22).
+ */
+const KEYS_KEPT_FLOOR = process.env.VEIL_JSL_ALL === '1' ? 18 : 10;
 
 interface Gt {
   annotation: { key?: { bbox?: number[] }; value?: { bbox?: number[] } }[];
@@ -141,4 +147,8 @@ test('redact: identifying keeps labels and removes (almost) every value that all
   assert.ok(values > 0 && keys > 0, 'ground truth read');
   assert.ok(recall('identifying') >= recall('all') - MARGIN, `identifying recall under all's by more than ${MARGIN}`);
   assert.ok(kept('identifying') >= kept('all'), 'identifying keeps at least the labels all keeps');
+  assert.ok(
+    tally.identifying.keysKept >= KEYS_KEPT_FLOOR,
+    `identifying kept ${tally.identifying.keysKept} key boxes, under the floor ${KEYS_KEPT_FLOOR}`,
+  );
 });
