@@ -37,6 +37,7 @@ import {
   verifyReasonCode,
 } from '@veil/core';
 import type { Job, JsonObject, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
+import { nodeHmacSha256 } from '../deid/node-hmac.ts';
 import { hierarchyPath, outputValue } from '../deid/process-file.ts';
 import type { IdentityPair } from '../governance/crosswalk.ts';
 import { patientKeyState } from '../governance/patient-key.ts';
@@ -228,7 +229,7 @@ export function deidentifyStep(ctx: StepContext): Step {
         const acknowledged = acknowledgedOf(job);
         const outcome = await releaseFile(src, {
           config: ctx.deid,
-          keys: { key: ctx.key, cleanFreeText: ctx.cleanFreeText },
+          keys: { key: ctx.key, cleanFreeText: ctx.cleanFreeText, hmac: nodeHmacSha256 },
           stages: ctx.stages,
           verifyLevels: ctx.verifyLevels,
           acknowledged,
