@@ -4,9 +4,6 @@
  * deidentify -> stages (none) -> plan -> verification) with the default configuration and a fixed key, as the
  * `veil deid` worker does minus the disk. BENCH_IR_PATH=direct calls the same functions one by one instead
  * (scan, deidentify, planDeidentified, verifyOutput), to measure what the release path itself adds.
- * BENCH_IR_HMAC=node hands the core the node:crypto HMAC as veil deid does (apps/veil/src/deid/node-hmac.ts); the
- * default is the core's pure-JS one (callgrind counts OpenSSL's instructions too, but valgrind's CPU hides SHA-NI, so
- * compare the two in CPU time rather than in instructions).
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -18,7 +15,6 @@ import {
   scanFile,
   verifyOutput,
 } from '@veil/core';
-import { nodeHmacSha256 } from '../apps/veil/src/deid/node-hmac.ts';
 
 const [listFile, count, stage] = process.argv.slice(2);
 if (!listFile || !count || (stage !== 'loaded' && stage !== 'all')) {
@@ -29,17 +25,16 @@ const config = parseDeidConfig({});
 const paths = readFileSync(listFile, 'utf8').split('\n').filter(Boolean).slice(0, Number(count));
 const sources = paths.map((p) => bytesSource(new Uint8Array(readFileSync(p))));
 const direct = process.env.BENCH_IR_PATH === 'direct';
-const keys = process.env.BENCH_IR_HMAC === 'node' ? { key, hmac: nodeHmacSha256 } : { key };
 if (stage === 'all' && !direct) {
   for (const src of sources) {
-    const outcome = releaseFile(src, { config, keys });
+    const outcome = releaseFile(src, { config, keys: { key } });
     if (outcome instanceof Promise || outcome.kind !== 'released') throw new Error('release path refused a file');
   }
 }
 if (stage === 'all' && direct) {
   for (const src of sources) {
     const file = scanFile(src);
-    const result = deidentify(file, config, keys);
+    const result = deidentify(file, config, { key });
     if (result.quarantine) throw new Error(`quarantined (${result.quarantine.code})`);
     const plan = planDeidentified(file, result);
     const verdict = verifyOutput({ source: src, plan }, file, config, key);

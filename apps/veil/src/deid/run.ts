@@ -14,7 +14,6 @@ import { CliError, EXIT_CONFIG, EXIT_FAILURES, EXIT_INTERNAL, EXIT_OK, EXIT_USAG
 import type { Crosswalk } from './crosswalk.ts';
 import { assertOutsideInputs, listInputs } from './inputs.ts';
 import { keyId, loadKey } from './keys.ts';
-import { nodeHmacSha256 } from './node-hmac.ts';
 import { runPool, WorkerStartError } from './pool.ts';
 import { DEFAULT_MAX_PREVIEWS } from './previews.ts';
 import type { FileContext } from './process-file.ts';
@@ -71,7 +70,7 @@ async function runInline(
   const ctx: FileContext = {
     config,
     stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
-    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config), hmac: nodeHmacSha256 },
+    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config) },
     layout: init.layout,
     outDir: init.outDir,
     quarantineDir: init.quarantineDir,

@@ -8,7 +8,6 @@ import { parseDeidConfig } from '@veil/core';
 import { loadFreeTextCleaner, loadReleaseStages } from '../release/stages.ts';
 import { ActionTally } from './action-tally.ts';
 import { describeError } from './cli-error.ts';
-import { nodeHmacSha256 } from './node-hmac.ts';
 import { type FileContext, processFile } from './process-file.ts';
 import type { FromWorker, TaskResult, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -23,7 +22,7 @@ try {
   ctx = {
     config,
     stages: await loadReleaseStages(init.deidInput, config, { defacePlan: init.defacePlan }),
-    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config), hmac: nodeHmacSha256 },
+    keys: { key: init.key, cleanFreeText: await loadFreeTextCleaner(config) },
     layout: init.layout,
     outDir: init.outDir,
     quarantineDir: init.quarantineDir,

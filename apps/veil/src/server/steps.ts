@@ -37,7 +37,6 @@ import {
   verifyReasonCode,
 } from '@veil/core';
 import type { Job, JsonObject, RouteConfig, Step, StepOutcome } from '@veil/pipeline';
-import { nodeHmacSha256 } from '../deid/node-hmac.ts';
 import { hierarchyPath, outputValue } from '../deid/process-file.ts';
 import type { IdentityPair } from '../governance/crosswalk.ts';
 import { patientKeyState } from '../governance/patient-key.ts';
@@ -229,7 +228,7 @@ export function deidentifyStep(ctx: StepContext): Step {
         const acknowledged = acknowledgedOf(job);
         const outcome = await releaseFile(src, {
           config: ctx.deid,
-          keys: { key: ctx.key, cleanFreeText: ctx.cleanFreeText, hmac: nodeHmacSha256 },
+          keys: { key: ctx.key, cleanFreeText: ctx.cleanFreeText },
           stages: ctx.stages,
           verifyLevels: ctx.verifyLevels,
           acknowledged,

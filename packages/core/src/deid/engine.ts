@@ -20,7 +20,7 @@ import { VeilError } from '../dicom/errors.ts';
 import { type Edit, materialize, planRewrite, type RewritePlan, zeroPrefix } from '../dicom/rewriter.ts';
 import { findElement, readString } from '../dicom/value.ts';
 import { pseudoAccession } from '../pseudonym/accession.ts';
-import { type HmacSha256Factory, MIN_KEY_BYTES, useHmacSha256 } from '../pseudonym/hmac.ts';
+import { MIN_KEY_BYTES } from '../pseudonym/hmac.ts';
 import type { DeidConfig } from './config.ts';
 import { walkMeta } from './file-meta.ts';
 import { addMethodAttributes } from './method.ts';
@@ -40,12 +40,6 @@ export interface DeidKeys {
    * the built-in scrubber still runs after it as a safety net. Absent: the built-in scrubber alone.
    */
   readonly cleanFreeText?: FreeTextCleaner | undefined;
-  /**
-   * The platform's HMAC-SHA-256 (the app passes one on node:crypto): used for every pseudonym and UID under this key
-   * object, here and in the release gate, once checked against the built-in one (DEID_HMAC_MISMATCH otherwise; see
-   * pseudonym/hmac.ts useHmacSha256). Absent: the built-in pure-JS HMAC. Results are the same either way.
-   */
-  readonly hmac?: HmacSha256Factory | undefined;
 }
 
 export interface DeidResult {
@@ -85,7 +79,6 @@ const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
  */
 export function deidentify(file: DicomFile, config: DeidConfig, keys: DeidKeys): DeidResult {
   if (!(keys.key instanceof Uint8Array) || keys.key.length < MIN_KEY_BYTES) throw new VeilError('DEID_KEY_TOO_SHORT');
-  if (keys.hmac !== undefined) useHmacSha256(keys.key, keys.hmac);
   const compiled = compile(config);
   const ds = file.dataset;
   const str = (tag: number): string | undefined => {

@@ -1,69 +1,25 @@
 /**
  * Keyed hashing for pseudonyms: HMAC-SHA-256 (RFC 2104) with a per-project secret, via @noble/hashes (pure JS, so the
- * core runs anywhere) unless the app hands in its platform's implementation for a key (useHmacSha256; @veil/core
- * imports no node:crypto). Without the key nobody can recompute a pseudonym from a guessed identity, unlike plain
- * hashes.
+ * core runs anywhere). Without the key nobody can recompute a pseudonym from a guessed identity, unlike plain hashes.
  *
  * Example:
  *   const mac = hmacSha256(key, 'uid:1.2.3'); // 32 bytes
  *   base32(mac, 12); // 'Q3M9T0ZK2C7A'
- *   useHmacSha256(key, (k) => (m) => nodeHmac(k, m)); // same bytes, computed by node:crypto from now on
  */
 import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha2';
-import { VeilError } from '../dicom/errors.ts';
 
 /** Shortest key accepted: 256 bits, the HMAC-SHA-256 block security level. */
 export const MIN_KEY_BYTES = 32;
 
-/** HMAC-SHA-256 under one key: the 32-byte MAC of a message, in a Uint8Array the caller may keep (not a view). */
-export type KeyedHmacSha256 = (message: Uint8Array) => Uint8Array;
+type Mac = ReturnType<typeof hmac.create>;
 
 /**
- * Makes the keyed HMAC-SHA-256 of a key, once per key (a platform implementation imports the key there): the port
- * through which an app gives the core a native HMAC. It must give the bytes the built-in one gives.
+ * Keyed states, one per key object: the inner and outer pads are hashed once per key instead of once per call.
+ * The cache never changes a result (a state is cloned for every message), so this is not shared state in any
+ * observable sense; keys are held weakly.
  */
-export type HmacSha256Factory = (key: Uint8Array) => KeyedHmacSha256;
-
-/**
- * The keyed MAC function of each key object: the built-in one (inner and outer pads hashed once per key instead of
- * once per call) or an injected one. Never changes a result, so this is not shared state in any observable sense;
- * keys are held weakly.
- */
-const keyed = new WeakMap<
-  Uint8Array,
-  { readonly factory: HmacSha256Factory | undefined; readonly mac: KeyedHmacSha256 }
->();
-
-/** Checked against the built-in HMAC when an implementation is injected: a wrong one would change every pseudonym. */
-const PROBE = new TextEncoder().encode('veil-hmac-probe:1.2.840.10008.5.1.4.1.1.2\u00e9');
-
-/**
- * Computes every later MAC under this key object with the factory's implementation instead of the built-in one
- * (deidentify() calls it with DeidKeys.hmac). Idempotent per (key, factory). Throws DEID_HMAC_MISMATCH, and keeps
- * the built-in one, when the implementation's MAC of a probe message differs from the built-in's.
- */
-export function useHmacSha256(key: Uint8Array, factory: HmacSha256Factory): void {
-  if (keyed.get(key)?.factory === factory) return;
-  const mac = factory(key);
-  const probe = mac(PROBE);
-  const expected = builtinMac(key)(PROBE);
-  if (!(probe instanceof Uint8Array) || probe.length !== 32 || probe.some((b, i) => b !== expected[i])) {
-    throw new VeilError('DEID_HMAC_MISMATCH');
-  }
-  keyed.set(key, { factory, mac });
-}
-
-/** The built-in keyed MAC: each MAC computed in one scratch state that the keyed state is copied into. */
-function builtinMac(key: Uint8Array): KeyedHmacSha256 {
-  const base = hmac.create(sha256, key);
-  const scratch = base.clone();
-  // _cloneInto with a target copies the keyed state into the scratch's own buffers: clone() would allocate two
-  // hash objects and their buffers per MAC (a third of the MAC's cost on short messages). Synchronous, so no two
-  // calls share the scratch at once.
-  return (message) => base._cloneInto(scratch).update(message).digest();
-}
-
+const keyed = new WeakMap<Uint8Array, Keyed>();
 const encoder = new TextEncoder();
 
 /**
@@ -89,13 +45,25 @@ export function hmacSha256(key: Uint8Array, message: string | Uint8Array): Uint8
   return mac.slice();
 }
 
+/** Per key: the keyed state, and one scratch state each MAC is computed in (reset from the keyed state first). */
+interface Keyed {
+  readonly base: Mac;
+  readonly scratch: Mac;
+}
+
 function computeMac(key: Uint8Array, message: string | Uint8Array): Uint8Array {
   let k = keyed.get(key);
   if (k === undefined) {
-    k = { factory: undefined, mac: builtinMac(key) };
+    const base = hmac.create(sha256, key);
+    k = { base, scratch: base.clone() };
     keyed.set(key, k);
   }
-  return k.mac(typeof message === 'string' ? utf8(message) : message);
+  // _cloneInto with a target copies the keyed state into the scratch's own buffers: clone() would allocate two
+  // hash objects and their buffers per MAC (a third of the MAC's cost on short messages). Synchronous, so no two
+  // calls share the scratch at once.
+  const mac = k.base._cloneInto(k.scratch);
+  mac.update(typeof message === 'string' ? utf8(message) : message);
+  return mac.digest();
 }
 
 /** Reused for ASCII messages (UIDs, IDs: nearly all of them); update() copies what it is given. */
