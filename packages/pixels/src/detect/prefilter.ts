@@ -13,6 +13,7 @@
  * Example:
  *   const rects = textLikeRegions(img); // [] => no text-like content
  */
+import { mergeOverlapping } from '../box.ts';
 import type { Rgb8 } from '../render.ts';
 
 export interface Rect {
@@ -176,27 +177,7 @@ export function textLikeRegions(img: Rgb8): Rect[] {
     rects.push({ x0, y0, x1: x1 + 1, y1: y1 + 1 });
   }
   // Bounding rectangles of different groups can overlap: join those.
-  for (let merged = true; merged; ) {
-    merged = false;
-    for (let i = 0; i < rects.length && !merged; i++) {
-      for (let j = i + 1; j < rects.length; j++) {
-        const a = rects[i] as (typeof rects)[number];
-        const b = rects[j] as (typeof rects)[number];
-        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) {
-          rects[i] = {
-            x0: Math.min(a.x0, b.x0),
-            y0: Math.min(a.y0, b.y0),
-            x1: Math.max(a.x1, b.x1),
-            y1: Math.max(a.y1, b.y1),
-          };
-          rects.splice(j, 1);
-          merged = true;
-          break;
-        }
-      }
-    }
-  }
-  return rects.map((r) => {
+  return mergeOverlapping(rects).map((r) => {
     const x = r.x0 * tile;
     const y = r.y0 * tile;
     return { x, y, w: Math.min(img.width, r.x1 * tile) - x, h: Math.min(img.height, r.y1 * tile) - y };

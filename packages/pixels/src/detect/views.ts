@@ -18,7 +18,7 @@
  * Example:
  *   const more = await lookCloser(detector, img, lines, detectorScale(img.width, img.height));
  */
-import { type Box, intersection } from '../box.ts';
+import { type Box, intersection, mergeOverlapping } from '../box.ts';
 import type { Rgb8 } from '../render.ts';
 import { extendLines } from './extend.ts';
 import type { TextDetector } from './port.ts';
@@ -59,27 +59,7 @@ export function surroundings(lines: readonly Box[], width: number, height: numbe
       y1: Math.min(height, l.y1 + 3 * th),
     };
   });
-  for (let merged = true; merged; ) {
-    merged = false;
-    for (let i = 0; i < rs.length && !merged; i++) {
-      for (let j = i + 1; j < rs.length; j++) {
-        const a = rs[i] as (typeof rs)[number];
-        const b = rs[j] as (typeof rs)[number];
-        if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) {
-          rs[i] = {
-            x0: Math.min(a.x0, b.x0),
-            y0: Math.min(a.y0, b.y0),
-            x1: Math.max(a.x1, b.x1),
-            y1: Math.max(a.y1, b.y1),
-          };
-          rs.splice(j, 1);
-          merged = true;
-          break;
-        }
-      }
-    }
-  }
-  return rs.map((r) => ({ x: r.x0, y: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0 }));
+  return mergeOverlapping(rs).map((r) => ({ x: r.x0, y: r.y0, w: r.x1 - r.x0, h: r.y1 - r.y0 }));
 }
 
 /**
