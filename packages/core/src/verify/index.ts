@@ -9,5 +9,6 @@
 export * from './finding.ts';
 export { extractKnownIdentifiers, type KnownIdentifiers, type KnownNeedle } from './known-identifiers.ts';
 export { maskLength, maskName } from './mask.ts';
+export { MONTH_NAMES, MONTHS } from './normalize.ts';
 export { checkStructure, type StructureFinding } from './structure.ts';
 export { effectiveLevels, type VerifyContext, verifyFile } from './verify-file.ts';

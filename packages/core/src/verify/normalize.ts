@@ -53,8 +53,22 @@ export function digitsOf(text: string): string {
   return text.replace(/\D+/g, '');
 }
 
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const MONTH_NAMES = [
+/** Month abbreviations and names, upper case, January first: the written date forms the gate and OCR checks read. */
+export const MONTHS: readonly string[] = [
+  'JAN',
+  'FEB',
+  'MAR',
+  'APR',
+  'MAY',
+  'JUN',
+  'JUL',
+  'AUG',
+  'SEP',
+  'OCT',
+  'NOV',
+  'DEC',
+];
+export const MONTH_NAMES: readonly string[] = [
   'JANUARY',
   'FEBRUARY',
   'MARCH',
