@@ -17,6 +17,24 @@ export interface Rgb8 {
   readonly rgb: Uint8Array;
 }
 
+/**
+ * The max of R, G and B of each pixel (coloured text, yellow, cyan or blue on dark, stays contrasted) written into
+ * `into` when it is large enough, else into a new buffer; returns the buffer written, so that a caller can keep
+ * reusing its own.
+ */
+export function maxChannel(img: Rgb8, into: Uint8Array): Uint8Array {
+  const n = img.width * img.height;
+  const out = into.length >= n ? into : new Uint8Array(n);
+  const src = img.rgb;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const r = src[j] as number;
+    const g = src[j + 1] as number;
+    const b = src[j + 2] as number;
+    out[i] = Math.max(r, g, b);
+  }
+  return out;
+}
+
 function clamp8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
 }

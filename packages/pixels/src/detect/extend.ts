@@ -21,21 +21,13 @@
  *   const lines = extendLines(toRgb8(frame), await detector.detect(img));
  */
 import type { Box } from '../box.ts';
-import type { Rgb8 } from '../render.ts';
+import { maxChannel, type Rgb8 } from '../render.ts';
 
-let greyBuf = new Uint8Array(0);
+let greyBuf: Uint8Array = new Uint8Array(0);
 
-/** Max of R, G, B (coloured text stays contrasted); a reused buffer. */
+/** Max of R, G, B (render.ts maxChannel) in this module's reused buffer. */
 function greyOf(img: Rgb8): Uint8Array {
-  const n = img.width * img.height;
-  if (greyBuf.length < n) greyBuf = new Uint8Array(n);
-  const src = img.rgb;
-  for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const r = src[j] as number;
-    const g = src[j + 1] as number;
-    const b = src[j + 2] as number;
-    greyBuf[i] = Math.max(r, g, b);
-  }
+  greyBuf = maxChannel(img, greyBuf);
   return greyBuf;
 }
 

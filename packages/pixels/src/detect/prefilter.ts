@@ -14,7 +14,7 @@
  *   const rects = textLikeRegions(img); // [] => no text-like content
  */
 import { mergeOverlapping } from '../box.ts';
-import type { Rgb8 } from '../render.ts';
+import { maxChannel, type Rgb8 } from '../render.ts';
 
 export interface Rect {
   readonly x: number;
@@ -37,19 +37,11 @@ function maxStroke(width: number, height: number): number {
   return Math.max(5, Math.round(Math.max(width, height) / 160));
 }
 
-let grey = new Uint8Array(0);
+let grey: Uint8Array = new Uint8Array(0);
 
-/** Max of R, G, B: coloured text (yellow, cyan, blue) on dark stays contrasted. Reuses one buffer. */
+/** Max of R, G, B (render.ts maxChannel) in this module's reused buffer. */
 function toGrey(img: Rgb8): Uint8Array {
-  const n = img.width * img.height;
-  if (grey.length < n) grey = new Uint8Array(n);
-  const src = img.rgb;
-  for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const r = src[j] as number;
-    const g = src[j + 1] as number;
-    const b = src[j + 2] as number;
-    grey[i] = Math.max(r, g, b);
-  }
+  grey = maxChannel(img, grey);
   return grey;
 }
 
