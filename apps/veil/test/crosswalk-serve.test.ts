@@ -31,24 +31,12 @@ import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
 import { governanceConfig, PATIENT_A, PATIENT_B, put } from './governance-support.ts';
-import { corpusDir, ensureDir, keyFile, runVeil, waitFor } from './server-support.ts';
+import { corpusDir, ensureDir, keyFile, PG_URL, postgresProblem, runVeil, waitFor } from './server-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'veil-crosswalk-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const PG_URL = process.env.VEIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-async function pgProblem(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return undefined;
-  } catch (e) {
-    return `PostgreSQL not reachable (${(e as { code?: string }).code ?? 'error'})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const pgSkip = await pgProblem();
+const pgSkip = await postgresProblem();
 if (pgSkip && process.env.CI) throw new Error(`${pgSkip}; CI=true: the service is required`);
 
 const TAGS = {

@@ -20,26 +20,23 @@ import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
 import { assertSameOutputs, byUid, dcmFiles, freePorts, run, text } from './pull-support.ts';
-import { bin, corpusDir, HEADER_ONLY_DEID, keyFile, waitFor, writeConfig } from './server-support.ts';
+import {
+  bin,
+  corpusDir,
+  HEADER_ONLY_DEID,
+  keyFile,
+  PG_URL,
+  postgresProblem,
+  waitFor,
+  writeConfig,
+} from './server-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'veil-pull-serve-web-'));
 const servers: ServerHandle[] = [];
 const webs: ChildProcess[] = [];
 const schemas: string[] = [];
-const PG_URL = process.env.VEIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-async function pgProblem(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return undefined;
-  } catch (e) {
-    if (process.env.CI) throw e;
-    return `PostgreSQL not reachable (${(e as { code?: string }).code ?? 'error'})`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const pgSkip = await pgProblem();
+const pgSkip = await postgresProblem();
+if (pgSkip && process.env.CI) throw new Error(`${pgSkip}; CI=true: the service is required`);
 after(async () => {
   for (const s of servers) await s.close();
   for (const w of webs) w.kill();

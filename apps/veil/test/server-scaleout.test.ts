@@ -27,27 +27,22 @@ import {
   httpGet,
   keyFile,
   metric,
+  PG_URL,
   pick,
+  postgresProblem,
   spawnVeil,
   type VeilProcess,
   waitFor,
   writeConfig,
 } from './server-support.ts';
 
-const PG_URL = process.env.VEIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.VEIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const run = `veil_scale_${process.pid}_${randomBytes(3).toString('hex')}`;
 const root = mkdtempSync(join(tmpdir(), 'veil-server-scaleout-'));
 
 async function probe(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-  } catch (e) {
-    return `PostgreSQL not reachable (${(e as { code?: string }).code ?? 'error'})`;
-  } finally {
-    await client.end().catch(() => {});
-  }
+  const pgIssue = await postgresProblem(PG_URL);
+  if (pgIssue) return pgIssue;
   const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on('error', () => {});
   try {

@@ -30,6 +30,26 @@ export const corpusDir = join(sharedDir, 'data', 'dicom');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The PostgreSQL the tests use (127.0.0.1:5432, trust auth; VEIL_TEST_PG_URL elsewhere). */
+export const PG_URL = process.env.VEIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * Why PostgreSQL cannot be used (a skip reason), or undefined when a connection opens. `pg` is loaded here only, so
+ * that the tests that never touch PostgreSQL do not load it.
+ */
+export async function postgresProblem(url = PG_URL): Promise<string | undefined> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    return undefined;
+  } catch (e) {
+    return `PostgreSQL not reachable (${(e as { code?: string }).code ?? 'error'})`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
