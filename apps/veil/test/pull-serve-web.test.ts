@@ -9,27 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { scanFile } from '@veil/core';
 import pg from 'pg';
 import { generateToken, hashToken } from '../src/server/auth.ts';
 import { loadServerConfig } from '../src/server/config.ts';
 import { createObservability } from '../src/server/observe.ts';
 import { type ServerHandle, startServer } from '../src/server/server.ts';
-import { assertSameOutputs, byUid, dcmFiles, freePorts, run, text } from './pull-support.ts';
-import {
-  bin,
-  corpusDir,
-  HEADER_ONLY_DEID,
-  keyFile,
-  PG_URL,
-  postgresProblem,
-  waitFor,
-  writeConfig,
-} from './server-support.ts';
+import { assertSameOutputs, byUid, dcmFiles, freePorts, run, stageOriginals, WEB_PICKS } from './pull-support.ts';
+import { bin, HEADER_ONLY_DEID, keyFile, PG_URL, postgresProblem, waitFor, writeConfig } from './server-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'veil-pull-serve-web-'));
 const servers: ServerHandle[] = [];
@@ -58,13 +48,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     const schema = `veil_pullweb_${process.pid}_${Date.now().toString(36)}`;
     if (kind === 'postgres') schemas.push(schema);
     const originals = join(tmp, 'originals');
-    mkdirSync(originals);
-    const picks = [
-      'dcm_qa_ct/Philips/S21570/S4010/I10',
-      'dcm_qa_ct/Philips/S21570/S4010/I20',
-      'dcm4che/test-data/MR-JPEGLosslessSV1.dcm',
-    ];
-    for (const [i, p] of picks.entries()) copyFileSync(join(corpusDir, p), join(originals, `o${i}.dcm`));
+    const uids = stageOriginals(WEB_PICKS, originals);
     const key = keyFile(tmp);
     const deidConfig = join(tmp, 'deid.json');
     writeFileSync(deidConfig, JSON.stringify(HEADER_ONLY_DEID));
@@ -82,11 +66,6 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     ]);
     assert.equal(d.code, 0, d.stderr);
     const expected = byUid(dcmFiles(join(tmp, 'expected')));
-    const uids = [
-      ...new Set(
-        picks.map((p) => text(scanFile(new Uint8Array(readFileSync(join(corpusDir, p)))).dataset, 0x0020000d)),
-      ),
-    ];
     assert.equal(uids.length, 2);
 
     const [webPort] = await freePorts(1);

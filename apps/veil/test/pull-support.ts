@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type DicomElement, type ElementContainer, findElement, readString, scanFile, valueBytes } from '@veil/core';
-import { sharedDir } from './server-support.ts';
+import { corpusDir, sharedDir } from './server-support.ts';
 
 export function run(
   cmd: string,
@@ -159,3 +159,24 @@ export function assertSameOutputs(
 export const isolated =
   process.env.VEIL_TEST_NO_NETNS !== '1' && spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up']).status === 0;
 export const haveDcmtk = spawnSync('dcmqrscp', ['--version']).status === 0;
+
+/** Three images of two studies (a CT pair of one study, a JPEG lossless MR): what the DICOMweb pull tests pull. */
+export const WEB_PICKS: readonly string[] = [
+  'dcm_qa_ct/Philips/S21570/S4010/I10',
+  'dcm_qa_ct/Philips/S21570/S4010/I20',
+  'dcm4che/test-data/MR-JPEGLosslessSV1.dcm',
+];
+
+/**
+ * Copies shared corpus files (paths under data/dicom) into `dir` (made) as o0.dcm, o1.dcm...; returns their Study
+ * Instance UIDs, each once, in order: the list a pull of those originals asks for.
+ */
+export function stageOriginals(picks: readonly string[], dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const uids = new Set<string>();
+  for (const [i, p] of picks.entries()) {
+    copyFileSync(join(corpusDir, p), join(dir, `o${i}.dcm`));
+    uids.add(text(scanFile(new Uint8Array(readFileSync(join(corpusDir, p)))).dataset, 0x0020000d));
+  }
+  return [...uids];
+}

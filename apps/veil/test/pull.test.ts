@@ -25,7 +25,9 @@ import {
   pickStudies,
   run,
   type Study,
+  stageOriginals,
   text,
+  WEB_PICKS,
 } from './pull-support.ts';
 import { bin, corpusDir, HEADER_ONLY_DEID, keyFile } from './server-support.ts';
 
@@ -227,13 +229,7 @@ describe('veil pull from dcmqrscp', { skip: haveDcmtk ? false : 'dcmtk is not in
 describe('veil pull from a DICOMweb server', () => {
   test('QIDO-RS + WADO-RS from veil dicomweb-serve: the outputs of veil deid', async () => {
     const originals = join(tmp, 'web-originals');
-    mkdirSync(originals);
-    const picks = [
-      'dcm_qa_ct/Philips/S21570/S4010/I10',
-      'dcm_qa_ct/Philips/S21570/S4010/I20',
-      'dcm4che/test-data/MR-JPEGLosslessSV1.dcm',
-    ];
-    for (const [i, p] of picks.entries()) copyFileSync(join(corpusDir, p), join(originals, `o${i}.dcm`));
+    const uids = stageOriginals(WEB_PICKS, originals);
     const keyDir = join(tmp, 'web-key');
     mkdirSync(keyDir);
     const key = keyFile(keyDir);
@@ -250,11 +246,6 @@ describe('veil pull from a DICOMweb server', () => {
     ]);
     assert.equal(d.code, 0, d.stderr);
     const expected = byUid(dcmFiles(deidOut));
-    const uids = [
-      ...new Set(
-        picks.map((p) => text(scanFile(new Uint8Array(readFileSync(join(corpusDir, p)))).dataset, 0x0020000d)),
-      ),
-    ];
     const list = join(tmp, 'web.csv');
     writeFileSync(list, `StudyInstanceUID\n${uids.join('\n')}\n`);
     const [port] = await freePorts(1);
