@@ -10,6 +10,7 @@ import { detectDates } from './detect/dates.ts';
 import { detectHouseNumbers } from './detect/house-numbers.ts';
 import { compileKnown, detectKnown } from './detect/known.ts';
 import { detectLowerCase } from './detect/lower-case.ts';
+import { detectNameMentions } from './detect/name-mentions.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
 import { growPlaceCompounds } from './detect/place-compounds.ts';
@@ -105,6 +106,13 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
       tc ?? text,
       raw.filter((s) => s.confidence >= threshold),
       lowerText,
+    ),
+  );
+  raw.push(
+    ...detectNameMentions(
+      text,
+      tokens,
+      raw.filter((s) => s.confidence >= threshold),
     ),
   );
   let spans = resolveSpans(raw, threshold);

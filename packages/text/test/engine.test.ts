@@ -313,3 +313,29 @@ test('an eponym right after a known first name is a surname; used as an eponym i
     ['NAME:Christina Sjögren'],
   );
 });
+
+test('names from the rest of the text: repeated mentions, list items, surname shapes, capitals, lowercase pairs', () => {
+  // A word of a confident name found elsewhere is that name again (an English word only when capitalised).
+  assert.deepEqual(found('The film was directed by Brad L Key and starring Key.'), ['NAME:Brad L Key', 'NAME:Key']);
+  assert.deepEqual(found('Seen by Dr. Rose Okabu. The rose garden helps; Okabu agrees.'), [
+    'NAME:Rose Okabu',
+    'NAME:Okabu',
+  ]);
+  // An item of a list beside a found name, when a name lexicon knows it.
+  assert.deepEqual(found('Our founders: Brad, Tuzo K. Okabu and Katrine Jørgensen.'), [
+    'NAME:Brad',
+    'NAME:Tuzo K. Okabu',
+    'NAME:Katrine Jørgensen',
+  ]);
+  assert.deepEqual(found('Consulted Dr. Okabu and Cardiology.'), ['NAME:Okabu'], 'not a name lexicon word');
+  // A lowercase word shaped as a surname of its language, in mixed-case text; clinical words stay.
+  assert.deepEqual(found('Why is zubkov so impulsive?'), ['NAME:zubkov']);
+  assert.deepEqual(found('Positive Babinski sign; Nissen fundoplication done.'), []);
+  // A short word in capitals beside a name in capitals; acronyms stay.
+  assert.deepEqual(found('I spoke with YACO TARKHANOVA yesterday.'), ['NAME:YACO TARKHANOVA']);
+  assert.deepEqual(found('CT CHEST WITH CONTRAST: NO ACUTE FINDINGS.'), []);
+  // Two lowercase words after a title, or with an initial between them.
+  assert.deepEqual(found('For my take on Mr. nijito okabu, see below.'), ['NAME:nijito okabu']);
+  assert.deepEqual(found('The film starring tuzo k ruzo opened.'), ['NAME:tuzo k ruzo']);
+  assert.deepEqual(found('Rate control for atrial fibrillation with metoprolol.'), []);
+});

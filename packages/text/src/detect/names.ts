@@ -25,7 +25,7 @@ export const TITLES = new Set(
 const STRONG_TITLES = new Set(
   'dr doctor mr mrs ms miss mx prof professor sir dame nurse rev mme mlle herr frau dott'.split(' '),
 );
-const SUFFIXES = new Set(
+export const SUFFIXES = new Set(
   'md m.d do rn np pa pa-c phd dds dmd jr sr ii iii iv mbbs frcr frcp facr lpn crna esq'.split(' '),
 );
 const PARTICLES = new Set(
@@ -249,8 +249,24 @@ function wordEvidence(
   }
   if (inLex && !isWord && letters >= 3 && !LATIN_CLINICAL.has(t.lower) && !SAFE_ACRONYMS.has(t.text.toUpperCase()))
     return { score: 0.55, firstName };
+  // A lowercase word no lexicon holds but shaped as a surname of its language ("samoylova", "kishiev",
+  // "papadopoulos", "johannsen"), neither English nor clinical.
+  if (
+    !inLex &&
+    !isWord &&
+    letters >= 5 &&
+    /^\p{Ll}+$/u.test(t.text) &&
+    SURNAME_SHAPE.test(t.lower) &&
+    !LATIN_CLINICAL.has(t.lower) &&
+    !MEDICAL_ENDING.test(t.lower)
+  )
+    return { score: 0.55, firstName: false };
   return { score: 0, firstName: false };
 }
+
+/** Surname endings of many languages (Slavic, Nordic, Greek, Romanian, Baltic, Armenian, Georgian, German, Turkish). */
+const SURNAME_SHAPE =
+  /(?:ova|eva|ovna|evna|ovich|evich|ovi[cć]|evi[cć]|enko|chuk|czyk|czak|ski|ska|sky|skaya|skiy|wicz|sson|d[oó]ttir|poulos|poulou|akis|idis|iadis|escu|eanu|shvili|adze|idze|yan|yev|yeva|ov|ev|aitis|aite|ienė|ytė|mann|stein|berg|baum|feld|gaard|gård|sen|o[gğ]lu|ić)$/;
 
 /** Cue phrases by their last word. */
 const CUES_BY_LAST = new Map<string, string[][]>();
@@ -284,6 +300,9 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
   }
   return undefined;
 }
+
+/** Cues that only a person follows (unlike "with", "to", "and"). */
+const PERSON_CUES = new Set(['name', 'said', 'says', 'told', 'asked', 'ask', 'hi', 'hello', 'hey', 'thanks', 'cc']);
 
 /** Verbs of saying, writing or thinking after a name. */
 export const SAYING_AFTER =
@@ -412,6 +431,29 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
+  // A short word in capitals (3-4 letters) is an acronym unless it stands beside a name written in capitals:
+  // "YACO ANGULO", "SOIB K. KISHIEV" (not a safe-listed acronym or an English word: "CT", "MRI", "ECHO").
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k]!;
+    const t = w.tok;
+    if (
+      w.score > 0 ||
+      w.safe ||
+      !t.allCaps ||
+      t.text.length < 3 ||
+      t.text.length > 4 ||
+      !/^\p{Script=Latin}+$/u.test(t.text)
+    )
+      continue;
+    if (isEnglishWord(t.lower, lex) || SAFE_ACRONYMS.has(t.text) || lex.stateAbbr.has(t.text)) continue;
+    const beside = (a: number, b: number): boolean =>
+      a >= 0 && words[b] !== undefined && /^\.?[ \t]$/.test(text.slice(tokens[a]!.fullEnd, tokens[b]!.start));
+    let n = k + 1;
+    if (beside(k, n) && words[n]!.tok.initial) n++;
+    const next = beside(n - 1, n) && words[n]!.tok.allCaps && words[n]!.score >= 0.55;
+    const prev = beside(k - 1, k) && words[k - 1]!.tok.allCaps && words[k - 1]!.score >= 0.55;
+    if (next || prev) w.score = 0.45;
+  }
   /** A word written in lower case inside mixed-case text that is neither English nor clinical. */
   const foreignLowerUncached = (k: number): boolean => {
     const x = words[k];
@@ -444,8 +486,14 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const a = words[k]!.tok.lower;
     const b = words[m]!.tok.lower;
     const cue = cueBefore(tokens, k, text);
+    const prevTok = tokens[k - 1];
     const known =
-      (cue !== undefined && (STRONG_CUES.has(cue) || cue === 'name')) ||
+      (cue !== undefined && (STRONG_CUES.has(cue) || PERSON_CUES.has(cue))) ||
+      // "leidy t muris": an initial between the two words; "Mr. nijito asano": a title before them.
+      m === k + 2 ||
+      (prevTok !== undefined &&
+        TITLES.has(prevTok.lower) &&
+        /^\.?[ \t]{1,2}$/.test(text.slice(prevTok.end, words[k]!.tok.start))) ||
       lex.first.has(a) ||
       lex.last.has(a) ||
       lex.first.has(b) ||
