@@ -339,3 +339,13 @@ test('names from the rest of the text: repeated mentions, list items, surname sh
   assert.deepEqual(found('The film starring tuzo k ruzo opened.'), ['NAME:tuzo k ruzo']);
   assert.deepEqual(found('Rate control for atrial fibrillation with metoprolol.'), []);
 });
+
+test('lowercase places in mixed-case text: after a preposition of place, or in the lexicon despite a clinical ending', () => {
+  assert.deepEqual(found('We met in vorukala, then drove home.'), ['CITY:vorukala']);
+  assert.deepEqual(found('He works in ankarsrum now.'), ['CITY:ankarsrum']);
+  // Abbreviations and lab or anatomy words after "in" stay.
+  assert.deepEqual(
+    found('No change in lvef; rise in troponin and creatinine; rash in axillae; in nstemi; in pacu; in ards.'),
+    [],
+  );
+});

@@ -2,7 +2,9 @@
  * Values written in lower case inside ordinary mixed-case text (all-lowercase text is read truecased instead,
  * src/truecase.ts): the rules that lean on capitals miss them.
  *  - places: one to three lower-case words that the city and region lexicon holds as a phrase ("kristiansund n",
- *    "store merløse", "lycksele"), not English words, not clinical;
+ *    "store merløse", "lycksele"), not English words, not clinical (a clinical ending does not count against a
+ *    lexicon place of six letters or more: "castanhal"); a word no lexicon holds after a preposition of place
+ *    ("met in vorukala"), shaped as a word and not as an abbreviation or a lab, drug or anatomy word;
  *  - names: a known first name, an optional initial, and a surname the lexicon knows or a word that is not English
  *    ("moira pagan", "john a. leiva", "brad l key"); a first name that is also a word ("john", "mark") needs the
  *    surname to be a real one, and a few clinical words are never first names here ("iris", "gene", "ray").
@@ -14,6 +16,12 @@ import type { Span } from '../types.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 
 const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
+/** Prepositions of place right before a word (not "to": drugs are switched to). */
+const PLACE_PREPOSITION = /(?:^|[^\p{L}])(?:in|from|near|around|outside|inside|across)[ \t]+$/iu;
+/** Two vowels or more and not three consonants first: a word, not an abbreviation. */
+const WORD_SHAPED = /^(?![^aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]{3})(?:.*[aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]){2}/u;
+/** Endings of lab, drug and anatomy words that the English list lacks. */
+const CLINICAL_SHAPE = /(?:ine|in|ase|ide|ate|ol|one|gen|oid|ism|ic|ous|ar|ae)$/;
 const MONTHS_DAYS = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)/;
 
 export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] {
@@ -25,6 +33,12 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
     isEnglishWord(t.lower, lex) ||
     LATIN_CLINICAL.has(t.lower) ||
     MEDICAL_ENDING.test(t.lower) ||
+    SAFE_PROPER.has(t.lower) ||
+    SAFE_ACRONYMS.has(t.text.toUpperCase());
+  /** Plain without the clinical-ending test. */
+  const plainWord = (t: Token) =>
+    isEnglishWord(t.lower, lex) ||
+    LATIN_CLINICAL.has(t.lower) ||
     SAFE_PROPER.has(t.lower) ||
     SAFE_ACRONYMS.has(t.text.toUpperCase());
   const spaced = (a: Token, b: Token) => /^\.?[ \t]$/.test(text.slice(a.end, b.start));
@@ -44,7 +58,9 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
     if (placeEnd >= 0) {
       const words = tokens.slice(i, placeEnd + 1);
       const letters = phrase.replace(/[^\p{L}]/gu, '').length;
-      if (letters >= 4 && !words.every(plain) && !lex.first.has(phrase) && !MONTHS_DAYS.test(phrase)) {
+      // A clinical ending does not outweigh the lexicon for a longer place name ("castanhal", "ankarsrum").
+      const plainPlace = (w: Token) => (w.text.length < 6 ? plain(w) : plainWord(w));
+      if (letters >= 4 && !words.every(plainPlace) && !lex.first.has(phrase) && !MONTHS_DAYS.test(phrase)) {
         out.push({
           start: t.start,
           end: words[words.length - 1]!.end,
@@ -55,6 +71,29 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
         i = placeEnd;
         continue;
       }
+    }
+    // A place no lexicon holds after a preposition of place ("we met in castanhal", "he grew up near riisa"):
+    // a word that is neither English nor clinical, of five letters or more, with a second such word or a
+    // one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
+    // vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
+    if (
+      t.text.length >= 5 &&
+      WORD_SHAPED.test(t.lower) &&
+      !CLINICAL_SHAPE.test(t.lower) &&
+      !plain(t) &&
+      /^\p{Ll}+$/u.test(t.text) &&
+      !lex.first.has(t.lower) &&
+      !lex.last.has(t.lower) &&
+      !FUNCTION_WORDS.has(t.lower) &&
+      !MONTHS_DAYS.test(t.lower) &&
+      PLACE_PREPOSITION.test(text.slice(Math.max(0, t.start - 12), t.start))
+    ) {
+      let end = i;
+      const n = tokens[i + 1];
+      if (n && lower(n) && spaced(t, n) && (n.text.length === 1 || (!plain(n) && n.text.length >= 3))) end = i + 1;
+      out.push({ start: t.start, end: tokens[end]!.end, type: 'CITY', confidence: 0.6, rule: 'city.lower.cue' });
+      i = end;
+      continue;
     }
     // Names: first name, optional initial, surname.
     const fw = lex.first.get(t.lower);
