@@ -177,7 +177,7 @@ describe('burned-in text on real data (veil deid, pixels.cleanPixelData)', () =>
         `${removed}/${boxes} (recall ${recall.toFixed(3)}; by area ${areaRemoved}/${boxes}); ${illegible} illegible boxes ` +
         `not counted; pixels changed outside the boxes ${(outsideShare * 100).toFixed(2)}% of released images\n`,
     );
-    assert.ok(recall >= 0.94, `recall ${recall.toFixed(3)} under the floor 0.94`);
+    assert.ok(recall >= 0.96, `recall ${recall.toFixed(3)} under the floor 0.96`);
     assert.ok(outsideShare < 0.013, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
   });
 

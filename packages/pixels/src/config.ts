@@ -14,8 +14,9 @@
  *                                  # not identifying (no header value in any form, no date/ID/time pattern)
  *       margin: 3                  # pixels added around each box
  *       closerLooks: true          # look again along and around each found line (up-scaled strips, a view
- *                                  # stretched at the dark end): more small and low-contrast text found, at ~1.2-3x
- *                                  # the scan time of a frame with text; false: the single detector pass
+ *                                  # stretched at the dark end, a view of the top value alone on bright frames):
+ *                                  # more small and low-contrast text found, at ~1.2-3x the scan time of a frame
+ *                                  # with text; false: the single detector pass
  *       lossy: dct                 # a lossy input with text: 'dct' (JPEG baseline/extended redacted in the DCT
  *                                  # domain, blanked MCUs, the rest bit-exact; other lossy syntaxes quarantined),
  *                                  # 'quarantine', or

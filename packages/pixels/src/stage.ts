@@ -106,7 +106,8 @@ function hasPixels(file: DicomFile): boolean {
 /**
  * Detector boxes of one frame (through the empty-frame cache), in frame coordinates, and the image they are on.
  * `follow`: each line is looked at again in a closer strip (strips.ts) to find the rest of it, and the
- * surroundings of the lines in a view stretched at the dark end (views.ts) for faint text beside them;
+ * surroundings of the lines in other views (views.ts: the dark end stretched, the top value alone) for faint text
+ * beside them;
  * the text stage does, verification (which counts the lines of the detector's own view) does not.
  */
 async function detectFrame(

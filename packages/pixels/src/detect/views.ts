@@ -3,15 +3,21 @@
  * display stretched over the whole range (display values 0-48 -> 0-255). The detector's view (render.ts) scales a
  * frame between its 0.1th and 99.9th percentiles, so text drawn a few levels above a dark background (the noise of
  * MR air, 4-5 pixel high date and ID lines) has a display contrast under 45 of 255, which the network does not
- * resolve; in the stretched view it is contrasted like any other text. (The same view of the bright end,
- * 207-255, was tried for white text on bright anatomy: on the 22 JSL files it found no further ground-truth box
- * and added boxes outside them, so it is not run; VIEW_BANDS lists the bands.)
+ * resolve; in the stretched view it is contrasted like any other text.
+ *
+ * The second view is the top value alone (display 255 -> 255, anything below -> 0): burned-in text is drawn at the
+ * extreme value of the stored range, which the display keeps saturated, while bright grainy anatomy (a chest
+ * film's mediastinum, bone) only comes near it. White text on such a background has a contrast of 10-20 levels in
+ * the detector's view, lost in the grain; in the top-value view it stands alone, crisp, on black. (A stretch of the
+ * bright end, 207-255, was tried first: it keeps the grain, found no further ground-truth box on the 22 JSL files
+ * and added boxes outside them.) It runs only when the frame has a bright background to hide such text on (5% of
+ * it at display 160-254), as the dark-end view runs only on a dark one. VIEWS lists the views.
  *
  * Only where the first look found text, and only near it: the whole view is run (run on the surroundings alone,
  * the network missed the faint lines it finds in the whole frame) and a line is kept when it meets a rectangle of
  * 10 text heights left and right and 3 above and below a first-look line. Burned-in annotations come in blocks,
  * and a frame without any detected line is never looked at again, so slices without text stay untouched. A view is
- * skipped when under 5% of the frame lies in its band (no background of that kind to hide text on). Lines found
+ * skipped when under 5% of the frame lies in its background band (no background of that kind to hide text on). Lines found
  * in a view are fitted and followed in that view (extend.ts, strips.ts); one already covered by a first-look line
  * (half its area) is dropped.
  *
@@ -25,8 +31,22 @@ import type { TextDetector } from './port.ts';
 import type { Rect } from './prefilter.ts';
 import { followStrips } from './strips.ts';
 
-/** Display bands stretched to the full range: [low, high] of max(R, G, B). */
-export const VIEW_BANDS: readonly (readonly [number, number])[] = [[0, 48]];
+/** A second view: `band` ([low, high] of max(R, G, B)) stretched to the full range, run when at least 5% of the
+ * frame lies in `background` (the surface such text would be hidden on). */
+export interface View {
+  readonly band: readonly [number, number];
+  readonly background: readonly [number, number];
+  /** Largest share of a found line's box that is white in the view: text strokes cover a minority of a line's
+   * box, the edge of a saturated area most of it (default 1: no limit). */
+  readonly maxInk?: number;
+}
+
+export const VIEWS: readonly View[] = [
+  // Faint text a few levels above a dark background.
+  { band: [0, 48], background: [0, 48] },
+  // Text at the top value on bright anatomy: 255 stays, 254 and below go black.
+  { band: [254, 255], background: [160, 254], maxInk: 0.5 },
+];
 
 /** The share of pixels whose grey (max of R, G, B) lies in [lo, hi]. */
 function bandShare(img: Rgb8, lo: number, hi: number): number {
@@ -37,6 +57,18 @@ function bandShare(img: Rgb8, lo: number, hi: number): number {
     if (g >= lo && g <= hi) n++;
   }
   return n / (img.width * img.height);
+}
+
+/** The share of a box's pixels that are white (255 in every channel's max) in `view`. */
+export function inkShare(view: Rgb8, b: Box): number {
+  let n = 0;
+  for (let y = b.y0; y < b.y1; y++) {
+    for (let x = b.x0; x < b.x1; x++) {
+      const j = (y * view.width + x) * 3;
+      if (Math.max(view.rgb[j] as number, view.rgb[j + 1] as number, view.rgb[j + 2] as number) === 255) n++;
+    }
+  }
+  return n / Math.max(1, (b.x1 - b.x0) * (b.y1 - b.y0));
 }
 
 /** The frame with [lo, hi] stretched to 0-255 (each channel), values outside clamped. */
@@ -77,14 +109,17 @@ export async function lookCloser(
   if (!detectIn || near.length === 0) return [];
   const rects = surroundings(near, img.width, img.height);
   const more: Box[] = [];
-  for (const [lo, hi] of VIEW_BANDS) {
-    if (bandShare(img, lo, hi) < 0.05) continue;
+  for (const { band, background, maxInk = 1 } of VIEWS) {
+    if (bandShare(img, background[0], background[1]) < 0.05) continue;
+    const [lo, hi] = band;
     const view = stretched(img, lo, hi);
     // The whole view is run, and only the lines near the first look's are kept: run on the surroundings alone, the
     // network missed faint lines it finds in the whole frame (it sees the frame's context).
     const whole = { x: 0, y: 0, w: img.width, h: img.height };
-    const found = (await detectIn(view, whole, scale)).filter((f) =>
-      rects.some((r) => f.x0 < r.x + r.w && r.x < f.x1 && f.y0 < r.y + r.h && r.y < f.y1),
+    const found = (await detectIn(view, whole, scale)).filter(
+      (f) =>
+        rects.some((r) => f.x0 < r.x + r.w && r.x < f.x1 && f.y0 < r.y + r.h && r.y < f.y1) &&
+        (maxInk >= 1 || inkShare(view, f) <= maxInk),
     );
     const known = [...lines, ...more];
     const fresh = extendLines(view, found).filter((f) => {
