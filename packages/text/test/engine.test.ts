@@ -349,3 +349,30 @@ test('lowercase places in mixed-case text: after a preposition of place, or in t
     [],
   );
 });
+
+test('addresses in lower case inside mixed-case text, house numbers beside an address, a country before a street', () => {
+  assert.deepEqual(found('He lives at 12 main street, so we go there.'), ['ADDRESS:12 main street']);
+  assert.deepEqual(found('It is a 5 minutes drive, 2 blocks down the road, a 10 mile drive.'), []);
+  // The parts of a lower-case address block: a place after a comma, a country's postal code, a short code.
+  assert.deepEqual(found('Meet me at 2407 tawastintie 6, sé, portugal 41086 tomorrow.'), [
+    'ADDRESS:2407 tawastintie 6',
+    'CITY:sé',
+    'ZIP:41086',
+  ]);
+  assert.deepEqual(found('She moved to spain 2020.'), ['DATE:2020']);
+  assert.deepEqual(found('Laura lives on 0605 pentelis 210 apt. 999\ndelmas, mp 35739.'), [
+    'NAME:Laura',
+    'ADDRESS:0605 pentelis 210 apt. 999',
+    'CITY:delmas',
+    'STATE:mp',
+    'ZIP:35739',
+  ]);
+  // A name and a house number with an address word or a secondary unit shortly before; a country line before it.
+  assert.deepEqual(found('Here are my addresses: Brisas 6802, and more.'), ['ADDRESS:Brisas 6802']);
+  const block = 'Apt. 026\n Uruguay Edeby 55';
+  assert.ok(
+    detectPhi(block).some((s) => s.start <= block.indexOf('Edeby') && s.end === block.length),
+    'the house number is covered with its street',
+  );
+  assert.deepEqual(found('Apt. 4 notes: Metformin 500 mg daily; Gleason 7.'), ['ADDRESS:Apt. 4']);
+});

@@ -9,7 +9,7 @@ import { EPONYM_HEADS, LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '../lex
 import { lexicons } from '../lexicon/names.ts';
 import type { Span } from '../types.ts';
 import { MONTHS, WEEKDAYS } from './dates.ts';
-import { isEnglishWord, MEDICAL_ENDING } from './names.ts';
+import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 
 const RE =
   /(?<![\p{L}\p{N}'’.-])(\p{Lu}[\p{L}'’-]+(?:[ ][\p{L}][\p{L}'’-]*){0,2})[ ](\d{1,4}[a-zA-Z]?)(?=\s*$|\s*\n|[,;]|\.(?:\s|$)|\s+(?:Apt|Suite|Unit|street|St\.?)\b)/gmu;
@@ -25,6 +25,17 @@ const NUMBER_STREET = /(?<![\p{L}\p{N}])(?:(?:apt|apartment|suite|unit)\.?\s+)?\
  */
 const LOWER_STREET =
   /(?<![\p{L}\p{N}.,:/-])\d{1,5}((?:[ ][\p{Ll}][\p{Ll}'’.-]*){1,4})[ ]\d{1,4}[a-z]?(?=\s*$|\s*\n|[,;]|\.(?:\s|$)|\s+(?:apt|suite|unit)\b)/gmu;
+/**
+ * A numbered street in lower case with its street word, its name English words or not: "12 main street", "3911
+ * fourth avenue", "77 old mill rd". The words between are never units, times or function words ("5 minutes drive",
+ * "2 blocks down the road").
+ */
+const LOWER_NAMED_STREET =
+  /(?<![\p{L}\p{N}.,:/-])\d{1,5}[a-z]?((?:[ ]\p{Ll}[\p{Ll}'’-]*){1,3})[ ](?:(?:street|avenue|road|lane|boulevard|drive|court|terrace|crescent|highway|parkway)\b|(?:st|ave|rd|ln|blvd|hwy|pkwy)\b\.?)/gu;
+const NOT_STREET_NAME =
+  /^(?:mg|mcg|ml|g|kg|lb|lbs|cm|mm|km|mi|mile|miles|min|mins|minute|minutes|hour|hours|hr|hrs|day|days|week|weeks|month|months|year|years|yr|yrs|am|pm|times|x|percent|units?|tabs?|pills?|blocks?|more|most|less|other|different|separate|lanes?|feet|ft|yards?|steps?|doors?|houses?|stops?)$/;
+const ADDRESS_AROUND =
+  /\b(?:address(?:es)?|(?:apt|apartment|suite|flat|box)\.?\s+\d+|(?:lives?|living|located|situated)\s+(?:at|on))\b/i;
 const STREET_WORDS = new Set(
   'street st avenue ave road rd lane ln drive dr boulevard blvd court ct place pl way rue via calle rua rúa ul ulica trg utca út tie katu gade vej gatan vägen straat strasse weg laan plaza praça'.split(
     ' ',
@@ -70,10 +81,27 @@ export function detectHouseNumbers(text: string): Span[] {
       rule: 'address.lowerstreet',
     });
   }
+  for (const m of text.matchAll(LOWER_NAMED_STREET)) {
+    const words = m[1]!.trim().split(' ');
+    if (words.some((w) => FUNCTION_WORDS.has(w) || NOT_STREET_NAME.test(w))) continue;
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      type: 'ADDRESS',
+      confidence: 0.7,
+      rule: 'address.lowerstreet',
+    });
+  }
   const mixed = /\p{Lu}/u.test(text);
   const matches = [...text.matchAll(RE), ...(mixed ? [...text.matchAll(RE_LOWER)] : [])];
   for (const m of matches) {
-    const words = m[1]!.split(' ');
+    let words = m[1]!.split(' ');
+    let start = m.index;
+    // "Uruguay Edeby 55", "Canada Hoge Wei 32": a country ending the line before is not the street.
+    if (words.length > 1 && lex.countries.has(words[0]!.toLowerCase())) {
+      start += words[0]!.length + 1;
+      words = words.slice(1);
+    }
     // Lower case: every word neither English nor clinical, and a word with a letter outside ASCII, a street ending
     // or two words ("luite tee 87" passes: "tee" is short).
     if (
@@ -100,8 +128,11 @@ export function detectHouseNumbers(text: string): Span[] {
     // Some evidence of a place or a person rather than a drug or a device ("Metformin 500"): two or more words, a
     // letter outside ASCII, a word a name or place lexicon holds, or a street ending of the Nordic and Baltic
     // languages (-gade, -vej, -tie, -katu, -gatan, -vägen, -veien, -tee, -straat, -weg, -laan, -utca).
+    // Or an address around it: a secondary unit or an address word shortly before ("Apt. 026\n Allika 46",
+    // "here are my addresses: Brisas 6802").
     const evidence =
       words.length > 1 ||
+      ADDRESS_AROUND.test(text.slice(Math.max(0, start - 80), start)) ||
       /[^ -~]/.test(m[1]!) ||
       lex.first.has(first) ||
       lex.last.has(first) ||
@@ -111,7 +142,7 @@ export function detectHouseNumbers(text: string): Span[] {
       );
     if (!evidence) continue;
     out.push({
-      start: m.index,
+      start,
       end: m.index + m[0].length,
       type: 'ADDRESS',
       confidence: 0.6,

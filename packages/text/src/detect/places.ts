@@ -9,6 +9,7 @@ import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
+import { FUNCTION_WORDS, isEnglishWord } from './names.ts';
 
 /** Street words written before the street's name ("Rue X", "Via X", "ul. X"). */
 const PREFIX_STREET = new Set(
@@ -203,6 +204,15 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
     /([\p{Lu}][\p{L}]+(?: [\p{Lu}][\p{L}]+)*(?: \([\p{L}]+\))?)[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu,
   )) {
     if (!lex.countries.has(m[1]!.toLowerCase().replace(/\s*\(.*\)$/, ''))) continue;
+    const s = m.index + m[0].length - m[2]!.length;
+    out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+  }
+  // The same in lower case inside mixed-case text ("tawastintie 6, sé, portugal 41086"): the last one to three
+  // words before the number name a country.
+  for (const m of text.matchAll(/(\p{Ll}+(?: \p{Ll}+){0,2}(?: \(\p{L}+\))?)[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu)) {
+    if (/^(?:19|20)\d\d$/.test(m[2]!)) continue; // "spain 2020" is a year
+    const words = m[1]!.replace(/\s*\(.*\)$/, '').split(' ');
+    if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) continue;
     const s = m.index + m[0].length - m[2]!.length;
     out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
   }
@@ -502,6 +512,20 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
       out.push({ start: zStart, end: zStart + m[3].length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
     }
   }
+  // The same written in lower case inside mixed-case text ("delmas, mp 35739"): with a ZIP only; the city is the
+  // last word before the comma.
+  for (const m of text.matchAll(
+    /(?<![\p{L}\p{N}])(\p{Ll}[\p{Ll}'’.-]+),[ \t]*([a-z]{2})[ \t]+(\d{5}(?:-\d{4})?)(?!\d)/gu,
+  )) {
+    if (!lex.stateAbbr.has(m[2]!.toUpperCase())) continue;
+    const city = m[1]!;
+    if (!isEnglishWord(city, lex) && !FUNCTION_WORDS.has(city))
+      out.push({ start: m.index, end: m.index + city.length, type: 'CITY', confidence: 0.8, rule: 'city.state' });
+    const sStart = m.index + m[0].indexOf(m[2]!, city.length + 1);
+    out.push({ start: sStart, end: sStart + 2, type: 'STATE', confidence: 0.85, rule: 'state.abbr' });
+    const zStart = m.index + m[0].length - m[3]!.length;
+    out.push({ start: zStart, end: zStart + m[3]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
+  }
   // A ZIP after a ZIP cue: detectPostcodes (patterns.ts), every national layout.
 }
 
@@ -520,6 +544,9 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
     (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE' || s.type === 'CITY') && s.confidence >= 0.6,
   );
   for (const a of anchors) {
+    // An address written in lower case inside mixed-case text: its other parts are in lower case too.
+    const lowerBlock =
+      !lowerText && /\p{Ll}/u.test(text.slice(a.start, a.end)) && !/\p{Lu}/u.test(text.slice(a.start, a.end));
     // Right side: postal codes, states, city lines and country names, separated by spaces, commas or line breaks.
     let pos = a.end;
     let afterPlace = a.type === 'CITY';
@@ -541,7 +568,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
       const next = byStart.get(p);
       // In lowercase text a country is written in lower case too ("belgium 97466").
       const word = (
-        lowerText
+        lowerText || lowerBlock
           ? /^(?:\p{L}+(?:[ -]\p{L}+)*(?: \(\p{L}+\))?|nan)\b/u
           : /^(?:[\p{Lu}][\p{L}]*(?:[ -][\p{Lu}][\p{L}]*)*(?: \([\p{L}]+\))?|nan)\b/u
       ).exec(rest);
@@ -567,6 +594,30 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
         afterPlace = true;
         continue;
       }
+      // A place part of a lower-case address after a comma or a line break: one to three words, none English
+      // or clinical, up to a comma, a line end or a number ("2407 tawastintie 6, sé, portugal 41086").
+      const lowerPlace =
+        lowerBlock && sepOk && !next
+          ? /^\p{Ll}[\p{Ll}'’-]*(?:[ ]\p{Ll}[\p{Ll}'’-]*){0,2}(?=[ \t]*(?:,|\r?\n|$|\d))/u.exec(rest)
+          : null;
+      if (
+        lowerPlace &&
+        !(word && lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, ''))) &&
+        lowerPlace[0]
+          .split(' ')
+          .every((w) => !isEnglishWord(w, lex) && !FUNCTION_WORDS.has(w) && !SAFE_ACRONYMS.has(w.toUpperCase()))
+      ) {
+        extra.push({
+          start: p,
+          end: p + lowerPlace[0].length,
+          type: 'CITY',
+          confidence: 0.65,
+          rule: 'address.glue.place',
+        });
+        pos = p + lowerPlace[0].length;
+        afterPlace = true;
+        continue;
+      }
       // Another finding starts here (a city, a name-shaped place word, a street): step over it.
       if (next) {
         pos = next.end;
@@ -579,9 +630,17 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
         continue;
       }
       // A region code: after a comma or line break, a US state abbreviation, or after a place ("Veszprém VE").
+      // In a lower-case address, a short code after a comma or a line break (", fa\n").
+      const lowerCode =
+        lowerBlock &&
+        word !== null &&
+        /^\p{Ll}{1,3}$/u.test(word[0]) &&
+        /[,\n]/.test(m[0]) &&
+        !FUNCTION_WORDS.has(word[0]) &&
+        !/^(?:a|an|i|so|as|if|it|we|he|me|my|us|up|do|go|no|ok|pm|am|mg|ml|kg|cm|mm)$/.test(word[0]);
       if (
         word &&
-        /^[A-Z]{1,3}$/.test(word[0]) &&
+        (/^[A-Z]{1,3}$/.test(word[0]) || lowerCode) &&
         (/[,\n]/.test(m[0]) || lex.stateAbbr.has(word[0]) || (afterPlace && word[0].length >= 2))
       ) {
         extra.push({ start: p, end: p + word[0].length, type: 'STATE', confidence: 0.7, rule: 'address.glue' });
