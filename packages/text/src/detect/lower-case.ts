@@ -17,7 +17,7 @@ import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 
 const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
 /** Prepositions of place right before a word (not "to": drugs are switched to). */
-const PLACE_PREPOSITION = /(?:^|[^\p{L}])(?:in|from|near|around|outside|inside|across)[ \t]+$/iu;
+const PLACE_PREPOSITIONS = new Set(['in', 'from', 'near', 'around', 'outside', 'inside', 'across']);
 /** Two vowels or more and not three consonants first: a word, not an abbreviation. */
 const WORD_SHAPED = /^(?![^aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]{3})(?:.*[aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]){2}/u;
 /** Endings of lab, drug and anatomy words that the English list lacks. */
@@ -76,8 +76,12 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
     // a word that is neither English nor clinical, of five letters or more, with a second such word or a
     // one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
     // vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
+    const prevWord = tokens[i - 1];
     if (
       t.text.length >= 5 &&
+      prevWord !== undefined &&
+      PLACE_PREPOSITIONS.has(prevWord.lower) &&
+      /^[ \t]+$/.test(text.slice(prevWord.fullEnd, t.start)) &&
       WORD_SHAPED.test(t.lower) &&
       !CLINICAL_SHAPE.test(t.lower) &&
       !plain(t) &&
@@ -85,8 +89,7 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
       !lex.first.has(t.lower) &&
       !lex.last.has(t.lower) &&
       !FUNCTION_WORDS.has(t.lower) &&
-      !MONTHS_DAYS.test(t.lower) &&
-      PLACE_PREPOSITION.test(text.slice(Math.max(0, t.start - 12), t.start))
+      !MONTHS_DAYS.test(t.lower)
     ) {
       let end = i;
       const n = tokens[i + 1];

@@ -44,8 +44,8 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
   // Words of the confident names, by their lowercase form.
   const nameWords = new Set<string>();
   for (const t of tokens) {
-    if (t.initial || never(t)) continue;
-    if (inName[t.start] === 1 && inName[t.end - 1] === 1) nameWords.add(t.lower);
+    if (inName[t.start] !== 1 || inName[t.end - 1] !== 1 || t.initial || nameWords.has(t.lower) || never(t)) continue;
+    nameWords.add(t.lower);
   }
   for (const t of tokens) {
     if (!nameWords.has(t.lower) || covered(t)) continue;
@@ -55,12 +55,19 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
     out.push({ start: t.start, end: t.end, type: 'NAME', confidence: 0.75, rule: 'name.mention' });
   }
   // List items beside a found name: one word between list separators (or the list's start or end).
-  const byStart = new Map<number, number>();
-  const byEnd = new Map<number, number>();
-  for (let i = 0; i < tokens.length; i++) {
-    byStart.set(tokens[i]!.start, i);
-    byEnd.set(tokens[i]!.fullEnd, i);
-  }
+  // The token starting (ending) at a position: tokens are in text order, so a binary search finds it.
+  const find = (pos: number, key: 'start' | 'fullEnd'): number | undefined => {
+    let lo = 0;
+    let hi = tokens.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = tokens[mid]![key];
+      if (v === pos) return mid;
+      if (v < pos) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
   const listItem = (i: number): boolean => {
     const t = tokens[i];
     if (t === undefined || covered(t) || never(t)) return false;
@@ -72,7 +79,7 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
     // Right: "<name>, Brad and ...", "<name> and White."
     const right = SEP_AFTER.exec(text.slice(s.end, s.end + 8));
     if (right) {
-      const i = byStart.get(s.end + right[0].length);
+      const i = find(s.end + right[0].length, 'start');
       const t = i === undefined ? undefined : tokens[i];
       if (
         t &&
@@ -85,7 +92,7 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
     const left = SEP_BEFORE.exec(text.slice(Math.max(0, s.start - 8), s.start));
     if (left) {
       const at = s.start - left[0].length;
-      const i = byEnd.get(at);
+      const i = find(at, 'fullEnd');
       const t = i === undefined ? undefined : tokens[i];
       if (t && listItem(i!) && /(?:^|[,:;(]|\n|\band|\bor)[ \t]*$/.test(text.slice(Math.max(0, t.start - 6), t.start)))
         out.push({ start: t.start, end: t.end, type: 'NAME', confidence: 0.7, rule: 'name.list' });

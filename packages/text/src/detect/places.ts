@@ -209,12 +209,16 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
   }
   // The same in lower case inside mixed-case text ("tawastintie 6, sé, portugal 41086"): the last one to three
   // words before the number name a country.
-  for (const m of text.matchAll(/(\p{Ll}+(?: \p{Ll}+){0,2}(?: \(\p{L}+\))?)[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu)) {
-    if (/^(?:19|20)\d\d$/.test(m[2]!)) continue; // "spain 2020" is a year
-    const words = m[1]!.replace(/\s*\(.*\)$/, '').split(' ');
+  for (const m of text.matchAll(/[\p{Ll})][ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu)) {
+    if (/^(?:19|20)\d\d$/.test(m[1]!)) continue; // "spain 2020" is a year
+    const before = /(\p{Ll}+(?: \p{Ll}+){0,2})(?: \(\p{L}+\))?$/u.exec(
+      text.slice(Math.max(0, m.index - 40), m.index + 1),
+    );
+    if (!before) continue;
+    const words = before[1]!.split(' ');
     if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) continue;
-    const s = m.index + m[0].length - m[2]!.length;
-    out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+    const s = m.index + m[0].length - m[1]!.length;
+    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
   }
   detectCitiesStates(text, tokens, lex, out);
   detectResidence(text, lex, out);
