@@ -376,3 +376,19 @@ test('addresses in lower case inside mixed-case text, house numbers beside an ad
   );
   assert.deepEqual(found('Apt. 4 notes: Metformin 500 mg daily; Gleason 7.'), ['ADDRESS:Apt. 4']);
 });
+
+test('names in lower case or short capitals inside mixed-case text, where a person stands', () => {
+  // A lowercase first name and the word after it, when a clause ends or a function word follows; not a verb.
+  assert.deepEqual(found('Please forward this to moira pagan.'), ['NAME:moira pagan']);
+  assert.deepEqual(found('Seen today, moira looked fine.'), ['NAME:moira']);
+  // A first name that is also a word, an initial and its full stop, a surname no lexicon holds.
+  assert.deepEqual(found('Please forward this to ken n. zubkovo.'), ['NAME:ken n. zubkovo']);
+  // A lowercase name after a greeting or a name label, or on the line after a sign-off.
+  assert.deepEqual(found('Hello john, thanks for your email.'), ['NAME:john']);
+  assert.deepEqual(found('Thanks for the notes.\nBest,\nfrank'), ['NAME:frank']);
+  assert.deepEqual(found('Thanks, great work. Hi all, hello there. Dear sir.'), []);
+  // A short word in capitals alone after a cue only a person follows, or as a sentence's subject.
+  assert.deepEqual(found('Hello TUZO, thanks for your email.'), ['NAME:TUZO']);
+  assert.deepEqual(found('JOHN will be there at noon.'), ['NAME:JOHN']);
+  assert.deepEqual(found('Seen with ASAP team, on BIPAP; MOCA 26; CT will be done. NOTE was filed.'), []);
+});

@@ -264,6 +264,9 @@ function wordEvidence(
   return { score: 0, firstName: false };
 }
 
+/** A short word in capitals that reads as a word: consonants and vowels alternating ("UBUL", "YACO", "ANA"). */
+const PRONOUNCEABLE = /^(?:[B-DF-HJ-NP-TV-Z]?[AEIOUY])+[B-DF-HJ-NP-TV-Z]?$/;
+
 /** Surname endings of many languages (Slavic, Nordic, Greek, Romanian, Baltic, Armenian, Georgian, German, Turkish). */
 const SURNAME_SHAPE =
   /(?:ova|eva|ovna|evna|ovich|evich|ovi[cć]|evi[cć]|enko|chuk|czyk|czak|ski|ska|sky|skaya|skiy|wicz|sson|d[oó]ttir|poulos|poulou|akis|idis|iadis|escu|eanu|shvili|adze|idze|yan|yev|yeva|ov|ev|aitis|aite|ienė|ytė|mann|stein|berg|baum|feld|gaard|gård|sen|o[gğ]lu|ić)$/;
@@ -303,6 +306,9 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
 
 /** Cues that only a person follows (unlike "with", "to", "and"). */
 const PERSON_CUES = new Set(['name', 'said', 'says', 'told', 'asked', 'ask', 'hi', 'hello', 'hey', 'thanks', 'cc']);
+
+const personCue = (cue: string | undefined): boolean =>
+  cue !== undefined && (STRONG_CUES.has(cue) || PERSON_CUES.has(cue));
 
 /** Verbs of saying, writing or thinking after a name. */
 export const SAYING_AFTER =
@@ -359,7 +365,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       !safe &&
       ev.score < 0.6 &&
       tok.cap &&
-      !tok.allCaps &&
+      (!tok.allCaps || !SAFE_ACRONYMS.has(tok.text)) &&
       tok.sentenceStart &&
       !FUNCTION_WORDS.has(tok.lower) &&
       !CALENDAR.has(tok.lower) &&
@@ -374,7 +380,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       !safe &&
       ev.score < 0.6 &&
       tok.cap &&
-      !tok.allCaps &&
+      (!tok.allCaps || !SAFE_ACRONYMS.has(tok.text)) &&
       tok.sentenceStart &&
       (lex.first.get(tok.lower) ?? 0) >= 500 &&
       !FUNCTION_WORDS.has(tok.lower) &&
@@ -431,6 +437,8 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
+  // Mixed-case text (all-lowercase text is read truecased elsewhere).
+  const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   // A short word in capitals (3-4 letters) is an acronym unless it stands beside a name written in capitals:
   // "YACO ANGULO", "SOIB K. KISHIEV" (not a safe-listed acronym or an English word: "CT", "MRI", "ECHO").
   for (let k = 0; k < words.length; k++) {
@@ -453,6 +461,30 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const next = beside(n - 1, n) && words[n]!.tok.allCaps && words[n]!.score >= 0.55;
     const prev = beside(k - 1, k) && words[k - 1]!.tok.allCaps && words[k - 1]!.score >= 0.55;
     if (next || prev) w.score = 0.45;
+    // Alone, where a person stands in mixed-case text: after a cue only a person follows or before a verb of
+    // saying ("Hello UBUL,", "UBUL said"), not before a number ("MOCA 26"), when it reads as a word (vowels and consonants alternating: not "DKA").
+    else if (
+      mixed &&
+      PRONOUNCEABLE.test(t.text) &&
+      !/^[ \t]*\d/.test(text.slice(t.fullEnd, t.fullEnd + 3)) &&
+      (personCue(cueBefore(tokens, k, text)) || SAYING_AFTER.test(text.slice(t.fullEnd, t.fullEnd + 16)))
+    )
+      w.score = 0.6;
+  }
+  // A name the lexicon knows, written in lower case in mixed-case text where only a person stands: after a
+  // greeting or a name label ("Hello john,", "cc: reed", "Mother's name: graves"), or on the line after a sign-off
+  // ("Best,\nfrank"), even when it is also an English word.
+  if (mixed) {
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k]!;
+      const t = w.tok;
+      if (w.score >= 0.6 || w.safe || !/^\p{Ll}{3,}$/u.test(t.text) || FUNCTION_WORDS.has(t.lower)) continue;
+      if (!lex.first.has(t.lower) && !lex.last.has(t.lower)) continue;
+      const cue = cueBefore(tokens, k, text);
+      const greeted =
+        cue !== undefined && (PERSON_CUES.has(cue) || cue === 'dear' || cue === 'name' || cue === 'name is');
+      if (greeted || SIGN_OFF_BEFORE.test(text.slice(Math.max(0, t.start - 24), t.start))) w.score = 0.7;
+    }
   }
   /** A word written in lower case inside mixed-case text that is neither English nor clinical. */
   const foreignLowerUncached = (k: number): boolean => {
@@ -469,26 +501,34 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   };
   const foreignMemo: (boolean | undefined)[] = [];
   const foreignLower = (k: number): boolean => (foreignMemo[k] ??= foreignLowerUncached(k));
-  // Mixed-case text only (all-lowercase text is read truecased elsewhere).
-  const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   /**
    * "guðgeir bergsveinsson", "leidy t muris", "nijito asano": two such words (a lowercase initial may sit between)
    * in mixed-case text are a name written in lower case when a cue comes before, a name lexicon knows one of
    * them, or one has a letter outside ASCII.
    */
   const lowerPair = (k: number): number => {
-    if (!mixed || !foreignLower(k)) return -1;
+    if (!mixed) return -1;
     let m = k + 1;
     const gapOk = (a: number, b: number) =>
       words[b] !== undefined && /^\.?[ \t]{1,2}$/.test(text.slice(words[a]!.tok.end, words[b]!.tok.start));
     if (words[m] !== undefined && /^\p{Ll}$/u.test(words[m]!.tok.text) && gapOk(k, m)) m++;
     if (!gapOk(m - 1, m) || !foreignLower(m)) return -1;
+    // A first name that is also a word, an initial with its full stop, a surname: "ken n. fukuda".
+    const x = words[k]!;
+    const firstWithInitial =
+      m === k + 2 &&
+      text.charAt(words[k + 1]!.tok.end) === '.' &&
+      /^\p{Ll}{3,}$/u.test(x.tok.text) &&
+      !x.safe &&
+      lex.first.has(x.tok.lower) &&
+      !FUNCTION_WORDS.has(x.tok.lower);
+    if (!firstWithInitial && !foreignLower(k)) return -1;
     const a = words[k]!.tok.lower;
     const b = words[m]!.tok.lower;
     const cue = cueBefore(tokens, k, text);
     const prevTok = tokens[k - 1];
     const known =
-      (cue !== undefined && (STRONG_CUES.has(cue) || PERSON_CUES.has(cue))) ||
+      personCue(cue) ||
       // "leidy t muris": an initial between the two words; "Mr. nijito asano": a title before them.
       m === k + 2 ||
       (prevTok !== undefined &&
@@ -575,7 +615,17 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         !b.safe &&
         b.tok.text.length >= 3 &&
         (!isEnglishWord(b.tok.lower, lex) ||
-          ((lex.last.get(b.tok.lower) ?? 0) > 0 && !FUNCTION_WORDS.has(b.tok.lower)));
+          ((lex.last.get(b.tok.lower) ?? 0) > 0 && !FUNCTION_WORDS.has(b.tok.lower)) ||
+          // In mixed-case text, an English word right after a lowercase first name that is not a word itself,
+          // when a clause ends or a function word follows it: "moira pagan.", "justin beet by phone" (not a verb
+          // or an adverb: "moira looked", "justin felt better").
+          (mixed &&
+            j === i &&
+            !FUNCTION_WORDS.has(b.tok.lower) &&
+            !/(?:ed|ing|ly|s)$/.test(b.tok.lower) &&
+            /^(?:[ \t]*(?:[,;.!?)]|\r?\n|$)|[ \t]+(?:by|to|and|at|on|in|for|with|from|or|is|was|will|said|has|had)\b)/.test(
+              text.slice(b.tok.fullEnd, b.tok.fullEnd + 8),
+            )));
       const lowerInitial =
         hasFirst && !a.cap && /^\p{Ll}$/u.test(b.tok.text) && j + 2 < words.length && !words[j + 2]!.tok.cap;
       let k2 = j + 2;
