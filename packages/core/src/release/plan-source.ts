@@ -12,8 +12,19 @@ import type { RewritePlan } from '../dicom/rewriter.ts';
 /** Outputs up to this size are materialised whole (the scanner reads 64 KB windows). */
 const SMALL = 64 * 1024;
 
-/** `small`: outputs up to this many bytes are materialised whole (see the end; tests give 0 to read lazily). */
-export function planSource(input: ByteSource, plan: RewritePlan, small = SMALL): ByteSource {
+/**
+ * The thread's buffer that `reuse` materialises small outputs into (see planSource): a fresh one per file was a
+ * malloc'd ArrayBuffer for the garbage collector to track and sweep, file after file.
+ */
+let scratch: Uint8Array | undefined;
+
+/**
+ * `small`: outputs up to this many bytes are materialised whole (see the end; tests give 0 to read lazily).
+ * `reuse`: materialise them into this thread's scratch buffer, which the next such call overwrites: only for a caller
+ * that is done with the source, and with everything read from it as bytes, before it calls again (verifyOutput: the
+ * output is scanned and checked synchronously, and only strings leave it).
+ */
+export function planSource(input: ByteSource, plan: RewritePlan, small = SMALL, reuse = false): ByteSource {
   const segments = plan.segments;
   // Start offset of each segment in the output.
   const starts: number[] = [];
@@ -72,7 +83,24 @@ export function planSource(input: ByteSource, plan: RewritePlan, small = SMALL):
   // A small output (all of it within the scanner's first window anyway) is copied out once: then every value read
   // is a view, without a search through ~150 segments each.
   if (length > small) return lazy;
-  const bytes = lazy.read(0, length);
+  let bytes: Uint8Array;
+  if (reuse) {
+    if (!scratch || scratch.length < length)
+      scratch = new Uint8Array(Math.max(length, 2 * (scratch?.length ?? 0), 8192));
+    bytes = scratch.subarray(0, length);
+    let o = 0;
+    for (const seg of segments) {
+      if (seg instanceof Uint8Array) {
+        copy(bytes, o, seg, 0, seg.length);
+        o += seg.length;
+      } else {
+        const n = seg.end - seg.start;
+        if (whole) copy(bytes, o, whole, seg.start, n);
+        else bytes.set(input.read(seg.start, seg.end), o);
+        o += n;
+      }
+    }
+  } else bytes = lazy.read(0, length);
   return { length, bytes, read: (a, b) => bytes.subarray(a, Math.min(b, length)) };
 }
 

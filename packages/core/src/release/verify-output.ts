@@ -46,7 +46,9 @@ export function verifyOutput(
   let file: DicomFile;
   try {
     // The output under the same caps as its input: a site that raised them for its files gets its outputs read too.
-    file = scanFile(output instanceof Uint8Array ? output : planSource(output.source, output.plan), {
+    // A small planned output goes in the thread's scratch buffer: it is scanned and checked here, and only strings
+    // (findings) leave this function.
+    file = scanFile(output instanceof Uint8Array ? output : planSource(output.source, output.plan, undefined, true), {
       limits: config.limits,
     });
   } catch (e) {

@@ -176,6 +176,8 @@ function letterCount(s: string): number {
  * the masked form describes it, held in memory like `text` and never printed.
  */
 class Needle implements KnownNeedle {
+  /** What makes two needles one (match and text): made once per value, as the makers are memoised. */
+  readonly key: string;
   constructor(
     readonly detector: DetectorName,
     readonly code: string,
@@ -183,7 +185,9 @@ class Needle implements KnownNeedle {
     readonly text: string,
     private readonly shown: string,
     private readonly asName: boolean,
-  ) {}
+  ) {
+    this.key = `${match}\0${text}`;
+  }
 
   get masked(): string {
     return this.asName ? maskName(this.shown) : maskLength(this.shown);
@@ -192,7 +196,7 @@ class Needle implements KnownNeedle {
 
 /** The needles of one value (a pure function of the value: see the memoized makers below). */
 class Needles {
-  readonly list: KnownNeedle[] = [];
+  readonly list: Needle[] = [];
 
   add(
     detector: DetectorName,
@@ -305,24 +309,38 @@ class Needles {
   }
 }
 
-/** One maker per kind of value; the first character of the key says which variant (see the callers). */
-function maker(build: (n: Needles, value: string, variant: string) => void): (key: string) => readonly KnownNeedle[] {
-  return memoize((key) => {
+/**
+ * One memoised maker per kind and variant of value, keyed by the value itself: a key made by prefixing the variant
+ * was a new string per lookup, flattened and hashed each time.
+ */
+function maker(build: (n: Needles, value: string) => void): (value: string) => readonly Needle[] {
+  return memoize((value) => {
     const n = new Needles();
-    build(n, key.slice(1), key[0]!);
+    build(n, value);
     return n.list;
   });
 }
 
-const NAME_NEEDLES = maker((n, v, variant) => n.name(v, variant === 'P'));
-const ID_NEEDLES = maker((n, v, code) => n.id(v, ID_CODES[Number(code)]!));
-const ADDRESS_NEEDLES = maker((n, v, which) =>
-  which === 'I'
-    ? n.address(v, 'known-institution', 'KNOWN_INSTITUTION_ADDRESS')
-    : n.address(v, 'known-address', 'KNOWN_ADDRESS'),
-);
+const PATIENT_NAME_NEEDLES = maker((n, v) => n.name(v, true));
+const OTHER_NAME_NEEDLES = maker((n, v) => n.name(v, false));
+const ID_NEEDLES = ID_CODES.map((code) => maker((n, v) => n.id(v, code)));
+const OTHER_ID_NEEDLES = ID_NEEDLES[ID_CODES.indexOf('KNOWN_OTHER_ID')]!;
+const ADDRESS_NEEDLES = maker((n, v) => n.address(v, 'known-address', 'KNOWN_ADDRESS'));
+const INSTITUTION_ADDRESS_NEEDLES = maker((n, v) => n.address(v, 'known-institution', 'KNOWN_INSTITUTION_ADDRESS'));
 const PHONE_NEEDLES = maker((n, v) => n.phone(v));
 const INSTITUTION_NEEDLES = maker((n, v) => n.institution(v));
+
+/**
+ * The maker of each identifying attribute other than names, UIDs and dates: one lookup per element of the original
+ * instead of one per kind (most elements are none of them).
+ */
+const VALUE_KINDS: ReadonlyMap<number, (value: string) => readonly Needle[]> = new Map([
+  ...[...ID_TAGS].map(([tag, code]) => [tag, ID_NEEDLES[ID_CODES.indexOf(code)]!] as const),
+  ...[...ADDRESS_TAGS].map((tag) => [tag, ADDRESS_NEEDLES] as const),
+  ...[...PHONE_TAGS].map((tag) => [tag, PHONE_NEEDLES] as const),
+  [Tag.InstitutionName, INSTITUTION_NEEDLES],
+  [Tag.InstitutionAddress, INSTITUTION_ADDRESS_NEEDLES],
+]);
 
 class Collector {
   readonly needles: KnownNeedle[] = [];
@@ -331,15 +349,14 @@ class Collector {
   readonly uids = new Set<string>();
   private readonly seen = new Set<string>();
   /** Lists already added: the needle makers are memoised, so a value seen twice gives the same list. */
-  private readonly lists = new Set<readonly KnownNeedle[]>();
+  private readonly lists = new Set<readonly Needle[]>();
 
-  addAll(needles: readonly KnownNeedle[]): void {
+  addAll(needles: readonly Needle[]): void {
     if (needles.length === 0 || this.lists.has(needles)) return;
     this.lists.add(needles);
     for (const needle of needles) {
-      const key = `${needle.match}\0${needle.text}`;
-      if (this.seen.has(key)) continue;
-      this.seen.add(key);
+      if (this.seen.has(needle.key)) continue;
+      this.seen.add(needle.key);
       this.needles.push(needle);
     }
   }
@@ -354,9 +371,17 @@ function asPersonName(text: string): string {
   return two ? `${two[2]}^${two[1]}` : text;
 }
 
-function safeStrings(el: DicomElement): string[] {
-  if (el.length === 0 || el.length === 0xffffffff || el.length > 1024 * 1024) return [];
-  return readStrings(el).filter((v) => v !== '');
+const NO_VALUES: readonly string[] = [];
+
+/** readStrings without the empty values; a single value (most) without splitting and mapping arrays. */
+function safeStrings(el: DicomElement): readonly string[] {
+  if (el.length === 0 || el.length === 0xffffffff || el.length > 1024 * 1024) return NO_VALUES;
+  const vr = el.vr;
+  if (vr === 'LT' || vr === 'ST' || vr === 'UT' || el.length > 1024) return readStrings(el).filter((v) => v !== '');
+  const s = readString(el);
+  if (s.includes('\\')) return readStrings(el).filter((v) => v !== '');
+  const v = s.trim();
+  return v === '' ? NO_VALUES : [v];
 }
 
 /** Every identifying value of an original file (see the module comment). */
@@ -372,7 +397,7 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
     if (vr === 'UI') {
       const set = isClassUIDAttribute(tag) ? classUIDs : c.uids;
       for (const u of safeStrings(el)) {
-        const uid = u.replace(/\0+$/, '');
+        const uid = u.charCodeAt(u.length - 1) === 0 ? u.replace(/\0+$/, '') : u;
         if (uid !== '' && uid !== '1.2.840.10008' && !uid.startsWith('1.2.840.10008.')) set.add(uid);
       }
       return;
@@ -385,38 +410,21 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
       return;
     }
     if (vr === 'PN') {
-      const variant = PATIENT_NAME_TAGS.has(tag) ? 'P' : 'O';
-      for (const v of safeStrings(el)) c.addAll(NAME_NEEDLES(variant + v));
+      const needles = PATIENT_NAME_TAGS.has(tag) ? PATIENT_NAME_NEEDLES : OTHER_NAME_NEEDLES;
+      for (const v of safeStrings(el)) c.addAll(needles(v));
       return;
     }
-    const idCode = ID_TAGS.get(tag);
-    if (idCode !== undefined) {
-      const variant = String(ID_CODES.indexOf(idCode));
-      for (const v of safeStrings(el)) c.addAll(ID_NEEDLES(variant + v));
-      return;
-    }
-    if (ADDRESS_TAGS.has(tag)) {
-      for (const v of safeStrings(el)) c.addAll(ADDRESS_NEEDLES(`A${v}`));
-      return;
-    }
-    if (PHONE_TAGS.has(tag)) {
-      for (const v of safeStrings(el)) c.addAll(PHONE_NEEDLES(`-${v}`));
-      return;
-    }
-    if (tag === Tag.InstitutionName) {
-      for (const v of safeStrings(el)) c.addAll(INSTITUTION_NEEDLES(`-${v}`));
-      return;
-    }
-    if (tag === Tag.InstitutionAddress) {
-      for (const v of safeStrings(el)) c.addAll(ADDRESS_NEEDLES(`I${v}`));
+    const needles = VALUE_KINDS.get(tag);
+    if (needles !== undefined) {
+      for (const v of safeStrings(el)) c.addAll(needles(v));
       return;
     }
     // Free text of the original: names and MRNs written after cue words. Dates written in free text are not taken:
     // there they are as often versions and build stamps (CVS $Id lines, coding scheme versions) as a person's dates.
     if (usesCharacterSet(vr) && el.length > 0 && el.length <= 1024 * 1024) {
       const text = readString(el);
-      for (const n of findCuedNames(text)) c.addAll(NAME_NEEDLES(`O${asPersonName(n)}`));
-      for (const id of findCuedIds(text)) c.addAll(ID_NEEDLES(`2${id}`));
+      for (const n of findCuedNames(text)) c.addAll(OTHER_NAME_NEEDLES(asPersonName(n)));
+      for (const id of findCuedIds(text)) c.addAll(OTHER_ID_NEEDLES(id));
     }
   };
   const manufacturers: string[] = [];

@@ -36,6 +36,11 @@ export interface SearchedText {
 /** What most texts give: one frozen empty list (a caller that tried to add to it would throw, not leak). */
 const NO_HITS = Object.freeze([]) as unknown as KnownHit[];
 
+/** A word's first character (low 7 bits) and length (63 for longer): a filter, not a key (collisions only cost a lookup). */
+function shapeOf(w: string, start: number, end: number): number {
+  return (Math.min(end - start, 63) << 7) | (w.charCodeAt(start) & 0x7f);
+}
+
 export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText) => KnownHit[] {
   const words: KnownNeedle[] = [];
   const compact: KnownNeedle[] = [];
@@ -53,6 +58,9 @@ export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText)
   // text is compared with the needles of its own words instead of all of them (a file has ~100 needles and ~100
   // text values).
   const byFirstWord = new Map<string, number[]>();
+  // The first character and length of each first word: a word of the text that matches neither is not looked up
+  // (most words of most texts), without cutting it out of the text first.
+  const shapes = new Uint8Array(64 * 128);
   const unindexed: number[] = [];
   words.forEach((n, i) => {
     const end = n.text.indexOf(' ', 1);
@@ -60,6 +68,7 @@ export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText)
       unindexed.push(i);
       return;
     }
+    shapes[shapeOf(n.text, 1, end)] = 1;
     const first = n.text.slice(1, end);
     const list = byFirstWord.get(first);
     if (list) list.push(i);
@@ -75,7 +84,7 @@ export function knownValueSearch(known: KnownIdentifiers): (value: SearchedText)
         let start = 1;
         while (start < w.length) {
           const end = w.indexOf(' ', start);
-          const list = byFirstWord.get(w.slice(start, end));
+          const list = shapes[shapeOf(w, start, end)] === 1 ? byFirstWord.get(w.slice(start, end)) : undefined;
           if (list) candidates = candidates === unindexed ? [...unindexed, ...list] : candidates.concat(list);
           start = end + 1;
         }

@@ -138,11 +138,15 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
   // overlay bitmaps: an overlay bitmap in the output is a finding either way.
   const graphicsText = !config?.options.cleanGraphics;
   const privates = out.on('private-tag');
+  // Most containers (an SR content item...) hold no private element: their map and set are made only when needed.
   const walk = (container: ElementContainer, steps: PathStep[]): void => {
-    const creators = new Map<number, string>();
-    const keptBlocks = new Set<number>();
+    let creators: Map<number, string> | undefined;
+    let keptBlocks: Set<number> | undefined;
     for (const el of container.elements) {
-      if (isPrivateCreator(el.tag) && el.items === undefined) creators.set(el.tag, normalizeCreator(readString(el)));
+      if (isPrivateCreator(el.tag) && el.items === undefined) {
+        creators ??= new Map();
+        creators.set(el.tag, normalizeCreator(readString(el)));
+      }
     }
     for (const el of container.elements) {
       const tag = el.tag;
@@ -151,8 +155,8 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
         const e = tag & 0xffff;
         if (e >= 0x1000) {
           const creatorTag = (((tag >>> 16) << 16) | (e >>> 8)) >>> 0;
-          creator = creators.get(creatorTag) ?? '';
-          if (retention.isRetained(el, creator, steps)) keptBlocks.add(creatorTag);
+          creator = creators?.get(creatorTag) ?? '';
+          if (retention.isRetained(el, creator, steps)) (keptBlocks ??= new Set()).add(creatorTag);
           else if (privates) {
             out.add(
               'private-tag',
@@ -194,9 +198,9 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
         for (const item of el.items) walk(item, next);
       }
     }
-    if (privates) {
+    if (privates && creators) {
       for (const [tag] of creators) {
-        if (!keptBlocks.has(tag)) {
+        if (!keptBlocks?.has(tag)) {
           const el = findElement(container, tag)!;
           out.add('private-tag', elementPath(el), 'PRIVATE_CREATOR_ORPHAN', maskLength(readString(el)));
         }
@@ -245,13 +249,18 @@ function burnedIn(file: DicomFile, out: Findings): void {
   }
 }
 
+/** A UID value without its trailing NUL padding (checked first: most have none). */
+function stripNuls(v: string): string {
+  return v.charCodeAt(v.length - 1) === 0 ? v.replace(/\0+$/, '') : v;
+}
+
 function uidsOf(file: DicomFile): { element: DicomElement; values: string[] }[] {
   const out: { element: DicomElement; values: string[] }[] = [];
   const visit = (c: ElementContainer): void => {
     for (const el of c.elements) {
       if (el.items) for (const item of el.items) visit(item);
       else if (el.vr === 'UI' && el.length > 0 && el.length <= 64 * 1024) {
-        out.push({ element: el, values: readStrings(el).map((v) => v.replace(/\0+$/, '')) });
+        out.push({ element: el, values: readStrings(el).map(stripNuls) });
       }
     }
   };
