@@ -392,3 +392,13 @@ test('names in lower case or short capitals inside mixed-case text, where a pers
   assert.deepEqual(found('JOHN will be there at noon.'), ['NAME:JOHN']);
   assert.deepEqual(found('Seen with ASAP team, on BIPAP; MOCA 26; CT will be done. NOTE was filed.'), []);
 });
+
+test('another script after a label, two-letter words of scripts without symbols, an eponym head used as a verb', () => {
+  assert.deepEqual(found('Address: Πλατεία Συντάγματος 204'), ['ADDRESS:Πλατεία Συντάγματος 204']);
+  assert.deepEqual(found('City: يافا'), ['CITY:يافا']);
+  assert.deepEqual(found('We are flying to 樹区 tomorrow.'), ['CITY:樹区']);
+  assert.deepEqual(found('TNF-α and IL-β, 5 μg, αβ T cells.'), []);
+  assert.deepEqual(found('Ο ασθενής: CT θώρακος.'), [], 'a text in another script is left to its own language');
+  assert.deepEqual(found('Can Henrie Theunissen sign for the package?'), ['NAME:Can Henrie Theunissen']);
+  assert.deepEqual(found('Positive Babinski sign; Murphy sign for cholecystitis.'), []);
+});

@@ -146,7 +146,22 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
   const next = tokens[i + 1];
   const gapToNext = next ? text.slice(t.fullEnd, next.start) : '';
   // Eponym used as one: "Parkinson's disease", "Graves' disease", "Colles fracture", "Glasgow Coma Scale".
-  if (t.cap && next && /^['’]?\s*$/.test(gapToNext) && EPONYM_HEADS.has(next.lower)) return true;
+  // Not when the head is a verb ("Can Henrie Theunissen sign for the package?", "Lee tests the fix"), unless the
+  // word is a known eponym.
+  if (
+    t.cap &&
+    next &&
+    /^['’]?\s*$/.test(gapToNext) &&
+    EPONYM_HEADS.has(next.lower) &&
+    !(
+      VERB_HEADS.has(next.lower) &&
+      !SAFE_PROPER.has(t.lower) &&
+      /^[ \t]+(?:for|the|a|an|off|here|it|this|that|his|her|my|your|their|our|me|him|them|us)\b/.test(
+        text.slice(next.fullEnd, next.fullEnd + 7),
+      )
+    )
+  )
+    return true;
   if (t.cap && next && /^['’]?\s*$/.test(gapToNext)) {
     const after = tokens[i + 2];
     if (after && EPONYM_HEADS.has(after.lower) && (next.lower === 'coma' || SAFE_PROPER.has(next.lower))) return true;
@@ -172,6 +187,20 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
   if (t.cap && UNITS_RE.test(text.slice(t.fullEnd, t.fullEnd + 32))) return true;
   return false;
 }
+
+/** Eponym heads that are also verbs: "sign for", "tests the". */
+const VERB_HEADS = new Set([
+  'sign',
+  'signs',
+  'test',
+  'tests',
+  'repair',
+  'repairs',
+  'score',
+  'scores',
+  'grade',
+  'grades',
+]);
 
 /** Capitalised words that are neither names nor places: calendar words. */
 const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);

@@ -274,7 +274,7 @@ function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
 }
 
 const NON_LATIN =
-  '\\p{Script=Greek}\\p{Script=Cyrillic}\\p{Script=Armenian}\\p{Script=Georgian}\\p{Script=Hebrew}\\p{Script=Arabic}\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Thai}\\p{Script=Devanagari}\\u2206';
+  '\\p{Script=Greek}\\p{Script=Cyrillic}\\p{Script=Armenian}\\p{Script=Georgian}\\p{Script=Hebrew}\\p{Script=Arabic}\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Thai}\\p{Script=Devanagari}\\p{Script=Thaana}\\p{Script=Bengali}\\p{Script=Tamil}\\p{Script=Telugu}\\p{Script=Gujarati}\\p{Script=Gurmukhi}\\p{Script=Kannada}\\p{Script=Malayalam}\\p{Script=Sinhala}\\p{Script=Khmer}\\p{Script=Lao}\\p{Script=Myanmar}\\p{Script=Ethiopic}\\u2206';
 const FOREIGN_RUN_RE = new RegExp(
   `(?<![\\p{L}-])[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*(?:[ \\t]+(?:\\([${NON_LATIN}\\p{M} ]+\\)|[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*))*(?![\\p{L}]|-\\p{L})`,
   'gu',
@@ -292,15 +292,23 @@ function detectForeignScript(text: string, lex: Lexicons, out: Span[]): void {
   const letters = (text.match(/\p{L}/gu) ?? []).length;
   // A short English sentence around a long foreign value ("I live at Λεωφόρος Κηφισίας 45") is still English:
   // two English words of two letters or more are enough.
+  // So is a label before a short one ("Address: Πλατεία Συντάγματος 204", "City: يافا"): the only Latin word.
   if (latin < letters * 0.6) {
     let english = 0;
-    for (const w of text.matchAll(/(?<![\p{L}])[A-Za-z]{2,}(?![\p{L}])/gu))
-      if (lex.words.has(w[0].toLowerCase()) && ++english >= 2) break;
-    if (english < 2) return;
+    let label = false;
+    let words = 0;
+    for (const w of text.matchAll(/(?<![\p{L}])[A-Za-z]{2,}(?![\p{L}])/gu)) {
+      words++;
+      if (!lex.words.has(w[0].toLowerCase())) continue;
+      if (++english >= 2) break;
+      label = /^[ \t]*:/.test(text.slice(w.index + w[0].length, w.index + w[0].length + 3));
+    }
+    if (english < 2 && !(label && words === 1 && letters - latin <= 40)) return;
   }
   for (const m of text.matchAll(FOREIGN_RUN_RE)) {
     const v = m[0].replace(/[.'’-]+$/, '');
-    if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < 3) continue;
+    // Greek letters alone are symbols (α, β, μg, TNF-α): three or more; other scripts' words may be two ("樹区").
+    if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < (/[\p{Script=Greek}\u2206]/u.test(v) ? 3 : 2)) continue;
     const caps = v === v.toUpperCase();
     // A house number beside it makes it a street: "Λεωφόρος Κηφισίας 45", "ул. Ленина, 15", "0605 πεντέλης".
     let start = m.index;
