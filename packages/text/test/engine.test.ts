@@ -402,3 +402,12 @@ test('another script after a label, two-letter words of scripts without symbols,
   assert.deepEqual(found('Can Henrie Theunissen sign for the package?'), ['NAME:Can Henrie Theunissen']);
   assert.deepEqual(found('Positive Babinski sign; Murphy sign for cholecystitis.'), []);
 });
+
+test('an address after its label whatever its layout; letter-prefixed postcodes in lower case after a cue', () => {
+  assert.deepEqual(found('Billing address: 1丁目9番8号\nPaid.'), ['ADDRESS:1丁目9番8号']);
+  assert.deepEqual(found('My new address is 6 Échangeur de l’alternance.'), ['ADDRESS:6 Échangeur de l’alternance']);
+  assert.deepEqual(found('The address is on file. Email address: jo@x.com. Address the 3 issues first.'), [
+    'EMAIL:jo@x.com',
+  ]);
+  assert.deepEqual(found('my zip code is lv-7273.'), ['ZIP:lv-7273']);
+});

@@ -31,6 +31,8 @@ const HOSPITAL_OF_RE =
   /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
 const ADDRESS_CUE_RE =
   /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|(?:sen[dt]|send(?:s|ing)|ship(?:s|ped|ping)?|deliver(?:s|ed|ing)?|mail(?:s|ed|ing)?|post(?:ed)?|return(?:s|ed|ing)?|forward(?:s|ed|ing)?|bring|take)(?:\s+(?:it|them|this|that|these|everything|(?:the|my|our|your)\s+\p{L}+))?\s+to|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at)|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
+const ADDRESS_LABEL_RE =
+  /(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?)\baddress(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S)/giu;
 const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
@@ -176,6 +178,15 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
     }
     if (!looksLikeStreet(v, lex)) continue;
     out.push({ start: s, end: s + v.trimEnd().length, type: 'ADDRESS', confidence: 0.85, rule: 'address.cue' });
+  }
+  // After an address label ("My new address is ...", "Billing address: ..."), the value up to the end of its line
+  // or sentence is the address, whatever its layout ("286 Agrippine des Francs-Bourgeois", "Bijldijk 211 II",
+  // "1丁目9番8号"), when it holds a number.
+  for (const m of text.matchAll(ADDRESS_LABEL_RE)) {
+    const s = m.index + m[0].length;
+    const v = /^[^\n;]{3,80}?(?=[ \t]*(?:\.(?:\s|$)|\r?\n|;|$))/u.exec(text.slice(s, s + 90));
+    if (v === null || !/\p{N}/u.test(v[0]) || /^(?:on file|unknown|not|none|n\/a)\b/i.test(v[0])) continue;
+    out.push({ start: s, end: s + v[0].trimEnd().length, type: 'ADDRESS', confidence: 0.8, rule: 'address.label' });
   }
   // "the corner of X and Y": both streets.
   for (const m of text.matchAll(CORNER_RE)) {
