@@ -410,4 +410,11 @@ test('an address after its label whatever its layout; letter-prefixed postcodes 
     'EMAIL:jo@x.com',
   ]);
   assert.deepEqual(found('my zip code is lv-7273.'), ['ZIP:lv-7273']);
+  // A place's own lower-case ending after a cue of residence; an English word after it is not one.
+  const ending = 'I live in Vorukala umbro.';
+  assert.ok(
+    detectPhi(ending).some((s) => s.end === ending.length - 1),
+    'the ending is covered',
+  );
+  assert.deepEqual(found('She lives in Vorukala alone.'), ['CITY:Vorukala']);
 });

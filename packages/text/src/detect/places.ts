@@ -274,9 +274,22 @@ function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
       )
     )
       continue;
+    // A place's own lower-case ending up to the end of the clause ("Settimo Ludano umbro",
+    // "Agostina terme", "Colle sul mare"): a word that is not English, or a particle and any word.
+    let end = s + value.length;
+    const tail =
+      /^[ \t]((?:(?:sul|al|di|de|do|da|del|sur|am|an|im|nel|na)[ \t])?\p{Ll}[\p{Ll}'’]{2,})(?=[ \t]*(?:[,.;!?)]|$)|[ \t]+(?:for|last|next|this|today|tomorrow|yesterday|now|and|but|with|since|until)\b)/u.exec(
+        text.slice(end, end + 32),
+      );
+    if (
+      tail &&
+      value.length === v[0].length &&
+      (/^(?:sul|al|di|de|do|da|del|sur|am|an|im|nel|na)[ \t]/.test(tail[1]!) || !isEnglishWord(tail[1]!, lex))
+    )
+      end += tail[0].length;
     out.push({
       start: s,
-      end: s + value.length,
+      end,
       type: 'CITY',
       confidence: plain ? 0.6 : 0.8,
       rule: 'city.residence',
