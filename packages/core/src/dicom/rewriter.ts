@@ -219,8 +219,24 @@ function lengthFieldOffset(el: DicomElement): number {
   return el.vrExplicit ? el.offset + 6 : el.offset + 4;
 }
 
+/**
+ * The elements the edits remove or replace whole, as a set made on first use: only an edit inside an item asks
+ * (enclosedBy), and most plans have none (putting each edited element in a set gave each a hash of its own).
+ */
+class WholeEdits {
+  #set: Set<DicomElement> | undefined;
+  constructor(private readonly edits: readonly Edit[]) {}
+  has(el: DicomElement): boolean {
+    if (this.#set === undefined) {
+      this.#set = new Set();
+      for (const edit of this.edits) if (edit.op === 'replace' || edit.op === 'remove') this.#set.add(edit.element);
+    }
+    return this.#set.has(el);
+  }
+}
+
 /** The element (removed or replaced whole) that encloses a container, if any. */
-function enclosedBy(c: ElementContainer | undefined, whole: ReadonlySet<DicomElement>): boolean {
+function enclosedBy(c: ElementContainer | undefined, whole: WholeEdits): boolean {
   let cur = c;
   while (cur && cur.kind === 'item') {
     const seq = (cur as DicomItem).parent;
@@ -255,7 +271,7 @@ function spliceOrder(a: Splice, b: Splice): number {
  * elements, rejects conflicting edits, and adds length patches for every enclosing defined-length item, sequence and
  * group length.
  */
-function planSpace(splices: Splice[], whole: ReadonlySet<DicomElement>): Splice[] {
+function planSpace(splices: Splice[], whole: WholeEdits): Splice[] {
   splices.sort(spliceOrder);
   const kept: Splice[] = [];
   let coverEnd = -1;
@@ -427,8 +443,7 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
   const deflated = file.datasetSource !== fileSource;
   const metaSplices: Splice[] = [];
   const dataSplices: Splice[] = [];
-  const whole = new Set<DicomElement>();
-  for (const edit of edits) if (edit.op === 'replace' || edit.op === 'remove') whole.add(edit.element);
+  const whole = new WholeEdits(edits);
   edits.forEach((edit, i) => {
     const container = edit.op === 'insert' ? edit.container : edit.element.parent;
     const s = toSplice(edit, i);

@@ -137,13 +137,14 @@ const Y_MONTH_D = /(?<!\d)(\d{4})[\s-]*(\p{L}{3,9}\.?)[\s-]*(\d{1,2})(?!\d)/giu;
  * 1800-2199 are not taken as dates.
  */
 export function datesInText(text: string): readonly string[] {
-  // Every written form has a four-digit year, or a two-digit one after a slash (3/4/62): most text has neither, and
-  // needs no cache lookup (pseudonyms and codes with a digit or two are unique per file: each would be a miss).
-  return FOUR_DIGITS.test(text) || (text.includes('/') && TWO_DIGITS.test(text)) ? datesInTextCached(text) : NO_DATES;
+  // Every written form has a four-digit year not glued to other digits, or is eight digits alone (19620304), or has
+  // a two-digit year after a slash (3/4/62): most text has none of them, and needs no cache lookup (pseudonyms and
+  // codes with digits are unique per file: each would be a miss).
+  return YEAR_RUN.test(text) || (text.includes('/') && TWO_DIGITS.test(text)) ? datesInTextCached(text) : NO_DATES;
 }
 
 const TWO_DIGITS = /\d\d/;
-const FOUR_DIGITS = /\d{4}/;
+const YEAR_RUN = /(?<!\d)(?:\d{4}|\d{8})(?!\d)/;
 const NO_DATES: readonly string[] = [];
 const datesInTextCached = memoize(computeDatesInText);
 
