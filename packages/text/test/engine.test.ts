@@ -417,4 +417,17 @@ test('an address after its label whatever its layout; letter-prefixed postcodes 
     'the ending is covered',
   );
   assert.deepEqual(found('She lives in Vorukala alone.'), ['CITY:Vorukala']);
+  // Post boxes of other languages; a contact block's one line of a word and a number; a lower-case place after the
+  // street on its line, up to a country.
+  assert.deepEqual(found('Magnus\nAllianz\nPostbox 53'), ['NAME:Magnus', 'NAME:Allianz', 'ADDRESS:Postbox 53']);
+  assert.deepEqual(found('Michael\nArenales 9462\nMobile: 72 128 827'), [
+    'NAME:Michael',
+    'ADDRESS:Arenales 9462',
+    'PHONE:72 128 827',
+  ]);
+  assert.deepEqual(found('BP 120/80, CP 5.\nPotassium 4\nSodium 140\nPhone: 555 1234'), ['PHONE:555 1234']);
+  assert.deepEqual(found('She lives at 947 trg revolucije 17 apt. 858 begunje na gorenjskem slovenia.'), [
+    'ADDRESS:947 trg revolucije 17 apt. 858',
+    'CITY:begunje na gorenjskem',
+  ]);
 });

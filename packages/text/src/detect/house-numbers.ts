@@ -34,6 +34,19 @@ const LOWER_NAMED_STREET =
   /(?<![\p{L}\p{N}.,:/-])\d{1,5}[a-z]?((?:[ ]\p{Ll}[\p{Ll}'’-]*){1,3})[ ](?:(?:street|avenue|road|lane|boulevard|drive|court|terrace|crescent|highway|parkway)\b|(?:st|ave|rd|ln|blvd|hwy|pkwy)\b\.?)/gu;
 const NOT_STREET_NAME =
   /^(?:mg|mcg|ml|g|kg|lb|lbs|cm|mm|km|mi|mile|miles|min|mins|minute|minutes|hour|hours|hr|hrs|day|days|week|weeks|month|months|year|years|yr|yrs|am|pm|times|x|percent|units?|tabs?|pills?|blocks?|more|most|less|other|different|separate|lanes?|feet|ft|yards?|steps?|doors?|houses?|stops?)$/;
+/** A label of a contact block (a signature, a business card). */
+const CONTACT_LABEL = /\b(?:phone|mobile|desk|fax|e-?mail|website|address|tel)\b/i;
+
+const WORD_NUMBER_LINE = /^[ \t]*(?:\?{3}[ \t]+)?\p{L}[\p{L}'’ -]*[ \t]\d{1,4}[a-zA-Z]?[ \t]*$/gmu;
+
+/** The span is alone on its line (list marks aside). */
+function lineAlone(text: string, start: number, end: number): boolean {
+  return (
+    /(?:^|\n)[ \t]*(?:\?{3}[ \t]+|[-*•][ \t]+)?$/.test(text.slice(Math.max(0, start - 8), start)) &&
+    /^[ \t]*(?:\r?\n|$)/.test(text.slice(end, end + 4))
+  );
+}
+
 const ADDRESS_AROUND =
   /\b(?:address(?:es)?|(?:apt|apartment|suite|flat|box)\.?\s+\d+|(?:lives?|living|located|situated)\s+(?:at|on))\b/i;
 const STREET_WORDS = new Set(
@@ -51,7 +64,7 @@ export function detectHouseNumbers(text: string): Span[] {
   const out: Span[] = [];
   const lines = text.split('\n').filter((l) => l.trim() !== '').length;
   // Only in a contact block (a phone, e-mail or address label somewhere in it), never in a list of lab values.
-  if (lines >= 3 && /\b(?:phone|mobile|desk|fax|e-?mail|website|address|tel)\b/i.test(text)) {
+  if (lines >= 3 && CONTACT_LABEL.test(text)) {
     for (const m of text.matchAll(NUMBER_LINE)) {
       const start = m.index + m[0].indexOf(m[1]!);
       out.push({ start, end: start + m[1]!.length, type: 'ADDRESS', confidence: 0.6, rule: 'address.numberline' });
@@ -93,6 +106,8 @@ export function detectHouseNumbers(text: string): Span[] {
     });
   }
   const mixed = /\p{Lu}/u.test(text);
+  // A contact block with one line of a word and a number (several are a list of values: "Troponin 12").
+  const contactBlock = lines >= 3 && CONTACT_LABEL.test(text) && (text.match(WORD_NUMBER_LINE) ?? []).length === 1;
   const matches = [...text.matchAll(RE), ...(mixed ? [...text.matchAll(RE_LOWER)] : [])];
   for (const m of matches) {
     let words = m[1]!.split(' ');
@@ -133,6 +148,7 @@ export function detectHouseNumbers(text: string): Span[] {
     const evidence =
       words.length > 1 ||
       ADDRESS_AROUND.test(text.slice(Math.max(0, start - 80), start)) ||
+      (contactBlock && lineAlone(text, start, m.index + m[0].length)) ||
       /[^ -~]/.test(m[1]!) ||
       lex.first.has(first) ||
       lex.last.has(first) ||

@@ -24,7 +24,7 @@ const US_STREET = new Set(
   ),
 );
 const SECONDARY_RE =
-  /\b(?:(?:Apt|Apartment|Suite|Ste|Flat)\.?\s*#?\s*\d{1,5}[A-Za-z]?|Unit\s+#?\d{2,5}[A-Za-z]?(?:\s+Box\s+\d{1,5})?|P\.?\s?O\.?\s*Box\s+\d{1,6}|PSC\s+\d{1,5},?\s+Box\s+\d{1,5}|Box\s+\d{2,6}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})\b/gi;
+  /\b(?:(?:Apt|Apartment|Suite|Ste|Flat)\.?\s*#?\s*\d{1,5}[A-Za-z]?|Unit\s+#?\d{2,5}[A-Za-z]?(?:\s+Box\s+\d{1,5})?|P\.?\s?O\.?\s*Box\s+\d{1,6}|(?:Postbox|Postbus|Postboks|Postfach|Postfack|Apartado(?:\s+de\s+correos)?|Caixa\s+postal|Casilla|Bo[iî]te\s+postale|Skrytka(?:\s+pocztowa)?|Casella\s+postale)\.?\s+\d{1,6}|PSC\s+\d{1,5},?\s+Box\s+\d{1,5}|Box\s+\d{2,6}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})\b/gi;
 const HOSPITAL_RE =
   /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’&-]*\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
 const HOSPITAL_OF_RE =
@@ -566,6 +566,31 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
 }
 
 /**
+ * The length of a place part of a lower-case address at the start of `rest`: one to four lower-case words, none
+ * English or clinical (particles of three letters or less between them), ending at a comma, a line end, a number,
+ * the end of the text or a country name; after a mere space (`afterComma` false) two words at least, or one that
+ * is not ASCII.
+ */
+function lowerPlaceAt(rest: string, afterComma: boolean, lex: Lexicons): number | undefined {
+  const m = /^\p{Ll}[\p{Ll}'’-]*(?:[ ]\p{Ll}[\p{Ll}'’-]*){0,4}/u.exec(rest);
+  if (m === null) return undefined;
+  const words = m[0].split(' ');
+  for (let n = Math.min(words.length, 4); n >= 1; n--) {
+    const part = words.slice(0, n);
+    if (part.some((_, k) => lex.countries.has(part.slice(k).join(' ')))) continue; // the country is not the place
+    const after = rest.slice(part.join(' ').length);
+    const country = words.slice(n).some((_, k) => lex.countries.has(words.slice(n, n + k + 1).join(' ')));
+    if (!/^[ \t]*(?:,|\r?\n|$|\d)/.test(after) && !country) continue;
+    const plain = (w: string) => isEnglishWord(w, lex) || FUNCTION_WORDS.has(w) || SAFE_ACRONYMS.has(w.toUpperCase());
+    const ok = part.every((w, k) => (k > 0 && k < n - 1 && w.length <= 3) || !plain(w));
+    if (!ok) return undefined;
+    if (!afterComma && n < 2 && !/[^ -~]/.test(part[0]!)) return undefined;
+    return part.join(' ').length;
+  }
+  return undefined;
+}
+
+/**
  * Grows address-like spans over what sits next to them on the same address block: house numbers, postal codes,
  * city and country lines, commas and line breaks ("6750 Koskikatu 25 Apt. 864\nArtilleros\n, CO\n Uruguay 64677").
  * Returns new spans for the glued parts.
@@ -632,25 +657,19 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
       }
       // A place part of a lower-case address after a comma or a line break: one to three words, none English
       // or clinical, up to a comma, a line end or a number ("2407 tawastintie 6, sé, portugal 41086").
+      // Right after the street on the same line too, when its words are not English but short particles
+      // ("apt. 858 begunje na gorenjskem slovenia"); a country after it ends it.
       const lowerPlace =
-        lowerBlock && sepOk && !next
-          ? /^\p{Ll}[\p{Ll}'’-]*(?:[ ]\p{Ll}[\p{Ll}'’-]*){0,2}(?=[ \t]*(?:,|\r?\n|$|\d))/u.exec(rest)
-          : null;
-      if (
-        lowerPlace &&
-        !(word && lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, ''))) &&
-        lowerPlace[0]
-          .split(' ')
-          .every((w) => !isEnglishWord(w, lex) && !FUNCTION_WORDS.has(w) && !SAFE_ACRONYMS.has(w.toUpperCase()))
-      ) {
+        lowerBlock && !next && (sepOk || /^[ \t]+$/.test(m[0])) ? lowerPlaceAt(rest, sepOk, lex) : undefined;
+      if (lowerPlace !== undefined && !(word && lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) {
         extra.push({
           start: p,
-          end: p + lowerPlace[0].length,
+          end: p + lowerPlace,
           type: 'CITY',
           confidence: 0.65,
           rule: 'address.glue.place',
         });
-        pos = p + lowerPlace[0].length;
+        pos = p + lowerPlace;
         afterPlace = true;
         continue;
       }
