@@ -343,6 +343,7 @@ test('names from the rest of the text: repeated mentions, list items, surname sh
 test('lowercase places in mixed-case text: after a preposition of place, or in the lexicon despite a clinical ending', () => {
   assert.deepEqual(found('We met in vorukala, then drove home.'), ['CITY:vorukala']);
   assert.deepEqual(found('He works in ankarsrum now.'), ['CITY:ankarsrum']);
+  assert.deepEqual(found('Flights to vorukala are cheap. Switched to apixaban.'), ['CITY:vorukala']);
   // Abbreviations and lab or anatomy words after "in" stay.
   assert.deepEqual(
     found('No change in lvef; rise in troponin and creatinine; rash in axillae; in nstemi; in pacu; in ards.'),

@@ -18,6 +18,12 @@ import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
 /** Prepositions of place right before a word (not "to": drugs are switched to). */
 const PLACE_PREPOSITIONS = new Set(['in', 'from', 'near', 'around', 'outside', 'inside', 'across']);
+/** Words of travel before "to" ("flights to", "moved to"; not "switched to", which drugs follow). */
+const TRAVEL_BEFORE_TO = new Set(
+  'flight flights flew fly flying flies moved move moving moves travel travels travelled traveled travelling traveling trip trips drive drove driving went go going goes train bus ticket tickets return returned returning back relocated relocating emigrated shipped shipping headed heading commute commutes'.split(
+    ' ',
+  ),
+);
 /** Two vowels or more and not three consonants first: a word, not an abbreviation. */
 const WORD_SHAPED = /^(?![^aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]{3})(?:.*[aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]){2}/u;
 /** Endings of lab, drug and anatomy words that the English list lacks. */
@@ -72,7 +78,8 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
         continue;
       }
     }
-    // A place no lexicon holds after a preposition of place ("we met in castanhal", "he grew up near riisa"):
+    // A place no lexicon holds after a preposition of place or a word of travel and "to" ("we met in castanhal",
+    // "he grew up near riisa", "flights to sutri"):
     // a word that is neither English nor clinical, of five letters or more, with a second such word or a
     // one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
     // vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
@@ -80,7 +87,8 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
     if (
       t.text.length >= 5 &&
       prevWord !== undefined &&
-      PLACE_PREPOSITIONS.has(prevWord.lower) &&
+      (PLACE_PREPOSITIONS.has(prevWord.lower) ||
+        (prevWord.lower === 'to' && TRAVEL_BEFORE_TO.has(tokens[i - 2]?.lower ?? ''))) &&
       /^[ \t]+$/.test(text.slice(prevWord.fullEnd, t.start)) &&
       WORD_SHAPED.test(t.lower) &&
       !CLINICAL_SHAPE.test(t.lower) &&
