@@ -2,7 +2,10 @@
  * Burned-in text diagnostics (not a test): which JohnSnowLabs ground-truth value boxes does the text stage miss,
  * and why. Runs scanAndRedact in process (same detector, config defaults) on every *.dcm with a *.gt.json and
  * prints, per missed box: its size, the display contrast of its ink, whether a pre-filter rectangle covers it,
- * and the raw detector boxes that overlap it. Also the share of pixels changed outside the ground-truth boxes.
+ * and the raw detector boxes that overlap it, and what the ink left in it lies on (glyph-sized strokes, uniform areas
+ * such as air or a saturated area, grain specks: the measure's ink is every pixel at 0 or the maximum on an edge).
+ * Also the share of pixels changed outside the ground-truth boxes; DIAG_BOXES=1 lists, per box, the changed pixels
+ * outside them it holds (each counted once).
  *
  * Run: node --import tsx bench/pixels-diagnose.ts [name-filter]
  */
@@ -66,6 +69,23 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     if (v > max) max = v;
   }
   const flat = (i: number) => [b[i - 1], b[i + 1], b[i - w], b[i + w]].every((u) => u === undefined || u === b[i]);
+  // What an ink pixel left in a missed box belongs to: its connected run of pixels at the same value (4-neighbours,
+  // counted up to a cap) is a speck of grain (under 5 pixels), a uniform area (air at 0, a saturated area at the
+  // maximum: over 1,000 pixels), or else a stroke of a glyph.
+  const component = (i: number, v: number): 'speck' | 'area' | 'stroke' => {
+    const seen = new Set<number>([i]);
+    const stack = [i];
+    while (stack.length > 0 && seen.size <= 1000) {
+      const k = stack.pop() as number;
+      const kx = k % w;
+      for (const j of [kx > 0 ? k - 1 : -1, kx < w - 1 ? k + 1 : -1, k - w, k + w]) {
+        if (j < 0 || j >= a.length || seen.has(j) || a[j] !== v) continue;
+        seen.add(j);
+        stack.push(j);
+      }
+    }
+    return seen.size < 5 ? 'speck' : seen.size > 1000 ? 'area' : 'stroke';
+  };
   const raw = await detector.detect(img);
   const ext = extendLines(img, raw);
   const rects = textLikeRegions(img);
@@ -80,6 +100,7 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     if (x1 <= x0 || y1 <= y0) continue;
     let ink = 0;
     let inkGone = 0;
+    const left = { speck: 0, area: 0, stroke: 0 };
     let dispMin = 255;
     let dispMax = 0;
     for (let y = y0; y < y1; y++) {
@@ -93,6 +114,7 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
         if (![a[i - 1], a[i + 1], a[i - w], a[i + w]].some((u) => u !== undefined && u !== v)) continue;
         ink++;
         if (flat(i)) inkGone++;
+        else left[component(i, v)]++;
       }
     }
     if (ink < 10) continue;
@@ -126,6 +148,7 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
       }
       lines.push(
         `  MISS "${x.value?.text}" [${x0},${y0},${x1},${y1}] ${x1 - x0}x${y1 - y0} ink ${inkGone}/${ink} ` +
+          `(left: ${left.stroke} on glyph-sized strokes, ${left.area} on uniform areas, ${left.speck} grain specks) ` +
           `disp ${dispMin}-${dispMax} prefilter ${inRect ? 'in' : 'OUT'} raw ${det.join(' ') || '-'} ext ${ex.join(' ') || '-'}`,
       );
     }
@@ -167,9 +190,18 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     }
   }
   if (process.env.DIAG_BOXES) {
+    // Each changed pixel outside the ground truth is counted once, for the first box that holds it.
+    const taken = new Uint8Array(w * h);
     for (const bx of boxesFound) {
       let o = 0;
-      for (let y = bx.y0; y < bx.y1; y++) for (let xx = bx.x0; xx < bx.x1; xx++) if (!inBox[y * w + xx]) o++;
+      for (let y = bx.y0; y < bx.y1; y++) {
+        for (let xx = bx.x0; xx < bx.x1; xx++) {
+          const i = y * w + xx;
+          if (inBox[i] || taken[i] || a[i] === b[i]) continue;
+          taken[i] = 1;
+          o++;
+        }
+      }
       const onGt = gt.annotation.some((x) =>
         [x.key?.bbox, x.value?.bbox].some(
           (bb) =>
