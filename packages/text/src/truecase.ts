@@ -7,7 +7,7 @@
  */
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SAYING_AFTER, SIGN_OFF_BEFORE } from './detect/names.ts';
 import { PLACE_PREFIX } from './detect/place-compounds.ts';
-import { SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
+import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
 import type { Lexicons } from './lexicon/names.ts';
 import type { Token } from './tokens.ts';
 
@@ -25,7 +25,13 @@ const PLACE_CUE_BEFORE =
 function raisable(t: Token, lex: Lexicons): boolean {
   if (t.text.length < 2 || /[\d'’]/.test(t.text)) return false;
   if (isEnglishWord(t.lower, lex)) return false;
-  if (SAFE_PROPER.has(t.lower) || SAFE_ACRONYMS.has(t.text.toUpperCase()) || MEDICAL_ENDING.test(t.lower)) return false;
+  if (
+    SAFE_PROPER.has(t.lower) ||
+    SAFE_ACRONYMS.has(t.text.toUpperCase()) ||
+    LATIN_CLINICAL.has(t.lower) ||
+    MEDICAL_ENDING.test(t.lower)
+  )
+    return false;
   return true;
 }
 
@@ -72,16 +78,29 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     if (/(?:^|[^\p{L}])(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|mme|mlle|herr|frau)\.?\s+$/u.test(before))
       raise[i] = true;
   }
-  // A raised first name and the known surname right after it: "mark hall", "lena brown", "olga k. white".
+  // A raised first name and the known surname right after it: "mark hall", "lena brown", "olga k. white". After a
+  // first name that is not an English word, any surname a lexicon knows ("igor reis", "pius hartmann"), or a word
+  // that ends the clause or comes before a function word ("susan brink told", "felicia peter.").
   for (let i = 1; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (raise[i] || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text) || t.text.length < 2) continue;
-    if (!lex.last.has(t.lower) || (lex.last.get(t.lower) ?? 0) === 0) continue;
     let k = i - 1;
     if (tokens[k]!.text.replace(/\.$/, '').length === 1 && k > 0) k--;
     const prev = tokens[k]!;
-    if (raise[k] && lex.first.has(prev.lower) && /^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(prev.end, t.start)))
-      raise[i] = true;
+    if (!raise[k] || !lex.first.has(prev.lower) || !/^[ \t]+(?:\p{L}\.?[ \t]+)?$/u.test(text.slice(prev.end, t.start)))
+      continue;
+    const weight = lex.last.get(t.lower);
+    if (weight !== undefined && weight > 0) raise[i] = true;
+    else if (!isEnglishWord(prev.lower, lex) && t.text.length >= 3) {
+      if (weight !== undefined) raise[i] = true;
+      else if (
+        !/(?:ed|ing|ly|s)$/.test(t.lower) &&
+        /^(?:[ \t]*(?:[,;.!?)]|\r?\n|$)|[ \t]+(?:by|to|and|at|on|in|for|with|from|or|is|was|will|said|told|has|had|wrote|i)\b)/.test(
+          text.slice(t.fullEnd, t.fullEnd + 8),
+        )
+      )
+        raise[i] = true;
+    }
   }
   // After a cue of residence or travel, a place the city lexicon holds is raised even when its words are English:
   // "she lives in hart", "we moved here from port o' warren", "returned to mill village".

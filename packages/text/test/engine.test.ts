@@ -432,3 +432,14 @@ test('an address after its label whatever its layout; letter-prefixed postcodes 
     'CITY:begunje na gorenjskem',
   ]);
 });
+
+test('all lower case: the surname after a first name that is not a word; clinical shorthand stays', () => {
+  assert.deepEqual(found('yesterday susan brink told me the news.'), ['NAME:susan brink']);
+  assert.deepEqual(found('my sister igor reis lives nearby.'), ['NAME:igor reis']);
+  assert.deepEqual(found('the book by émeline cousin was a bestseller.'), ['NAME:émeline cousin']);
+  assert.deepEqual(found('susan walks to the store.'), ['NAME:susan']);
+  assert.deepEqual(
+    found('pt c/o chest pain, given asa 325 and nitro. plan: admit to tele. presented with melena, hgb 7.2.'),
+    [],
+  );
+});

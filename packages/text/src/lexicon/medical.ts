@@ -67,7 +67,7 @@ export const SAFE_ACRONYMS = new Set(
     'IMPRESSION FINDINGS HISTORY TECHNIQUE COMPARISON INDICATION CONCLUSION ADDENDUM REPORT EXAM CLINICAL ' +
     'NOTE NOTES PLAN ASSESSMENT DIAGNOSIS PROCEDURE RESULT RESULTS SUMMARY MEDICATIONS ALLERGIES NKDA ' +
     'WNL NAD AAOX3 SOB DOE CP HA N/V LOC ROM AROM PROM ADL ADLS ' +
-    'ASAP MOCA MMSE BIPAP CPAP PICC PEG TPN IP ' +
+    'ASAP MOCA MMSE BIPAP CPAP PICC PEG TPN IP ASA NITRO TELE ' +
     'AI LLM API URL HTTP HTTPS JSON PDF USA UK EU NHS VA NIH FDA CDC WHO AMA ACR RSNA ESR ' +
     'LOINC SNOMED CPT ICD ICD10 HCPCS RADLEX UCUM NPI ' +
     // Labels of identifiers, never the person: 'My IBAN is ...' (Iban is also a first name).
@@ -91,6 +91,7 @@ export const LATIN_CLINICAL = new Set(
     'cerebelli sinus sinuses confluens circulus arteriosus vasa recta previa placenta accreta percreta increta ' +
     'cor pulmonale bovis triloculare truncus brachiocephalicus ramus rami crus crura plexus choroid ' +
     'in situ vivo vitro utero toto extremis loco per se ad hoc libitum lib prn status post epilepticus ' +
-    'et al etc vs viz cf ibid sic bid tid qid qd qhs hs stat'
+    'et al etc vs viz cf ibid sic bid tid qid qd qhs hs stat ' +
+    'melena hematochezia hematemesis hemoptysis hematuria dysuria dyspnea dyspnoea orthopnea syncope emesis'
   ).split(/\s+/),
 );
