@@ -443,3 +443,10 @@ test('all lower case: the surname after a first name that is not a word; clinica
     [],
   );
 });
+
+test('a sentence in capitals: the name ends at an English word no name lexicon holds', () => {
+  assert.deepEqual(found('PATIENT JOHN SMITH SEEN TODAY FOR CHEST PAIN.'), ['NAME:JOHN SMITH']);
+  assert.deepEqual(found('CAN THEO BJERREGAARD SIGN FOR THE PACKAGE?'), ['NAME:CAN THEO BJERREGAARD']);
+  assert.deepEqual(found('I spoke with MOIRA PAGAN yesterday.'), ['NAME:MOIRA PAGAN']);
+  assert.deepEqual(found('POSITIVE BABINSKI SIGN FOR UMN LESION.'), []);
+});

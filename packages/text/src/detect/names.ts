@@ -156,7 +156,7 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
     !(
       VERB_HEADS.has(next.lower) &&
       !SAFE_PROPER.has(t.lower) &&
-      /^[ \t]+(?:for|the|a|an|off|here|it|this|that|his|her|my|your|their|our|me|him|them|us)\b/.test(
+      /^[ \t]+(?:for|the|a|an|off|here|it|this|that|his|her|my|your|their|our|me|him|them|us)\b/i.test(
         text.slice(next.fullEnd, next.fullEnd + 7),
       )
     )
@@ -466,6 +466,13 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
+  /** The line holding a position is a sentence in capitals: no lower-case letter, five words or more. */
+  const capsLine = (pos: number): boolean => {
+    const a = text.lastIndexOf('\n', pos) + 1;
+    const b = text.indexOf('\n', pos);
+    const line = text.slice(a, b < 0 ? text.length : b);
+    return !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5;
+  };
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   // A short word in capitals (3-4 letters) is an acronym unless it stands beside a name written in capitals:
@@ -624,6 +631,17 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         gap === ', ' && j === i && lex.first.has(b.tok.lower) && (b.tok.cap || b.tok.allCaps) && !b.safe;
       if ((!/^(?:\.?[ \t]{1,2}|\.|-)$/.test(gap) && !lastFirst) || a.fullEnd !== a.end) break; // possessive ends a run
       if (SUFFIXES.has(b.tok.lower.replace(/\./g, ''))) break; // "ROBERT MD": the credential is not the name
+      // In a line written in capitals, an English word no name lexicon holds ends the name: "THEO BJERREGAARD TOLD
+      // ME", "PATIENT JOHN SMITH SEEN TODAY" (in mixed case, "MOIRA PAGAN" is written so as a name).
+      if (
+        b.tok.allCaps &&
+        capsLine(b.tok.start) &&
+        b.score < 0.7 &&
+        isEnglishWord(b.tok.lower, lex) &&
+        !lex.first.has(b.tok.lower) &&
+        !lex.last.has(b.tok.lower)
+      )
+        break;
       if (gap.startsWith('.') && !a.initial && !/^\p{Ll}$/u.test(a.text)) break; // "Berg. John": a full stop after a word ends the name
       const nameLike = b.score > 0 || (cued && (b.tok.cap || b.tok.allCaps) && !b.safe);
       // A lowercase surname after a lowercase first name: "patricia desrosiers".
