@@ -13,7 +13,7 @@ import type { Token } from './tokens.ts';
 
 /** No capital letter at all but the pronoun "I": the writer did not capitalise. */
 export function isLowercaseText(tokens: readonly Token[]): boolean {
-  if (tokens.length < 3) return false;
+  if (tokens.length < 2) return false;
   for (const t of tokens) if ((t.cap || t.allCaps) && t.text !== 'I' && !/^I['’]/.test(t.text)) return false;
   return true;
 }
@@ -39,13 +39,18 @@ function raisable(t: Token, lex: Lexicons): boolean {
 export function truecase(text: string, tokens: readonly Token[], lex: Lexicons): string | undefined {
   const raise = tokens.map((t) => raisable(t, lex));
   // After a greeting or an introduction, a known first name is raised even when it is also a word: "hi crystal",
-  // "my name is lee", "dear terry".
+  // "my name is lee", "dear terry", "everyone calls me raven", "good morning marina".
   for (let i = 1; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text)) continue;
     const before = text.slice(Math.max(0, t.start - 24), t.start).toLowerCase();
     if (
-      /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named|called|name\s+is|i\s+am|i['’]m|this\s+is)[,\s]+$/u.test(before)
+      /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named|called|calls?\s+me|name\s+is|i\s+am|i['’]m|this\s+is|good\s+(?:morning|afternoon|evening|night)|love\s+you|miss\s+you)[,\s]+$/u.test(
+        before,
+      ) ||
+      // "ask peer.", "tell marina to call": a name after ask or tell, then the clause ends or "to" follows.
+      (/(?:^|[^\p{L}])(?:ask|tell)\s+$/u.test(before) &&
+        /^(?:[ \t]*(?:[,;.!?]|\r?\n|$)|[ \t]+(?:to|if|about|that)\b)/.test(text.slice(t.fullEnd, t.fullEnd + 8)))
     )
       raise[i] = true;
   }

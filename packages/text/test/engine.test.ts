@@ -450,3 +450,12 @@ test('a sentence in capitals: the name ends at an English word no name lexicon h
   assert.deepEqual(found('I spoke with MOIRA PAGAN yesterday.'), ['NAME:MOIRA PAGAN']);
   assert.deepEqual(found('POSITIVE BABINSKI SIGN FOR UMN LESION.'), []);
 });
+
+test('short lower-case texts, greetings and phone extensions of other languages', () => {
+  assert.deepEqual(found('city: pokhara'), ['CITY:pokhara']);
+  assert.deepEqual(found('chest pain'), []);
+  assert.deepEqual(found('everyone calls me raven.'), ['NAME:raven']);
+  assert.deepEqual(found('Good morning Marina, how are you?'), ['NAME:Marina']);
+  assert.deepEqual(found('ask questions if needed. good morning team, ask the nurse.'), []);
+  assert.deepEqual(found('Call me at 757 454-0106, poste 359.'), ['PHONE:757 454-0106, poste 359']);
+});
