@@ -459,3 +459,10 @@ test('short lower-case texts, greetings and phone extensions of other languages'
   assert.deepEqual(found('ask questions if needed. good morning team, ask the nurse.'), []);
   assert.deepEqual(found('Call me at 757 454-0106, poste 359.'), ['PHONE:757 454-0106, poste 359']);
 });
+
+test('street and residence labels; a field label is not a speaker; a Russian house number', () => {
+  assert.deepEqual(found('Street: Donnerova 9/1'), ['ADDRESS:Donnerova 9/1']);
+  assert.deepEqual(found('Street: clear. Residence: none.'), []);
+  assert.deepEqual(found('Rose: you saved my life'), ['NAME:Rose']);
+  assert.deepEqual(found('Deliver to ул. Шмидта, д. 93 after 5 pm.'), ['ADDRESS:ул. Шмидта, д. 93']);
+});

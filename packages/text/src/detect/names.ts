@@ -194,6 +194,13 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
   return false;
 }
 
+/** Field labels of forms and headers, never a speaker ("Street: ...", "Town: ..."). */
+const FIELD_LABELS = new Set(
+  'street town city county state country residence address name surname phone mobile fax desk email website date time subject note notes comment comments status title position office unit ward room bed location'.split(
+    ' ',
+  ),
+);
+
 /** Eponym heads that are also verbs: "sign for", "tests the". */
 const VERB_HEADS = new Set([
   'sign',
@@ -380,6 +387,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       tok.cap &&
       tok.sentenceStart &&
       text.charAt(tok.fullEnd) === ':' &&
+      !FIELD_LABELS.has(tok.lower) &&
       (lex.first.has(tok.lower) || lex.last.has(tok.lower))
     ) {
       ev = { score: 0.75, firstName: lex.first.has(tok.lower) };

@@ -32,7 +32,7 @@ const HOSPITAL_OF_RE =
 const ADDRESS_CUE_RE =
   /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|(?:sen[dt]|send(?:s|ing)|ship(?:s|ped|ping)?|deliver(?:s|ed|ing)?|mail(?:s|ed|ing)?|post(?:ed)?|return(?:s|ed|ing)?|forward(?:s|ed|ing)?|bring|take)(?:\s+(?:it|them|this|that|these|everything|(?:the|my|our|your)\s+\p{L}+))?\s+to|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at)|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
 const ADDRESS_LABEL_RE =
-  /\baddress(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?address)(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S)/giu;
+  /\b(?:(?:street|residence|domicile|addr)\.?[ \t]*:[ \t]*(?=\S)|address(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?address)(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S))/giu;
 const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
@@ -337,7 +337,7 @@ function detectForeignScript(text: string, lex: Lexicons, out: Span[]): void {
     // A house number beside it makes it a street: "Λεωφόρος Κηφισίας 45", "ул. Ленина, 15", "0605 πεντέλης".
     let start = m.index;
     let end = m.index + v.length;
-    const after = /^[ \t]*,?[ \t]*(?:№[ \t]*)?\d{1,5}[\p{L}]?(?:[/-]\d{1,4})?(?![\p{N}])/u.exec(
+    const after = /^[ \t]*,?[ \t]*(?:(?:№|д\.|дом|бул\.|κτ\.)[ \t]*)?\d{1,5}[\p{L}]?(?:[/-]\d{1,4})?(?![\p{N}])/u.exec(
       text.slice(end, end + 16),
     );
     const before = /(?<![\p{L}\p{N}])\d{1,5}[ \t]+$/u.exec(text.slice(Math.max(0, start - 8), start));

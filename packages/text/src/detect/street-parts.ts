@@ -12,7 +12,7 @@ import type { Lexicons } from '../lexicon/names.ts';
 import type { Span } from '../types.ts';
 
 const CUE_BEFORE_RE =
-  /(?:address(?:\s+is)?|lives?|living|resides?|located|ship(?:ped)?|send|sent|deliver(?:ed)?|mail(?:ed)?|return|forward|meet\s+(?:me|you|us)|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at))\b[^.\n]{0,40}$/iu;
+  /(?:address(?:\s+is)?|(?:street|residence|domicile|addr)\.?\s*:|lives?|living|resides?|located|ship(?:ped)?|send|sent|deliver(?:ed)?|mail(?:ed)?|return|forward|meet\s+(?:me|you|us)|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at))\b[^.\n]{0,40}$/iu;
 const NOT_HOUSE_NUMBER_AFTER_RE =
   /^\s*(?:%|°|x\b|(?:mg|mcg|µg|ug|g|kg|ml|l|cc|mm|cm|m|km|mi|miles?|units?|iu|mmol|meq|years?|yrs?|y\/?o|months?|weeks?|wks?|days?|hours?|hrs?|h|minutes?|mins?|seconds?|secs?|times?|am|pm|a\.m\.|p\.m\.|o['’]clock|percent|points?|beds?|patients?|people|persons?)\b)/iu;
 const NUMBER_AFTER_RE =
