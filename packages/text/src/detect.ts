@@ -6,6 +6,8 @@
  *   detectPhi('Seen by Dr. Ana Ortiz on 3/4/2021, MRN 4412-889.');
  *   // [{ start: 11, end: 19, type: 'NAME', ... }, { type: 'DATE', ... }, { type: 'ID', ... }]
  */
+
+import { detectAddressBlocks } from './detect/address-block.ts';
 import { detectDates } from './detect/dates.ts';
 import { detectHouseNumbers } from './detect/house-numbers.ts';
 import { compileKnown, detectKnown } from './detect/known.ts';
@@ -106,6 +108,12 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
       tc ?? text,
       raw.filter((s) => s.confidence >= threshold),
       lowerText,
+    ),
+  );
+  raw.push(
+    ...detectAddressBlocks(
+      text,
+      raw.filter((s) => s.confidence >= threshold),
     ),
   );
   raw.push(

@@ -466,3 +466,18 @@ test('street and residence labels; a field label is not a speaker; a Russian hou
   assert.deepEqual(found('Rose: you saved my life'), ['NAME:Rose']);
   assert.deepEqual(found('Deliver to ул. Шмидта, д. 93 after 5 pm.'), ['ADDRESS:ул. Шмидта, д. 93']);
 });
+
+test('the lines of an address block below a street; prose, headings and countries below it stay', () => {
+  const block = 'Her home address is 728 Robert Center Apt. 671\nDonborough, NL H7K4N4.';
+  const covered = new Uint8Array(block.length);
+  for (const s of detectPhi(block)) covered.fill(1, s.start, s.end);
+  for (let i = block.indexOf('728'); i < block.length - 1; i++)
+    if (/[\p{L}\p{N}]/u.test(block.charAt(i))) assert.equal(covered[i], 1, `offset ${i} leaks`);
+  const hu = 'Veszprémi utca 56.\nH-5858 bácstótkövesd\nHungary';
+  const spans = detectPhi(hu);
+  assert.ok(spans.some((s) => s.start <= hu.indexOf('5858') && s.end === hu.indexOf('\nHungary')));
+  assert.ok(!spans.some((s) => s.end > hu.indexOf('Hungary')), 'a country is not an identifier');
+  assert.deepEqual(found('Lives at 12 Main St\nHe has chest pain since 3 days\nFINDINGS\nChest pain'), [
+    'ADDRESS:12 Main St',
+  ]);
+});
