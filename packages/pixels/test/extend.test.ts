@@ -1,7 +1,8 @@
 /**
  * Line fitting (src/detect/extend.ts) on synthetic frames: a detector box over the first word of a bright line on
  * grainy background is followed to the line's end (word gaps bridged), the stacked line below is not swallowed,
- * and a box on texture that is as busy above and below (no leading) is not extended.
+ * a box on texture that is as busy above and below (no leading) is not extended, and a line drawn over a bright band
+ * (a table edge) is followed over its letters but not along the bare band beyond them.
  *
  * Run: node --import tsx --test packages/pixels/test/extend.test.ts   (<1 s)
  */
@@ -73,6 +74,19 @@ describe('extendLines', () => {
     const [b] = extendLines(rgb(g), [box(100, 20, 140, 32)]);
     assert.ok(b);
     assert.ok(b.x0 >= 96 && b.x1 <= 144, `extended over texture to [${b.x0}, ${b.x1})`);
+  });
+
+  it('stops at a bright band running along the line (a table edge), and follows letters drawn on it', () => {
+    const g = frame();
+    // A saturated band 3 rows high across the frame, on the middle rows of the line.
+    for (let y = 24; y < 27; y++) g.fill(255, y * W, (y + 1) * W);
+    drawLine(g, 100, 180, 20, 10);
+    // A third stem in each glyph (bolder letters: their rows stay marked against the band's full rows).
+    for (let x = 103; x < 180; x += 8) for (let y = 20; y < 30; y++) if (g[y * W + x - 3] === 255) g[y * W + x] = 255;
+    const [b] = extendLines(rgb(g), [box(118, 18, 160, 31)]);
+    assert.ok(b);
+    assert.ok(b.x0 <= 100 && b.x1 >= 170, `letters on the band followed: [${b.x0}, ${b.x1})`);
+    assert.ok(b.x0 >= 96 && b.x1 <= 186, `extended along the bare band to [${b.x0}, ${b.x1})`);
   });
 
   it('leaves region boxes alone', () => {

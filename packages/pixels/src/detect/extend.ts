@@ -10,8 +10,10 @@
  *    spans close lines), grown over the rows of ascenders and descenders.
  * 3. Each line is followed left and right, one text height at a time, while the window next to it has marks in
  *    the line's rows and clearly fewer in the thin bands just above and below them: a text line has empty leading
- *    above and below (stacked lines included), busy anatomy or noise is as busy there as in the line. A gap of up
- *    to 1.5 text heights without marks (a space between words) is bridged.
+ *    above and below (stacked lines included), busy anatomy or noise is as busy there as in the line. A window
+ *    whose marks are only rows inked across all of it is a straight band running along the line (a table edge,
+ *    a saturated stripe), not letters, and ends the line; letters drawn over such a band still mark the rows beside
+ *    it. A gap of up to 1.5 text heights without marks (a space between words) is bridged.
  * 4. Each line becomes a box: the line's own rows (one row of slack; the detector's unclip margin above and below
  *    is dropped, so less of the image around the text is filled) and the line's columns joined with the detector
  *    box's (a fit cut short on a faint end must not lose what the detector covered). A box without ink rows stays
@@ -199,6 +201,24 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
     }
     if (cx0 < 0) return undefined;
     const band = Math.max(1, Math.round(th / 4));
+    /** Whether the marks of [xa, xb) on the line's rows are only rows inked over every column: a straight band (the
+     * edge of a table, a saturated stripe) running along the line with no letter on it; letters on such a band
+     * still mark the rows beside it. */
+    const bandOnly = (xa: number, xb: number): boolean => {
+      if (!ink) return false;
+      const a = Math.max(0, xa);
+      const z = Math.min(w, xb);
+      if (z - a < 3) return false;
+      let solid = 0;
+      let other = 0;
+      for (let y = ty0; y < ty1; y++) {
+        let c = 0;
+        for (let x = a; x < z; x++) if (ink(g[y * w + x] as number)) c++;
+        if (c === z - a) solid++;
+        else other += c;
+      }
+      return solid > 0 && other < 2;
+    };
     /** A window of columns [xa, xb) continues the line: marks in the ink rows, few in the bands above and below. */
     const continues = (xa: number, xb: number): boolean => {
       let core = 0;
@@ -208,7 +228,7 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
         around += colMark(x, ty0 - band - 1, ty0 - 1, false);
         around += colMark(x, ty1 + 1, ty1 + band + 1, false);
       }
-      return core >= 2 && around * th <= 0.25 * core * 2 * band;
+      return core >= 2 && around * th <= 0.25 * core * 2 * band && !bandOnly(xa, xb);
     };
     // How busy the leading above and below is, against the line itself, over the detector's own columns.
     {
