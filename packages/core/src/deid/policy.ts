@@ -153,40 +153,64 @@ export function decideOverlayData(run: Run, group: number): Decision {
   return { action: rule.action, rule: rule.rule };
 }
 
+// The decisions decide() gives most often, made once: one object per element was garbage for the collector, file
+// after file. Decisions are never mutated.
+const PSEUDO_NAME: Decision = { action: 'pseudoName', rule: 'pseudonym' };
+const PSEUDO_ID: Decision = { action: 'pseudoId', rule: 'pseudonym' };
+const PSEUDO_ACCESSION: Decision = { action: 'pseudoAccession', rule: 'pseudonym' };
+const UNKNOWN: Decision = { action: 'X', rule: 'unknown' };
+const UNLISTED: Decision = { action: 'K', rule: 'unlisted' };
+const DUMMY_IN_D: Decision = { action: 'D', rule: 'sequence:D' };
+const UID_IN_D: Decision = { action: 'U', rule: 'sequence:D' };
+const DUMMY_IN_C: Decision = { action: 'D', rule: 'sequence:C' };
+const CLEAN_IN_C: Decision = { action: 'C', rule: 'sequence:C' };
+const UID_IN_C: Decision = { action: 'U', rule: 'sequence:C' };
+const KEEP_FULL_DATES: Decision = { action: 'K', rule: 'option:retainLongitudinalFullDates' };
+const CLEAN_MODIFIED_DATES: Decision = { action: 'C', rule: 'option:retainLongitudinalModifiedDates' };
+const CLEAN_DESCRIPTORS: Decision = { action: 'C', rule: 'option:cleanDescriptors' };
+/** { action: 'D', rule: 'vr:<VR>' } by VR (dates, times and person names). */
+const DUMMY_BY_VR = new Map<string, Decision>();
+function dummyByVR(vr: string): Decision {
+  let d = DUMMY_BY_VR.get(vr);
+  if (d === undefined) {
+    d = { action: 'D', rule: `vr:${vr}` };
+    DUMMY_BY_VR.set(vr, d);
+  }
+  return d;
+}
+
 /** The decision for a standard (even group) element. */
 export function decide(run: Run, el: DicomElement, mode: Mode): Decision {
   const o = overrideFor(run, el);
   if (o) return o;
   const tag = el.tag;
-  if (tag === Tag.PatientName) return { action: 'pseudoName', rule: 'pseudonym' };
-  if (tag === Tag.PatientID) return { action: 'pseudoId', rule: 'pseudonym' };
-  if (tag === Tag.AccessionNumber) return { action: 'pseudoAccession', rule: 'pseudonym' };
+  if (tag === Tag.PatientName) return PSEUDO_NAME;
+  if (tag === Tag.PatientID) return PSEUDO_ID;
+  if (tag === Tag.AccessionNumber) return PSEUDO_ACCESSION;
   const rule = ruleFor(run.compiled.profile, tag);
-  if (rule) return { action: rule.action, rule: rule.rule };
+  if (rule) return rule.decision;
   const entry = lookupTag(tag);
-  if (entry === undefined) return { action: 'X', rule: 'unknown' };
+  if (entry === undefined) return UNKNOWN;
   const vr = run.vrOf(el);
   const options = run.config.options;
   if (mode === 'dummy') {
-    if (DUMMY_VRS.has(vr)) return { action: 'D', rule: 'sequence:D' };
-    if (vr === 'UI' && !isStructuralUID(entry.keyword)) return { action: 'U', rule: 'sequence:D' };
-    return { action: 'K', rule: 'unlisted' };
+    if (DUMMY_VRS.has(vr)) return DUMMY_IN_D;
+    if (vr === 'UI' && !isStructuralUID(entry.keyword)) return UID_IN_D;
+    return UNLISTED;
   }
   if (DATE_VRS.has(vr)) {
-    if (options.retainLongitudinalFullDates) return { action: 'K', rule: 'option:retainLongitudinalFullDates' };
-    if (options.retainLongitudinalModifiedDates) {
-      return { action: 'C', rule: 'option:retainLongitudinalModifiedDates' };
-    }
-    return { action: 'D', rule: mode === 'clean' ? 'sequence:C' : `vr:${vr}` };
+    if (options.retainLongitudinalFullDates) return KEEP_FULL_DATES;
+    if (options.retainLongitudinalModifiedDates) return CLEAN_MODIFIED_DATES;
+    return mode === 'clean' ? DUMMY_IN_C : dummyByVR(vr);
   }
-  if (vr === 'PN') return { action: 'D', rule: mode === 'clean' ? 'sequence:C' : 'vr:PN' };
+  if (vr === 'PN') return mode === 'clean' ? DUMMY_IN_C : dummyByVR('PN');
   if (mode === 'clean') {
-    if (FREE_TEXT_VRS.has(vr)) return { action: 'C', rule: 'sequence:C' };
-    if (vr === 'UI' && !isStructuralUID(entry.keyword)) return { action: 'U', rule: 'sequence:C' };
+    if (FREE_TEXT_VRS.has(vr)) return CLEAN_IN_C;
+    if (vr === 'UI' && !isStructuralUID(entry.keyword)) return UID_IN_C;
   } else if (options.cleanDescriptors && FREE_TEXT_VRS.has(vr)) {
-    return { action: 'C', rule: 'option:cleanDescriptors' };
+    return CLEAN_DESCRIPTORS;
   }
-  return { action: 'K', rule: 'unlisted' };
+  return UNLISTED;
 }
 
 /**

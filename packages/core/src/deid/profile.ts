@@ -31,6 +31,8 @@ export interface ProfileRule {
   readonly option: OptionKey | undefined;
   readonly value: number;
   readonly mask: number;
+  /** { action, rule }: what the de-identifier decides for an attribute this rule covers (made once, shared). */
+  readonly decision: { readonly action: BasicAction; readonly rule: string };
 }
 
 export interface CompiledProfile {
@@ -47,15 +49,9 @@ function compileRow(row: (typeof PS315_ROWS)[number], options: DeidOptions): Pro
   if (!isProfileAction(basic)) throw new Error(`ps315: bad action ${basic}`);
   const opt = optionCell(cells, options);
   const tableAction: ProfileAction = opt ? opt.action : basic;
-  return {
-    name,
-    tableAction,
-    action: resolveAction(tableAction),
-    rule: opt ? `option:${opt.option}` : 'basic',
-    option: opt?.option,
-    value,
-    mask,
-  };
+  const action = resolveAction(tableAction);
+  const rule = opt ? `option:${opt.option}` : 'basic';
+  return { name, tableAction, action, rule, option: opt?.option, value, mask, decision: { action, rule } };
 }
 
 export function compileProfile(options: DeidOptions): CompiledProfile {

@@ -468,13 +468,18 @@ export function planRewrite(file: DicomFile, edits: readonly Edit[]): RewritePla
   return { segments, length: segmentLength(segments) };
 }
 
+/** Zero bytes shared by every plan's blanked preamble (zeroPrefix); never written to. */
+const ZEROS = new Uint8Array(128);
+
 /**
  * The same plan with output bytes [0, n) set to zero: used to blank a Part 10 preamble, which may carry anything
  * (PS3.10 7.1; PS3.15 E.1.1 asks for it to be cleared), without reading the rest of the file.
  */
 export function zeroPrefix(plan: RewritePlan, n: number): RewritePlan {
   const zeros = Math.min(n, plan.length);
-  const segments: Segment[] = [new Uint8Array(zeros)];
+  // The preamble's zeros are one shared buffer (plans are read, never written to): a fresh 128-byte array per file
+  // was memory outside V8's heap for the collector to track and free, file after file.
+  const segments: Segment[] = [zeros <= ZEROS.length ? ZEROS.subarray(0, zeros) : new Uint8Array(zeros)];
   let skip = zeros;
   for (const seg of plan.segments) {
     const len = seg instanceof Uint8Array ? seg.length : seg.end - seg.start;

@@ -40,42 +40,11 @@ function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-/** Values up to this many bytes may be read by shortAscii. */
-const SHORT = 256;
-
-/**
- * readString of a short value in memory whose bytes are all ASCII without ESC, else undefined: such bytes read as
- * themselves in every character set and VR (decodeText and latin1 both give one code unit per byte), so the string
- * is made straight from the source, padding left out, without a subarray per value (most values are like this).
- */
-function shortAscii(el: DicomElement): string | undefined {
-  const n = el.length;
-  if (n > SHORT) return undefined; // UNDEFINED_LENGTH too
-  const bytes = el.parent.source.bytes;
-  if (bytes === undefined) return undefined;
-  const from = el.valueOffset;
-  let end = from + n;
-  if (end > bytes.length) return undefined;
-  while (end > from && (bytes[end - 1] === 0 || bytes[end - 1] === 0x20)) end--;
-  let start = from;
-  const vr = el.vr;
-  if (vr !== 'LT' && vr !== 'ST' && vr !== 'UT') while (start < end && bytes[start] === 0x20) start++;
-  const codes = new Array<number>(end - start);
-  for (let i = start; i < end; i++) {
-    const b = bytes[i]!;
-    if (b >= 0x80 || b === 0x1b) return undefined;
-    codes[i - start] = b;
-  }
-  return String.fromCharCode.apply(null, codes);
-}
-
 /**
  * The value as text, decoded with the character set in force; trailing padding (space, or NUL for UI) removed,
  * and leading spaces too for VRs where they are not significant. Multiple values stay joined by backslashes.
  */
 export function readString(el: DicomElement): string {
-  const short = shortAscii(el);
-  if (short !== undefined) return short;
   const bytes = valueBytes(el);
   const vr = el.vr;
   const s = usesCharacterSet(vr) ? decodeText(bytes, characterSetOf(el.parent), vr) : latin1(bytes);

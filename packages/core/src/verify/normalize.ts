@@ -32,15 +32,42 @@ function padded(s: string): string {
 
 /** Upper case, accents dropped, separators collapsed to single spaces, padded: ' WORD WORD '; '' when no word. */
 export function wordForm(text: string): string {
-  // ASCII (most DICOM text) has no accents to drop and no letters outside A-Z: computed directly, which costs about
-  // what a cache lookup of a fresh string would.
-  if (!ASCII.test(text)) return unicodeWordForm(text);
-  return padded(
-    text
-      .toUpperCase()
-      .replace(/[^A-Z0-9]+/g, ' ')
-      .trim(),
-  );
+  // ASCII (most DICOM text) has no accents to drop and no letters outside A-Z: one pass over the text, which costs
+  // less than a cache lookup of a fresh string would (and than upper-casing, then replacing by a pattern).
+  return asciiWordForm(text) ?? unicodeWordForm(text);
+}
+
+/**
+ * wordForm of printable ASCII with the usual whitespace (TAB, LF, VT, FF, CR); undefined for any other character
+ * (accents, other scripts, control bytes, DEL), which takes the Unicode path.
+ */
+function asciiWordForm(text: string): string | undefined {
+  // Long texts (reports) by patterns: one character code per argument would not fit a call.
+  if (text.length > 4096) {
+    return ASCII.test(text)
+      ? padded(
+          text
+            .toUpperCase()
+            .replace(/[^A-Z0-9]+/g, ' ')
+            .trim(),
+        )
+      : undefined;
+  }
+  const codes: number[] = [];
+  let gap = false;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    else if (c >= 0x7f || (c < 0x20 && (c < 0x09 || c > 0x0d))) return undefined;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
+      if (gap || codes.length === 0) codes.push(0x20);
+      gap = false;
+      codes.push(c);
+    } else gap = true;
+  }
+  if (codes.length === 0) return '';
+  codes.push(0x20);
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** The word form without spaces: for scripts written without spaces between words (山田太郎). */

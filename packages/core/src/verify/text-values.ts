@@ -76,13 +76,34 @@ export function printableRuns(bytes: Uint8Array, min = 5): string {
 
 /** The text of one element, or undefined when it has none to search. */
 export function elementText(el: DicomElement): Omit<OutputText, 'element' | 'path'> | undefined {
+  return textOf(el);
+}
+
+/** An element's text; its tag path is built only when asked for (on a finding): most texts have none. */
+class ElementText implements OutputText {
+  #path: string | undefined;
+  constructor(
+    readonly element: DicomElement,
+    readonly text: string,
+    readonly free: boolean,
+    readonly binary: boolean,
+    readonly coded: boolean,
+  ) {}
+  get path(): string {
+    this.#path ??= elementPath(this.element);
+    return this.#path;
+  }
+}
+
+/** elementText, made as the OutputText itself (one object per text, not two). */
+function textOf(el: DicomElement): ElementText | undefined {
   if (el.items !== undefined || el.fragments !== undefined) return undefined;
   if (el.length === 0 || el.length === UNDEFINED_LENGTH) return undefined;
   const vr = el.vr;
   if (FREE_TEXT.has(vr) || OTHER_TEXT.has(vr)) {
     if (el.length > MAX_TEXT) return undefined;
     const text = readString(el);
-    return text === '' ? undefined : { text, free: FREE_TEXT.has(vr), binary: false, coded: CODED.has(vr) };
+    return text === '' ? undefined : new ElementText(el, text, FREE_TEXT.has(vr), false, CODED.has(vr));
   }
   if (isKnownVR(vr) && !BINARY.has(vr)) return undefined;
   // Binary or unknown VR: only private and UN values (public binary is pixels, overlays, waveforms, LUTs).
@@ -91,40 +112,18 @@ export function elementText(el: DicomElement): Omit<OutputText, 'element' | 'pat
   const bytes = valueBytes(el);
   if (looksLikeText(bytes)) {
     const text = decodeText(bytes, characterSetOf(el.parent), 'UT').replace(/[\0 ]+$/, '');
-    return text === '' ? undefined : { text, free: true, binary: false, coded: false };
+    return text === '' ? undefined : new ElementText(el, text, true, false, false);
   }
   const runs = printableRuns(bytes);
-  return runs === '' ? undefined : { text: runs, free: false, binary: true, coded: false };
-}
-
-/** An element's text; its tag path is built only when asked for (on a finding): most texts have none. */
-class ElementText implements OutputText {
-  #path: string | undefined;
-  readonly text: string;
-  readonly free: boolean;
-  readonly binary: boolean;
-  readonly coded: boolean;
-  constructor(
-    readonly element: DicomElement,
-    t: Omit<OutputText, 'element' | 'path'>,
-  ) {
-    this.text = t.text;
-    this.free = t.free;
-    this.binary = t.binary;
-    this.coded = t.coded;
-  }
-  get path(): string {
-    this.#path ??= elementPath(this.element);
-    return this.#path;
-  }
+  return runs === '' ? undefined : new ElementText(el, runs, false, true, false);
 }
 
 /** Every element with text to search, file meta first, depth first in stream order. */
 export function outputTexts(file: DicomFile): OutputText[] {
   const out: OutputText[] = [];
   const visit = (el: DicomElement): void => {
-    const t = elementText(el);
-    if (t) out.push(new ElementText(el, t));
+    const t = textOf(el);
+    if (t) out.push(t);
   };
   if (file.meta) walkElements(file.meta, visit);
   walkElements(file.dataset, visit);
