@@ -346,6 +346,23 @@ function cueBefore(tokens: readonly Token[], i: number, text: string): string | 
   return undefined;
 }
 
+/** The last words of the greetings and labels after which a lower-case known name is a name. */
+const GREETING_LAST = new Set([
+  'name',
+  'is',
+  'said',
+  'says',
+  'told',
+  'asked',
+  'ask',
+  'hi',
+  'hello',
+  'hey',
+  'thanks',
+  'cc',
+  'dear',
+]);
+
 /** Cues that only a person follows (unlike "with", "to", "and"). */
 const PERSON_CUES = new Set(['name', 'said', 'says', 'told', 'asked', 'ask', 'hi', 'hello', 'hey', 'thanks', 'cc']);
 
@@ -528,12 +545,17 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     for (let k = 0; k < words.length; k++) {
       const w = words[k]!;
       const t = w.tok;
-      if (w.score >= 0.6 || w.safe || !/^\p{Ll}{3,}$/u.test(t.text) || FUNCTION_WORDS.has(t.lower)) continue;
-      if (!lex.first.has(t.lower) && !lex.last.has(t.lower)) continue;
+      if (w.score >= 0.6 || w.safe || t.cap || t.text.length < 3 || FUNCTION_WORDS.has(t.lower)) continue;
+      const prev = tokens[k - 1];
+      // Only after a greeting, a label or a line break (cheap tests before the lexicon and the cue phrases).
+      const afterBreak = prev === undefined || /\n/.test(text.slice(prev.fullEnd, t.start));
+      if (!afterBreak && !GREETING_LAST.has(prev.lower.replace(/['’]/g, ''))) continue;
+      if (!/^\p{Ll}+$/u.test(t.text) || (!lex.first.has(t.lower) && !lex.last.has(t.lower))) continue;
       const cue = cueBefore(tokens, k, text);
       const greeted =
         cue !== undefined && (PERSON_CUES.has(cue) || cue === 'dear' || cue === 'name' || cue === 'name is');
-      if (greeted || SIGN_OFF_BEFORE.test(text.slice(Math.max(0, t.start - 24), t.start))) w.score = 0.7;
+      const lineStart = /\n[ \t]*$/.test(text.slice(Math.max(0, t.start - 4), t.start));
+      if (greeted || (lineStart && SIGN_OFF_BEFORE.test(text.slice(Math.max(0, t.start - 24), t.start)))) w.score = 0.7;
     }
   }
   /** A word written in lower case inside mixed-case text that is neither English nor clinical. */
@@ -558,6 +580,12 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
    */
   const lowerPair = (k: number): number => {
     if (!mixed) return -1;
+    // Cheap exits first: the word is foreign, or a known first name before a one-letter initial.
+    if (
+      !foreignLower(k) &&
+      !(words[k + 1] !== undefined && words[k + 1]!.tok.text.length === 1 && lex.first.has(words[k]!.tok.lower))
+    )
+      return -1;
     let m = k + 1;
     const gapOk = (a: number, b: number) =>
       words[b] !== undefined && /^\.?[ \t]{1,2}$/.test(text.slice(words[a]!.tok.end, words[b]!.tok.start));

@@ -22,7 +22,7 @@ const SSN_RE = /\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b/g;
 const SSN_CONTEXT_RE = /\b(?:SSN|SS#|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b/gi;
 // Groups of digits separated by spaces, dots, dashes or brackets; an optional +CC and extension. Checked below.
 const PHONE_RE =
-  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:,?\s?(?:x|ext\.?|extension|poste|postes|apparecchio|interno|int\.|anexo|ramal|durchwahl|dw\.?|lokal|toestel|wewn\.?|klapka|mellék)\s?\d{1,6})?(?![\w/])/giu;
+  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:,?\s?(?:x|ext\.?|extension|poste|postes|apparecchio|interno|int\.|anexo|ramal|durchwahl|dw\.?|lokal|toestel|wewn\.?|klapka|mellék)\s?\d{1,6})?(?![\w/])/gi;
 const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)/g;
 const IBAN_RE = /\b[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]{4}){2,7}(?:\s?[A-Za-z0-9]{1,4})?\b/g;
 const NHS_RE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;

@@ -32,7 +32,7 @@ const HOSPITAL_OF_RE =
 const ADDRESS_CUE_RE =
   /\b(?:lives?|living|resides?|residing|located|enter|entrance|situated)\s+(?:on|at|in)\s+((?:the\s+)?(?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)|\b(?:address(?:\s+is)?\s*:?|(?:sen[dt]|send(?:s|ing)|ship(?:s|ped|ping)?|deliver(?:s|ed|ing)?|mail(?:s|ed|ing)?|post(?:ed)?|return(?:s|ed|ing)?|forward(?:s|ed|ing)?|bring|take)(?:\s+(?:it|them|this|that|these|everything|(?:the|my|our|your)\s+\p{L}+))?\s+to|(?:office|store|shop|house|home|restaurant|place|building|hotel|apartment|flat|caf[eé]|bar|pharmacy|bakery|school|church|clinic)\s+(?:is\s+)?(?:on|at)|office\s+is\s+at|meet\s+(?:me|you|us)\s+at|drops?\s+you\s+off\s+at|refers\s+to)\s+((?:[\p{L}\p{N}'’./-]+[ \t]+){0,6}?\d{1,5}[A-Za-z]?\b\.?)/giu;
 const ADDRESS_LABEL_RE =
-  /\b(?:(?:street|residence|domicile|addr)\.?[ \t]*:[ \t]*(?=\S)|address(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?address)(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S))/giu;
+  /\b(?:(?:street|residence|domicile|addr)\.?[ \t]*:[ \t]*(?=\S)|address(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?address)(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S))/gi;
 const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
@@ -220,7 +220,7 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
   }
   // The same in lower case inside mixed-case text ("tawastintie 6, sé, portugal 41086"): the last one to three
   // words before the number name a country.
-  for (const m of text.matchAll(/[\p{Ll})][ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu)) {
+  for (const m of text.matchAll(/[a-z)][ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/g)) {
     if (/^(?:19|20)\d\d$/.test(m[1]!)) continue; // "spain 2020" is a year
     const before = /(\p{Ll}+(?: \p{Ll}+){0,2})(?: \(\p{L}+\))?$/u.exec(
       text.slice(Math.max(0, m.index - 40), m.index + 1),
@@ -550,17 +550,18 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
   }
   // The same written in lower case inside mixed-case text ("delmas, mp 35739"): with a ZIP only; the city is the
   // last word before the comma.
-  for (const m of text.matchAll(
-    /(?<![\p{L}\p{N}])(\p{Ll}[\p{Ll}'’.-]+),[ \t]*([a-z]{2})[ \t]+(\d{5}(?:-\d{4})?)(?!\d)/gu,
-  )) {
-    if (!lex.stateAbbr.has(m[2]!.toUpperCase())) continue;
-    const city = m[1]!;
+  for (const m of text.matchAll(/,[ \t]*([a-z]{2})[ \t]+(\d{5}(?:-\d{4})?)(?!\d)/g)) {
+    if (!lex.stateAbbr.has(m[1]!.toUpperCase())) continue;
+    const before = /(?<![\p{L}\p{N}])\p{Ll}[\p{Ll}'’.-]+$/u.exec(text.slice(Math.max(0, m.index - 40), m.index));
+    if (before === null) continue;
+    const city = before[0];
+    const cityStart = m.index - city.length;
     if (!isEnglishWord(city, lex) && !FUNCTION_WORDS.has(city))
-      out.push({ start: m.index, end: m.index + city.length, type: 'CITY', confidence: 0.8, rule: 'city.state' });
-    const sStart = m.index + m[0].indexOf(m[2]!, city.length + 1);
+      out.push({ start: cityStart, end: m.index, type: 'CITY', confidence: 0.8, rule: 'city.state' });
+    const sStart = m.index + m[0].indexOf(m[1]!);
     out.push({ start: sStart, end: sStart + 2, type: 'STATE', confidence: 0.85, rule: 'state.abbr' });
-    const zStart = m.index + m[0].length - m[3]!.length;
-    out.push({ start: zStart, end: zStart + m[3]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
+    const zStart = m.index + m[0].length - m[2]!.length;
+    out.push({ start: zStart, end: zStart + m[2]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
   }
   // A ZIP after a ZIP cue: detectPostcodes (patterns.ts), every national layout.
 }
