@@ -481,3 +481,10 @@ test('the lines of an address block below a street; prose, headings and countrie
     'ADDRESS:12 Main St',
   ]);
 });
+
+test('name labels (surname, first name, maiden name) and one-letter Han or Hangul surnames after a title', () => {
+  assert.deepEqual(found('Surname: Winter'), ['NAME:Winter']);
+  assert.deepEqual(found('Last name: Brown, first name: Lord.'), ['NAME:Brown', 'NAME:Lord']);
+  assert.deepEqual(found('Ms. 김 is on leave.'), ['NAME:김']);
+  assert.deepEqual(found('The 3 mg dose; 水 and 火'), []);
+});

@@ -332,7 +332,16 @@ function detectForeignScript(text: string, lex: Lexicons, out: Span[]): void {
   for (const m of text.matchAll(FOREIGN_RUN_RE)) {
     const v = m[0].replace(/[.'’-]+$/, '');
     // Greek letters alone are symbols (α, β, μg, TNF-α): three or more; other scripts' words may be two ("樹区").
-    if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < (/[\p{Script=Greek}\u2206]/u.test(v) ? 3 : 2)) continue;
+    // One Han or Hangul letter is a surname after a title or a name label ("Ms. 김", "Surname: 穆").
+    const min = /[\p{Script=Greek}\u2206]/u.test(v)
+      ? 3
+      : /^[\p{Script=Han}\p{Script=Hangul}]$/u.test(v) &&
+          /(?:\b(?:mr|mrs|ms|miss|dr|prof)\.?|name)[ \t]*:?[ \t]*$/i.test(
+            text.slice(Math.max(0, m.index - 16), m.index),
+          )
+        ? 1
+        : 2;
+    if ((v.match(/[\p{L}\u2206]/gu) ?? []).length < min) continue;
     const caps = v === v.toUpperCase();
     // A house number beside it makes it a street: "Λεωφόρος Κηφισίας 45", "ул. Ленина, 15", "0605 πεντέλης".
     let start = m.index;
@@ -346,7 +355,7 @@ function detectForeignScript(text: string, lex: Lexicons, out: Span[]): void {
     out.push({
       start,
       end,
-      type: after || before ? 'ADDRESS' : caps ? 'CITY' : 'NAME',
+      type: after || before ? 'ADDRESS' : caps && min > 1 ? 'CITY' : 'NAME',
       confidence: 0.75,
       rule: 'foreign-script',
     });
