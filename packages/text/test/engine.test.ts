@@ -488,3 +488,10 @@ test('name labels (surname, first name, maiden name) and one-letter Han or Hangu
   assert.deepEqual(found('Ms. 김 is on leave.'), ['NAME:김']);
   assert.deepEqual(found('The 3 mg dose; 水 and 火'), []);
 });
+
+test('another script with digits or a Latin letter inside; an address label past abbreviation dots', () => {
+  assert.deepEqual(found('deliver to 海门街j座 after 5 pm.'), ['NAME:海门街j座']);
+  assert.deepEqual(found('street: seifertstr. 182'), ['ADDRESS:seifertstr. 182']);
+  assert.deepEqual(found('Street: კიკეთის ქ. 37'), ['ADDRESS:კიკეთის ქ. 37']);
+  assert.deepEqual(found('My address is 12 Oak Lane. Thanks a lot.'), ['ADDRESS:12 Oak Lane']);
+});

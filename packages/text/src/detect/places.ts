@@ -184,9 +184,9 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
   // "1丁目9番8号"), when it holds a number.
   for (const m of text.matchAll(ADDRESS_LABEL_RE)) {
     const s = m.index + m[0].length;
-    const v = /^[^\n;]{3,80}?(?=[ \t]*(?:\.(?:\s|$)|\r?\n|;|$))/u.exec(text.slice(s, s + 90));
-    if (v === null || !/\p{N}/u.test(v[0]) || /^(?:on file|unknown|not|none|n\/a)\b/i.test(v[0])) continue;
-    out.push({ start: s, end: s + v[0].trimEnd().length, type: 'ADDRESS', confidence: 0.8, rule: 'address.label' });
+    const v = labelValue(text.slice(s, s + 90));
+    if (v.length < 3 || !/\p{N}/u.test(v) || /^(?:on file|unknown|not|none|n\/a)\b/i.test(v)) continue;
+    out.push({ start: s, end: s + v.length, type: 'ADDRESS', confidence: 0.8, rule: 'address.label' });
   }
   // "the corner of X and Y": both streets.
   for (const m of text.matchAll(CORNER_RE)) {
@@ -300,9 +300,23 @@ function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
 const NON_LATIN =
   '\\p{Script=Greek}\\p{Script=Cyrillic}\\p{Script=Armenian}\\p{Script=Georgian}\\p{Script=Hebrew}\\p{Script=Arabic}\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}\\p{Script=Thai}\\p{Script=Devanagari}\\p{Script=Thaana}\\p{Script=Bengali}\\p{Script=Tamil}\\p{Script=Telugu}\\p{Script=Gujarati}\\p{Script=Gurmukhi}\\p{Script=Kannada}\\p{Script=Malayalam}\\p{Script=Sinhala}\\p{Script=Khmer}\\p{Script=Lao}\\p{Script=Myanmar}\\p{Script=Ethiopic}\\u2206';
 const FOREIGN_RUN_RE = new RegExp(
-  `(?<![\\p{L}-])[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*(?:[ \\t]+(?:\\([${NON_LATIN}\\p{M} ]+\\)|[${NON_LATIN}][${NON_LATIN}\\p{M}'’.-]*))*(?![\\p{L}]|-\\p{L})`,
+  `(?<![\\p{L}-])[${NON_LATIN}](?:[${NON_LATIN}\\p{M}'’.-]|[A-Za-z0-9]+(?=[${NON_LATIN}]))*(?:[ \\t]+(?:\\([${NON_LATIN}\\p{M} ]+\\)|[${NON_LATIN}](?:[${NON_LATIN}\\p{M}'’.-]|[A-Za-z0-9]+(?=[${NON_LATIN}]))*))*(?![\\p{L}]|-\\p{L})`,
   'gu',
 );
+
+/**
+ * The value after an address label: up to a line end, a semicolon or a full stop that ends a sentence (not the dot
+ * of an abbreviation: "ქ. 37", "Seifertstr. 182", "r. macedo"), at most 80 characters, trimmed.
+ */
+function labelValue(rest: string): string {
+  const line = /^[^\n;]{0,80}/.exec(rest)![0];
+  for (const m of line.matchAll(/\.(?=\s|$)/g)) {
+    const before = line.slice(0, m.index);
+    if (/(?:^|[\s.])(?:\p{L}{1,3}|\p{L}*str)$/iu.test(before)) continue;
+    return before.trimEnd();
+  }
+  return line.trimEnd();
+}
 
 /**
  * In a text written in the Latin script, words of another script ("ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ", "πεντέλης", "Москва") are
