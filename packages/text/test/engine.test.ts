@@ -494,4 +494,5 @@ test('another script with digits or a Latin letter inside; an address label past
   assert.deepEqual(found('street: seifertstr. 182'), ['ADDRESS:seifertstr. 182']);
   assert.deepEqual(found('Street: კიკეთის ქ. 37'), ['ADDRESS:კიკეთის ქ. 37']);
   assert.deepEqual(found('My address is 12 Oak Lane. Thanks a lot.'), ['ADDRESS:12 Oak Lane']);
+  assert.deepEqual(found("She moved here from PORT O' WARREN"), ["CITY:PORT O' WARREN"]);
 });
