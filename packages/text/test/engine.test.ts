@@ -411,6 +411,7 @@ test('an address after its label whatever its layout; letter-prefixed postcodes 
     'EMAIL:jo@x.com',
   ]);
   assert.deepEqual(found('my zip code is lv-7273.'), ['ZIP:lv-7273']);
+  assert.deepEqual(found('Zip Code - 90210; zip-code 12345'), ['ZIP:90210', 'ZIP:12345']);
   // A place's own lower-case ending after a cue of residence; an English word after it is not one.
   const ending = 'I live in Vorukala umbro.';
   assert.ok(

@@ -171,7 +171,7 @@ function detectPhones(text: string, out: Span[]): void {
  * letter prefix); it must hold a digit.
  */
 const POSTCODE_CUE_RE =
-  /\b(?:zip\s?code|zip|postal\s?code|post\s?code|postcode|plz|cap|code\s+postal|c[oó]digo\s+postal|c\.?p\.?)(?:\s+(?:is|was|of|to|be|now|should|will|has|had|changed|updated|moved|number|no\.?)){0,3}\s*[:#=]?\s*/giu;
+  /\b(?:zip[\s-]?code|zip|postal[\s-]?code|post[\s-]?code|postcode|plz|cap|code\s+postal|c[oó]digo\s+postal|c\.?p\.?)(?:\s+(?:is|was|of|to|be|now|should|will|has|had|changed|updated|moved|number|no\.?)){0,3}\s*(?:[:#=]|[-–](?=\s))?\s*/giu;
 const POSTCODE_VALUE_RE =
   /^\d{4} (?!(?:is|or|to|in|on|at|an|as|by|if|it|of|so|up|we|me|my|no|do|be|he|am|and|for|the)\b)[a-z]{2}(?![\p{L}\p{N}])|^(?:[\p{Lu}]{1,2}[- ])?(?=[\p{L}\d]*\d)[\p{Lu}\d]{2,8}(?:[ -](?=[\p{Lu}\d]*\d|[\p{Lu}]{2}(?![\p{L}\d]))[\p{Lu}\d]{2,4})?(?![\p{L}\p{N}])|^(?=[a-z\d]*\d)[a-z\d]{2,8}(?: (?=[a-z\d]*\d)[a-z\d]{2,4})?(?![\p{L}\p{N}])|^[a-z]{1,2}-\d{2,5}(?:-\d{2,5})?(?![\p{L}\p{N}])/u;
 
