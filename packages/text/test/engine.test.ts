@@ -497,3 +497,8 @@ test('another script with digits or a Latin letter inside; an address label past
   assert.deepEqual(found('My address is 12 Oak Lane. Thanks a lot.'), ['ADDRESS:12 Oak Lane']);
   assert.deepEqual(found("She moved here from PORT O' WARREN"), ["CITY:PORT O' WARREN"]);
 });
+
+test('radiology and lab words missing from the English list stay, capitalised or not', () => {
+  assert.deepEqual(found('Spiculated mass with mediastinal and hilar adenopathy. Troponin 0.02, creatinine 1.1.'), []);
+  assert.deepEqual(found('Carina Lopez was seen.'), ['NAME:Carina Lopez']);
+});

@@ -205,6 +205,10 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
     const f = lex.first.get(t.lower) ?? -1;
     if (w <= 0 && f <= 0) return true;
   }
+  // A Latin or lab word of the safe-list, capitalised at a sentence or heading start ("Spiculated mass",
+  // "Troponin 0.02"), when no capitalised word follows it (a name's run: "Carina Lopez").
+  if (t.cap && t.text.length >= 5 && LATIN_CLINICAL.has(t.lower) && !(next?.cap && /^[ \t]+$/.test(gapToNext)))
+    return true;
   // A capitalised word before a dose is a drug: "Metformin 500 mg".
   if (t.cap && UNITS_RE.test(text.slice(t.fullEnd, t.fullEnd + 32))) return true;
   return false;

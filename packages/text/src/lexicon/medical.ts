@@ -92,6 +92,9 @@ export const LATIN_CLINICAL = new Set(
     'cor pulmonale bovis triloculare truncus brachiocephalicus ramus rami crus crura plexus choroid ' +
     'in situ vivo vitro utero toto extremis loco per se ad hoc libitum lib prn status post epilepticus ' +
     'et al etc vs viz cf ibid sic bid tid qid qd qhs hs stat ' +
-    'melena hematochezia hematemesis hemoptysis hematuria dysuria dyspnea dyspnoea orthopnea syncope emesis'
+    'melena hematochezia hematemesis hemoptysis hematuria dysuria dyspnea dyspnoea orthopnea syncope emesis ' +
+    'hilar perihilar subcarinal paratracheal spiculated hypodense hyperdense isodense hypoechoic hyperechoic ' +
+    'anechoic hypoattenuating hyperattenuating adenopathy lymphadenopathy troponin creatinine bilirubin albumin ' +
+    'lipase amylase ferritin procalcitonin'
   ).split(/\s+/),
 );
