@@ -502,3 +502,10 @@ test('radiology and lab words missing from the English list stay, capitalised or
   assert.deepEqual(found('Spiculated mass with mediastinal and hilar adenopathy. Troponin 0.02, creatinine 1.1.'), []);
   assert.deepEqual(found('Carina Lopez was seen.'), ['NAME:Carina Lopez']);
 });
+
+test('the first line of a contact card is a name in any case; headings stay', () => {
+  assert.deepEqual(found('zubkovo\nnurse\nOnvia\nMobile: 079 2718 1155')[0], 'NAME:zubkovo');
+  assert.deepEqual(found('TUZO\nMrs.\nAllianz')[0], 'NAME:TUZO');
+  assert.deepEqual(found('IMPRESSION\nPhone: 555 1234'), ['PHONE:555 1234']);
+  assert.deepEqual(found('Note\nMr.\nSmith'), ['NAME:Smith']);
+});

@@ -407,6 +407,12 @@ export const FUNCTION_WORDS = new Set(
 
 export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
+  /** The text is a contact card: a title alone on a line, or a phone, mobile, fax or e-mail label. */
+  let card: boolean | undefined;
+  const contactCard = (): boolean =>
+    (card ??=
+      /\n[ \t]*(?:\?{3}[ \t]*)?(?:mr|mrs|ms|miss|dr|mx)\.?[ \t]*(?:\r?\n|$)/i.test(text) ||
+      /^[ \t]*(?:\?{3}[ \t]*)?(?:phone|mobile|cell|desk|fax|e-?mail|tel)\b/im.test(text));
   const words: Word[] = tokens.map((tok, i) => {
     const safe = isSafe(tokens, i, text, lex);
     let ev = safe
@@ -495,6 +501,25 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       Math.max(lex.first.get(tok.lower) ?? 0, lex.last.get(tok.lower) ?? 0) > 0 &&
       !FUNCTION_WORDS.has(tok.lower) &&
       !CALENDAR.has(tok.lower)
+    ) {
+      ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
+    }
+    // The same in any case, when the block is a contact card (a title or a job on its own line, a phone or
+    // e-mail label): "UBUL\nMrs.\nAllianz", "samoylova\nnurse\nOnvia\nMobile: ...".
+    if (
+      !safe &&
+      ev.score < 0.6 &&
+      tok.start <= 8 &&
+      tok.text.length >= 2 &&
+      text.slice(0, tok.start).trim().length <= 4 &&
+      /^[ \t]*\n/.test(text.slice(tok.fullEnd, tok.fullEnd + 8)) &&
+      lineStart() &&
+      contactCard() &&
+      !FUNCTION_WORDS.has(tok.lower) &&
+      !CALENDAR.has(tok.lower) &&
+      !FIELD_LABELS.has(tok.lower) &&
+      !SAFE_ACRONYMS.has(tok.text.toUpperCase()) &&
+      (lex.first.has(tok.lower) || lex.last.has(tok.lower) || !isEnglishWord(tok.lower, lex))
     ) {
       ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
     }
