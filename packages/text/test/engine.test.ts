@@ -508,4 +508,7 @@ test('the first line of a contact card is a name in any case; headings stay', ()
   assert.deepEqual(found('TUZO\nMrs.\nAllianz')[0], 'NAME:TUZO');
   assert.deepEqual(found('IMPRESSION\nPhone: 555 1234'), ['PHONE:555 1234']);
   assert.deepEqual(found('Note\nMr.\nSmith'), ['NAME:Smith']);
+  assert.deepEqual(found('zubkovo tuzo\nOnvia\nMobile: 079 2718 1155')[0], 'NAME:zubkovo tuzo');
+  assert.deepEqual(found('Graves\nMobile: 079 2718 1155')[0], 'NAME:Graves');
+  assert.deepEqual(found('Chest pain today\nPhone: 555 1234'), ['PHONE:555 1234']);
 });

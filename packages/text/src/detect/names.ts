@@ -413,6 +413,29 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     (card ??=
       /\n[ \t]*(?:\?{3}[ \t]*)?(?:mr|mrs|ms|miss|dr|mx)\.?[ \t]*(?:\r?\n|$)/i.test(text) ||
       /^[ \t]*(?:\?{3}[ \t]*)?(?:phone|mobile|cell|desk|fax|e-?mail|tel)\b/im.test(text));
+  // The first line of a contact card: one to three words, each a name a lexicon knows or not English.
+  const firstLineEnd = text.indexOf('\n') < 0 ? -1 : text.indexOf('\n');
+  let cardLineOk: boolean | undefined;
+  const cardLine = (): boolean => {
+    if (cardLineOk !== undefined) return cardLineOk;
+    const line = tokens.filter((t) => t.end <= firstLineEnd);
+    cardLineOk =
+      firstLineEnd > 0 &&
+      /^[ \t]*(?:\?{3}[ \t]*)?[\p{L}][\p{L}\p{M}'’. -]*$/u.test(text.slice(0, firstLineEnd).replace(/\r$/, '')) &&
+      line.length >= 1 &&
+      line.length <= 3 &&
+      contactCard() &&
+      line.every(
+        (t) =>
+          t.text.length >= 2 &&
+          !FUNCTION_WORDS.has(t.lower) &&
+          !CALENDAR.has(t.lower) &&
+          !FIELD_LABELS.has(t.lower) &&
+          !SAFE_ACRONYMS.has(t.text.toUpperCase()) &&
+          (lex.first.has(t.lower) || lex.last.has(t.lower) || !isEnglishWord(t.lower, lex)),
+      );
+    return cardLineOk;
+  };
   const words: Word[] = tokens.map((tok, i) => {
     const safe = isSafe(tokens, i, text, lex);
     let ev = safe
@@ -505,22 +528,8 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
     }
     // The same in any case, when the block is a contact card (a title or a job on its own line, a phone or
-    // e-mail label): "UBUL\nMrs.\nAllianz", "samoylova\nnurse\nOnvia\nMobile: ...".
-    if (
-      !safe &&
-      ev.score < 0.6 &&
-      tok.start <= 8 &&
-      tok.text.length >= 2 &&
-      text.slice(0, tok.start).trim().length <= 4 &&
-      /^[ \t]*\n/.test(text.slice(tok.fullEnd, tok.fullEnd + 8)) &&
-      lineStart() &&
-      contactCard() &&
-      !FUNCTION_WORDS.has(tok.lower) &&
-      !CALENDAR.has(tok.lower) &&
-      !FIELD_LABELS.has(tok.lower) &&
-      !SAFE_ACRONYMS.has(tok.text.toUpperCase()) &&
-      (lex.first.has(tok.lower) || lex.last.has(tok.lower) || !isEnglishWord(tok.lower, lex))
-    ) {
+    // e-mail label): "UBUL\nMrs.\nAllianz", "nijito asano\nOnvia\nMobile: ..." (one to three words).
+    if ((!safe || SAFE_PROPER.has(tok.lower)) && ev.score < 0.6 && tok.start < firstLineEnd && cardLine()) {
       ev = { score: 0.7, firstName: lex.first.has(tok.lower) };
     }
     // A speaker written in lower case at the start of a line: "samoylova: What a wife."
