@@ -19,7 +19,7 @@ export function isLowercaseText(tokens: readonly Token[]): boolean {
 }
 
 /** Words after which a place is named: where someone lives, comes from or travels to. */
-const PLACE_CUE_BEFORE =
+export const PLACE_CUE_BEFORE =
   /(?:^|[^\p{L}])(?:(?:live|lives|living|lived|born|raised|grew\s+up|based|settled|stationed|staying|stuck|arrived|located)\s+in|(?:from|moved\s+(?:here\s+)?(?:to|from)|travell?(?:ed|ing)\s+to|trip\s+to|flew\s+to|returned\s+to|back\s+to|(?:i\s+am|i['’]m|we\s+are|we['’]re)\s+in|city\s+of|town\s+of|village\s+of|near|visiting|visited|(?:weather|office|offices|branch|currently|now)\s+in|(?:city|town|village|municipality|birthplace|place\s+of\s+birth|hometown)\s*:))\s*(?:the\s+)?$/u;
 
 function raisable(t: Token, lex: Lexicons): boolean {

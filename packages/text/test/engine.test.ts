@@ -344,6 +344,7 @@ test('lowercase places in mixed-case text: after a preposition of place, or in t
   assert.deepEqual(found('We met in vorukala, then drove home.'), ['CITY:vorukala']);
   assert.deepEqual(found('He works in ankarsrum now.'), ['CITY:ankarsrum']);
   assert.deepEqual(found('Flights to vorukala are cheap. Switched to apixaban.'), ['CITY:vorukala']);
+  assert.deepEqual(found('We moved here from mill village last year. She lives in pain.'), ['CITY:mill village']);
   // Abbreviations and lab or anatomy words after "in" stay.
   assert.deepEqual(
     found('No change in lvef; rise in troponin and creatinine; rash in axillae; in nstemi; in pacu; in ards.'),

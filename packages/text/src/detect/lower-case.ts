@@ -12,6 +12,7 @@
 import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
+import { PLACE_CUE_BEFORE } from '../truecase.ts';
 import type { Span } from '../types.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 
@@ -66,7 +67,12 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
       const letters = phrase.replace(/[^\p{L}]/gu, '').length;
       // A clinical ending does not outweigh the lexicon for a longer place name ("castanhal", "ankarsrum").
       const plainPlace = (w: Token) => (w.text.length < 6 ? plain(w) : plainWord(w));
-      if (letters >= 4 && !words.every(plainPlace) && !lex.first.has(phrase) && !MONTHS_DAYS.test(phrase)) {
+      // English words too after a cue of residence or travel ("she lives in hart", "moved here from mill village").
+      const cued =
+        !MONTHS_DAYS.test(phrase) &&
+        !words.every((w) => FUNCTION_WORDS.has(w.lower)) &&
+        PLACE_CUE_BEFORE.test(text.slice(Math.max(0, t.start - 28), t.start));
+      if (letters >= 4 && (cued || (!words.every(plainPlace) && !lex.first.has(phrase) && !MONTHS_DAYS.test(phrase)))) {
         out.push({
           start: t.start,
           end: words[words.length - 1]!.end,
