@@ -512,4 +512,7 @@ test('the first line of a contact card is a name in any case; headings stay', ()
   assert.deepEqual(found('zubkovo tuzo\nOnvia\nMobile: 079 2718 1155')[0], 'NAME:zubkovo tuzo');
   assert.deepEqual(found('Graves\nMobile: 079 2718 1155')[0], 'NAME:Graves');
   assert.deepEqual(found('Chest pain today\nPhone: 555 1234'), ['PHONE:555 1234']);
+  // All lower case: a short region code on a line of an address block.
+  const lower = 'send it to 12 rua madeira suite 696\n, fa\n cyprus 26933';
+  assert.ok(detectPhi(lower).some((s) => lower.slice(s.start, s.end) === 'fa'));
 });

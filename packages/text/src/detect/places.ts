@@ -711,7 +711,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
       // A region code: after a comma or line break, a US state abbreviation, or after a place ("Veszprém VE").
       // In a lower-case address, a short code after a comma or a line break (", fa\n").
       const lowerCode =
-        lowerBlock &&
+        (lowerBlock || lowerText) &&
         word !== null &&
         /^\p{Ll}{1,3}$/u.test(word[0]) &&
         /[,\n]/.test(m[0]) &&
