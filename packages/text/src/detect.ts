@@ -11,7 +11,7 @@ import { detectAddressBlocks } from './detect/address-block.ts';
 import { detectDates } from './detect/dates.ts';
 import { detectHouseNumbers } from './detect/house-numbers.ts';
 import { compileKnown, detectKnown } from './detect/known.ts';
-import { detectLowerCase } from './detect/lower-case.ts';
+import { detectCuedLowerPlaces, detectLowerCase } from './detect/lower-case.ts';
 import { detectNameMentions } from './detect/name-mentions.ts';
 import { detectNames } from './detect/names.ts';
 import { detectPatterns } from './detect/patterns.ts';
@@ -74,6 +74,7 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
     ...detectNames(text, tokens),
     ...detectHouseNumbers(text),
     ...(lowerText ? [] : detectLowerCase(text, tokens)),
+    ...detectCuedLowerPlaces(text, tokens),
   ];
   // All in lower case: the name and place rules also read a copy with the non-English words capitalised.
   const tc = lowerText ? truecase(text, tokens, lexicons()) : undefined;

@@ -15,6 +15,7 @@ import type { Token } from '../tokens.ts';
 import { PLACE_CUE_BEFORE } from '../truecase.ts';
 import type { Span } from '../types.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
+import { PLACE_PREFIX } from './place-compounds.ts';
 
 const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
 /** Prepositions of place right before a word (not "to": drugs are switched to). */
@@ -84,34 +85,6 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
         continue;
       }
     }
-    // A place no lexicon holds after a preposition of place or a word of travel and "to" ("we met in castanhal",
-    // "he grew up near riisa", "flights to sutri"):
-    // a word that is neither English nor clinical, of five letters or more, with a second such word or a
-    // one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
-    // vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
-    const prevWord = tokens[i - 1];
-    if (
-      t.text.length >= 5 &&
-      prevWord !== undefined &&
-      (PLACE_PREPOSITIONS.has(prevWord.lower) ||
-        (prevWord.lower === 'to' && TRAVEL_BEFORE_TO.has(tokens[i - 2]?.lower ?? ''))) &&
-      /^[ \t]+$/.test(text.slice(prevWord.fullEnd, t.start)) &&
-      WORD_SHAPED.test(t.lower) &&
-      !CLINICAL_SHAPE.test(t.lower) &&
-      !plain(t) &&
-      /^\p{Ll}+$/u.test(t.text) &&
-      !lex.first.has(t.lower) &&
-      !lex.last.has(t.lower) &&
-      !FUNCTION_WORDS.has(t.lower) &&
-      !MONTHS_DAYS.test(t.lower)
-    ) {
-      let end = i;
-      const n = tokens[i + 1];
-      if (n && lower(n) && spaced(t, n) && (n.text.length === 1 || (!plain(n) && n.text.length >= 3))) end = i + 1;
-      out.push({ start: t.start, end: tokens[end]!.end, type: 'CITY', confidence: 0.6, rule: 'city.lower.cue' });
-      i = end;
-      continue;
-    }
     // Names: first name, optional initial, surname.
     const fw = lex.first.get(t.lower);
     if (
@@ -138,6 +111,69 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
     if (!ok || (firstIsWord && sIsWord)) continue;
     out.push({ start: t.start, end: s.end, type: 'NAME', confidence: 0.7, rule: 'name.lowerpair' });
     i = j;
+  }
+  return out;
+}
+
+/**
+ * A place no lexicon holds, in lower case, after a preposition of place or a word of travel and "to" ("we met in
+ * castanhal", "he grew up near riisa", "flights to sutri", "held in east stephenhaven"; a place prefix may stand
+ * between): a word that is neither English nor clinical, of five letters or more, with a second such word or a
+ * one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
+ * vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
+ * Used on mixed-case and all-lower-case text alike.
+ */
+export function detectCuedLowerPlaces(text: string, tokens: readonly Token[]): Span[] {
+  const lex = lexicons();
+  const out: Span[] = [];
+  const lower = (t: Token | undefined) => t !== undefined && !t.cap && !t.allCaps && /^\p{Ll}/u.test(t.text);
+  const plain = (t: Token) =>
+    isEnglishWord(t.lower, lex) ||
+    LATIN_CLINICAL.has(t.lower) ||
+    MEDICAL_ENDING.test(t.lower) ||
+    SAFE_PROPER.has(t.lower) ||
+    SAFE_ACRONYMS.has(t.text.toUpperCase());
+  const spaced = (a: Token, b: Token) => /^[ \t]+$/.test(text.slice(a.fullEnd, b.start));
+  const cueAt = (k: number): boolean => {
+    const p = tokens[k];
+    return (
+      p !== undefined &&
+      (PLACE_PREPOSITIONS.has(p.lower) || (p.lower === 'to' && TRAVEL_BEFORE_TO.has(tokens[k - 1]?.lower ?? '')))
+    );
+  };
+  for (let i = 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.text.length < 5 || !lower(t)) continue;
+    // The cue right before, or before a place prefix: "in east stephenhaven".
+    let start = i;
+    if (!(cueAt(i - 1) && spaced(tokens[i - 1]!, t))) {
+      const pre = tokens[i - 1]!;
+      if (!(lower(pre) && PLACE_PREFIX.has(pre.lower) && spaced(pre, t) && i >= 2 && cueAt(i - 2))) continue;
+      if (!spaced(tokens[i - 2]!, pre)) continue;
+      start = i - 1;
+    }
+    if (
+      !WORD_SHAPED.test(t.lower) ||
+      CLINICAL_SHAPE.test(t.lower) ||
+      plain(t) ||
+      !/^\p{Ll}+$/u.test(t.text) ||
+      lex.first.has(t.lower) ||
+      lex.last.has(t.lower) ||
+      FUNCTION_WORDS.has(t.lower) ||
+      MONTHS_DAYS.test(t.lower)
+    )
+      continue;
+    let end = i;
+    const n = tokens[i + 1];
+    if (n && lower(n) && spaced(t, n) && (n.text.length === 1 || (!plain(n) && n.text.length >= 3))) end = i + 1;
+    out.push({
+      start: tokens[start]!.start,
+      end: tokens[end]!.end,
+      type: 'CITY',
+      confidence: 0.6,
+      rule: 'city.lower.cue',
+    });
+    i = end;
   }
   return out;
 }
