@@ -178,7 +178,7 @@ describe('burned-in text on real data (veil deid, pixels.cleanPixelData)', () =>
         `not counted; pixels changed outside the boxes ${(outsideShare * 100).toFixed(2)}% of released images\n`,
     );
     assert.ok(recall >= 0.96, `recall ${recall.toFixed(3)} under the floor 0.96`);
-    assert.ok(outsideShare < 0.0125, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
+    assert.ok(outsideShare < 0.012, `pixels changed outside the boxes: ${(outsideShare * 100).toFixed(2)}%`);
   });
 
   test('CT/MR slices without burned-in text come out pixel-identical', async () => {

@@ -110,3 +110,30 @@ export function dbBoxes(prob: Float32Array, width: number, height: number, o: Db
   }
   return boxes;
 }
+
+/** Below this mean text probability a detection is weak (dropSpecks). */
+const WEAK = 0.75;
+
+/**
+ * The frame's detections without the weak specks: a detection with a mean text probability under 0.75 and under 3
+ * of its heights wide, with no line (a detection that is confident or at least 3 heights wide) within 2 of its
+ * heights, is dropped. On grainy anatomy (the noise of a DBT or mammography slice) the detector finds such specks,
+ * one by one or in small clusters of each other; short text (an age, a unit, a lone marker) is confidently seen or
+ * stands beside a line (its 'Age:' label). Run on the whole frame's boxes (the stroke pre-filter's rectangles
+ * together), by the first look, the looks after a redaction and the verification alike, so the release gate does
+ * not count what the stage leaves.
+ */
+export function dropSpecks(boxes: readonly Box[]): Box[] {
+  const line = (b: Box) => b.score >= WEAK || b.x1 - b.x0 >= 3 * (b.y1 - b.y0);
+  return boxes.filter((b) => {
+    if (line(b)) return true;
+    const reach = 2 * (b.y1 - b.y0);
+    return boxes.some(
+      (o) =>
+        o !== b &&
+        line(o) &&
+        Math.max(0, o.x0 - b.x1, b.x0 - o.x1) <= reach &&
+        Math.max(0, o.y0 - b.y1, b.y0 - o.y1) <= reach,
+    );
+  });
+}

@@ -9,7 +9,8 @@
  * A cheap pre-filter (prefilter.ts: tiles with several thin high-contrast strokes side by side) runs first: a frame
  * without such a tile is not run through the network at all (most CT/MR slices), and when the candidate tiles cover
  * under `fullFrameShare` of the frame only their rectangles are run, each at the scale the whole frame would get, so
- * text is seen at the same size either way.
+ * text is seen at the same size either way. Weak specks with no line beside them are dropped from the frame's boxes
+ * (db-postprocess.ts dropSpecks); `detectIn` (a closer look at one rectangle) keeps every box.
  *
  * Example:
  *   const detector = await loadPpOcrDetector();
@@ -20,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { VeilError } from '@veil/core';
 import type { Box } from '../box.ts';
 import type { Rgb8 } from '../render.ts';
-import { DB_DEFAULTS, type DbOptions, dbBoxes } from './db-postprocess.ts';
+import { DB_DEFAULTS, type DbOptions, dbBoxes, dropSpecks } from './db-postprocess.ts';
 import type { TextDetector } from './port.ts';
 import { type Rect, textLikeRegions } from './prefilter.ts';
 import { toInputTensor } from './resize.ts';
@@ -105,14 +106,14 @@ export async function loadPpOcrDetector(options: PpOcrOptions = {}): Promise<Tex
     async detect(img: Rgb8): Promise<Box[]> {
       const scale = detectorScale(img.width, img.height, minSide, maxSide);
       const whole: Rect = { x: 0, y: 0, w: img.width, h: img.height };
-      if (!usePrefilter) return run(img, whole, scale);
+      if (!usePrefilter) return dropSpecks(await run(img, whole, scale));
       const rects = textLikeRegions(img);
       if (rects.length === 0) return [];
       const area = rects.reduce((s, r) => s + r.w * r.h, 0);
-      if (area >= fullFrameShare * img.width * img.height) return run(img, whole, scale);
+      if (area >= fullFrameShare * img.width * img.height) return dropSpecks(await run(img, whole, scale));
       const boxes: Box[] = [];
       for (const r of rects) boxes.push(...(await run(img, r, scale)));
-      return boxes;
+      return dropSpecks(boxes);
     },
     detectIn(img: Rgb8, r: Rect, scale: number): Promise<Box[]> {
       return run(img, r, scale);
