@@ -518,3 +518,9 @@ test('the first line of a contact card is a name in any case; headings stay', ()
   const lower = 'send it to 12 rua madeira suite 696\n, fa\n cyprus 26933';
   assert.ok(detectPhi(lower).some((s) => lower.slice(s.start, s.end) === 'fa'));
 });
+
+test('a sentence in capitals: English words after an address or a postcode are not a place line', () => {
+  assert.deepEqual(found('THE HOUSE AT 12 OAK STREET WAS SOLD.').includes('CITY:WAS SOLD'), false);
+  assert.deepEqual(found('THE POSTAL CODE 12345 IS WRONG.'), ['ZIP:12345']);
+  assert.deepEqual(found('Apt. 087 SAINT-PRIEST France'), ['ADDRESS:Apt. 087', 'CITY:SAINT-PRIEST']);
+});

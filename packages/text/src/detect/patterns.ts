@@ -180,7 +180,11 @@ function detectPostcodes(text: string, out: Span[]): void {
     const s = m.index + m[0].length;
     const v = POSTCODE_VALUE_RE.exec(text.slice(s, s + 24));
     if (v === null) continue;
-    push(out, s, s + v[0].length, 'ZIP', 0.9, 'zip.cue');
+    // "12345 IS WRONG" in capitals: a two-letter English word after the code is not its letters.
+    const len = /^\d+ (?:IS|OR|TO|IN|ON|AT|AN|AS|BY|IF|IT|OF|SO|UP|WE|ME|MY|NO|DO|BE|HE|AM)$/.test(v[0])
+      ? v[0].length - 3
+      : v[0].length;
+    push(out, s, s + len, 'ZIP', 0.9, 'zip.cue');
   }
   // The label after: "10115 is my zip code", "SW1A 1AA was their postcode".
   for (const m of text.matchAll(

@@ -494,7 +494,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
           .slice(start, end)
           .toLowerCase()
           .match(/[\p{L}]+/gu) ?? [];
-      if (words.every((w) => lex.words.has(w) || SAFE_PROPER.has(w) || US_STREET.has(w) || PREFIX_STREET.has(w)))
+      if (words.every((w) => isEnglishWord(w, lex) || SAFE_PROPER.has(w) || US_STREET.has(w) || PREFIX_STREET.has(w)))
         continue;
     }
     if (!hasNumber && kind === 'suffix' && !t.cap) continue;
@@ -589,6 +589,13 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
   // A ZIP after a ZIP cue: detectPostcodes (patterns.ts), every national layout.
 }
 
+/** The line holding a position. */
+function lineAround(text: string, pos: number): string {
+  const a = text.lastIndexOf('\n', pos - 1) + 1;
+  const b = text.indexOf('\n', pos);
+  return text.slice(a, b < 0 ? text.length : b);
+}
+
 /**
  * The length of a place part of a lower-case address at the start of `rest`: one to four lower-case words, none
  * English or clinical (particles of three letters or less between them), ending at a comma, a line end, a number,
@@ -671,7 +678,14 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
         place &&
         /^\p{Lu}/u.test(place[0]) &&
         !(word && (word[0] === 'nan' || lex.countries.has(word[0].toLowerCase().replace(/\s*\(.*\)$/, '')))) &&
-        (sepOk || (place[0] === place[0].toUpperCase() && place[0].length >= 3)) &&
+        (sepOk ||
+          (place[0] === place[0].toUpperCase() &&
+            place[0].length >= 3 &&
+            // In capitals right after the anchor, not English words of a line in capitals ("... STREET WAS SOLD").
+            !(
+              !/\p{Ll}/u.test(lineAround(text, p)) &&
+              place[0].split(/[ -]/).every((w) => isEnglishWord(w.toLowerCase(), lex))
+            ))) &&
         !place[0].split(/[ -]/).some((w) => /^\p{Lu}/u.test(w) && SAFE_ACRONYMS.has(w.toUpperCase()))
       ) {
         extra.push({ start: p, end: p + place[0].length, type: 'CITY', confidence: 0.7, rule: 'address.glue.place' });
