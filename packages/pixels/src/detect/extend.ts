@@ -203,12 +203,13 @@ function fitLine(g: Uint8Array, w: number, h: number, b: Box, maxLines: number):
     const band = Math.max(1, Math.round(th / 4));
     /** Whether the marks of [xa, xb) on the line's rows are only rows inked over every column: a straight band (the
      * edge of a table, a saturated stripe) running along the line with no letter on it; letters on such a band
-     * still mark the rows beside it. */
+     * still mark the rows beside it. Only over 8 columns or more: over fewer, the bar of one letter fills a row
+     * (a thin fit over the bottom bars of a line). */
     const bandOnly = (xa: number, xb: number): boolean => {
       if (!ink) return false;
       const a = Math.max(0, xa);
       const z = Math.min(w, xb);
-      if (z - a < 3) return false;
+      if (z - a < 8) return false;
       let solid = 0;
       let other = 0;
       for (let y = ty0; y < ty1; y++) {
