@@ -346,6 +346,10 @@ test('lowercase places in mixed-case text: after a preposition of place, or in t
   assert.deepEqual(found('Flights to vorukala are cheap. Switched to apixaban.'), ['CITY:vorukala']);
   assert.deepEqual(found('We moved here from mill village last year. She lives in pain.'), ['CITY:mill village']);
   assert.deepEqual(found('the conference is held in east vorukala this year.'), ['CITY:east vorukala']);
+  assert.deepEqual(found('Welcome to camerontown! The south mitchellstad office is closed.'), [
+    'CITY:camerontown',
+    'CITY:south mitchellstad',
+  ]);
   assert.deepEqual(found('pain in rlq, tenderness in mcburney point, rise in troponin.'), []);
   // Abbreviations and lab or anatomy words after "in" stay.
   assert.deepEqual(

@@ -26,6 +26,10 @@ const TRAVEL_BEFORE_TO = new Set(
     ' ',
   ),
 );
+/** Endings of place names ("camerontown", "mitchellstad", "garzaburgh", "ruizfort", "thomaschester"). */
+const PLACE_ENDING =
+  /(?:town|ville|burgh?|borough|bury|chester|stad|stadt|furt|haven|mouth|shire|port|fort|field|ford|berg|dorf|hausen|heim|ingen|fjord|grad|polis|abad|pur)$/;
+
 /** Two vowels or more and not three consonants first: a word, not an abbreviation. */
 const WORD_SHAPED = /^(?![^aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]{3})(?:.*[aeiouyáàâäãåæéèêëíìîïóòôöõøœúùûüýÿ]){2}/u;
 /** Endings of lab, drug and anatomy words that the English list lacks. */
@@ -118,7 +122,8 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
 /**
  * A place no lexicon holds, in lower case, after a preposition of place or a word of travel and "to" ("we met in
  * castanhal", "he grew up near riisa", "flights to sutri", "held in east stephenhaven"; a place prefix may stand
- * between): a word that is neither English nor clinical, of five letters or more, with a second such word or a
+ * between), or without a cue a word of seven letters or more with the ending of a place name ("camerontown",
+ * "south mitchellstad"): a word that is neither English nor clinical, of five letters or more, with a second such word or a
  * one-letter district after it ("københavn k"). Written like a word, not an abbreviation ("lvef", "nstemi": two
  * vowels, not three consonants first), not shaped like a clinical or chemical word ("creatinine", "axillae").
  * Used on mixed-case and all-lower-case text alike.
@@ -141,15 +146,18 @@ export function detectCuedLowerPlaces(text: string, tokens: readonly Token[]): S
       (PLACE_PREPOSITIONS.has(p.lower) || (p.lower === 'to' && TRAVEL_BEFORE_TO.has(tokens[k - 1]?.lower ?? '')))
     );
   };
-  for (let i = 1; i < tokens.length; i++) {
+  for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.text.length < 5 || !lower(t)) continue;
-    // The cue right before, or before a place prefix: "in east stephenhaven".
+    // The cue right before, or before a place prefix: "in east stephenhaven"; or no cue but the ending of a
+    // place name ("camerontown", "south mitchellstad", "garzaburgh").
     let start = i;
-    if (!(cueAt(i - 1) && spaced(tokens[i - 1]!, t))) {
-      const pre = tokens[i - 1]!;
-      if (!(lower(pre) && PLACE_PREFIX.has(pre.lower) && spaced(pre, t) && i >= 2 && cueAt(i - 2))) continue;
-      if (!spaced(tokens[i - 2]!, pre)) continue;
+    const pre = tokens[i - 1];
+    const prefixed = pre !== undefined && lower(pre) && PLACE_PREFIX.has(pre.lower) && spaced(pre, t);
+    if (PLACE_ENDING.test(t.lower) && t.text.length >= 7) {
+      if (prefixed) start = i - 1;
+    } else if (!(i > 0 && cueAt(i - 1) && spaced(tokens[i - 1]!, t))) {
+      if (!(prefixed && i >= 2 && cueAt(i - 2) && spaced(tokens[i - 2]!, pre!))) continue;
       start = i - 1;
     }
     if (
