@@ -495,6 +495,7 @@ test('name labels (surname, first name, maiden name) and one-letter Han or Hangu
   assert.deepEqual(found('Last name: Brown, first name: Lord.'), ['NAME:Brown', 'NAME:Lord']);
   assert.deepEqual(found('Ms. 김 is on leave.'), ['NAME:김']);
   assert.deepEqual(found('Card holder: Garnet Tong'), ['NAME:Garnet Tong']);
+  assert.deepEqual(found('Please ask Garnet Tong to call me back.'), ['NAME:Garnet Tong']);
   assert.deepEqual(found('Signed: Physical Therapy. The form was signed and dated.'), []);
   assert.deepEqual(found('The 3 mg dose; 水 and 火'), []);
 });

@@ -32,7 +32,12 @@ for m in sorted(x.name for x in pkgutil.iter_modules(pp.__path__)):
 print(json.dumps(out))
 `;
 const values = JSON.parse(
-  execFileSync('/usr/bin/python3', ['-c', PY], { encoding: 'utf8', maxBuffer: 32 << 20 }),
+  // A fixed hash seed: some Faker 0.9.3 providers pick from sets, whose order follows Python's string hashing.
+  execFileSync('/usr/bin/python3', ['-c', PY], {
+    encoding: 'utf8',
+    maxBuffer: 32 << 20,
+    env: { ...process.env, PYTHONHASHSEED: '0' },
+  }),
 ) as Record<string, string[]>;
 
 const FRAMES: Record<string, string[]> = {

@@ -756,7 +756,8 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       // A capitalised word after a known first name or an initial is the surname, even if it is also a word:
       // "Moira Pagan", "Jildau S Bouts".
       const surname =
-        (hasFirst || (a.initial && j > i)) &&
+        // A first name that is also a word counts when it has evidence of its own ("Garnet Tong").
+        (hasFirst || (a.initial && j > i) || (j === i && w.score > 0 && lex.first.has(a.lower))) &&
         (b.tok.cap || b.tok.allCaps) &&
         !b.safe &&
         b.score === 0 &&
