@@ -531,3 +531,10 @@ test('a sentence in capitals: English words after an address or a postcode are n
   assert.deepEqual(found('THE POSTAL CODE 12345 IS WRONG.'), ['ZIP:12345']);
   assert.deepEqual(found('Apt. 087 SAINT-PRIEST France'), ['ADDRESS:Apt. 087', 'CITY:SAINT-PRIEST']);
 });
+
+test('lowercase foreign words: a letter outside ASCII in English text, a role cue before; loanwords stay', () => {
+  assert.deepEqual(found('Meeting with kónya and halldór on the ward.'), ['NAME:kónya', 'NAME:halldór']);
+  assert.deepEqual(found('Husband zubkovo at the bedside.'), ['NAME:zubkovo']);
+  assert.deepEqual(found('We went to a café; her résumé and naïve façade; café-au-lait spots.'), []);
+  assert.deepEqual(found('Contact lens removed; husband abuse reported.'), []);
+});

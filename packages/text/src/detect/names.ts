@@ -395,6 +395,14 @@ const GREETING_LAST = new Set([
   'dear',
 ]);
 
+/** Cues of a person's role, a greeting or a sign-off: a lowercase foreign word after them is a name. */
+const ROLE_CUES = new Set(
+  'name said says told asked ask hi hello hey thanks cc dear regards sincerely mother father wife husband son daughter brother sister spouse partner friend guardian contact'.split(
+    ' ',
+  ),
+);
+for (const c of ['thank you', 'emergency contact', 'next of kin']) ROLE_CUES.add(c);
+
 /** Cues that only a person follows (unlike "with", "to", "and"). */
 const PERSON_CUES = new Set(['name', 'said', 'says', 'told', 'asked', 'ask', 'hi', 'hello', 'hey', 'thanks', 'cc']);
 
@@ -572,6 +580,30 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   };
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
+  /** Most lowercase words of the text are English (not a text in another language). */
+  const englishText = (): boolean => {
+    let n = 0;
+    let en = 0;
+    for (const t of tokens) {
+      if (t.cap || t.allCaps || t.text.length < 2) continue;
+      n++;
+      if (isEnglishWord(t.lower, lex) || FUNCTION_WORDS.has(t.lower)) en++;
+    }
+    return n >= 3 && en >= n * 0.7;
+  };
+  // A lowercase word with a letter outside ASCII in English text, neither English (with or without its accents:
+  // "café") nor clinical, is a proper noun: "kónya", "halldór", "ludmiła" (not hyphenated: "café-au-lait").
+  if (mixed && englishText()) {
+    for (const w of words) {
+      const t = w.tok;
+      if (w.score >= 0.55 || w.safe || t.text.length < 4 || !/^\p{Ll}+$/u.test(t.text) || !/[^ -~]/.test(t.text))
+        continue;
+      if (!/^\p{Script=Latin}+$/u.test(t.text) || isEnglishWord(t.lower, lex) || MEDICAL_ENDING.test(t.lower)) continue;
+      const plain = t.lower.normalize('NFD').replace(/\p{M}/gu, '');
+      if (isEnglishWord(plain, lex) || LATIN_CLINICAL.has(plain) || MEDICAL_ENDING.test(plain)) continue;
+      w.score = 0.6;
+    }
+  }
   // A short word in capitals (3-4 letters) is an acronym unless it stands beside a name written in capitals:
   // "YACO ANGULO", "SOIB K. KISHIEV" (not a safe-listed acronym or an English word: "CT", "MRI", "ECHO").
   for (let k = 0; k < words.length; k++) {
@@ -628,8 +660,10 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const foreignLowerUncached = (k: number): boolean => {
     const x = words[k];
     if (x === undefined || x.safe || x.tok.cap || x.tok.allCaps || x.tok.text.length < 3) return false;
+    const plain = x.tok.lower.normalize('NFD').replace(/\p{M}/gu, '');
     return (
       !isEnglishWord(x.tok.lower, lex) &&
+      (plain === x.tok.lower || !isEnglishWord(plain, lex)) && // "naïve façade"
       !LATIN_CLINICAL.has(x.tok.lower) &&
       /^\p{Ll}+$/u.test(x.tok.text) &&
       !MEDICAL_ENDING.test(x.tok.lower) &&
@@ -708,11 +742,23 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       i++;
       continue;
     }
+    // A lowercase word that is neither English nor clinical after a cue of a person's role or a greeting:
+    // "husband rubija", "contact rubija", "thanks, rubija".
+    const roleStart =
+      cue !== undefined &&
+      ROLE_CUES.has(cue) &&
+      !w.safe &&
+      /^\p{Ll}{3,}$/u.test(w.tok.text) &&
+      !isEnglishWord(w.tok.lower, lex) &&
+      !MEDICAL_ENDING.test(w.tok.lower) &&
+      !LATIN_CLINICAL.has(w.tok.lower);
+    if (roleStart) w.score = Math.max(w.score, 0.6);
     const startsRun =
       w.score > 0 ||
       (w.tok.initial && words[i + 1] !== undefined && words[i + 1]!.score > 0) ||
       ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps)) ||
       (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex)) ||
+      roleStart ||
       // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical.
       (titleBefore &&
         strongCue &&
