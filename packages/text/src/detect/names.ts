@@ -593,11 +593,13 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   };
   // A lowercase word with a letter outside ASCII in English text, neither English (with or without its accents:
   // "café") nor clinical, is a proper noun: "kónya", "halldór", "ludmiła" (not hyphenated: "café-au-lait").
-  if (mixed && englishText()) {
+  if (mixed) {
+    let english: boolean | undefined;
     for (const w of words) {
       const t = w.tok;
-      if (w.score >= 0.55 || w.safe || t.text.length < 4 || !/^\p{Ll}+$/u.test(t.text) || !/[^ -~]/.test(t.text))
+      if (!/[^ -~]/.test(t.text) || w.score >= 0.55 || w.safe || t.text.length < 4 || !/^\p{Ll}+$/u.test(t.text))
         continue;
+      if ((english ??= englishText()) === false) break;
       if (!/^\p{Script=Latin}+$/u.test(t.text) || isEnglishWord(t.lower, lex) || MEDICAL_ENDING.test(t.lower)) continue;
       const plain = t.lower.normalize('NFD').replace(/\p{M}/gu, '');
       if (isEnglishWord(plain, lex) || LATIN_CLINICAL.has(plain) || MEDICAL_ENDING.test(plain)) continue;
