@@ -599,7 +599,8 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       const t = w.tok;
       if (!/[^ -~]/.test(t.text) || w.score >= 0.55 || w.safe || t.text.length < 4 || !/^\p{Ll}+$/u.test(t.text))
         continue;
-      if ((english ??= englishText()) === false) break;
+      english ??= englishText();
+      if (!english) break;
       if (!/^\p{Script=Latin}+$/u.test(t.text) || isEnglishWord(t.lower, lex) || MEDICAL_ENDING.test(t.lower)) continue;
       const plain = t.lower.normalize('NFD').replace(/\p{M}/gu, '');
       if (isEnglishWord(plain, lex) || LATIN_CLINICAL.has(plain) || MEDICAL_ENDING.test(plain)) continue;
