@@ -529,6 +529,7 @@ test('the first line of a contact card is a name in any case; headings stay', ()
 test('a sentence in capitals: English words after an address or a postcode are not a place line', () => {
   assert.deepEqual(found('THE HOUSE AT 12 OAK STREET WAS SOLD.').includes('CITY:WAS SOLD'), false);
   assert.deepEqual(found('THE POSTAL CODE 12345 IS WRONG.'), ['ZIP:12345']);
+  assert.deepEqual(found('Zip: 6722 WE'), ['ZIP:6722 WE']);
   assert.deepEqual(found('Apt. 087 SAINT-PRIEST France'), ['ADDRESS:Apt. 087', 'CITY:SAINT-PRIEST']);
 });
 

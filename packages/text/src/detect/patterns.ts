@@ -180,8 +180,9 @@ function detectPostcodes(text: string, out: Span[]): void {
     const s = m.index + m[0].length;
     const v = POSTCODE_VALUE_RE.exec(text.slice(s, s + 24));
     if (v === null) continue;
-    // "12345 IS WRONG" in capitals: a two-letter English word after the code is not its letters.
-    const len = /^\d+ (?:IS|OR|TO|IN|ON|AT|AN|AS|BY|IF|IT|OF|SO|UP|WE|ME|MY|NO|DO|BE|HE|AM)$/.test(v[0])
+    // "12345 IS WRONG" in capitals: a two-letter English word after the code is not its letters (a Dutch code,
+    // four digits, keeps them: "6722 WE").
+    const len = /^(?:\d{1,3}|\d{5,}) (?:IS|OR|TO|IN|ON|AT|AN|AS|BY|IF|IT|OF|SO|UP|WE|ME|MY|NO|DO|BE|HE|AM)$/.test(v[0])
       ? v[0].length - 3
       : v[0].length;
     push(out, s, s + len, 'ZIP', 0.9, 'zip.cue');
