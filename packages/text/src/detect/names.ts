@@ -792,6 +792,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       // ME", "PATIENT JOHN SMITH SEEN TODAY" (in mixed case, "MOIRA PAGAN" is written so as a name).
       if (
         b.tok.allCaps &&
+        !words[j]!.joiner && // after a particle the surname goes on: "VAN DE BRINK"
         capsLine(b.tok.start) &&
         b.score < 0.7 &&
         isEnglishWord(b.tok.lower, lex) &&
