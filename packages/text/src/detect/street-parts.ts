@@ -48,7 +48,7 @@ export function growStreetParts(text: string, spans: readonly Span[], lex: Lexic
     // A street word after: "Yunusabad qirg'oqi", "Alkenrather Str.".
     // Only as the street's last word: "ul. Miła" after "Hanne and" starts another street. A dot is taken after an
     // abbreviation only ("Str.", not "street.").
-    const post = /^[ \t]+([\p{L}][\p{L}'’-]*)(\.?)(?![ \t]+\p{Lu})/u.exec(text.slice(end, end + 24));
+    const post = /^[ \t]+([\p{L}][\p{L}'’-]*)(?![\p{L}'’-])(\.?)(?![ \t]+\p{Lu})/u.exec(text.slice(end, end + 24));
     if (post && streetWord(post[1]!, lex)) {
       if (post[2] && post[1]!.length > 4 && !/str$/i.test(post[1]!)) post[0] = post[0].slice(0, -1);
       end += post[0].length;
