@@ -5,7 +5,9 @@
  * and the raw detector boxes that overlap it, and what the ink left in it lies on (glyph-sized strokes, uniform areas
  * such as air or a saturated area, grain specks: the measure's ink is every pixel at 0 or the maximum on an edge).
  * Also the share of pixels changed outside the ground-truth boxes; DIAG_BOXES=1 lists, per box, the changed pixels
- * outside them it holds (each counted once).
+ * outside them it holds (each counted once). DIAG_SHEET=file.png writes a contact sheet of the missed boxes from the
+ * OUTPUT pixels only (never the original's), each with 16 pixels of context, 4x, its ground-truth box outlined in
+ * red, so a reader can see whether anything is left in it (docs/images/jsl-missed-boxes.png).
  *
  * Run: node --import tsx bench/pixels-diagnose.ts [name-filter]
  */
@@ -40,6 +42,8 @@ interface Gt {
 
 let boxes = 0;
 let removed = 0;
+/** Contact-sheet tiles (DIAG_SHEET): output crops of missed boxes. */
+const tiles: { w: number; h: number; rgb: Uint8Array }[] = [];
 let outside = 0;
 let pixels = 0;
 let ms = 0;
@@ -146,6 +150,27 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
           encodePng(cw * z, ch * z, crop),
         );
       }
+      if (process.env.DIAG_SHEET) {
+        // The output (redacted) pixels around the missed box, 4x, with the ground-truth box outlined in red.
+        const outImg = toRgb8(b === a ? orig : (outFrame as typeof orig), px.module.palette);
+        const cx0 = Math.max(0, x0 - 16);
+        const cy0 = Math.max(0, y0 - 16);
+        const cw = Math.min(w, x1 + 16) - cx0;
+        const ch = Math.min(h, y1 + 16) - cy0;
+        const z = 4;
+        const rgb = new Uint8Array(cw * z * ch * z * 3);
+        for (let y = 0; y < ch * z; y++)
+          for (let xx = 0; xx < cw * z; xx++) {
+            const sx = cx0 + ((xx / z) | 0);
+            const sy = cy0 + ((y / z) | 0);
+            const s = (sy * w + sx) * 3;
+            const edge =
+              ((xx === (x0 - cx0) * z - 1 || xx === (x1 - cx0) * z) && sy >= y0 - 1 && sy <= y1) ||
+              ((y === (y0 - cy0) * z - 1 || y === (y1 - cy0) * z) && sx >= x0 - 1 && sx <= x1);
+            rgb.set(edge ? [255, 0, 0] : outImg.rgb.subarray(s, s + 3), (y * cw * z + xx) * 3);
+          }
+        tiles.push({ w: cw * z, h: ch * z, rgb });
+      }
       lines.push(
         `  MISS "${x.value?.text}" [${x0},${y0},${x1},${y1}] ${x1 - x0}x${y1 - y0} ink ${inkGone}/${ink} ` +
           `(left: ${left.stroke} on glyph-sized strokes, ${left.area} on uniform areas, ${left.speck} grain specks) ` +
@@ -218,6 +243,19 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
         );
     }
   }
+}
+if (process.env.DIAG_SHEET && tiles.length > 0) {
+  // Tiles stacked top to bottom, 8 pixels of grey between them.
+  const W = Math.max(...tiles.map((t) => t.w));
+  const H = tiles.reduce((n, t) => n + t.h + 8, -8);
+  const sheet = new Uint8Array(W * H * 3).fill(96);
+  let oy = 0;
+  for (const t of tiles) {
+    for (let y = 0; y < t.h; y++) sheet.set(t.rgb.subarray(y * t.w * 3, (y + 1) * t.w * 3), (oy + y) * W * 3);
+    oy += t.h + 8;
+  }
+  mkdirSync(dirname(resolve(process.env.DIAG_SHEET)), { recursive: true });
+  writeFileSync(process.env.DIAG_SHEET, encodePng(W, H, sheet));
 }
 process.stdout.write(
   `recall ${removed}/${boxes} = ${(removed / boxes).toFixed(3)}; outside ${((100 * outside) / pixels).toFixed(2)}%; scan ${ms.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms)\n`,
