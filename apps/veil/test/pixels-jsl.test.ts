@@ -14,8 +14,7 @@
  * - CT/MR slices without burned-in text that come out pixel-identical.
  * The floors asserted are what this version reaches (see the README); the aims are recall 1.0, < 1% outside.
  *
- * Run: node --import tsx --test apps/veil/test/pixels-jsl.test.ts   (~35 s idle, minutes under load; tesseract.js
- *   prints its empty-line statistics ("Bottom=0, top=..") to stdout when it reads a blanked box)
+ * Run: node --import tsx --test apps/veil/test/pixels-jsl.test.ts   (~35 s idle, minutes under load)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

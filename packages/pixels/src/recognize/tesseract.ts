@@ -127,13 +127,20 @@ export async function loadTesseractRecognizer(options: TesseractOptions = {}): P
   let worker: import('tesseract.js').Worker;
   try {
     const { createWorker, OEM, PSM } = await import('tesseract.js');
-    worker = await createWorker('eng', OEM.LSTM_ONLY, {
-      langPath: options.langPath ?? defaultLangPath(),
-      gzip: true,
-      cacheMethod: 'none',
-      logger: () => {},
-      errorHandler: () => {},
-    });
+    worker = await createWorker(
+      'eng',
+      OEM.LSTM_ONLY,
+      {
+        langPath: options.langPath ?? defaultLangPath(),
+        gzip: true,
+        cacheMethod: 'none',
+        logger: () => {},
+        errorHandler: () => {},
+      },
+      // Tesseract's own debug prints (row statistics such as "Bottom=0, top=.." on a blank line) go nowhere, not to
+      // the process's stderr, where they would mix with Veil's output (an init-only parameter the typings omit).
+      { debug_file: '/dev/null' } as unknown as Parameters<typeof createWorker>[3],
+    );
     await worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_LINE });
   } catch {
     throw new VeilError('PIXELS_RECOGNIZER_UNAVAILABLE');
