@@ -156,8 +156,10 @@ function structure(file: DicomFile, config: DeidConfig | undefined, out: Finding
         if (e >= 0x1000) {
           const creatorTag = (((tag >>> 16) << 16) | (e >>> 8)) >>> 0;
           creator = creators?.get(creatorTag) ?? '';
-          if (retention.isRetained(el, creator, steps)) (keptBlocks ??= new Set()).add(creatorTag);
-          else if (privates) {
+          if (retention.isRetained(el, creator, steps)) {
+            keptBlocks ??= new Set();
+            keptBlocks.add(creatorTag);
+          } else if (privates) {
             out.add(
               'private-tag',
               elementPath(el),
