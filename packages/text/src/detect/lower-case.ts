@@ -36,17 +36,28 @@ const WORD_SHAPED = /^(?![^aeiouyáàâäãåæéèêëíìîïóòôöõøœú�
 const CLINICAL_SHAPE = /(?:ine|in|ase|ide|ate|ol|one|gen|oid|ism|ic|ous|ar|ae)$/;
 const MONTHS_DAYS = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)/;
 
-export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] {
-  if (!/\p{Lu}/u.test(text)) return [];
-  const lex = lexicons();
-  const out: Span[] = [];
-  const lower = (t: Token | undefined) => t !== undefined && !t.cap && !t.allCaps && /^\p{Ll}/u.test(t.text);
-  const plain = (t: Token) =>
+/** A token written in lower case (not capitalised, not in capitals, a lower-case letter first). */
+function isLowerWord(t: Token | undefined): boolean {
+  return t !== undefined && !t.cap && !t.allCaps && /^\p{Ll}/u.test(t.text);
+}
+
+/** A word that is no name or place in lower case: English, clinical (Latin or by ending), a safe proper noun or acronym. */
+function isPlainWord(t: Token, lex: ReturnType<typeof lexicons>): boolean {
+  return (
     isEnglishWord(t.lower, lex) ||
     LATIN_CLINICAL.has(t.lower) ||
     MEDICAL_ENDING.test(t.lower) ||
     SAFE_PROPER.has(t.lower) ||
-    SAFE_ACRONYMS.has(t.text.toUpperCase());
+    SAFE_ACRONYMS.has(t.text.toUpperCase())
+  );
+}
+
+export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] {
+  if (!/\p{Lu}/u.test(text)) return [];
+  const lex = lexicons();
+  const out: Span[] = [];
+  const lower = isLowerWord;
+  const plain = (t: Token) => isPlainWord(t, lex);
   /** Plain without the clinical-ending test. */
   const plainWord = (t: Token) =>
     isEnglishWord(t.lower, lex) ||
@@ -131,13 +142,8 @@ export function detectLowerCase(text: string, tokens: readonly Token[]): Span[] 
 export function detectCuedLowerPlaces(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   const out: Span[] = [];
-  const lower = (t: Token | undefined) => t !== undefined && !t.cap && !t.allCaps && /^\p{Ll}/u.test(t.text);
-  const plain = (t: Token) =>
-    isEnglishWord(t.lower, lex) ||
-    LATIN_CLINICAL.has(t.lower) ||
-    MEDICAL_ENDING.test(t.lower) ||
-    SAFE_PROPER.has(t.lower) ||
-    SAFE_ACRONYMS.has(t.text.toUpperCase());
+  const lower = isLowerWord;
+  const plain = (t: Token) => isPlainWord(t, lex);
   const spaced = (a: Token, b: Token) => /^[ \t]+$/.test(text.slice(a.fullEnd, b.start));
   const cueAt = (k: number): boolean => {
     const p = tokens[k];

@@ -32,8 +32,11 @@ const PARTICLES = new Set(
   'van von der den de del della di da dos das du le la ten ter bin ibn al el mac mc st y e'.split(' '),
 );
 
-/** Phrases after which the next words are a person's name (lowercased; matched on the words before a run). */
-const CUE_PHRASES: readonly string[][] = [
+/**
+ * Cue phrases after which the next words are a person's name even when they are English words (lowercased; matched
+ * on the words before a run): name labels, signatures, verbs of naming, clinicians' roles, a salutation.
+ */
+const STRONG_CUE_PHRASES: readonly string[] = [
   'my name is',
   'name is',
   'name',
@@ -55,10 +58,6 @@ const CUE_PHRASES: readonly string[][] = [
   'called',
   'call me',
   'calls me',
-  'i am',
-  "i'm",
-  'im',
-  'this is',
   'patient',
   'pt',
   'seen by',
@@ -72,13 +71,26 @@ const CUE_PHRASES: readonly string[][] = [
   'transcribed by',
   'verified by',
   'approved by',
+  'dear',
+];
+const STRONG_CUES = new Set(STRONG_CUE_PHRASES);
+
+/**
+ * Phrases after which the next words are a person's name (lowercased; matched on the words before a run): the strong
+ * cues first (the first phrase that matches before a word is the one read), then weaker ones.
+ */
+const CUE_PHRASES: readonly string[][] = [
+  ...STRONG_CUE_PHRASES,
+  'i am',
+  "i'm",
+  'im',
+  'this is',
   'attending',
   'resident',
   'physician',
   'surgeon',
   'radiologist',
   'pcp',
-  'dear',
   'hi',
   'hello',
   'hey',
@@ -126,44 +138,6 @@ const CUE_PHRASES: readonly string[][] = [
   'ask',
   'mr.',
 ].map((p) => p.split(' '));
-const STRONG_CUES = new Set([
-  'name',
-  'surname',
-  'signed',
-  'card holder',
-  'cardholder',
-  'account holder',
-  'on behalf of',
-  'belongs to',
-  'last name',
-  'first name',
-  'family name',
-  'given name',
-  'maiden name',
-  'full name',
-  'forename',
-  'my name is',
-  'name is',
-  'named',
-  'called',
-  'call me',
-  'calls me',
-  'seen by',
-  'examined by',
-  'referred by',
-  'dictated by',
-  'signed by',
-  'reviewed by',
-  'read by',
-  'reported by',
-  'transcribed by',
-  'verified by',
-  'approved by',
-  'dear',
-  'patient',
-  'pt',
-]);
-
 interface Word {
   tok: Token;
   /** evidence the word is part of a name, 0..1 */
