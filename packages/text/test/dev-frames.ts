@@ -5,6 +5,7 @@
  * corpus's own templates. Usage: npx tsx packages/text/test/dev-frames.ts [--misses]
  */
 import { detectPhi } from '@veil/text';
+import { valueCovered } from './frame-probe.ts';
 import { loadCorpus } from './presidio-eval.ts';
 import { sharedDir } from './support.ts';
 
@@ -88,10 +89,7 @@ function run(type: string, frames: readonly string[], variant: (v: string) => st
       const start = text.indexOf(p);
       const spans = detectPhi(text);
       gold++;
-      let ok = true;
-      for (let i = start; i < start + p.length; i++)
-        if (/[\p{L}\p{N}]/u.test(text.charAt(i)) && !spans.some((s) => s.start <= i && i < s.end)) ok = false;
-      if (ok) found++;
+      if (valueCovered(text, start, p.length, spans)) found++;
       else misses.push(`${JSON.stringify(p)} in ${JSON.stringify(f)}`);
     }
   });

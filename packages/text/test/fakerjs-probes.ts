@@ -10,7 +10,7 @@
  *        npx tsx packages/text/test/fakerjs-probes.ts /tmp/package [--misses] [--type=city]
  */
 import { pathToFileURL } from 'node:url';
-import { detectPhi } from '@veil/text';
+import { runFrameProbe } from './frame-probe.ts';
 
 const dir = process.argv[2];
 if (dir === undefined || dir.startsWith('--')) throw new Error('usage: fakerjs-probes.ts FAKER_PACKAGE_DIR');
@@ -125,39 +125,4 @@ const FRAMES: Record<string, string[]> = {
   zip: ['My zip code is {p}.', 'Postal code: {p}', 'ZIP {p}', 'postcode {p}', 'Please update my postcode to {p}.'],
   phone: ['Call me at {p}.', 'Phone: {p}', 'My number is {p}', 'Mobile: {p}', 'Text {p} after six.'],
 };
-const VARIANTS: [string, (s: string) => string][] = [
-  ['as is', (s) => s],
-  ['lower', (s) => s.toLowerCase()],
-  ['upper', (s) => s.toUpperCase()],
-];
-
-const showMisses = process.argv.includes('--misses');
-const only = process.argv.find((a) => a.startsWith('--type='))?.slice(7);
-let allGold = 0;
-let allFound = 0;
-for (const [type, frames] of Object.entries(FRAMES)) {
-  if (only !== undefined && only !== type) continue;
-  for (const [label, variant] of VARIANTS) {
-    let gold = 0;
-    let found = 0;
-    for (const value of values[type]!) {
-      for (const frame of frames) {
-        const start = variant(frame).indexOf(variant('{p}'));
-        const text = variant(frame.replace('{p}', value));
-        const v = variant(value);
-        const spans = detectPhi(text);
-        gold++;
-        let ok = true;
-        for (let i = start; i < start + v.length; i++)
-          if (/[\p{L}\p{N}]/u.test(text.charAt(i)) && !spans.some((s) => s.start <= i && i < s.end)) ok = false;
-        if (ok) found++;
-        else if (showMisses)
-          console.log('  MISS', type, label, JSON.stringify(v), 'in', JSON.stringify(variant(frame)));
-      }
-    }
-    allGold += gold;
-    allFound += found;
-    console.log(`${type.padEnd(7)} ${label.padEnd(6)} recall ${(found / gold).toFixed(3)} (${found}/${gold})`);
-  }
-}
-console.log(`total ${(allFound / allGold).toFixed(4)} (${allFound}/${allGold})`);
+runFrameProbe(FRAMES, values);

@@ -9,7 +9,7 @@
  *   apt-get install -y faker && npx tsx packages/text/test/pyfaker-frames.ts [--misses] [--type=address]
  */
 import { execFileSync } from 'node:child_process';
-import { detectPhi } from '@veil/text';
+import { runFrameProbe } from './frame-probe.ts';
 
 const PY = `
 import json, pkgutil, faker.providers.address as pa, faker.providers.person as pp
@@ -70,59 +70,4 @@ const FRAMES: Record<string, string[]> = {
   zip: ['Zip: {p}', 'The postal code {p} is wrong.', 'Postcode changed to {p} last month.'],
   phone: ['Reach him on {p} in the evening.', 'Tel: {p}', 'Her cell is {p}.'],
 };
-const VARIANTS: [string, (s: string) => string][] = [
-  ['as is', (s) => s],
-  ['lower', (s) => s.toLowerCase()],
-  ['upper', (s) => s.toUpperCase()],
-];
-
-const showMisses = process.argv.includes('--misses');
-const only = process.argv.find((a) => a.startsWith('--type='))?.slice(7);
-let allGold = 0;
-let allFound = 0;
-let allOver = 0;
-for (const [type, frames] of Object.entries(FRAMES)) {
-  if (only !== undefined && only !== type) continue;
-  for (const [label, variant] of VARIANTS) {
-    let gold = 0;
-    let found = 0;
-    let over = 0;
-    for (const value of new Set(values[type] ?? [])) {
-      if (value.trim() === '') continue;
-      for (const frame of frames) {
-        const text = variant(frame.replace('{p}', value));
-        const start = variant(frame).indexOf(variant('{p}'));
-        const v = variant(value);
-        const spans = detectPhi(text);
-        gold++;
-        let ok = true;
-        for (let i = start; i < start + v.length; i++)
-          if (/[\p{L}\p{N}]/u.test(text.charAt(i)) && !spans.some((s) => s.start <= i && i < s.end)) ok = false;
-        if (ok) found++;
-        else if (showMisses)
-          console.log('  MISS', type, label, JSON.stringify(v), 'in', JSON.stringify(variant(frame)));
-        for (const s of spans) {
-          if (s.end <= start || s.start >= start + v.length) {
-            over++;
-            if (showMisses)
-              console.log(
-                '  OVER',
-                type,
-                label,
-                JSON.stringify(text.slice(s.start, s.end)),
-                'in',
-                JSON.stringify(text),
-              );
-          }
-        }
-      }
-    }
-    allGold += gold;
-    allFound += found;
-    allOver += over;
-    console.log(
-      `${type.padEnd(7)} ${label.padEnd(6)} recall ${(found / gold).toFixed(3)} (${found}/${gold}), findings outside the value ${over}`,
-    );
-  }
-}
-console.log(`total ${(allFound / allGold).toFixed(4)} (${allFound}/${allGold}), findings outside the value ${allOver}`);
+runFrameProbe(FRAMES, values, { over: true });
