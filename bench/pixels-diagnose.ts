@@ -28,6 +28,14 @@ import {
   toRgb8,
 } from '@veil/pixels';
 import { encodePng } from '../apps/veil/src/pixels/png.ts';
+import {
+  boxInk,
+  boxMask,
+  clippedBox,
+  INK_REMOVED,
+  MIN_INK,
+  sampleRange,
+} from '../apps/veil/test/pixels-jsl-support.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const JSL = resolve(root, '..', 'shared', 'data', 'dicom', 'jsl-dicom-deid-dataset');
@@ -38,6 +46,37 @@ const config = parsePixelTextConfig(process.env.DIAG_MARGIN ? { margin: Number(p
 
 interface Gt {
   annotation: { key?: { text?: string; bbox?: number[] }; value?: { text?: string; bbox?: number[] } }[];
+}
+
+/**
+ * `box` with 16 pixels of context, 4x (nearest), from an RGB frame of width w and height h; `outline`: the box's
+ * border drawn in red just outside it.
+ */
+function zoomed(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  [x0, y0, x1, y1]: readonly [number, number, number, number],
+  outline: boolean,
+): { w: number; h: number; rgb: Uint8Array } {
+  const cx0 = Math.max(0, x0 - 16);
+  const cy0 = Math.max(0, y0 - 16);
+  const cw = Math.min(w, x1 + 16) - cx0;
+  const ch = Math.min(h, y1 + 16) - cy0;
+  const z = 4;
+  const rgb = new Uint8Array(cw * z * ch * z * 3);
+  for (let y = 0; y < ch * z; y++)
+    for (let xx = 0; xx < cw * z; xx++) {
+      const sx = cx0 + ((xx / z) | 0);
+      const sy = cy0 + ((y / z) | 0);
+      const s = (sy * w + sx) * 3;
+      const edge =
+        outline &&
+        (((xx === (x0 - cx0) * z - 1 || xx === (x1 - cx0) * z) && sy >= y0 - 1 && sy <= y1) ||
+          ((y === (y0 - cy0) * z - 1 || y === (y1 - cy0) * z) && sx >= x0 - 1 && sx <= x1));
+      rgb.set(edge ? [255, 0, 0] : src.subarray(s, s + 3), (y * cw * z + xx) * 3);
+    }
+  return { w: cw * z, h: ch * z, rgb };
 }
 
 let boxes = 0;
@@ -66,13 +105,7 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
   const outFrame = res.changed.get(0);
   const b = outFrame ? samplesOf(outFrame) : a;
   const gt = JSON.parse(readFileSync(join(JSL, name.replace(/\.dcm$/, '.gt.json')), 'utf8')) as Gt;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const v of a) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const flat = (i: number) => [b[i - 1], b[i + 1], b[i - w], b[i + w]].every((u) => u === undefined || u === b[i]);
+  const range = sampleRange(a);
   // What an ink pixel left in a missed box belongs to: its connected run of pixels at the same value (4-neighbours,
   // counted up to a cap) is a speck of grain (under 5 pixels), a uniform area (air at 0, a saturated area at the
   // maximum: over 1,000 pixels), or else a stroke of a glyph.
@@ -95,35 +128,23 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
   const rects = textLikeRegions(img);
   const lines: string[] = [];
   for (const x of gt.annotation) {
-    const bb = x.value?.bbox;
-    if (bb?.length !== 4) continue;
-    const x0 = Math.max(0, bb[0] as number);
-    const y0 = Math.max(0, bb[1] as number);
-    const x1 = Math.min(w, bb[2] as number);
-    const y1 = Math.min(h, bb[3] as number);
-    if (x1 <= x0 || y1 <= y0) continue;
-    let ink = 0;
-    let inkGone = 0;
+    const box = clippedBox(x.value?.bbox, w, h);
+    if (box === undefined) continue;
+    const [x0, y0, x1, y1] = box;
     const left = { speck: 0, area: 0, stroke: 0 };
+    const { ink, inkGone } = boxInk(a, b, w, box, range, (i, v) => left[component(i, v)]++);
     let dispMin = 255;
     let dispMax = 0;
     for (let y = y0; y < y1; y++) {
       for (let xx = x0; xx < x1; xx++) {
-        const i = y * w + xx;
-        const g = img.rgb[i * 3] as number;
+        const g = img.rgb[(y * w + xx) * 3] as number;
         if (g < dispMin) dispMin = g;
         if (g > dispMax) dispMax = g;
-        const v = a[i] as number;
-        if (v !== min && v !== max) continue;
-        if (![a[i - 1], a[i + 1], a[i - w], a[i + w]].some((u) => u !== undefined && u !== v)) continue;
-        ink++;
-        if (flat(i)) inkGone++;
-        else left[component(i, v)]++;
       }
     }
-    if (ink < 10) continue;
+    if (ink < MIN_INK) continue;
     boxes++;
-    const ok = inkGone >= 0.95 * ink;
+    const ok = inkGone >= INK_REMOVED * ink;
     if (ok) removed++;
     else {
       const ov = (r: { x0: number; y0: number; x1: number; y1: number }) =>
@@ -133,43 +154,17 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
       const ex = ext.filter(ov).map((r) => `[${r.x0},${r.y0},${r.x1},${r.y1}]`);
       if (process.env.DIAG_PNG) {
         // The missed box with 16 pixels of context, 4x, from the detector's view (toRgb8).
-        const cx0 = Math.max(0, x0 - 16);
-        const cy0 = Math.max(0, y0 - 16);
-        const cw = Math.min(w, x1 + 16) - cx0;
-        const ch = Math.min(h, y1 + 16) - cy0;
-        const z = 4;
-        const crop = new Uint8Array(cw * z * ch * z * 3);
-        for (let y = 0; y < ch * z; y++)
-          for (let xx = 0; xx < cw * z; xx++) {
-            const s = ((cy0 + ((y / z) | 0)) * w + cx0 + ((xx / z) | 0)) * 3;
-            crop.set(img.rgb.subarray(s, s + 3), (y * cw * z + xx) * 3);
-          }
+        const crop = zoomed(img.rgb, w, h, box, false);
         mkdirSync(process.env.DIAG_PNG, { recursive: true });
         writeFileSync(
           join(process.env.DIAG_PNG, `${name.slice(0, 12)}-${name.slice(-8, -4)}-${x0}-${y0}.png`),
-          encodePng(cw * z, ch * z, crop),
+          encodePng(crop.w, crop.h, crop.rgb),
         );
       }
       if (process.env.DIAG_SHEET) {
         // The output (redacted) pixels around the missed box, 4x, with the ground-truth box outlined in red.
         const outImg = toRgb8(b === a ? orig : (outFrame as typeof orig), px.module.palette);
-        const cx0 = Math.max(0, x0 - 16);
-        const cy0 = Math.max(0, y0 - 16);
-        const cw = Math.min(w, x1 + 16) - cx0;
-        const ch = Math.min(h, y1 + 16) - cy0;
-        const z = 4;
-        const rgb = new Uint8Array(cw * z * ch * z * 3);
-        for (let y = 0; y < ch * z; y++)
-          for (let xx = 0; xx < cw * z; xx++) {
-            const sx = cx0 + ((xx / z) | 0);
-            const sy = cy0 + ((y / z) | 0);
-            const s = (sy * w + sx) * 3;
-            const edge =
-              ((xx === (x0 - cx0) * z - 1 || xx === (x1 - cx0) * z) && sy >= y0 - 1 && sy <= y1) ||
-              ((y === (y0 - cy0) * z - 1 || y === (y1 - cy0) * z) && sx >= x0 - 1 && sx <= x1);
-            rgb.set(edge ? [255, 0, 0] : outImg.rgb.subarray(s, s + 3), (y * cw * z + xx) * 3);
-          }
-        tiles.push({ w: cw * z, h: ch * z, rgb });
+        tiles.push(zoomed(outImg.rgb, w, h, box, true));
       }
       lines.push(
         `  MISS "${x.value?.text}" [${x0},${y0},${x1},${y1}] ${x1 - x0}x${y1 - y0} ink ${inkGone}/${ink} ` +
@@ -179,14 +174,11 @@ for (const name of readdirSync(JSL).filter((n) => n.endsWith('.dcm') && n.includ
     }
   }
   // Outside change.
-  const inBox = new Uint8Array(w * h);
-  for (const x of gt.annotation) {
-    for (const bb of [x.key?.bbox, x.value?.bbox]) {
-      if (!bb) continue;
-      for (let y = Math.max(0, (bb[1] as number) - 4); y < Math.min(h, (bb[3] as number) + 4); y++)
-        inBox.fill(1, y * w + Math.max(0, (bb[0] as number) - 4), y * w + Math.min(w, (bb[2] as number) + 4));
-    }
-  }
+  const inBox = boxMask(
+    w,
+    h,
+    gt.annotation.flatMap((x) => [x.key?.bbox, x.value?.bbox]).filter((bb): bb is number[] => bb !== undefined),
+  );
   let out = 0;
   for (let i = 0; i < w * h; i++) if (!inBox[i] && a[i] !== b[i]) out++;
   outside += out;

@@ -124,7 +124,8 @@ export function loadExtraText(): Record<string, readonly ExtraBox[]> {
   return raw.files;
 }
 
-function mask(w: number, h: number, boxes: readonly (readonly number[])[]): Uint8Array {
+/** 1 where a pixel lies in one of `boxes` grown by GROW pixels. */
+export function boxMask(w: number, h: number, boxes: readonly (readonly number[])[]): Uint8Array {
   const m = new Uint8Array(w * h);
   for (const bb of boxes) {
     const x0 = Math.max(0, (bb[0] ?? 0) - GROW);
@@ -134,6 +135,74 @@ function mask(w: number, h: number, boxes: readonly (readonly number[])[]): Uint
     for (let y = y0; y < y1; y++) if (x1 > x0) m.fill(1, y * w + x0, y * w + x1);
   }
   return m;
+}
+
+/** The frame's sample range: burned-in text is drawn at one of its ends. */
+export function sampleRange(a: ArrayLike<number>): { min: number; max: number } {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i] as number;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+/** A ground-truth bbox clipped to the image, or undefined when it is not a box or nothing of it is inside. */
+export function clippedBox(
+  bb: readonly number[] | undefined,
+  w: number,
+  h: number,
+): [number, number, number, number] | undefined {
+  if (bb?.length !== 4) return undefined;
+  const x0 = Math.max(0, bb[0] as number);
+  const y0 = Math.max(0, bb[1] as number);
+  const x1 = Math.min(w, bb[2] as number);
+  const y1 = Math.min(h, bb[3] as number);
+  return x1 <= x0 || y1 <= y0 ? undefined : [x0, y0, x1, y1];
+}
+
+/** Under this many ink pixels a box is illegible (text drawn white on saturated white) and counted apart. */
+export const MIN_INK = 10;
+/** A box is removed when this share of its ink is flat in the output. */
+export const INK_REMOVED = 0.95;
+
+/**
+ * The ink measure of one box: `ink`, the pixels at the frame's extreme values (`range`) on a stroke edge (a
+ * 4-neighbour differs) in the original `a`; `inkGone`, those flat in the output `b` (equal to their four neighbours:
+ * filling with the background can leave a dark stroke pixel at its old value, so a changed value alone would
+ * undercount; every pixel is flat when `b` is undefined: the file was quarantined); `gone`, every flat pixel of the
+ * box. `left(i, v)` is told each ink pixel that is not flat.
+ */
+export function boxInk(
+  a: ArrayLike<number>,
+  b: ArrayLike<number> | undefined,
+  w: number,
+  box: readonly [number, number, number, number],
+  range: { min: number; max: number },
+  left?: (i: number, v: number) => void,
+): { ink: number; inkGone: number; gone: number } {
+  const flat = (i: number) =>
+    b === undefined || [b[i - 1], b[i + 1], b[i - w], b[i + w]].every((u) => u === undefined || u === b[i]);
+  const [x0, y0, x1, y1] = box;
+  let ink = 0;
+  let inkGone = 0;
+  let gone = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = y * w + x;
+      const isFlat = flat(i);
+      if (isFlat) gone++;
+      const v = a[i] as number;
+      if (v !== range.min && v !== range.max) continue;
+      if (![a[i - 1], a[i + 1], a[i - w], a[i + w]].some((u) => u !== undefined && u !== v)) continue;
+      ink++;
+      if (isFlat) inkGone++;
+      else left?.(i, v);
+    }
+  }
+  return { ink, inkGone, gone };
 }
 
 /**
@@ -195,16 +264,7 @@ export async function measureJsl(
       }
       const b = frameB ? samplesOf(frameB) : undefined;
       const gt = JSON.parse(readFileSync(join(jsl, name.replace(/\.dcm$/, '.gt.json')), 'utf8')) as Gt;
-      let min = Number.POSITIVE_INFINITY;
-      let max = Number.NEGATIVE_INFINITY;
-      for (const v of a) {
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      // A stroke is gone when the output is flat there (the pixel equals its four neighbours): filling with the
-      // background can leave a dark stroke pixel at its old value, so a changed value alone would undercount.
-      const flat = (i: number) =>
-        b === undefined || [b[i - 1], b[i + 1], b[i - w], b[i + w]].every((u) => u === undefined || u === b[i]);
+      const range = sampleRange(a);
       const imgA = toRgb8(frameA, px.module.palette);
       const imgB = frameB ? toRgb8(frameB, px.module.palette) : undefined;
       /** The box (plus READ_MARGIN) read from the original and from the output ('' when quarantined). */
@@ -235,13 +295,9 @@ export async function measureJsl(
         if (similarity(e.text, r.after) >= LEGIBLE) f.extraLegibleOutput.push(`${e.reason} [${e.bbox.join(',')}]`);
       }
       for (const x of gt.annotation) {
-        const bb = x.value?.bbox;
-        if (bb?.length !== 4) continue;
-        const x0 = Math.max(0, bb[0] as number);
-        const y0 = Math.max(0, bb[1] as number);
-        const x1 = Math.min(w, bb[2] as number);
-        const y1 = Math.min(h, bb[3] as number);
-        if (x1 <= x0 || y1 <= y0) continue;
+        const box = clippedBox(x.value?.bbox, w, h);
+        if (box === undefined) continue;
+        const [x0, y0, x1, y1] = box;
         // Legibility by OCR, whatever the ink.
         const text = x.value?.text ?? '';
         if (normalise(text).length > 0) {
@@ -258,27 +314,13 @@ export async function measureJsl(
           }
         }
         // The ink measure.
-        let ink = 0;
-        let inkGone = 0;
-        let gone = 0;
-        for (let y = y0; y < y1; y++) {
-          for (let xx = x0; xx < x1; xx++) {
-            const i = y * w + xx;
-            if (flat(i)) gone++;
-            const v = a[i] as number;
-            if (v !== min && v !== max) continue;
-            const edge = [a[i - 1], a[i + 1], a[i - w], a[i + w]].some((u) => u !== undefined && u !== v);
-            if (!edge) continue;
-            ink++;
-            if (flat(i)) inkGone++;
-          }
-        }
-        if (ink < 10) {
+        const { ink, inkGone, gone } = boxInk(a, b, w, box, range);
+        if (ink < MIN_INK) {
           f.illegible++;
           continue;
         }
         f.boxes++;
-        if (inkGone >= 0.95 * ink) f.removed++;
+        if (inkGone >= INK_REMOVED * ink) f.removed++;
         if (gone >= 0.9 * (x1 - x0) * (y1 - y0)) f.areaRemoved++;
       }
       if (b) {
@@ -288,8 +330,8 @@ export async function measureJsl(
           .filter((x): x is number[] => x?.length === 4);
         const extraBoxes = (extra[name] ?? []).map((e) => e.bbox);
         f.extraBoxes += extraBoxes.length;
-        const inGt = mask(w, h, gtBoxes);
-        const inAny = mask(w, h, [...gtBoxes, ...extraBoxes]);
+        const inGt = boxMask(w, h, gtBoxes);
+        const inAny = boxMask(w, h, [...gtBoxes, ...extraBoxes]);
         for (let i = 0; i < w * h; i++) {
           if (a[i] === b[i]) continue;
           if (!inGt[i]) f.outside++;
