@@ -39,7 +39,7 @@ import { usesCharacterSet } from '../dicom/vr.ts';
 import type { DetectorName } from './finding.ts';
 import { maskLength, maskName } from './mask.ts';
 import { memoize } from './memo.ts';
-import { compactForm, datesOfValue, digitsOf, wordForm } from './normalize.ts';
+import { compactForm, datesOfValue, digitsOf, stripNuls, wordForm } from './normalize.ts';
 import { findCuedIds, findCuedNames } from './patterns.ts';
 
 export interface KnownNeedle {
@@ -397,7 +397,7 @@ export function extractKnownIdentifiers(original: DicomFile): KnownIdentifiers {
     if (vr === 'UI') {
       const set = isClassUIDAttribute(tag) ? classUIDs : c.uids;
       for (const u of safeStrings(el)) {
-        const uid = u.charCodeAt(u.length - 1) === 0 ? u.replace(/\0+$/, '') : u;
+        const uid = stripNuls(u);
         if (uid !== '' && uid !== '1.2.840.10008' && !uid.startsWith('1.2.840.10008.')) set.add(uid);
       }
       return;

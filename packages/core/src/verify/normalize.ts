@@ -30,6 +30,11 @@ function padded(s: string): string {
   return s === '' ? '' : ` ${s} `;
 }
 
+/** A UID value without its trailing NUL padding (checked first: most have none). */
+export function stripNuls(v: string): string {
+  return v.charCodeAt(v.length - 1) === 0 ? v.replace(/\0+$/, '') : v;
+}
+
 /** Upper case, accents dropped, separators collapsed to single spaces, padded: ' WORD WORD '; '' when no word. */
 export function wordForm(text: string): string {
   // ASCII (most DICOM text) has no accents to drop and no letters outside A-Z: one pass over the text, which costs

@@ -37,6 +37,7 @@ import { type DetectorLevel, type DetectorName, resolveLevels, type VerifyFindin
 import { extractKnownIdentifiers, type KnownIdentifiers } from './known-identifiers.ts';
 import { knownValueSearch } from './known-values.ts';
 import { maskLength } from './mask.ts';
+import { stripNuls } from './normalize.ts';
 import { findPatterns } from './patterns.ts';
 import { privateRetention } from './private-retention.ts';
 import { checkStructure } from './structure.ts';
@@ -249,11 +250,6 @@ function burnedIn(file: DicomFile, out: Findings): void {
       out.add('burned-in-text-suspect', elementPath(el), 'DOSE_REPORT', maskLength(readString(el)));
     }
   }
-}
-
-/** A UID value without its trailing NUL padding (checked first: most have none). */
-function stripNuls(v: string): string {
-  return v.charCodeAt(v.length - 1) === 0 ? v.replace(/\0+$/, '') : v;
 }
 
 function uidsOf(file: DicomFile): { element: DicomElement; values: string[] }[] {
