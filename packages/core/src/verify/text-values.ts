@@ -74,11 +74,6 @@ export function printableRuns(bytes: Uint8Array, min = 5): string {
   return runs.join('\n');
 }
 
-/** The text of one element, or undefined when it has none to search. */
-export function elementText(el: DicomElement): Omit<OutputText, 'element' | 'path'> | undefined {
-  return textOf(el);
-}
-
 /** An element's text; its tag path is built only when asked for (on a finding): most texts have none. */
 class ElementText implements OutputText {
   #path: string | undefined;
@@ -95,8 +90,8 @@ class ElementText implements OutputText {
   }
 }
 
-/** elementText, made as the OutputText itself (one object per text, not two). */
-function textOf(el: DicomElement): ElementText | undefined {
+/** The text of one element, or undefined when it has none to search. */
+function elementText(el: DicomElement): ElementText | undefined {
   if (el.items !== undefined || el.fragments !== undefined) return undefined;
   if (el.length === 0 || el.length === UNDEFINED_LENGTH) return undefined;
   const vr = el.vr;
@@ -122,7 +117,7 @@ function textOf(el: DicomElement): ElementText | undefined {
 export function outputTexts(file: DicomFile): OutputText[] {
   const out: OutputText[] = [];
   const visit = (el: DicomElement): void => {
-    const t = textOf(el);
+    const t = elementText(el);
     if (t) out.push(t);
   };
   if (file.meta) walkElements(file.meta, visit);
