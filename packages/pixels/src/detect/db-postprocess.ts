@@ -124,16 +124,15 @@ const WEAK = 0.75;
  * not count what the stage leaves.
  */
 export function dropSpecks(boxes: readonly Box[]): Box[] {
-  const line = (b: Box) => b.score >= WEAK || b.x1 - b.x0 >= 3 * (b.y1 - b.y0);
+  const isLine = (b: Box) => b.score >= WEAK || b.x1 - b.x0 >= 3 * (b.y1 - b.y0);
+  // The lines once: a speck is compared with them only (a grainy frame gives many specks and few lines, so the
+  // cost is specks x lines, not the square of all detections).
+  const lines = boxes.filter(isLine);
   return boxes.filter((b) => {
-    if (line(b)) return true;
+    if (isLine(b)) return true;
     const reach = 2 * (b.y1 - b.y0);
-    return boxes.some(
-      (o) =>
-        o !== b &&
-        line(o) &&
-        Math.max(0, o.x0 - b.x1, b.x0 - o.x1) <= reach &&
-        Math.max(0, o.y0 - b.y1, b.y0 - o.y1) <= reach,
+    return lines.some(
+      (o) => Math.max(0, o.x0 - b.x1, b.x0 - o.x1) <= reach && Math.max(0, o.y0 - b.y1, b.y0 - o.y1) <= reach,
     );
   });
 }
