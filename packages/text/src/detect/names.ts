@@ -545,12 +545,21 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
-  /** The line holding a position is a sentence in capitals: no lower-case letter, five words or more. */
+  /**
+   * The line holding a position is a sentence in capitals: no lower-case letter, five words or more. Read once per
+   * line (by its start): asked for each word of a long line, reading the line each time was quadratic.
+   */
+  const capsLines = new Map<number, boolean>();
   const capsLine = (pos: number): boolean => {
     const a = text.lastIndexOf('\n', pos) + 1;
-    const b = text.indexOf('\n', pos);
-    const line = text.slice(a, b < 0 ? text.length : b);
-    return !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5;
+    let caps = capsLines.get(a);
+    if (caps === undefined) {
+      const b = text.indexOf('\n', a);
+      const line = text.slice(a, b < 0 ? text.length : b);
+      caps = !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5;
+      capsLines.set(a, caps);
+    }
+    return caps;
   };
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
