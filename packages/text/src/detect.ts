@@ -18,6 +18,7 @@ import { detectPatterns } from './detect/patterns.ts';
 import { growPlaceCompounds } from './detect/place-compounds.ts';
 import { detectPlaces, glueAddressParts } from './detect/places.ts';
 import { growStreetParts } from './detect/street-parts.ts';
+import { detectModel, type TaggerModel } from './detect/tagger.ts';
 import { lexicons } from './lexicon/names.ts';
 import { resolveSpans } from './spans.ts';
 import { type Token, tokenize } from './tokens.ts';
@@ -31,6 +32,8 @@ export interface DetectOptions {
   threshold?: number;
   /** Report only these types (default: all). */
   types?: readonly PhiType[];
+  /** The statistical name/place tagger run after the rules (default: the committed model; false: rules only). */
+  tagger?: TaggerModel | false;
 }
 
 const compiledKnown = new WeakMap<readonly KnownValue[], ReturnType<typeof compileKnown>>();
@@ -124,6 +127,16 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
       raw.filter((s) => s.confidence >= threshold),
     ),
   );
+  if (options.tagger !== false)
+    raw.push(
+      ...detectModel(
+        text,
+        tokens,
+        lowerText,
+        raw.filter((s) => s.confidence >= threshold),
+        options.tagger,
+      ),
+    );
   let spans = resolveSpans(raw, threshold);
   if (options.types) {
     const allowed = new Set(options.types);
