@@ -4,16 +4,16 @@
  * packages/text/test/tagger-train.ts on the development half of the presidio corpus (its records and its templates
  * refilled with lexicon names and places, as written, in lower case and in capitals) plus clinical frames written
  * for it. It reaches what the rules cannot key on: a name that is also an English word in a lower-case text, a
- * surname in a sentence written in capitals, a place that is an English word with no cue.
- * It only adds findings: a word already inside a rule's finding, a word of the medical safe-list, a word with a
- * digit, a function word, a label before a colon, a country, an acronym or a unit, a word in lower case that no
- * name or place lexicon lists, and an English word after a determiner, before a number, on a line in capitals or
- * capitalised at a sentence start are never scored; a word is marked only when the model's probability reaches the class's threshold (a higher one for
- * English words), and initials alone are dropped.
+ * place that is an English word with no cue, a name in a text written all in capitals (read as lower case).
+ * It only adds findings. Never scored: a word inside a rule's finding, with a digit, on the medical safe-list, a
+ * function word, a label before a colon, a country, an acronym or unit, a word in lower case that no name or place
+ * lexicon lists, and an English word after a determiner or pronoun, before a number, on a line in capitals inside
+ * mixed text, or at the start of a sentence. A word is marked when the model's probability reaches the
+ * class's threshold (a higher one for English words); initials alone are dropped.
  */
 import { TAGGER_META, TAGGER_SCALE, TAGGER_WEIGHTS } from '../lexicon/_generated/tagger-weights.ts';
 import { lexicons } from '../lexicon/names.ts';
-import type { Token } from '../tokens.ts';
+import { type Token, tokenize } from '../tokens.ts';
 import type { Span } from '../types.ts';
 import { FUNCTION_WORDS, isEnglishWord } from './names.ts';
 import { isClinical, TAGGER_BUCKETS, tokenFeatures, upperLines } from './tagger-features.ts';
@@ -77,9 +77,14 @@ export function classify(m: TaggerModel, features: readonly number[]): [number, 
   return [eo / sum, en / sum, ec / sum];
 }
 
-/** Words before which an English word is a common noun: "your boss", "this tone", "the royal". */
+/**
+ * Words before which an English word is a common noun ("your boss", "this tone", "the royal") or a verb or adverb
+ * ("i just", "she will"): subject pronouns, but not "you" ("thank you rose").
+ */
 const DETERMINERS = new Set(
-  'a an the this that these those my your his her our their its some any no every each another such'.split(' '),
+  'a an the this that these those my your his her our their its some any no every each another such i he she we they it'.split(
+    ' ',
+  ),
 );
 
 /**
@@ -110,15 +115,16 @@ function candidates(
     // A word in lower case has no capital to go by: only a listed name or place ("lvef", "ards" are not).
     if (!t.cap && !t.allCaps && !lex.first.has(t.lower) && !lex.last.has(t.lower) && !lex.cities.has(t.lower)) continue;
     const prev = tokens[i - 1];
-    // An English word after a determiner is a common noun, before a number a label ("Ward 5B"); on a line in
-    // capitals, or capitalised at the start of a sentence, its capital says nothing.
+    // An English word after a determiner is a common noun, after a pronoun a verb, before a number a label
+    // ("Ward 5B"); on a line in capitals its capital says nothing, and at the start of a sentence (where the
+    // model, trained on templates that often open with a name, is least reliable) it is left to the rules.
     const next = tokens[i + 1];
     if (
       english(t.lower) &&
       (caps[i] ||
         /^[ \t]*\d/.test(text.slice(t.fullEnd, t.fullEnd + 3)) ||
         (next && /\d/.test(next.text) && /^[ \t]+$/.test(text.slice(t.fullEnd, next.start))) ||
-        (t.sentenceStart && !lowerText) ||
+        t.sentenceStart ||
         (prev && DETERMINERS.has(prev.lower) && /^[ \t]+$/.test(text.slice(prev.fullEnd, t.start))))
     )
       continue;
@@ -139,6 +145,12 @@ export function detectModel(
   ruleSpans: readonly Span[],
   m: TaggerModel = defaultTagger(),
 ): Span[] {
+  // A text all in capitals says no more than one all in lower case, which the model knows far better: read its
+  // lower-case copy (same offsets).
+  if (!lowerText && !/\p{Ll}/u.test(text) && /\p{Lu}/u.test(text)) {
+    const lower = text.toLowerCase();
+    if (lower.length === text.length) return detectModel(lower, tokenize(lower), true, ruleSpans, m);
+  }
   const caps = upperLines(text, tokens);
   const which = candidates(text, tokens, ruleSpans, lowerText, caps);
   if (which.length === 0) return [];
