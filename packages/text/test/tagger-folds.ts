@@ -5,7 +5,7 @@
  * templates refilled with lexicon names and places (three ways: as written, lower case, capitals). For each
  * threshold: recall of NAME (PERSON) and CITY (GPE, countries left out) and the findings that touch no gold value,
  * for the tagger alone, the rules alone and the rules with the tagger.
- *   npx tsx packages/text/test/tagger-folds.ts [--misses]
+ *   npx tsx packages/text/test/tagger-folds.ts [--misses] [--epochs=N] [--lr=X] [--decay=X]
  */
 import { detectPhi, type Span } from '@veil/text';
 import { decodeModel, detectModel, type TaggerModel } from '../src/detect/tagger.ts';
@@ -22,6 +22,7 @@ import {
   recordTexts,
   refilledTexts,
   SEED,
+  type TrainOptions,
   train,
   trainingTexts,
 } from './tagger-train.ts';
@@ -104,7 +105,12 @@ for (const [trainFold, testFold] of [
     ),
     SEED + 1,
   );
-  const { base64, scale } = encode(train(data, SEED + 2));
+  const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+  const opts: TrainOptions = {};
+  if (arg('epochs')) opts.epochs = Number(arg('epochs'));
+  if (arg('lr')) opts.lr = Number(arg('lr'));
+  if (arg('decay')) opts.decay = Number(arg('decay'));
+  const { base64, scale } = encode(train(data, SEED + 2, opts));
   const base = decodeModel(base64, scale, { name: 1, city: 1, english: 1 });
   console.log(`train fold ${trainFold} (${data.length} tokens, ${Date.now() - t0} ms) -> test fold ${testFold}`);
   const test = devRecords((id) => id % 4 === testFold);

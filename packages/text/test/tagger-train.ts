@@ -288,8 +288,20 @@ export function examples(texts: readonly Labelled[], seed: number): Example[] {
   return out;
 }
 
+export interface TrainOptions {
+  epochs?: number;
+  /** learning rate of the first epoch (divided by 1 + epoch after) */
+  lr?: number;
+  /** weight decay applied after each epoch (a cheap L2) */
+  decay?: number;
+}
+
 /** Multinomial logistic regression by SGD (seeded shuffle); returns the weights relative to class "other". */
-export function train(data: readonly Example[], seed: number, epochs = 6): { name: Float32Array; city: Float32Array } {
+export function train(
+  data: readonly Example[],
+  seed: number,
+  { epochs = 6, lr: lr0 = 0.2, decay = 0 }: TrainOptions = {},
+): { name: Float32Array; city: Float32Array } {
   const w = [new Float32Array(TAGGER_BUCKETS), new Float32Array(TAGGER_BUCKETS), new Float32Array(TAGGER_BUCKETS)];
   const r = rng(seed);
   const order = data.map((_, k) => k);
@@ -298,7 +310,7 @@ export function train(data: readonly Example[], seed: number, epochs = 6): { nam
       const j = Math.floor(r() * (k + 1));
       [order[k], order[j]] = [order[j]!, order[k]!];
     }
-    const lr = 0.2 / (1 + e);
+    const lr = lr0 / (1 + e);
     for (const k of order) {
       const ex = data[k]!;
       const z = [0, 0, 0];
@@ -313,6 +325,7 @@ export function train(data: readonly Example[], seed: number, epochs = 6): { nam
         for (const h of ex.feats) wc[h]! -= g;
       }
     }
+    if (decay > 0) for (const wc of w) for (let h = 0; h < TAGGER_BUCKETS; h++) wc[h]! *= 1 - decay;
   }
   const name = new Float32Array(TAGGER_BUCKETS);
   const city = new Float32Array(TAGGER_BUCKETS);
