@@ -43,6 +43,18 @@ const compiledKnown = new WeakMap<readonly KnownValue[], ReturnType<typeof compi
  * "asap" in a lowercase prompt) is dropped unless a cue or title found it or it is a known name or city; runs of
  * two or more words and street addresses with numbers stay.
  */
+/** The index of the first token starting at or after `pos` (tokens.length when none). */
+function firstTokenAtOrAfter(tokens: readonly Token[], pos: number): number {
+  let lo = 0;
+  let hi = tokens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid]!.start < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function supported(spans: Span[], tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   return spans.filter((s) => {
@@ -52,13 +64,17 @@ function supported(spans: Span[], tokens: readonly Token[]): Span[] {
       )
     )
       return true;
-    const inside = tokens.filter((t) => t.start >= s.start && t.end <= s.end);
-    if (inside.length !== 1) return inside.length > 1;
-    const w = inside[0]!.lower;
+    // The tokens inside the span (tokens are in text order: binary search, not a scan per span, which was
+    // quadratic on a long lower-case text with many findings).
+    const k = firstTokenAtOrAfter(tokens, s.start);
+    let n = 0;
+    while (k + n < tokens.length && tokens[k + n]!.end <= s.end) n++;
+    if (n !== 1) return n > 1;
+    const tok = tokens[k]!;
+    const w = tok.lower;
     // "max itzlinger": a word right after a known first name (also an English word) is its surname.
-    const k = tokens.indexOf(inside[0]!);
     const before = tokens[k - 1];
-    if (s.type === 'NAME' && before && before.end + 1 === inside[0]!.start && lex.first.has(before.lower)) {
+    if (s.type === 'NAME' && before && before.end + 1 === tok.start && lex.first.has(before.lower)) {
       s.start = before.start;
       return true;
     }

@@ -16,6 +16,7 @@ import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
 import { MONTHS, WEEKDAYS } from './dates.ts';
+import { LineIndex } from './line-index.ts';
 
 export const TITLES = new Set(
   'dr doctor mr mrs ms miss mx prof professor sir dame lady lord nurse rev reverend fr father sister brother capt captain sgt lt col gen hon judge pt patient mme mlle herr frau sr sra srta dott'.split(
@@ -225,7 +226,7 @@ const VERB_HEADS = new Set([
 const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 
 export const MEDICAL_ENDING =
-  /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4,}ium|[a-z]{5,}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;
+  /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4}ium|[a-z]{5}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;
 
 /** isEnglishWord's answers, by word (the rules ask about the same words many times per text). */
 const englishMemo = new Map<string, boolean>();
@@ -549,18 +550,9 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
    * The line holding a position is a sentence in capitals: no lower-case letter, five words or more. Read once per
    * line (by its start): asked for each word of a long line, reading the line each time was quadratic.
    */
-  const capsLines = new Map<number, boolean>();
-  const capsLine = (pos: number): boolean => {
-    const a = text.lastIndexOf('\n', pos) + 1;
-    let caps = capsLines.get(a);
-    if (caps === undefined) {
-      const b = text.indexOf('\n', a);
-      const line = text.slice(a, b < 0 ? text.length : b);
-      caps = !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5;
-      capsLines.set(a, caps);
-    }
-    return caps;
-  };
+  const lines = new LineIndex(text);
+  const capsLine = (pos: number): boolean =>
+    lines.lineIs('caps sentence', pos, (line) => !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5);
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   /** Most lowercase words of the text are English (not a text in another language). */

@@ -10,11 +10,13 @@ function push(out: Span[], start: number, end: number, type: PhiType, confidence
   out.push({ start, end, type, confidence, rule });
 }
 
-const EMAIL_RE = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+// Every repeat is bounded (RFC 5321: local part <= 64, label <= 63): an unbounded run rescanned from each start
+// is quadratic on a long run of letters (ReDoS).
+const EMAIL_RE = /[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]{1,63}(?:\.[\p{L}\p{N}-]{1,63}){0,8}\.\p{L}{2,24}/gu;
 const URL_RE = /\b(?:https?:\/\/|ftp:\/\/|www\.)[^\s<>"'()[\]]+[^\s<>"'()[\].,;:!?]/giu;
 // Bare domains: name.tld with a common TLD (not file names such as report.pdf).
 const DOMAIN_RE =
-  /\b[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|mil|int|info|biz|io|co|us|uk|de|fr|nl|be|se|dk|no|fi|ch|at|es|it|pt|pl|cz|hu|gr|ie|ca|au|nz|br|uy|cy|ee|si|is|jp|cn|in|ru)(?:\.[a-z]{2})?\b(?:\/(?:[^\s<>"']*[^\s<>"'.,;:!?)])?)?/giu;
+  /\b[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63}){0,8}\.(?:com|org|net|edu|gov|mil|int|info|biz|io|co|us|uk|de|fr|nl|be|se|dk|no|fi|ch|at|es|it|pt|pl|cz|hu|gr|ie|ca|au|nz|br|uy|cy|ee|si|is|jp|cn|in|ru)(?:\.[a-z]{2})?\b(?:\/(?:[^\s<>"']*[^\s<>"'.,;:!?)])?)?/giu;
 const IPV4_RE = /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g;
 const IPV6_RE =
   /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi;
@@ -189,7 +191,7 @@ function detectPostcodes(text: string, out: Span[]): void {
   }
   // The label after: "10115 is my zip code", "SW1A 1AA was their postcode".
   for (const m of text.matchAll(
-    /(?<![\p{L}\p{N}])((?=[\p{Lu}\d -]*\d)[\p{Lu}\d][\p{Lu}\d -]{1,8}[\p{Lu}\d])\s+(?:is|was)\s+(?:my|our|his|her|their|the|your)\s+(?:zip|postal|post)\s?code\b/gu,
+    /(?<![\p{L}\p{N}])((?=[\p{Lu}\d -]{0,9}\d)[\p{Lu}\d][\p{Lu}\d -]{1,8}[\p{Lu}\d])\s+(?:is|was)\s+(?:my|our|his|her|their|the|your)\s+(?:zip|postal|post)\s?code\b/gu,
   ))
     push(out, m.index, m.index + m[1]!.length, 'ZIP', 0.85, 'zip.cue');
   // A US ZIP+4 ("19406-3137") is specific enough to stand alone.

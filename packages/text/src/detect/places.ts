@@ -9,6 +9,7 @@ import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
+import { LineIndex } from './line-index.ts';
 import { FUNCTION_WORDS, isEnglishWord } from './names.ts';
 
 /** Street words written before the street's name ("Rue X", "Via X", "ul. X"). */
@@ -26,7 +27,7 @@ const US_STREET = new Set(
 const SECONDARY_RE =
   /\b(?:(?:Apt|Apartment|Suite|Ste|Flat)\.?\s*#?\s*\d{1,5}[A-Za-z]?|Unit\s+#?\d{2,5}[A-Za-z]?(?:\s+Box\s+\d{1,5})?|P\.?\s?O\.?\s*Box\s+\d{1,6}|(?:Postbox|Postbus|Postboks|Postfach|Postfack|Apartado(?:\s+de\s+correos)?|Caixa\s+postal|Casilla|Bo[iî]te\s+postale|Skrytka(?:\s+pocztowa)?|Casella\s+postale)\.?\s+\d{1,6}|PSC\s+\d{1,5},?\s+Box\s+\d{1,5}|Box\s+\d{2,6}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})\b/gi;
 const HOSPITAL_RE =
-  /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’&-]*\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
+  /\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[\p{Lu}][\p{L}'’&-]{0,40}\s+(?:(?:of|the|and|for|de|du|la)\s+)?){1,5}(?:Hospital|Hospitals|Clinic|Clinics|Medical\s+Cent(?:er|re)|Health\s+(?:System|Cent(?:er|re)|Services)|Healthcare|Infirmary|Hospice|Sanatorium|Nursing\s+Home|Rehabilitation\s+Cent(?:er|re)|Cancer\s+Cent(?:er|re)|Surgical\s+Cent(?:er|re)|Imaging\s+Cent(?:er|re)|Radiology|Polyclinic|Klinik|Klinikum|Hôpital|Hopital|Ospedale|Sjukhus|Sygehus|Sairaala|Kórház)\b/gu;
 const HOSPITAL_OF_RE =
   /\b(?:Hospital|Clinic|Infirmary|Klinikum|Hôpital)\s+(?:of|de|du)\s+(?:the\s+)?(?:[\p{Lu}][\p{L}'’.-]*\s?){1,4}/gu;
 const ADDRESS_CUE_RE =
@@ -210,13 +211,19 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
       rule: 'address.numbered',
     });
   }
-  // A postal code after a country name ends an address block: "Estonia 62488".
-  for (const m of text.matchAll(
-    /([\p{Lu}][\p{L}]+(?: [\p{Lu}][\p{L}]+)*(?: \([\p{L}]+\))?)[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu,
-  )) {
-    if (!lex.countries.has(m[1]!.toLowerCase().replace(/\s*\(.*\)$/, ''))) continue;
-    const s = m.index + m[0].length - m[2]!.length;
-    out.push({ start: s, end: s + m[2]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+  // A postal code after a country name ends an address block: "Estonia 62488". The number is found first and the
+  // last one to six capitalised words before it are read (one regex over the whole capitalised run rescanned it
+  // from every word: quadratic on a long run of capitals with no number after it); any of their last words may
+  // name the country ("Tartu Estonia 62488").
+  for (const m of text.matchAll(/(?<=[\p{L})])[ \t]+(\d{3,6}(?:[ -]\d{2,4})?)\b/gu)) {
+    const before = /([\p{Lu}][\p{L}]+(?: [\p{Lu}][\p{L}]+){0,5})(?: \([\p{L}]+\))?$/u.exec(
+      text.slice(Math.max(0, m.index - 120), m.index),
+    );
+    if (before === null) continue;
+    const words = before[1]!.toLowerCase().split(' ');
+    if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) continue;
+    const s = m.index + m[0].length - m[1]!.length;
+    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
   }
   // The same in lower case inside mixed-case text ("tawastintie 6, sé, portugal 41086"): the last one to three
   // words before the number name a country.
@@ -556,7 +563,12 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
     }
   }
   // "City, ST 12345" and "City, ST": the abbreviation is a state only there.
-  const re = /([\p{Lu}][\p{L}'’.-]*(?:[ -][\p{Lu}][\p{L}'’.-]*){0,3}),\s*([A-Z]{2})\b(?:\s+(\d{5}(?:-\d{4})?))?/gu;
+  // The words before the comma: up to four joined by spaces, each any run of letters, apostrophes, dots and hyphens
+  // ("Wilkes-Barre", "St. Paul"). Written with a hyphen only inside a word and a bounded length, so that a long
+  // hyphenated run cannot be split many ways (the earlier `[ -]` between words backtracked polynomially: 800
+  // characters of "Smith'-" took 27 s).
+  const re =
+    /([\p{Lu}][\p{L}'’.]{0,40}(?:-[\p{L}'’.]{0,40}){0,6}(?: [\p{Lu}][\p{L}'’.]{0,40}(?:-[\p{L}'’.]{0,40}){0,6}){0,3}),\s*([A-Z]{2})\b(?:\s+(\d{5}(?:-\d{4})?))?/gu;
   for (const m of text.matchAll(re)) {
     const st = m[2]!;
     if (!lex.stateAbbr.has(st)) continue;
@@ -587,13 +599,6 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
     out.push({ start: zStart, end: zStart + m[2]!.length, type: 'ZIP', confidence: 0.95, rule: 'zip.state' });
   }
   // A ZIP after a ZIP cue: detectPostcodes (patterns.ts), every national layout.
-}
-
-/** The line holding a position. */
-function lineAround(text: string, pos: number): string {
-  const a = text.lastIndexOf('\n', pos - 1) + 1;
-  const b = text.indexOf('\n', pos);
-  return text.slice(a, b < 0 ? text.length : b);
 }
 
 /**
@@ -635,6 +640,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
   const anchors = sorted.filter(
     (s) => (s.type === 'ADDRESS' || s.type === 'ZIP' || s.type === 'STATE' || s.type === 'CITY') && s.confidence >= 0.6,
   );
+  const lines = new LineIndex(text);
   for (const a of anchors) {
     // An address written in lower case inside mixed-case text: its other parts are in lower case too.
     const lowerBlock =
@@ -683,7 +689,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
             place[0].length >= 3 &&
             // In capitals right after the anchor, not English words of a line in capitals ("... STREET WAS SOLD").
             !(
-              !/\p{Ll}/u.test(lineAround(text, p)) &&
+              !lines.lineIs('has lower case', p, (line) => /\p{Ll}/u.test(line)) &&
               place[0].split(/[ -]/).every((w) => isEnglishWord(w.toLowerCase(), lex))
             ))) &&
         !place[0].split(/[ -]/).some((w) => /^\p{Lu}/u.test(w) && SAFE_ACRONYMS.has(w.toUpperCase()))
