@@ -4,7 +4,9 @@
  *
  *   engine   deidentify(prompt, surrogate mode) in this process: per-call latency p50/p99 and queries/s on one core
  *   direct   POST /v1/chat/completions straight to a stand-in upstream (echoes the last user message at once)
- *   proxy    the same request through the proxy (scrub, forward, guard and restore the answer)
+ *   proxy    the same request through the proxy (scrub, forward, guard and restore the answer), twice: scrubbing
+ *            in-process (scrubWorkers 0) and in the default pool of worker threads (scrubWorkers 2: the body's
+ *            bytes go to a thread and the scrubbed JSON comes back, a copy each way)
  * The added latency is proxy minus direct, p50 and p99 (each percentile of its own series). Prompts are clinical
  * sentences with names, dates, IDs, phones and addresses, repeated to size; each size runs BENCH_N requests
  * (default 300) after a warm-up. Prints a Markdown table and writes it to bench/out/text.md.
@@ -64,15 +66,35 @@ async function main(): Promise<void> {
   upstream.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const upUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const proxy = createLlmProxy({
-    upstream: upUrl,
-    key,
-    config: parseLlmProxyConfig({ maxBodyBytes: 1 << 20 }),
-    audit: () => {},
-  });
-  proxy.keepAliveTimeout = 120_000;
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const proxies = await Promise.all(
+    [0, 2].map(async (scrubWorkers) => {
+      const server = createLlmProxy({
+        upstream: upUrl,
+        key,
+        config: parseLlmProxyConfig({ maxBodyBytes: 1 << 20, scrubWorkers }),
+        audit: () => {},
+      });
+      server.keepAliveTimeout = 120_000;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const label = scrubWorkers === 0 ? 'in-process scrub' : `${scrubWorkers} scrub workers`;
+      return { server, label, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    }),
+  );
+
+  // Each scrub thread compiles the engine afresh: warm every proxy up (both threads of the pool) before measuring.
+  for (const p of proxies) {
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompt(4096) }] });
+    for (let i = 0; i < 50; i++) {
+      const batch = [0, 1].map(() =>
+        fetch(`${p.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      );
+      for (const r of await Promise.all(batch)) await r.text();
+    }
+  }
 
   const rows: string[] = [];
   for (const size of [1024, 20 * 1024]) {
@@ -113,21 +135,24 @@ async function main(): Promise<void> {
     const direct = await run(upUrl);
     const dirWall = performance.now() - dirT0;
     const dirCpu = process.cpuUsage(dirCpu0);
-    const viaCpu0 = process.cpuUsage();
-    const viaT0 = performance.now();
-    const via = await run(proxyUrl);
-    const viaWall = performance.now() - viaT0;
-    const viaCpu = process.cpuUsage(viaCpu0);
     const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000 / (N + 20);
     const row = (label: string, t: number[], wall: number, cpu: NodeJS.CpuUsage) =>
       `| ${label} | ${size / 1024} KB | ${pct(t, 50).toFixed(2)} | ${pct(t, 99).toFixed(2)} | ${((N + 20) / (wall / 1000)).toFixed(0)} | ${(1000 / cpuMs(cpu)).toFixed(0)} | ${cpuMs(cpu).toFixed(2)} |`;
     rows.push(row('direct to upstream', direct, dirWall, dirCpu));
-    rows.push(row('through llm-proxy', via, viaWall, viaCpu));
-    rows.push(
-      `| **added by the proxy** | ${size / 1024} KB | **${(pct(via, 50) - pct(direct, 50)).toFixed(2)}** | **${(pct(via, 99) - pct(direct, 99)).toFixed(2)}** | | | **${(cpuMs(viaCpu) - cpuMs(dirCpu)).toFixed(2)}** |`,
-    );
+    for (const p of proxies) {
+      const viaCpu0 = process.cpuUsage();
+      const viaT0 = performance.now();
+      const via = await run(p.url);
+      const viaWall = performance.now() - viaT0;
+      // process-wide: the worker threads' CPU is counted too
+      const viaCpu = process.cpuUsage(viaCpu0);
+      rows.push(row(`through llm-proxy, ${p.label}`, via, viaWall, viaCpu));
+      rows.push(
+        `| **added by the proxy, ${p.label}** | ${size / 1024} KB | **${(pct(via, 50) - pct(direct, 50)).toFixed(2)}** | **${(pct(via, 99) - pct(direct, 99)).toFixed(2)}** | | | **${(cpuMs(viaCpu) - cpuMs(dirCpu)).toFixed(2)}** |`,
+      );
+    }
   }
-  proxy.close();
+  for (const p of proxies) p.server.close();
   upstream.close();
   const md = [
     `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load average: ${loadavg()

@@ -4,7 +4,8 @@
  * value reaches the upstream; hard negatives arrive unchanged; the caller gets the echo back with the original
  * values restored, streamed in 1-5 character chunks and not streamed, for Chat Completions and Responses;
  * markdown-image exfiltration is neutralised; tool calls carrying PHI to unlisted hosts are blocked; audit lines
- * hold counts and no text; the Authorization header passes unless the config holds an upstream key.
+ * hold counts and no text; the Authorization header passes unless the config holds an upstream key. Each test runs
+ * with the request scrub in worker threads (the default) and in-process (scrubWorkers 0).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -179,19 +180,23 @@ before(async () => {
 });
 after(() => upstream.close());
 
-async function withProxy<T>(configRaw: unknown, fn: (base: string, audit: string[]) => Promise<T>): Promise<T> {
-  const audit: string[] = [];
-  const proxy = createLlmProxy({
-    upstream: upstreamUrl,
-    key,
-    config: parseLlmProxyConfig(configRaw),
-    audit: (l) => audit.push(l),
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  try {
-    return await fn(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, audit);
-  } finally {
-    await new Promise<void>((r) => proxy.close(() => r()));
+/** Runs `fn` against a proxy that scrubs in its default pool of worker threads, then against one that scrubs
+ * in-process (scrubWorkers 0): both must behave the same. */
+async function withProxy(configRaw: object, fn: (base: string, audit: string[]) => Promise<void>): Promise<void> {
+  for (const scrubWorkers of [undefined, 0]) {
+    const audit: string[] = [];
+    const proxy = createLlmProxy({
+      upstream: upstreamUrl,
+      key,
+      config: parseLlmProxyConfig(scrubWorkers === undefined ? configRaw : { ...configRaw, scrubWorkers }),
+      audit: (l) => audit.push(l),
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      await fn(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, audit);
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   }
 }
 

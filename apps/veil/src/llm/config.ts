@@ -8,8 +8,17 @@
  *   threshold                       detection threshold (default 0.5)
  *   patientKeyHeader                request header naming the patient whose dates shift together
  *                                   (default x-veil-patient-key; absent: one shift per caller)
+ *   scrubWorkers                    worker threads that scrub request bodies off the event loop (default
+ *                                   min(2, available cores); 0: in-process, one large prompt stalls other callers)
+ *   maxTextChars                    most characters of model-visible text in one request (default 1,048,576;
+ *                                   more: 413 LLM_PROXY_TEXT_TOO_LONG, nothing forwarded)
+ *   maxAnswerBytes                  most bytes read from upstream for one answer, streamed or not (default 16 MiB;
+ *                                   more: 502 LLM_PROXY_ANSWER_TOO_LARGE, or a stream cut with an error event)
+ *   maxEventChars                   most characters of one server-sent event from upstream (default 1,048,576;
+ *                                   more: the stream is cut with an LLM_PROXY_EVENT_TOO_LARGE error event)
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { CliError, EXIT_CONFIG } from '../deid/cli-error.ts';
 
@@ -21,6 +30,10 @@ export interface LlmProxyConfig {
   auditFile?: string;
   threshold?: number;
   patientKeyHeader: string;
+  scrubWorkers: number;
+  maxTextChars: number;
+  maxAnswerBytes: number;
+  maxEventChars: number;
 }
 
 export const DEFAULT_CONFIG: LlmProxyConfig = {
@@ -28,6 +41,10 @@ export const DEFAULT_CONFIG: LlmProxyConfig = {
   maxBodyBytes: 4 * 1024 * 1024,
   timeoutMs: 120_000,
   patientKeyHeader: 'x-veil-patient-key',
+  scrubWorkers: Math.min(2, availableParallelism()),
+  maxTextChars: 1024 * 1024,
+  maxAnswerBytes: 16 * 1024 * 1024,
+  maxEventChars: 1024 * 1024,
 };
 
 export function loadLlmProxyConfig(file: string | undefined): LlmProxyConfig {
@@ -56,6 +73,10 @@ export function parseLlmProxyConfig(raw: unknown, origin = 'config'): LlmProxyCo
     'auditFile',
     'threshold',
     'patientKeyHeader',
+    'scrubWorkers',
+    'maxTextChars',
+    'maxAnswerBytes',
+    'maxEventChars',
   ]);
   for (const k of Object.keys(c))
     if (!known.has(k)) throw new CliError(EXIT_CONFIG, `LLM_PROXY_CONFIG_INVALID: ${origin}: unknown key ${k}`);
@@ -77,11 +98,16 @@ export function parseLlmProxyConfig(raw: unknown, origin = 'config'): LlmProxyCo
     if (!Array.isArray(c.allowHosts) || !c.allowHosts.every((h) => typeof h === 'string')) throw bad('allowHosts');
     out.allowHosts = c.allowHosts as string[];
   }
-  for (const k of ['maxBodyBytes', 'timeoutMs'] as const) {
+  for (const k of ['maxBodyBytes', 'timeoutMs', 'maxTextChars', 'maxAnswerBytes', 'maxEventChars'] as const) {
     if (c[k] !== undefined) {
       if (typeof c[k] !== 'number' || !Number.isInteger(c[k]) || (c[k] as number) <= 0) throw bad(k);
       out[k] = c[k] as number;
     }
+  }
+  if (c.scrubWorkers !== undefined) {
+    const n = c.scrubWorkers;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64) throw bad('scrubWorkers');
+    out.scrubWorkers = n;
   }
   if (c.auditFile !== undefined) {
     if (typeof c.auditFile !== 'string') throw bad('auditFile');

@@ -8,6 +8,9 @@
  * route, model, stream, PHI counts per type, restored / neutralised / blocked counts, status, decision, duration.
  * Never text, never values. Errors answer with a code (`LLM_PROXY_...`) and no request content.
  *
+ * Request bodies are scrubbed off the event loop (scrub-pool.ts: worker threads, config scrubWorkers); what a peer
+ * controls is capped: body bytes, text characters, answer bytes and one event's characters (config.ts).
+ *
  * Example:
  *   const proxy = createLlmProxy({ upstream: 'https://api.example.com', key, config });
  *   proxy.listen(8089, '127.0.0.1');
@@ -19,7 +22,8 @@ import { AnswerProcessor, ChatStream, ResponsesStream } from './answer.ts';
 import type { LlmProxyConfig } from './config.ts';
 import type { GuardContext } from './exfil.ts';
 import { Restorer } from './restore.ts';
-import { ScrubSession, scrubChatRequest, scrubResponsesRequest } from './scrub.ts';
+import { ScrubRefused } from './scrub.ts';
+import { createScrubber, ScrubFailure, type ScrubFaultForTests } from './scrub-pool.ts';
 
 export interface LlmProxyOptions {
   upstream: string;
@@ -27,6 +31,8 @@ export interface LlmProxyOptions {
   config: LlmProxyConfig;
   /** Receives each audit line (JSON text without newline). */
   audit: (line: string) => void;
+  /** Test-only: make the scrub worker fail on a marked body (scrub-pool.ts). Never set from the config. */
+  scrubFaultForTests?: ScrubFaultForTests;
 }
 
 export interface AuditRecord {
@@ -108,6 +114,8 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
   const callerId = (auth: string | undefined) =>
     auth ? createHmac('sha256', key).update(`caller:${auth}`).digest('hex').slice(0, 12) : 'anonymous';
 
+  const scrubber = createScrubber({ workers: config.scrubWorkers, faultForTests: options.scrubFaultForTests });
+
   const server = createServer((req, res) => {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://proxy.local');
@@ -135,10 +143,12 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
         const err =
           e instanceof ProxyError
             ? e
-            : new ProxyError(
-                502,
-                (e as Error)?.name === 'TimeoutError' ? 'LLM_PROXY_UPSTREAM_TIMEOUT' : 'LLM_PROXY_UPSTREAM_FAILED',
-              );
+            : e instanceof ScrubRefused || e instanceof ScrubFailure
+              ? new ProxyError(e.status, e.code)
+              : new ProxyError(
+                  502,
+                  (e as Error)?.name === 'TimeoutError' ? 'LLM_PROXY_UPSTREAM_TIMEOUT' : 'LLM_PROXY_UPSTREAM_FAILED',
+                );
         rec.decision = err.status < 500 ? 'rejected' : 'failed';
         rec.code = err.code;
         sendError(res, err.status, err.code);
@@ -147,6 +157,9 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
   });
   server.requestTimeout = config.timeoutMs + 10_000;
   server.headersTimeout = 30_000;
+  // The scrub threads start with the server (not on the first request) and end with it.
+  server.on('listening', () => scrubber.warm());
+  server.on('close', () => void scrubber.close());
 
   function upstreamHeaders(req: IncomingMessage): Record<string, string> {
     const h: Record<string, string> = {};
@@ -177,25 +190,26 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
       url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/responses' ? 'responses' : undefined;
     if (req.method !== 'POST' || kind === undefined) throw new ProxyError(404, 'LLM_PROXY_NOT_FOUND');
     const raw = await readBody(req, config.maxBodyBytes);
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
-    } catch {
-      throw new ProxyError(400, 'LLM_PROXY_BAD_JSON');
-    }
-    if (typeof body.model === 'string') rec.model = body.model;
-    rec.stream = body.stream === true;
     const patientHeader = req.headers[config.patientKeyHeader];
     // Dates of one patient shift together: the caller names the patient in a header; without one, each caller
     // (keyed fingerprint of its Authorization) gets its own shift, so one known date does not reveal everyone's.
     const patientKey =
       typeof patientHeader === 'string' ? `patient:${patientHeader}` : `caller:${callerId(req.headers.authorization)}`;
-    const session = new ScrubSession(key, patientKey, config.threshold);
-    const scrubbed = kind === 'chat' ? scrubChatRequest(body, session) : scrubResponsesRequest(body, session);
-    rec.phi = session.counts as Record<string, number>;
-    const restorer = new Restorer(session.pairs);
-    const originals = [...session.pairs.values()];
+    // Parse, cap and scrub in a worker thread (or in-process with scrubWorkers 0): plain data comes back.
+    const scrubbed = await scrubber.scrub({
+      kind,
+      body: raw,
+      key,
+      patientKey,
+      threshold: config.threshold,
+      maxTextChars: config.maxTextChars,
+    });
+    if (scrubbed.model !== undefined) rec.model = scrubbed.model;
+    rec.stream = scrubbed.stream;
+    rec.phi = scrubbed.counts;
+    const pairs = new Map(scrubbed.pairs);
+    const restorer = new Restorer(pairs);
+    const originals = [...pairs.values()];
     const guard: GuardContext = {
       allowHosts: config.allowHosts,
       carriesPhi: (t) =>
@@ -209,17 +223,19 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
     const up = await fetchOnce(`${base}${url.pathname}`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(scrubbed),
+      body: scrubbed.body,
       signal,
     });
     const contentType = up.headers.get('content-type') ?? '';
-    res.statusCode = up.status;
-    copyResponseHeaders(up, res);
     if (contentType.includes('text/event-stream') && up.body) {
+      res.statusCode = up.status;
+      copyResponseHeaders(up, res);
       res.flushHeaders();
-      await relayEvents(up.body, res, kind, processor, guard, restorer);
+      await relayEvents(up.body, res, kind, processor, guard, restorer, config);
     } else {
-      const text = await up.text();
+      const text = await readAnswer(up, config.maxAnswerBytes);
+      res.statusCode = up.status;
+      copyResponseHeaders(up, res);
       let out = text;
       if (up.ok && contentType.includes('json')) {
         try {
@@ -260,7 +276,42 @@ async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-/** Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept. */
+/** The whole (not streamed) answer as text, read up to `limit` bytes; more: LLM_PROXY_ANSWER_TOO_LARGE. */
+async function readAnswer(up: Response, limit: number): Promise<string> {
+  if (!up.body) return '';
+  const reader = up.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      void reader.cancel().catch(() => {});
+      throw new ProxyError(502, 'LLM_PROXY_ANSWER_TOO_LARGE');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The error event that ends a stream cut by the proxy, in the API's own error shape. */
+function errorEvent(kind: 'chat' | 'responses', code: string): string {
+  const message = `Veil LLM proxy: ${code}`;
+  return kind === 'chat'
+    ? `data: ${JSON.stringify({ error: { message, type: 'veil_proxy_error', code } })}\n\n`
+    : `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`;
+}
+
+/** `\r\n\r\n`, the longest blank line that ends an event */
+const EVENT_END_MAX = 4;
+
+/**
+ * Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept.
+ * Each chunk is searched for event ends only from where the previous search stopped (less a delimiter's length),
+ * so one huge event in small chunks costs linear time. Past maxAnswerBytes in all or maxEventChars in one event, the
+ * stream is cut: an error event, then the end (ProxyError for the audit line).
+ */
 async function relayEvents(
   body: ReadableStream<Uint8Array>,
   res: ServerResponse,
@@ -268,6 +319,7 @@ async function relayEvents(
   processor: AnswerProcessor,
   guard: GuardContext,
   restorer: Restorer,
+  limits: Pick<LlmProxyConfig, 'maxAnswerBytes' | 'maxEventChars'>,
 ): Promise<void> {
   const chat = new ChatStream(processor, guard, restorer);
   const responses = new ResponsesStream(processor, guard, restorer);
@@ -288,16 +340,33 @@ async function relayEvents(
       for (const [n, d] of responses.event(name, payload)) res.write(`${n ? `event: ${n}\n` : ''}data: ${d}\n\n`);
     }
   };
+  const eventEnd = /\r?\n\r?\n/g;
   const reader = body.getReader();
+  const cut = (code: string): never => {
+    res.write(errorEvent(kind, code));
+    void reader.cancel().catch(() => {});
+    throw new ProxyError(502, code);
+  };
+  let bytes = 0;
+  /** buf before this index holds no event end */
+  let searched = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limits.maxAnswerBytes) cut('LLM_PROXY_ANSWER_TOO_LARGE');
     buf += decoder.decode(value, { stream: true });
-    for (let i = buf.search(/\r?\n\r?\n/); i >= 0; i = buf.search(/\r?\n\r?\n/)) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(buf.slice(i).match(/^\r?\n\r?\n/)![0].length + i);
-      handleEvent(block);
+    let start = 0;
+    eventEnd.lastIndex = Math.max(0, searched - (EVENT_END_MAX - 1));
+    for (let m = eventEnd.exec(buf); m; m = eventEnd.exec(buf)) {
+      if (m.index - start > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
+      handleEvent(buf.slice(start, m.index));
+      start = m.index + m[0].length;
+      eventEnd.lastIndex = start;
     }
+    if (start > 0) buf = buf.slice(start);
+    searched = buf.length;
+    if (buf.length > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
   }
   buf += decoder.decode();
   if (buf.trim() !== '') handleEvent(buf);

@@ -5,10 +5,20 @@
  * function_call_output). Structure (model, roles, ids, tool schemas, image URLs) is left as it is.
  * Each replaced value is recorded (surrogate -> original) for the answer's restoration; the record holds PHI and
  * lives only in memory for the request.
+ *
+ * scrubRequest is the whole request's scrub as one call on plain data (bytes in; JSON text, pairs and counts out),
+ * so that it runs the same in a worker thread (scrub-worker.ts, the default) or in-process (scrubWorkers: 0).
  */
 import { type DeidentifyOptions, deidentify, type PhiType, Surrogates } from '@veil/text';
 
-export class ScrubSession {
+/** What the request walkers call for each model-visible text. */
+export interface TextScrubber {
+  text(value: string): string;
+  /** Tool-call arguments (JSON text). */
+  json(argumentsText: string): string;
+}
+
+export class ScrubSession implements TextScrubber {
   readonly counts: Partial<Record<PhiType, number>> = {};
   /** surrogate -> original; a surrogate that two originals share is dropped (it cannot be restored safely) */
   readonly pairs = new Map<string, string>();
@@ -70,7 +80,7 @@ export class ScrubSession {
 
 type Json = Record<string, unknown>;
 
-function scrubParts(content: unknown, s: ScrubSession): unknown {
+function scrubParts(content: unknown, s: TextScrubber): unknown {
   if (typeof content === 'string') return s.text(content);
   if (!Array.isArray(content)) return content;
   return content.map((p) => {
@@ -84,7 +94,7 @@ function scrubParts(content: unknown, s: ScrubSession): unknown {
 }
 
 /** POST /v1/chat/completions body. */
-export function scrubChatRequest(body: Json, s: ScrubSession): Json {
+export function scrubChatRequest(body: Json, s: TextScrubber): Json {
   const out = { ...body };
   if (Array.isArray(body.messages)) {
     out.messages = body.messages.map((m) => {
@@ -108,7 +118,7 @@ export function scrubChatRequest(body: Json, s: ScrubSession): Json {
 }
 
 /** POST /v1/responses body. */
-export function scrubResponsesRequest(body: Json, s: ScrubSession): Json {
+export function scrubResponsesRequest(body: Json, s: TextScrubber): Json {
   const out = { ...body };
   if (typeof body.instructions === 'string') out.instructions = s.text(body.instructions);
   if (typeof body.input === 'string') out.input = s.text(body.input);
@@ -123,4 +133,76 @@ export function scrubResponsesRequest(body: Json, s: ScrubSession): Json {
     });
   }
   return out;
+}
+
+/** Adds up the characters the walkers would scrub, changing nothing: the cap is checked before any scrubbing. */
+class TextMeter implements TextScrubber {
+  chars = 0;
+  text(value: string): string {
+    this.chars += value.length;
+    return value;
+  }
+  json(argumentsText: string): string {
+    this.chars += argumentsText.length;
+    return argumentsText;
+  }
+}
+
+/** A refusal with a stable code: the HTTP status the proxy answers with. */
+export class ScrubRefused extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    readonly code: 'LLM_PROXY_BAD_JSON' | 'LLM_PROXY_TEXT_TOO_LONG',
+  ) {
+    super(code);
+    this.name = 'ScrubRefused';
+  }
+}
+
+export const SCRUB_REFUSALS: Record<string, 400 | 413> = { LLM_PROXY_BAD_JSON: 400, LLM_PROXY_TEXT_TOO_LONG: 413 };
+
+export interface ScrubRequest {
+  readonly kind: 'chat' | 'responses';
+  /** The request body as received (UTF-8 JSON). */
+  readonly body: Uint8Array;
+  readonly key: Uint8Array;
+  readonly patientKey: string;
+  readonly threshold?: number | undefined;
+  /** Most characters of model-visible text in one request. */
+  readonly maxTextChars: number;
+}
+
+/** Plain data only: it crosses the thread boundary by structured clone. */
+export interface ScrubOutcome {
+  /** The scrubbed body, JSON text to forward upstream. */
+  readonly body: string;
+  readonly model?: string;
+  readonly stream: boolean;
+  /** surrogate -> original (PHI: in memory for the request only) */
+  readonly pairs: [string, string][];
+  readonly counts: Record<string, number>;
+}
+
+/** Parses, measures and scrubs one request body. Throws ScrubRefused (bad JSON, too much text). */
+export function scrubRequest(r: ScrubRequest): ScrubOutcome {
+  let body: Json;
+  try {
+    body = JSON.parse(Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength).toString('utf8')) as Json;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+  } catch {
+    throw new ScrubRefused(400, 'LLM_PROXY_BAD_JSON');
+  }
+  const walk = r.kind === 'chat' ? scrubChatRequest : scrubResponsesRequest;
+  const meter = new TextMeter();
+  walk(body, meter);
+  if (meter.chars > r.maxTextChars) throw new ScrubRefused(413, 'LLM_PROXY_TEXT_TOO_LONG');
+  const session = new ScrubSession(r.key, r.patientKey, r.threshold);
+  const scrubbed = walk(body, session);
+  return {
+    body: JSON.stringify(scrubbed),
+    ...(typeof body.model === 'string' ? { model: body.model } : {}),
+    stream: body.stream === true,
+    pairs: [...session.pairs],
+    counts: { ...session.counts } as Record<string, number>,
+  };
 }
