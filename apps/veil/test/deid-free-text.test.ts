@@ -109,6 +109,24 @@ describe('veil deid: Clean Descriptors uses the free-text engine', { skip: !exis
     for (const s of [r.stdout, r.stderr]) for (const p of PHI) assert.ok(!s.includes(p), 'PHI in the CLI output');
   });
 
+  test('more free text than limits.maxFreeTextChars: quarantined with DEID_FREE_TEXT_LIMIT, never released', () => {
+    // The description (50 characters) fits a budget of 60, the comments after it do not.
+    const cfg = join(tmpRoot, 'limit.json');
+    writeFileSync(cfg, JSON.stringify({ options: { cleanDescriptors: true }, limits: { maxFreeTextChars: 60 } }));
+    const out = join(tmpRoot, 'out-limit');
+    const r = veil(['deid', input, '--out', out, '--key-file', key, '--config', cfg, '--jobs', '1']);
+    assert.deepEqual(dicomUnder(out), [], 'released past the free-text limit');
+    assert.equal(r.status, 1, 'exit status 1: a file was quarantined');
+    const held = dicomUnder(`${out}.quarantine`);
+    assert.deepEqual(held.map((f) => f.slice(`${out}.quarantine`.length + 1)).sort(), ['mr.dcm', 'mr.dcm.veil.json']);
+    const records = held.filter((f) => f.endsWith('.json')).map((f) => readFileSync(f, 'utf8'));
+    // The record names the code and the tag path of the value past the budget (Image Comments), not its text.
+    assert.match(records.join('\n'), /DEID_FREE_TEXT_LIMIT/);
+    assert.match(records.join('\n'), /\(0020,4000\)/);
+    for (const s of [r.stdout, r.stderr, ...records])
+      for (const p of PHI) assert.ok(!s.includes(p), 'PHI in the output');
+  });
+
   test('without the option the descriptors follow the profile, no free-text engine', () => {
     const cfg = join(tmpRoot, 'plain.json');
     writeFileSync(cfg, JSON.stringify({ options: { retainUIDs: false } }));

@@ -219,7 +219,7 @@ function clean(run: Run, el: DicomElement, vr: string, rule: string, creator?: s
     if (CODE_TEXT.has(el.tag) && isStandardCode(el.parent)) return true;
     const v = readString(el);
     if (v === '') return true;
-    let out = run.scrub(v);
+    let out = run.scrub(v, elementPath(el));
     if (out === v) return true;
     const max = maxLength(vr);
     if (out.length > max) out = out.slice(0, max);

@@ -49,7 +49,8 @@ export interface DeidResult {
    * Set when the output must not be released as is: SOP_CLASS_NOT_ALLOWED, PATIENT_NOT_IN_LOOKUP,
    * DEID_DICOMDIR (directory offsets would be wrong), DICOM_TRUNCATED (the input is cut short: the attributes Veil adds
    * at the end of the dataset are left out), DEID_ENCAPSULATED_DOCUMENT (its content cannot be
-   * de-identified here), CHARSET_UNENCODABLE (an override value; the element was removed instead). The edits are
+   * de-identified here), CHARSET_UNENCODABLE (an override value; the element was removed instead),
+   * DEID_FREE_TEXT_LIMIT (more free text than limits.maxFreeTextChars for the text engine). The edits are
    * complete all the same, so a caller that writes them anyway leaks nothing the profile removes.
    */
   readonly quarantine: { code: string; path: string } | undefined;

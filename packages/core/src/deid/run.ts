@@ -17,6 +17,7 @@ import type { DicomElement, DicomFile } from '../dicom/dataset.ts';
 import { lookupPrivate, lookupTag } from '../dicom/dictionary/index.ts';
 import * as Tag from '../dicom/dictionary/tags.ts';
 import { VeilError } from '../dicom/errors.ts';
+import { DEFAULT_SCAN_LIMITS } from '../dicom/limits.ts';
 import type { Edit } from '../dicom/rewriter.ts';
 import { elementPath } from '../dicom/tag-path.ts';
 import { characterSetOf, findElement, readString } from '../dicom/value.ts';
@@ -64,7 +65,7 @@ export class Run {
   /** Steps from the top-level dataset to the container being walked. */
   readonly path: PathStep[] = [];
   private readonly uids = new Map<string, string>();
-  private scrubber: ((text: string) => string) | undefined;
+  private scrubber: ((text: string, path: string) => string) | undefined;
   private shift: number | undefined;
   shifted = false;
   /** Final values of top-level attributes the identity and the file meta depend on. */
@@ -173,14 +174,28 @@ export class Run {
     return this.shift;
   }
 
-  scrub(text: string): string {
+  /**
+   * Cleans one free-text value (`path`: its tag path). The injected text engine reads at most
+   * limits.maxFreeTextChars characters per file (its cost grows with the text): past that the file is quarantined
+   * (DEID_FREE_TEXT_LIMIT) and the rest is cleaned by the built-in scrubber alone.
+   */
+  scrub(text: string, path: string): string {
     if (this.scrubber === undefined) {
       const values = collectIdentifyingValues(this.file.dataset, this.config.options);
       const builtIn = buildScrubber(values);
       const injected = this.cleanFreeText;
-      this.scrubber = injected ? (t) => builtIn(injected(t, values)) : builtIn;
+      const budget = this.config.limits?.maxFreeTextChars ?? DEFAULT_SCAN_LIMITS.maxFreeTextChars;
+      let used = 0;
+      this.scrubber = injected
+        ? (t, where) => {
+            used += t.length;
+            if (used <= budget) return builtIn(injected(t, values));
+            this.setQuarantine('DEID_FREE_TEXT_LIMIT', where);
+            return builtIn(t);
+          }
+        : builtIn;
     }
-    return this.scrubber(text);
+    return this.scrubber(text, path);
   }
 
   /** Applies the configured date method to a DA/DT value (or text that reads as one); undefined: not a date. */

@@ -11,6 +11,10 @@
  *   maxDepth           sequence nesting                                                DICOM_TOO_DEEP
  *   maxDecodedBytes    total bytes of the values other than pixel data (what the       DICOM_DECODED_LIMIT
  *                      de-identification and verification stages decode)
+ *   maxFreeTextChars   characters of free text one file may send to the text engine     DEID_FREE_TEXT_LIMIT
+ *                      (Clean Descriptors / Structured Content with @veil/text; its
+ *                      cost grows with the text: ~1-4 ms per KB); past it the file is
+ *                      quarantined and the rest is cleaned by the built-in scrubber only
  *
  * A value length past the end of its container or the file is DICOM_TRUNCATED_ELEMENT whatever the limits.
  *
@@ -26,6 +30,7 @@ export interface ScanLimits {
   readonly maxElements: number;
   readonly maxDepth: number;
   readonly maxDecodedBytes: number;
+  readonly maxFreeTextChars: number;
 }
 
 const MiB = 1024 * 1024;
@@ -36,6 +41,8 @@ export const DEFAULT_SCAN_LIMITS: ScanLimits = Object.freeze({
   maxElements: 500_000,
   maxDepth: 256,
   maxDecodedBytes: 256 * MiB,
+  // Largest real free text per file in the corpus: a few KB (SR reports); 256 Ki characters cost ~0.3-1 s.
+  maxFreeTextChars: 256 * 1024,
 });
 
 /** Inflated bytes always allowed, whatever the ratio: small blank images deflate a thousandfold. */
