@@ -32,8 +32,12 @@ export interface DetectOptions {
   threshold?: number;
   /** Report only these types (default: all). */
   types?: readonly PhiType[];
-  /** The statistical name/place tagger run after the rules (default: the committed model; false: rules only). */
-  tagger?: TaggerModel | false;
+  /**
+   * The statistical name/place tagger after the rules (detect/tagger.ts): true runs the committed model, or pass a
+   * model. Off by default: on the held-out half of the presidio corpus it found one more name but added seven false
+   * positives (recall 0.969 -> 0.970, precision 0.973 -> 0.968), though the development folds showed none.
+   */
+  tagger?: TaggerModel | boolean;
 }
 
 const compiledKnown = new WeakMap<readonly KnownValue[], ReturnType<typeof compileKnown>>();
@@ -143,14 +147,14 @@ export function detectPhi(text: string, options: DetectOptions = {}): Span[] {
       raw.filter((s) => s.confidence >= threshold),
     ),
   );
-  if (options.tagger !== false)
+  if (options.tagger !== undefined && options.tagger !== false)
     raw.push(
       ...detectModel(
         text,
         tokens,
         lowerText,
         raw.filter((s) => s.confidence >= threshold),
-        options.tagger,
+        options.tagger === true ? undefined : options.tagger,
       ),
     );
   let spans = resolveSpans(raw, threshold);
