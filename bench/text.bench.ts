@@ -7,6 +7,8 @@
  *   proxy    the same request through the proxy (scrub, forward, guard and restore the answer), twice: scrubbing
  *            in-process (scrubWorkers 0) and in the default pool of worker threads (scrubWorkers 2: the body's
  *            bytes go to a thread and the scrubbed JSON comes back, a copy each way)
+ *   hop      the scrub call alone on a body with no model-visible text (parse, copy, stringify, no detection),
+ *            in-process and through a worker thread: what the thread hop itself costs, per body size
  * The added latency is proxy minus direct, p50 and p99 (each percentile of its own series). Prompts are clinical
  * sentences with names, dates, IDs, phones and addresses, repeated to size; each size runs BENCH_N requests
  * (default 300) after a warm-up. Prints a Markdown table and writes it to bench/out/text.md.
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { deidentify } from '@veil/text';
 import { parseLlmProxyConfig } from '../apps/veil/src/llm/config.ts';
 import { createLlmProxy } from '../apps/veil/src/llm/proxy.ts';
+import { createScrubber } from '../apps/veil/src/llm/scrub-pool.ts';
 import { OUT_DIR } from './generate-corpus.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -153,6 +156,26 @@ async function main(): Promise<void> {
     }
   }
   for (const p of proxies) p.server.close();
+
+  // The hop alone: a body of the size whose only text is not model-visible (no detection runs).
+  for (const workers of [0, 1]) {
+    const scrubber = createScrubber({ workers });
+    for (const size of [1024, 20 * 1024]) {
+      const body = new TextEncoder().encode(JSON.stringify({ model: 'bench', metadata: { pad: 'x'.repeat(size) } }));
+      const call = () => scrubber.scrub({ kind: 'chat', body, key, patientKey: 'p', maxTextChars: 1 << 20 });
+      for (let i = 0; i < 50; i++) await call();
+      const times: number[] = [];
+      for (let i = 0; i < N; i++) {
+        const s = performance.now();
+        await call();
+        times.push(performance.now() - s);
+      }
+      rows.push(
+        `| scrub hop alone, ${workers === 0 ? 'in-process' : 'worker thread'} | ${size / 1024} KB | ${pct(times, 50).toFixed(3)} | ${pct(times, 99).toFixed(3)} | | | |`,
+      );
+    }
+    await scrubber.close();
+  }
   upstream.close();
   const md = [
     `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load average: ${loadavg()

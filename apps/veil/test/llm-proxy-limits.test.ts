@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { parseLlmProxyConfig } from '../src/llm/config.ts';
 import { createLlmProxy, type LlmProxyOptions } from '../src/llm/proxy.ts';
+import { EventFramer } from '../src/llm/sse-framer.ts';
 
 const key = new Uint8Array(32).map((_, i) => (i * 29 + 7) & 255);
 const PHI_TEXT = 'Patient John Smith (MRN 4412889) was seen on 03/04/2021, phone 617-555-0199.';
@@ -276,4 +277,31 @@ test('events delimited by \\r\\n\\r\\n and split into single characters are fram
     assert.match(out, /John Smith \(MRN 4412889\)/);
     assert.doesNotMatch(seen.at(-1)!.body, /John Smith|4412889/);
   });
+});
+
+test('EventFramer: any split of a stream gives the blocks of the whole, delimiters \\n\\n and \\r\\n\\r\\n alike', () => {
+  let x = 12345;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+  const delimiters = ['\n\n', '\r\n\r\n', '\n\r\n', '\r\n\n'];
+  for (let round = 0; round < 200; round++) {
+    let whole = '';
+    const n = 1 + rnd(6);
+    for (let i = 0; i < n; i++) whole += `event: e${i}\ndata: ${'ab\r\ncd'.slice(0, rnd(7))}${delimiters[rnd(4)]}`;
+    if (rnd(2) === 0) whole += 'data: unterminated';
+    const expected = whole.split(/\r?\n\r?\n/);
+    const rest = expected.pop()!;
+    const f = new EventFramer();
+    const got: string[] = [];
+    for (let i = 0; i < whole.length; ) {
+      const k = rnd(3) === 0 ? 1 : 1 + rnd(9);
+      got.push(...f.push(whole.slice(i, i + k)));
+      i += k;
+      assert.ok(f.pendingLength <= whole.length);
+    }
+    assert.deepEqual(got, expected, JSON.stringify(whole));
+    assert.equal(f.end(), rest);
+  }
 });

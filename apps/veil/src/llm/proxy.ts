@@ -24,6 +24,7 @@ import type { GuardContext } from './exfil.ts';
 import { Restorer } from './restore.ts';
 import { ScrubRefused } from './scrub.ts';
 import { createScrubber, ScrubFailure, type ScrubFaultForTests } from './scrub-pool.ts';
+import { EventFramer } from './sse-framer.ts';
 
 export interface LlmProxyOptions {
   upstream: string;
@@ -303,13 +304,9 @@ function errorEvent(kind: 'chat' | 'responses', code: string): string {
     : `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`;
 }
 
-/** `\r\n\r\n`, the longest blank line that ends an event */
-const EVENT_END_MAX = 4;
-
 /**
  * Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept.
- * Each chunk is searched for event ends only from where the previous search stopped (less a delimiter's length),
- * so one huge event in small chunks costs linear time. Past maxAnswerBytes in all or maxEventChars in one event, the
+ * Events are cut by EventFramer, which searches each chunk once (one huge event in small chunks: linear). Past maxAnswerBytes in all or maxEventChars in one event, the
  * stream is cut: an error event, then the end (ProxyError for the audit line).
  */
 async function relayEvents(
@@ -324,7 +321,7 @@ async function relayEvents(
   const chat = new ChatStream(processor, guard, restorer);
   const responses = new ResponsesStream(processor, guard, restorer);
   const decoder = new TextDecoder();
-  let buf = '';
+  const framer = new EventFramer();
   const handleEvent = (block: string) => {
     let name: string | undefined;
     const data: string[] = [];
@@ -340,7 +337,6 @@ async function relayEvents(
       for (const [n, d] of responses.event(name, payload)) res.write(`${n ? `event: ${n}\n` : ''}data: ${d}\n\n`);
     }
   };
-  const eventEnd = /\r?\n\r?\n/g;
   const reader = body.getReader();
   const cut = (code: string): never => {
     res.write(errorEvent(kind, code));
@@ -348,28 +344,20 @@ async function relayEvents(
     throw new ProxyError(502, code);
   };
   let bytes = 0;
-  /** buf before this index holds no event end */
-  let searched = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     bytes += value.byteLength;
     if (bytes > limits.maxAnswerBytes) cut('LLM_PROXY_ANSWER_TOO_LARGE');
-    buf += decoder.decode(value, { stream: true });
-    let start = 0;
-    eventEnd.lastIndex = Math.max(0, searched - (EVENT_END_MAX - 1));
-    for (let m = eventEnd.exec(buf); m; m = eventEnd.exec(buf)) {
-      if (m.index - start > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
-      handleEvent(buf.slice(start, m.index));
-      start = m.index + m[0].length;
-      eventEnd.lastIndex = start;
+    for (const block of framer.push(decoder.decode(value, { stream: true }))) {
+      if (block.length > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
+      handleEvent(block);
     }
-    if (start > 0) buf = buf.slice(start);
-    searched = buf.length;
-    if (buf.length > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
+    if (framer.pendingLength > limits.maxEventChars) cut('LLM_PROXY_EVENT_TOO_LARGE');
   }
-  buf += decoder.decode();
-  if (buf.trim() !== '') handleEvent(buf);
+  for (const block of framer.push(decoder.decode())) handleEvent(block);
+  const last = framer.end();
+  if (last.trim() !== '') handleEvent(last);
   if (kind === 'chat') for (const d of chat.event('[DONE]').slice(0, -1)) res.write(`data: ${d}\n\n`);
   res.end();
 }
