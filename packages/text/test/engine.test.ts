@@ -312,6 +312,12 @@ test('an eponym right after a known first name is a surname; used as an eponym i
     found("Christina Sjögren called. She has Sjögren syndrome and Parkinson's disease; Hodgkin lymphoma."),
     ['NAME:Christina Sjögren'],
   );
+  // After a common first name that is also an English word ("maria", "john"): before, "Hartmann" leaked.
+  assert.deepEqual(found('Patient Maria Hartmann was seen. Hartmann procedure in 2019; Foley catheter placed.'), [
+    'NAME:Maria Hartmann',
+    'DATE:2019',
+  ]);
+  assert.deepEqual(found('John Foley was seen.'), ['NAME:John Foley']);
 });
 
 test('names from the rest of the text: repeated mentions, list items, surname shapes, capitals, lowercase pairs', () => {

@@ -149,14 +149,29 @@ interface Word {
   firstName: boolean;
 }
 
+/** A first name, and when it is also an English word ("maria", "john", "grace") a common one. */
+function commonFirstName(lower: string, lex: Lexicons): boolean {
+  const f = lex.first.get(lower);
+  return f !== undefined && (f >= 400 || !lex.words.has(lower));
+}
+
 function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons): boolean {
   const t = tokens[i]!;
   if (t.allCaps && SAFE_ACRONYMS.has(t.text.toUpperCase())) return true;
   const next = tokens[i + 1];
   const gapToNext = next ? text.slice(t.fullEnd, next.start) : '';
+  // An eponym right after a known first name is that person's surname: "Christina Sjögren", "Anna Graves",
+  // "Maria Hartmann" (a first name that is also an English word counts when it is a common one).
+  const prev = tokens[i - 1];
+  const afterFirstName =
+    SAFE_PROPER.has(t.lower) &&
+    t.cap &&
+    prev?.cap === true &&
+    commonFirstName(prev.lower, lex) &&
+    /^[ \t]$/.test(text.slice(prev.fullEnd, t.start));
   // Eponym used as one: "Parkinson's disease", "Graves' disease", "Colles fracture", "Glasgow Coma Scale".
   // Not when the head is a verb ("Can Henrie Theunissen sign for the package?", "Lee tests the fix"), unless the
-  // word is a known eponym.
+  // word is a known eponym not after a first name ("Can Pius Hartmann sign for the package?" is a person).
   if (
     t.cap &&
     next &&
@@ -164,28 +179,20 @@ function isSafe(tokens: readonly Token[], i: number, text: string, lex: Lexicons
     EPONYM_HEADS.has(next.lower) &&
     !(
       VERB_HEADS.has(next.lower) &&
-      !SAFE_PROPER.has(t.lower) &&
+      (!SAFE_PROPER.has(t.lower) || afterFirstName) &&
       /^[ \t]+(?:for|the|a|an|off|here|it|this|that|his|her|my|your|their|our|me|him|them|us)\b/i.test(
         text.slice(next.fullEnd, next.fullEnd + 7),
       )
     )
   )
     return true;
-  if (t.cap && next && /^['’]?\s*$/.test(gapToNext)) {
+  // The first word of a two-word eponym ("Glasgow Coma Scale", "Non Hodgkin lymphoma"), unless it is a first name
+  // and the eponym its surname ("Can Pius Hartmann sign for the package?").
+  if (t.cap && next && /^['’]?\s*$/.test(gapToNext) && !(next.cap && commonFirstName(t.lower, lex))) {
     const after = tokens[i + 2];
     if (after && EPONYM_HEADS.has(after.lower) && (next.lower === 'coma' || SAFE_PROPER.has(next.lower))) return true;
   }
-  // An eponym right after a known first name is that person's surname: "Christina Sjögren", "Anna Graves".
-  const prev = tokens[i - 1];
-  if (
-    SAFE_PROPER.has(t.lower) &&
-    t.cap &&
-    prev?.cap &&
-    lex.first.has(prev.lower) &&
-    !lex.words.has(prev.lower) &&
-    /^[ \t]$/.test(text.slice(prev.fullEnd, t.start))
-  )
-    return false;
+  if (afterFirstName) return false;
   if (SAFE_PROPER.has(t.lower)) {
     // Common surnames among the eponyms (Jones, Smith, Murphy) are names unless used as an eponym (above).
     const w = lex.last.get(t.lower) ?? -1;
