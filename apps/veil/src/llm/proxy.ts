@@ -293,7 +293,7 @@ async function readAnswer(up: Response, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return new TextDecoder().decode(Buffer.concat(chunks, size)); // as Response.text() decodes (a BOM dropped)
 }
 
 /** The error event that ends a stream cut by the proxy, in the API's own error shape. */
@@ -306,8 +306,9 @@ function errorEvent(kind: 'chat' | 'responses', code: string): string {
 
 /**
  * Reads server-sent events, rewrites each, writes them on; the stream's framing (event/data lines) is kept.
- * Events are cut by EventFramer, which searches each chunk once (one huge event in small chunks: linear). Past maxAnswerBytes in all or maxEventChars in one event, the
- * stream is cut: an error event, then the end (ProxyError for the audit line).
+ * Events are cut by EventFramer, which searches each chunk once (one huge event in small chunks: linear). Past
+ * maxAnswerBytes in all or maxEventChars in one event, the stream is cut: an error event, then the end (ProxyError
+ * for the audit line).
  */
 async function relayEvents(
   body: ReadableStream<Uint8Array>,
