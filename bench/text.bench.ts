@@ -7,6 +7,8 @@
  *   proxy    the same request through the proxy (scrub, forward, guard and restore the answer), twice: scrubbing
  *            in-process (scrubWorkers 0) and in the default pool of worker threads (scrubWorkers 2: the body's
  *            bytes go to a thread and the scrubbed JSON comes back, a copy each way)
+ *   beside   1 KB requests sent one after another while one 300 KB prompt is in flight through the same proxy:
+ *            in-process the scrub holds the event loop and they wait for it; with workers they do not
  *   hop      the scrub call alone on a body with no model-visible text (parse, copy, stringify, no detection),
  *            in-process and through a worker thread: what the thread hop itself costs, per body size
  * The added latency is proxy minus direct, p50 and p99 (each percentile of its own series). Prompts are clinical
@@ -154,6 +156,35 @@ async function main(): Promise<void> {
         `| **added by the proxy, ${p.label}** | ${size / 1024} KB | **${(pct(via, 50) - pct(direct, 50)).toFixed(2)}** | **${(pct(via, 99) - pct(direct, 99)).toFixed(2)}** | | | **${(cpuMs(viaCpu) - cpuMs(dirCpu)).toFixed(2)}** |`,
       );
     }
+  }
+  // Small requests beside one large prompt, per proxy.
+  const largeBody = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompt(300 * 1024) }] });
+  const smallBody = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompt(1024) }] });
+  const postTo = async (url: string, body: string) =>
+    (
+      await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+    ).text();
+  for (const p of proxies) {
+    const small: number[] = [];
+    let largeDone = false;
+    const t0 = performance.now();
+    const large = postTo(p.url, largeBody).then(() => {
+      largeDone = true;
+    });
+    while (!largeDone) {
+      const s = performance.now();
+      await postTo(p.url, smallBody);
+      small.push(performance.now() - s);
+    }
+    await large;
+    const largeMs = performance.now() - t0;
+    rows.push(
+      `| 1 KB beside a 300 KB prompt (${small.length} sent while it took ${largeMs.toFixed(0)} ms), ${p.label} | 1 KB | ${pct(small, 50).toFixed(2)} | ${Math.max(...small).toFixed(2)} (max) | | | |`,
+    );
   }
   for (const p of proxies) p.server.close();
 
