@@ -320,6 +320,13 @@ test('an eponym right after a known first name is a surname; used as an eponym i
   assert.deepEqual(found('John Foley was seen.'), ['NAME:John Foley']);
 });
 
+test('short capitalised words inside a name join it: Vietnamese names', () => {
+  assert.deepEqual(found('Please ask Phước An Phùng to call me back.'), ['NAME:Phước An Phùng']);
+  assert.deepEqual(found('Hi Lệ Quyên Vũ, how are you?'), ['NAME:Lệ Quyên Vũ']);
+  // Not at a sentence start, not before a clinical acronym.
+  assert.deepEqual(found('An MRI was done. Lệ Quyên Vũ signed.'), ['NAME:Lệ Quyên Vũ']);
+});
+
 test('names from the rest of the text: repeated mentions, list items, surname shapes, capitals, lowercase pairs', () => {
   // A word of a confident name found elsewhere is that name again (an English word only when capitalised).
   assert.deepEqual(found('The film was directed by Brad L Key and starring Key.'), ['NAME:Brad L Key', 'NAME:Key']);

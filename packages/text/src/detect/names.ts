@@ -553,6 +553,23 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const joiner = tok.initial || PARTICLES.has(tok.lower);
     return { tok, score: ev.score, joiner, safe, firstName: ev.firstName };
   });
+  // Short capitalised words of a name ("Phước An Phùng", "Lệ Quyên Vũ"): a word of one to three letters, capitalised
+  // (not in capitals; at a sentence start only with a letter outside ASCII), before a capitalised word with evidence,
+  // joins the name when a capitalised word with evidence stands before it too, and starts one when it has a letter
+  // outside ASCII.
+  const single = (a: Token, b: Token) => /^[ \t]$/.test(text.slice(a.fullEnd, b.start));
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k]!;
+    const t = w.tok;
+    const ascii = !/[^ -~]/.test(t.text);
+    if (w.score > 0 || w.joiner || w.safe || !t.cap || t.allCaps || (t.sentenceStart && ascii)) continue;
+    if (t.text.replace(/[^\p{L}]/gu, '').length > 3) continue;
+    const next = words[k + 1];
+    if (next === undefined || !next.tok.cap || next.score <= 0 || next.safe || !single(t, next.tok)) continue;
+    const prev = words[k - 1];
+    if (prev?.tok.cap && prev.score > 0 && single(prev.tok, t)) w.joiner = true;
+    else if (!ascii) w.score = 0.5;
+  }
   /**
    * The line holding a position is a sentence in capitals: no lower-case letter, five words or more. Read once per
    * line (by its start): asked for each word of a long line, reading the line each time was quadratic.
