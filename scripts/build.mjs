@@ -101,6 +101,7 @@ async function bundle() {
       'deid-worker': join(APP, 'src/deid/worker.ts'),
       'release-worker': join(APP, 'src/server/release-worker.ts'),
       'deface-worker': join(APP, 'src/server/deface-worker.ts'),
+      'llm-scrub-worker': join(APP, 'src/llm/scrub-worker.ts'),
     },
     outdir: OUT,
     // Chunks beside the entries: code that locates a sibling file by import.meta.url (the worker) finds it.

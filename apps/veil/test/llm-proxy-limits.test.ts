@@ -69,6 +69,35 @@ before(async () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'w'.repeat(6000) } }] }));
         return;
+      case 'tool-huge': // a tool call to an unlisted host with 80 KB of arguments: more than the guard reads
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            choices: [
+              {
+                index: 0,
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    {
+                      id: 'call_1',
+                      type: 'function',
+                      function: {
+                        name: 'fetch',
+                        arguments: JSON.stringify({
+                          url: 'https://tools.example/lookup',
+                          note: 'a '.repeat(40_000),
+                        }),
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+          }),
+        );
+        return;
       case 'crlf': // the echo as events delimited by \r\n\r\n, in 1-character writes
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         await dribble(res, `${[...last].map((c) => `data: ${chunk(c)}\r\n\r\n`).join('')}data: [DONE]\r\n\r\n`, 1);
@@ -304,4 +333,17 @@ test('EventFramer: any split of a stream gives the blocks of the whole, delimite
     assert.deepEqual(got, expected, JSON.stringify(whole));
     assert.equal(f.end(), rest);
   }
+});
+
+test('a tool call with 80 KB of arguments to an unlisted host: blocked without reading it all (fail closed)', async () => {
+  // The guard reads at most 64 KB of a URL or of a tool call's arguments (its detection runs on the event loop);
+  // longer ones count as carrying PHI. A short one is blocked too here, for its URL (llm-proxy.test.ts).
+  await withProxy({ scrubWorkers: 0 }, async (base, audit) => {
+    const r = await chat(base, 'tool-huge', 'look it up');
+    assert.equal(r.status, 200);
+    const huge = JSON.parse(r.text) as { choices: { message: { tool_calls?: unknown[]; content: string | null } }[] };
+    assert.equal(huge.choices[0]!.message.tool_calls, undefined);
+    assert.match(String(huge.choices[0]!.message.content), /tool call blocked by Veil/);
+    assert.equal((JSON.parse(audit.at(-1)!) as { decision: string }).decision, 'blocked');
+  });
 });

@@ -27,7 +27,8 @@ export function register(program: Command): void {
     .option('--bind <address>', 'address to listen on', '127.0.0.1')
     .option(
       '-c, --config <file>',
-      'JSON or YAML: upstreamKey, allowHosts, maxBodyBytes, timeoutMs, auditFile, threshold',
+      'JSON or YAML: upstreamKey, allowHosts, maxBodyBytes, maxTextChars, maxAnswerBytes, maxEventChars, ' +
+        'scrubWorkers, timeoutMs, auditFile, threshold, patientKeyHeader',
     )
     .addHelpText(
       'after',

@@ -162,7 +162,7 @@ export class StreamGuard {
 export function toolCallLeaks(argumentsText: string, ctx: GuardContext): boolean {
   const urls =
     argumentsText.match(
-      /\b(?:https?:\/\/|www\.)[^\s"'<>\\]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:\/[^\s"'<>\\]*)?/gi,
+      /\b(?:https?:\/\/|www\.)[^\s"'<>\\]+|\b[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}\.[a-z]{2,24}(?:\/[^\s"'<>\\]*)?/gi,
     ) ?? [];
   const foreign = urls.filter((u) => !hostAllowed(u, ctx.allowHosts) && !/^\d+(?:\.\d+)+$/.test(u));
   if (foreign.length === 0) return false;

@@ -88,6 +88,8 @@ function sendError(res: ServerResponse, status: number, code: string): void {
   res.end(JSON.stringify({ error: { message: `Veil LLM proxy: ${code}`, type: 'veil_proxy_error', code } }));
 }
 
+/** The longest URL or tool-call argument text the answer guard reads; longer ones are treated as carrying PHI. */
+const GUARD_MAX_CHARS = 64 * 1024;
 /** Hop-by-hop and recomputed headers are not forwarded. */
 const DROP_REQUEST_HEADERS = new Set([
   'host',
@@ -213,7 +215,10 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
     const originals = [...pairs.values()];
     const guard: GuardContext = {
       allowHosts: config.allowHosts,
+      // A link's URL or a tool call's arguments longer than GUARD_MAX_CHARS counts as carrying PHI (neutralised or
+      // blocked): the check runs on the event loop and its cost grows with the text.
       carriesPhi: (t) =>
+        t.length > GUARD_MAX_CHARS ||
         restorer.contains(t) ||
         originals.some((o) => o.length >= 3 && t.includes(o)) ||
         detectPhi(t).some((s) => s.confidence >= 0.85),
