@@ -320,6 +320,11 @@ test('an eponym right after a known first name is a surname; used as an eponym i
   assert.deepEqual(found('John Foley was seen.'), ['NAME:John Foley']);
 });
 
+test('a surname before a phone number is a name; a word before a room number is a label', () => {
+  assert.deepEqual(found('John Smith 617-555-0199'), ['NAME:John Smith', 'PHONE:617-555-0199']);
+  assert.deepEqual(found('Transferred to Ward 5B, Bed 12, then Room 1204 on 4 West.'), []);
+});
+
 test('short capitalised words inside a name join it: Vietnamese names', () => {
   assert.deepEqual(found('Please ask Phước An Phùng to call me back.'), ['NAME:Phước An Phùng']);
   assert.deepEqual(found('Hi Lệ Quyên Vũ, how are you?'), ['NAME:Lệ Quyên Vũ']);

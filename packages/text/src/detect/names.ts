@@ -149,6 +149,11 @@ interface Word {
   firstName: boolean;
 }
 
+/** A room, bed or ward number beside a word ("Ward 5B", "Bed 12", "Room 1204", "4 West"): up to four digits and a
+ * letter, not the first group of a longer number (a phone, a date, a decimal). */
+const ROOM_NUMBER_AFTER = /^\s+\d{1,4}[A-Za-z]?(?![\d\-./:]|\s\d|[A-Za-z])/;
+const ROOM_NUMBER_BEFORE = /(?<![\d\-./:]|\d\s)\d{1,4}[A-Za-z]?\s+$/;
+
 /** A first name, and when it is also an English word ("maria", "john", "grace") a common one. */
 function commonFirstName(lower: string, lex: Lexicons): boolean {
   const f = lex.first.get(lower);
@@ -289,7 +294,8 @@ function wordEvidence(
     if (letters <= 2 && !inLex) return { score: 0, firstName: false };
     if (inLex && isWord) {
       // "Ward 5B", "Bed 12", "4 West": a word next to a number labels a place in the hospital.
-      if (/^\s+\d/.test(nextText) || /\d\s+$/.test(prevText)) return { score: 0, firstName: false };
+      // A short number only: a phone number after a name ("John Smith 617-555-0199") labels nothing.
+      if (ROOM_NUMBER_AFTER.test(nextText) || ROOM_NUMBER_BEFORE.test(prevText)) return { score: 0, firstName: false };
       const weight = Math.max(f ?? 0, l ?? 0);
       if (t.sentenceStart) return { score: 0.25, firstName: false };
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
@@ -445,8 +451,8 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       : wordEvidence(
           tok,
           lex,
-          text.slice(tok.fullEnd, tok.fullEnd + 4),
-          text.slice(Math.max(0, tok.start - 4), tok.start),
+          text.slice(tok.fullEnd, tok.fullEnd + 12),
+          text.slice(Math.max(0, tok.start - 12), tok.start),
         );
     // A speaker at the start of a line ("John: You saved my life"): a known name there is a name.
     if (
