@@ -325,6 +325,14 @@ test('a surname before a phone number is a name; a word before a room number is 
   assert.deepEqual(found('Transferred to Ward 5B, Bed 12, then Room 1204 on 4 West.'), []);
 });
 
+test("an English word in a surname's slot after a first name, in a line in capitals", () => {
+  assert.deepEqual(found('PLEASE ASK SUSAN BRINK TO CALL ME BACK ABOUT THE SCAN.'), ['NAME:SUSAN BRINK']);
+  assert.deepEqual(found('please ask sanne chow to call me back.'), ['NAME:sanne chow']);
+  // Not a word that follows names, a verb or an adverb.
+  assert.deepEqual(found('please tell susan thanks.'), ['NAME:susan']);
+  assert.deepEqual(found('PATIENT JOHN SMITH SEEN TODAY IN CLINIC'), ['NAME:JOHN SMITH']);
+});
+
 test('short capitalised words inside a name join it: Vietnamese names', () => {
   assert.deepEqual(found('Please ask Phước An Phùng to call me back.'), ['NAME:Phước An Phùng']);
   assert.deepEqual(found('Hi Lệ Quyên Vũ, how are you?'), ['NAME:Lệ Quyên Vũ']);

@@ -413,6 +413,32 @@ export const FUNCTION_WORDS = new Set(
   ),
 );
 
+/** Common words that follow a name without being its surname ("Call Susan back.", "TELL MARIA THANKS."). */
+const NOT_SURNAME = new Set(
+  'thanks thank hello hi hey please sorry bye goodbye again today tonight tomorrow yesterday now later soon too also here there first then once already still just only even ever never always really very much more most less some any all each every both either neither another other such own same so as if because while until about after before over under up down out off into onto upon back home away inside outside together alone instead'.split(
+    ' ',
+  ),
+);
+
+/**
+ * A word in a surname's slot: right after a first name, an English word that no surname list holds but that ends
+ * a clause or comes before a function word ("ASK SUSAN BRINK TO CALL", "SUSAN BRINK, THE CONTACT"), and is not a
+ * verb or adverb by its ending nor a word that follows names ("BACK", "TODAY"). Used in lines written in capitals,
+ * where an English word otherwise ends a name.
+ */
+function surnameSlot(b: Token, text: string): boolean {
+  return (
+    b.text.length >= 3 &&
+    !FUNCTION_WORDS.has(b.lower) &&
+    !NOT_SURNAME.has(b.lower) &&
+    !CALENDAR.has(b.lower) &&
+    !/(?:ed|ing|ly|s)$/.test(b.lower) &&
+    /^(?:[ \t]*(?:[,;.!?)]|\r?\n|$)|[ \t]+(?:by|to|and|at|on|in|for|with|from|or|is|was|will|said|has|had|about|as)\b)/i.test(
+      text.slice(b.fullEnd, b.fullEnd + 8),
+    )
+  );
+}
+
 export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   /** The text is a contact card: a title alone on a line, or a phone, mobile, fax or e-mail label. */
@@ -802,7 +828,9 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
         b.score < 0.7 &&
         isEnglishWord(b.tok.lower, lex) &&
         !lex.first.has(b.tok.lower) &&
-        !lex.last.has(b.tok.lower)
+        !lex.last.has(b.tok.lower) &&
+        // ... unless it stands in the surname's slot after a first name: "PLEASE ASK SUSAN BRINK TO CALL ME".
+        !(j === i && words[j]!.firstName && surnameSlot(b.tok, text))
       )
         break;
       if (gap.startsWith('.') && !a.initial && !/^\p{Ll}$/u.test(a.text)) break; // "Berg. John": a full stop after a word ends the name
