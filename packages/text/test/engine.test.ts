@@ -333,6 +333,18 @@ test("an English word in a surname's slot after a first name, in a line in capit
   assert.deepEqual(found('PATIENT JOHN SMITH SEEN TODAY IN CLINIC'), ['NAME:JOHN SMITH']);
 });
 
+test('a report in another language: its nouns and phrases are not names; titles still find names', () => {
+  assert.deepEqual(
+    found('Der Patient klagt über Schmerzen im Brustkorb seit drei Tagen. Keine Vorerkrankungen bekannt.'),
+    [],
+  );
+  assert.deepEqual(found('Ο ασθενής παραπονιέται για πόνο στο στήθος εδώ και τρεις ημέρες.'), []);
+  assert.deepEqual(found('Der Patient Hans Müller klagt über Schmerzen. Dr. Weber hat ihn untersucht.'), [
+    'NAME:Hans Müller',
+    'NAME:Weber',
+  ]);
+});
+
 test('short capitalised words inside a name join it: Vietnamese names', () => {
   assert.deepEqual(found('Please ask Phước An Phùng to call me back.'), ['NAME:Phước An Phùng']);
   assert.deepEqual(found('Hi Lệ Quyên Vũ, how are you?'), ['NAME:Lệ Quyên Vũ']);

@@ -611,17 +611,43 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     lines.lineIs('caps sentence', pos, (line) => !/\p{Ll}/u.test(line) && (line.match(/\p{L}+/gu) ?? []).length >= 5);
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
+  /**
+   * How many lowercase words the text has and how many of them are English (counted once, on first use); `prose`:
+   * only words of prose, not the parts of a web address, e-mail or file name (beside @ / \\ _, or a dot or colon
+   * inside a word).
+   */
+  const counts = new Map<boolean, { n: number; en: number }>();
+  const countLowerWords = (prose: boolean): { n: number; en: number } => {
+    let c = counts.get(prose);
+    if (c === undefined) {
+      c = { n: 0, en: 0 };
+      for (const t of tokens) {
+        if (t.cap || t.allCaps || t.text.length < 2) continue;
+        if (prose && /^(?:[@/\\_]|[.:][\p{L}\p{N}/])/u.test(text.slice(t.end, t.end + 2))) continue;
+        if (prose && /(?:[@/\\_]|[\p{L}\p{N}][.:])$/u.test(text.slice(Math.max(0, t.start - 2), t.start))) continue;
+        c.n++;
+        if (isEnglishWord(t.lower, lex) || FUNCTION_WORDS.has(t.lower)) c.en++;
+      }
+      counts.set(prose, c);
+    }
+    return c;
+  };
   /** Most lowercase words of the text are English (not a text in another language). */
   const englishText = (): boolean => {
-    let n = 0;
-    let en = 0;
-    for (const t of tokens) {
-      if (t.cap || t.allCaps || t.text.length < 2) continue;
-      n++;
-      if (isEnglishWord(t.lower, lex) || FUNCTION_WORDS.has(t.lower)) en++;
-    }
+    const { n, en } = countLowerWords(false);
     return n >= 3 && en >= n * 0.7;
   };
+  /**
+   * Clearly written in another language (five lowercase words or more, under 40% English): a German, Greek or Spanish
+   * report. There a capitalised word no name list holds is a noun, not a name ("Schmerzen", "Vorerkrankungen"), and
+   * two unknown lowercase words are a phrase ("dolor torácico"); titles and cues still find names.
+   */
+  const foreignText = (): boolean => {
+    const { n, en } = countLowerWords(true);
+    return n >= 5 && en < n * 0.4;
+  };
+  if (mixed && foreignText())
+    for (const w of words) if (!lex.first.has(w.tok.lower) && !lex.last.has(w.tok.lower)) w.score = 0;
   // A lowercase word with a letter outside ASCII in English text, neither English (with or without its accents:
   // "café") nor clinical, is a proper noun: "kónya", "halldór", "ludmiła" (not hyphenated: "café-au-lait").
   if (mixed) {
@@ -713,7 +739,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
    * them, or one has a letter outside ASCII.
    */
   const lowerPair = (k: number): number => {
-    if (!mixed) return -1;
+    if (!mixed || foreignText()) return -1;
     // Cheap exits first: the word is foreign, or a known first name before a one-letter initial.
     if (
       !foreignLower(k) &&
@@ -793,9 +819,11 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps)) ||
       (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex)) ||
       roleStart ||
-      // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical.
+      // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical (in English text: in
+      // German "Patient klagt" is a verb).
       (titleBefore &&
         strongCue &&
+        !foreignText() &&
         !w.safe &&
         w.tok.text.length >= 3 &&
         !isEnglishWord(w.tok.lower, lex) &&
