@@ -8,7 +8,15 @@ import { CORPUS_FIRST_NAMES, CORPUS_LAST_NAMES, CORPUS_PLACES } from './_generat
 import { ENGLISH_WORDS } from './_generated/english-words.ts';
 import { FIRST_NAMES } from './_generated/first-names.ts';
 import { LAST_NAMES } from './_generated/last-names.ts';
-import { CITIES, COUNTRIES, REGIONS, STREET_WORDS, US_STATE_ABBR, US_STATES } from './_generated/places.ts';
+import {
+  CITIES,
+  COUNTRIES,
+  GEONAMES_CITIES,
+  REGIONS,
+  STREET_WORDS,
+  US_STATE_ABBR,
+  US_STATES,
+} from './_generated/places.ts';
 
 export interface Lexicons {
   /** lowercased first name -> weight (per million; 0 = known but without frequency) */
@@ -75,8 +83,14 @@ function build(withCorpus: boolean): Lexicons {
     firstPool: first.pool,
     lastPool: last.pool,
     words: new Set(ENGLISH_WORDS.split('|')),
+    // Real towns (GeoNames) are found, never drawn as surrogates: the pool keeps Faker's made-up cities.
     cities: new Set(
-      [...cityList, ...REGIONS.split('|'), ...(withCorpus ? CORPUS_PLACES.split('|') : [])]
+      [
+        ...cityList,
+        ...REGIONS.split('|'),
+        ...GEONAMES_CITIES.split('|'),
+        ...(withCorpus ? CORPUS_PLACES.split('|') : []),
+      ]
         .filter((c) => c !== '')
         .map((c) => c.toLowerCase()),
     ),
