@@ -27,7 +27,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '../../packages/text/src/lexicon/medical.ts';
+import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from '@veil/text';
 import { repoRoot, runCodegen, sha256 } from './common.ts';
 
 const PY = `

@@ -19,6 +19,8 @@ export {
 } from './deidentify.ts';
 export { type DetectOptions, detectPhi } from './detect.ts';
 export { type IdentifyingValuesLike, knownValuesFrom, textCleaner } from './dicom-text.ts';
+/** The medical safe-lists (also read by scripts/codegen/text-lexicons.ts, which keeps clinical words out of places). */
+export { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
 export type { ReportResult } from './reports/common.ts';
 export { deidentifyFhir, looksLikeFhir } from './reports/fhir.ts';
 export { deidentifyHl7, looksLikeHl7 } from './reports/hl7.ts';
