@@ -8,12 +8,13 @@
  * Worker faults are injected with the test-only option scrubFaultForTests (llm/scrub-pool.ts).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { parseLlmProxyConfig } from '../src/llm/config.ts';
 import { createLlmProxy, type LlmProxyOptions } from '../src/llm/proxy.ts';
 import { EventFramer } from '../src/llm/sse-framer.ts';
+import { readText } from './llm-proxy-support.ts';
 
 const key = new Uint8Array(32).map((_, i) => (i * 29 + 7) & 255);
 const PHI_TEXT = 'Patient John Smith (MRN 4412889) was seen on 03/04/2021, phone 617-555-0199.';
@@ -21,17 +22,6 @@ const PHI_TEXT = 'Patient John Smith (MRN 4412889) was seen on 03/04/2021, phone
 let upstream: Server;
 let upstreamUrl: string;
 const seen: { model: string; body: string }[] = [];
-
-function read(req: IncomingMessage): Promise<string> {
-  return new Promise((r) => {
-    let s = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      s += c;
-    });
-    req.on('end', () => r(s));
-  });
-}
 
 /** Writes `text` in pieces of `n` characters, one write each, with a turn of the event loop between them. */
 async function dribble(res: import('node:http').ServerResponse, text: string, n: number): Promise<void> {
@@ -48,7 +38,7 @@ const chunk = (content: string) =>
 /** The model name picks the stand-in's answer. */
 before(async () => {
   upstream = createServer(async (req, res) => {
-    const body = await read(req);
+    const body = await readText(req);
     const json = JSON.parse(body) as { model: string; messages: { content: string }[] };
     seen.push({ model: json.model, body });
     const last = json.messages.at(-1)!.content;

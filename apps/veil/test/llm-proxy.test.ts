@@ -9,13 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseLlmProxyConfig } from '../src/llm/config.ts';
 import { createLlmProxy } from '../src/llm/proxy.ts';
+import { readText } from './llm-proxy-support.ts';
 
 const key = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255);
 
@@ -71,20 +72,9 @@ function answerFor(last: string): { text: string; toolUrl?: string } {
   return { text: last };
 }
 
-function read(req: IncomingMessage): Promise<string> {
-  return new Promise((r) => {
-    let s = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      s += c;
-    });
-    req.on('end', () => r(s));
-  });
-}
-
 before(async () => {
   upstream = createServer(async (req, res) => {
-    const body = await read(req);
+    const body = await readText(req);
     seen.push({ path: req.url ?? '', auth: req.headers.authorization, body });
     if (req.url === '/v1/models') {
       res.writeHead(200, { 'content-type': 'application/json' });
