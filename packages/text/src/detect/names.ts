@@ -612,29 +612,33 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
   // Mixed-case text (all-lowercase text is read truecased elsewhere).
   const mixed = /\p{Lu}/u.test(text) && /\p{Ll}/u.test(text);
   /**
-   * How many lowercase words the text has and how many of them are English (counted once, on first use); `prose`:
-   * only words of prose, not the parts of a web address, e-mail or file name (beside @ / \\ _, or a dot or colon
-   * inside a word).
+   * How many lowercase words the text has and how many of them are English, counted in one pass on first use: over
+   * all of them, and over the words of prose only (not the parts of a web address, e-mail or file name: beside
+   * @ / \\ _, or a dot or colon inside a word).
    */
-  const counts = new Map<boolean, { n: number; en: number }>();
-  const countLowerWords = (prose: boolean): { n: number; en: number } => {
-    let c = counts.get(prose);
-    if (c === undefined) {
-      c = { n: 0, en: 0 };
+  type Count = { n: number; en: number };
+  let lowerWords: { all: Count; prose: Count } | undefined;
+  const countLowerWords = (): { all: Count; prose: Count } => {
+    if (lowerWords === undefined) {
+      const all = { n: 0, en: 0 };
+      const prose = { n: 0, en: 0 };
       for (const t of tokens) {
         if (t.cap || t.allCaps || t.text.length < 2) continue;
-        if (prose && /^(?:[@/\\_]|[.:][\p{L}\p{N}/])/u.test(text.slice(t.end, t.end + 2))) continue;
-        if (prose && /(?:[@/\\_]|[\p{L}\p{N}][.:])$/u.test(text.slice(Math.max(0, t.start - 2), t.start))) continue;
-        c.n++;
-        if (isEnglishWord(t.lower, lex) || FUNCTION_WORDS.has(t.lower)) c.en++;
+        const en = isEnglishWord(t.lower, lex) || FUNCTION_WORDS.has(t.lower) ? 1 : 0;
+        all.n++;
+        all.en += en;
+        if (/^(?:[@/\\_]|[.:][\p{L}\p{N}/])/u.test(text.slice(t.end, t.end + 2))) continue;
+        if (/(?:[@/\\_]|[\p{L}\p{N}][.:])$/u.test(text.slice(Math.max(0, t.start - 2), t.start))) continue;
+        prose.n++;
+        prose.en += en;
       }
-      counts.set(prose, c);
+      lowerWords = { all, prose };
     }
-    return c;
+    return lowerWords;
   };
   /** Most lowercase words of the text are English (not a text in another language). */
   const englishText = (): boolean => {
-    const { n, en } = countLowerWords(false);
+    const { n, en } = countLowerWords().all;
     return n >= 3 && en >= n * 0.7;
   };
   /**
@@ -643,7 +647,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
    * two unknown lowercase words are a phrase ("dolor torácico"); titles and cues still find names.
    */
   const foreignText = (): boolean => {
-    const { n, en } = countLowerWords(true);
+    const { n, en } = countLowerWords().prose;
     return n >= 5 && en < n * 0.4;
   };
   if (mixed && foreignText())
