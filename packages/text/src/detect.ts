@@ -21,7 +21,7 @@ import { growStreetParts } from './detect/street-parts.ts';
 import { detectModel, type TaggerModel } from './detect/tagger.ts';
 import { lexicons } from './lexicon/names.ts';
 import { resolveSpans } from './spans.ts';
-import { type Token, tokenize } from './tokens.ts';
+import { firstTokenFrom, type Token, tokenize } from './tokens.ts';
 import { isLowercaseText, truecase } from './truecase.ts';
 import type { KnownValue, PhiType, Span } from './types.ts';
 
@@ -47,18 +47,6 @@ const compiledKnown = new WeakMap<readonly KnownValue[], ReturnType<typeof compi
  * "asap" in a lowercase prompt) is dropped unless a cue or title found it or it is a known name or city; runs of
  * two or more words and street addresses with numbers stay.
  */
-/** The index of the first token starting at or after `pos` (tokens.length when none). */
-function firstTokenAtOrAfter(tokens: readonly Token[], pos: number): number {
-  let lo = 0;
-  let hi = tokens.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (tokens[mid]!.start < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function supported(spans: Span[], tokens: readonly Token[]): Span[] {
   const lex = lexicons();
   return spans.filter((s) => {
@@ -70,7 +58,7 @@ function supported(spans: Span[], tokens: readonly Token[]): Span[] {
       return true;
     // The tokens inside the span (tokens are in text order: binary search, not a scan per span, which was
     // quadratic on a long lower-case text with many findings).
-    const k = firstTokenAtOrAfter(tokens, s.start);
+    const k = firstTokenFrom(tokens, s.start);
     let n = 0;
     while (k + n < tokens.length && tokens[k + n]!.end <= s.end) n++;
     if (n !== 1) return n > 1;

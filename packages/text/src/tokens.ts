@@ -57,6 +57,21 @@ export function tokenize(text: string): Token[] {
 }
 
 /** True when only spaces, quotes or brackets stand between `pos` and the start, a line break or . ! ? : */
+/**
+ * The index of the first token whose `key` (start or fullEnd; both grow in text order) is at or after `pos`, by
+ * binary search; tokens.length when none.
+ */
+export function firstTokenFrom(tokens: readonly Token[], pos: number, key: 'start' | 'fullEnd' = 'start'): number {
+  let lo = 0;
+  let hi = tokens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tokens[mid]![key] < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function isSentenceStart(text: string, pos: number): boolean {
   for (let i = pos - 1; i >= 0; i--) {
     const c = text.charAt(i);

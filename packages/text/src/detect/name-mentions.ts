@@ -10,7 +10,7 @@
  */
 import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { lexicons } from '../lexicon/names.ts';
-import type { Token } from '../tokens.ts';
+import { firstTokenFrom, type Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
 import { MONTHS, WEEKDAYS } from './dates.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SUFFIXES, TITLES } from './names.ts';
@@ -57,16 +57,8 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
   // List items beside a found name: one word between list separators (or the list's start or end).
   // The token starting (ending) at a position: tokens are in text order, so a binary search finds it.
   const find = (pos: number, key: 'start' | 'fullEnd'): number | undefined => {
-    let lo = 0;
-    let hi = tokens.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = tokens[mid]![key];
-      if (v === pos) return mid;
-      if (v < pos) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
+    const i = firstTokenFrom(tokens, pos, key);
+    return tokens[i]?.[key] === pos ? i : undefined;
   };
   const listItem = (i: number): boolean => {
     const t = tokens[i];
