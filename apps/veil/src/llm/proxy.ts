@@ -79,13 +79,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** The proxy's own error, in the chat API's error shape (an answer body, or a chat stream's error event). */
+function errorJson(code: string): string {
+  return JSON.stringify({ error: { message: `Veil LLM proxy: ${code}`, type: 'veil_proxy_error', code } });
+}
+
 function sendError(res: ServerResponse, status: number, code: string): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { message: `Veil LLM proxy: ${code}`, type: 'veil_proxy_error', code } }));
+  res.end(errorJson(code));
 }
 
 /** The longest URL or tool-call argument text the answer guard reads; longer ones are treated as carrying PHI. */
@@ -303,10 +308,9 @@ async function readAnswer(up: Response, limit: number): Promise<string> {
 
 /** The error event that ends a stream cut by the proxy, in the API's own error shape. */
 function errorEvent(kind: 'chat' | 'responses', code: string): string {
-  const message = `Veil LLM proxy: ${code}`;
   return kind === 'chat'
-    ? `data: ${JSON.stringify({ error: { message, type: 'veil_proxy_error', code } })}\n\n`
-    : `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`;
+    ? `data: ${errorJson(code)}\n\n`
+    : `event: error\ndata: ${JSON.stringify({ type: 'error', code, message: `Veil LLM proxy: ${code}`, param: null })}\n\n`;
 }
 
 /**
