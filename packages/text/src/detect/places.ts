@@ -211,6 +211,12 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
       rule: 'address.numbered',
     });
   }
+  /** The postal code m[1] after `words` (lower case), when their last one to all of them name a country. */
+  const zipAfterCountry = (m: RegExpExecArray, words: readonly string[]): void => {
+    if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) return;
+    const s = m.index + m[0].length - m[1]!.length;
+    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+  };
   // A postal code after a country name ends an address block: "Estonia 62488". The number is found first and the
   // last one to six capitalised words before it are read (one regex over the whole capitalised run rescanned it
   // from every word: quadratic on a long run of capitals with no number after it); any of their last words may
@@ -220,10 +226,7 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
       text.slice(Math.max(0, m.index - 120), m.index),
     );
     if (before === null) continue;
-    const words = before[1]!.toLowerCase().split(' ');
-    if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) continue;
-    const s = m.index + m[0].length - m[1]!.length;
-    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+    zipAfterCountry(m, before[1]!.toLowerCase().split(' '));
   }
   // The same in lower case inside mixed-case text ("tawastintie 6, sé, portugal 41086"): the last one to three
   // words before the number name a country.
@@ -233,10 +236,7 @@ export function detectPlaces(text: string, tokens: readonly Token[], lowerText =
       text.slice(Math.max(0, m.index - 40), m.index + 1),
     );
     if (!before) continue;
-    const words = before[1]!.split(' ');
-    if (!words.some((_, k) => lex.countries.has(words.slice(k).join(' ')))) continue;
-    const s = m.index + m[0].length - m[1]!.length;
-    out.push({ start: s, end: s + m[1]!.length, type: 'ZIP', confidence: 0.85, rule: 'zip.country' });
+    zipAfterCountry(m, before[1]!.split(' '));
   }
   detectCitiesStates(text, tokens, lex, out);
   detectResidence(text, lex, out);
