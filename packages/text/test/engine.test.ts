@@ -578,3 +578,19 @@ test('lowercase foreign words: a letter outside ASCII in English text, a role cu
   assert.deepEqual(found('We went to a café; her résumé and naïve façade; café-au-lait spots.'), []);
   assert.deepEqual(found('Contact lens removed; husband abuse reported.'), []);
 });
+
+test('titles of rank and office find names; a role or service after a title is no name', () => {
+  assert.deepEqual(found('Officer Butt took the statement.'), ['NAME:Butt']);
+  assert.deepEqual(found('senator davis-robel voted against the bill.'), ['NAME:davis-robel']);
+  assert.deepEqual(found('Detective Inspector Hill arrived.'), ['NAME:Hill']);
+  assert.deepEqual(found('Dr. Piper Feil reviewed the scan.'), ['NAME:Piper Feil']);
+  for (const t of [
+    'Nurse Manager on call.',
+    'Call Patient Services.',
+    'Deputy Director of Nursing.',
+    'The Inspector General.',
+  ])
+    assert.deepEqual(found(t), [], t);
+  // A lower-case name's first name that is also a word joins it.
+  assert.deepEqual(found('Lunch with ester garay lebrón was fun.'), ['NAME:ester garay lebrón']);
+});

@@ -17,7 +17,21 @@ import type { Span } from '../types.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING } from './names.ts';
 import { PLACE_PREFIX } from './place-compounds.ts';
 
-const NOT_FIRST = new Set(['iris', 'gene', 'ray', 'major', 'art', 'will', 'may', 'bill', 'sue', 'max', 'pat', 'pt']);
+/** Words a first-name list holds that are rarely first names in lower case (clinical, modal, abbreviations). */
+export const NOT_FIRST = new Set([
+  'iris',
+  'gene',
+  'ray',
+  'major',
+  'art',
+  'will',
+  'may',
+  'bill',
+  'sue',
+  'max',
+  'pat',
+  'pt',
+]);
 /** Prepositions of place right before a word (not "to": drugs are switched to). */
 const PLACE_PREPOSITIONS = new Set(['in', 'from', 'near', 'around', 'outside', 'inside', 'across']);
 /** Words of travel before "to" ("flights to", "moved to"; not "switched to", which drugs follow). */

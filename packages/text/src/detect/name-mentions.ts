@@ -4,7 +4,9 @@
  *    stands ("directed by Brad L Key and starring Key", "Mr. nijito asano ... asano said"), in capitals or
  *    written as that name was; an English word ("Key", "White") only when capitalised and not starting a sentence;
  *  - lists: a word standing as an item of a list beside a found name is a name too when a name lexicon knows it
- *    ("our founders: Brad, Chise T. Horiguchi and Katrine Jørgensen", "White, eric g. samoylova and Zizi Kónya").
+ *    ("our founders: Brad, Chise T. Horiguchi and Katrine Jørgensen", "White, eric g. samoylova and Zizi Kónya");
+ *  - a first name before a lower-case name: a known first name that is also a word, which the name rules leave
+ *    out in lower case, right before a found name ("ester garay lebrón").
  * Never a function word, a calendar word, a clinical safe-list word or a credential; never before a number
  * ("Ward 5").
  */
@@ -13,6 +15,7 @@ import { lexicons } from '../lexicon/names.ts';
 import { firstTokenFrom, type Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
 import { MONTHS, WEEKDAYS } from './dates.ts';
+import { NOT_FIRST } from './lower-case.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SUFFIXES, TITLES } from './names.ts';
 
 const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
@@ -88,6 +91,20 @@ export function detectNameMentions(text: string, tokens: readonly Token[], spans
       const t = i === undefined ? undefined : tokens[i];
       if (t && listItem(i!) && /(?:^|[,:;(]|\n|\band|\bor)[ \t]*$/.test(text.slice(Math.max(0, t.start - 6), t.start)))
         out.push({ start: t.start, end: t.end, type: 'NAME', confidence: 0.7, rule: 'name.list' });
+    }
+    // A lower-case name's first name, when it is also a word that the rules left out: "ester garay lebrón".
+    if (/^\p{Ll}/u.test(text.charAt(s.start)) && text.charAt(s.start - 1) === ' ') {
+      const i = find(s.start - 1, 'fullEnd');
+      const t = i === undefined ? undefined : tokens[i];
+      if (
+        t &&
+        !covered(t) &&
+        !never(t) &&
+        /^\p{Ll}+$/u.test(t.text) &&
+        lex.first.has(t.lower) &&
+        !NOT_FIRST.has(t.lower)
+      )
+        out.push({ start: t.start, end: s.end, type: 'NAME', confidence: s.confidence, rule: 'name.first-before' });
     }
   }
   return out;

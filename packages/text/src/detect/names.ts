@@ -19,7 +19,7 @@ import { MONTHS, WEEKDAYS } from './dates.ts';
 import { LineIndex } from './line-index.ts';
 
 export const TITLES = new Set(
-  'dr doctor mr mrs ms miss mx prof professor sir dame lady lord nurse rev reverend fr father sister brother capt captain sgt lt col gen hon judge pt patient mme mlle herr frau sr sra srta dott'.split(
+  'dr doctor mr mrs ms miss mx prof professor sir dame lady lord nurse rev reverend fr father sister brother capt captain sgt lt col gen hon judge pt patient mme mlle herr frau sr sra srta dott officer constable detective det inspector insp sergeant sheriff deputy senator sen congressman congresswoman councillor councilman councilwoman governor gov mayor president coach rabbi pastor imam bishop midwife'.split(
     ' ',
   ),
 );
@@ -413,6 +413,11 @@ export const FUNCTION_WORDS = new Set(
   ),
 );
 
+/** Endings of English nouns of a role, a rank or a service ("manager", "director", "consultant", "services", "general"). */
+const ROLE_NOUN = /(?:er|or|ar|ant|ent|ist|ian|ices|ion|ment|ary|al)$/;
+/** Titles that only a person's name follows, never a role ("Mr Royal"). */
+const HONORIFICS = new Set('mr mrs ms miss mx mme mlle herr frau sir dame lady lord sr sra srta'.split(' '));
+
 /** Common words that follow a name without being its surname ("Call Susan back.", "TELL MARIA THANKS."). */
 const NOT_SURNAME = new Set(
   'thanks thank hello hi hey please sorry bye goodbye again today tonight tomorrow yesterday now later soon too also here there first then once already still just only even ever never always really very much more most less some any all each every both either neither another other such own same so as if because while until about after before over under up down out off into onto upon back home away inside outside together alone instead'.split(
@@ -803,6 +808,25 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     }
     // A title is not part of the name it introduces: the next word sees it as a cue.
     if (TITLES.has(w.tok.lower) && (w.tok.cap || w.tok.allCaps) && STRONG_TITLES.has(w.tok.lower)) {
+      i++;
+      continue;
+    }
+    // "Nurse Manager", "Deputy Director", "Patient Services", "Detective Inspector Hill": after a title, an English
+    // word with the ending of a role or a service that no name list holds with a frequency belongs to the title.
+    // A name list's word without a frequency ("General", "Piper") only after a title of rank ("Inspector General",
+    // not "Dr. Piper Feil") and with no capitalised word after it.
+    const inLex = lex.first.has(w.tok.lower) || lex.last.has(w.tok.lower);
+    if (
+      titleBefore &&
+      !HONORIFICS.has(prev!.lower) &&
+      ROLE_NOUN.test(w.tok.lower) &&
+      isEnglishWord(w.tok.lower, lex) &&
+      (!inLex ||
+        (!STRONG_TITLES.has(prev!.lower) &&
+          !((lex.first.get(w.tok.lower) ?? 0) > 0) &&
+          !((lex.last.get(w.tok.lower) ?? 0) > 0) &&
+          !(words[i + 1]?.tok.cap && /^[ \t]+$/.test(text.slice(w.tok.fullEnd, words[i + 1]!.tok.start)))))
+    ) {
       i++;
       continue;
     }
