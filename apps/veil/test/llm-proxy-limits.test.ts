@@ -4,7 +4,8 @@
  * upstream; with scrub workers a small prompt sent while a 300 KB one is being scrubbed is answered first (by
  * completion order, not by time); a scrub worker that throws or dies fails its request closed (5xx, nothing
  * forwarded, no text in the answer or the audit) and is replaced; an oversized upstream event or answer is cut with
- * its code; events split anywhere, `\r\n\r\n` delimiters included, are still framed right.
+ * its code; events split anywhere, `\r\n\r\n` delimiters included, are still framed right; past
+ * maxConcurrentRequests a request is refused (503 LLM_PROXY_BUSY, Retry-After) without reading its body.
  * Worker faults are injected with the test-only option scrubFaultForTests (llm/scrub-pool.ts).
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,8 @@ const PHI_TEXT = 'Patient John Smith (MRN 4412889) was seen on 03/04/2021, phone
 let upstream: Server;
 let upstreamUrl: string;
 const seen: { model: string; body: string }[] = [];
+/** open() answers the stand-in's 'held' request. */
+const gate: { open: (() => void) | undefined } = { open: undefined };
 
 /** Writes `text` in pieces of `n` characters, one write each, with a turn of the event loop between them. */
 async function dribble(res: import('node:http').ServerResponse, text: string, n: number): Promise<void> {
@@ -43,6 +46,13 @@ before(async () => {
     seen.push({ model: json.model, body });
     const last = json.messages.at(-1)!.content;
     switch (json.model) {
+      case 'held': // answered when the test opens the gate
+        await new Promise<void>((r) => {
+          gate.open = r;
+        });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'done' } }] }));
+        return;
       case 'short': // a short answer: the answer side costs nothing
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }] }));
@@ -141,9 +151,16 @@ test('config: the new keys parse, with their defaults; bad values are refused', 
   assert.equal(d.maxTextChars, 1024 * 1024);
   assert.equal(d.maxAnswerBytes, 16 * 1024 * 1024);
   assert.equal(d.maxEventChars, 1024 * 1024);
+  assert.equal(d.maxConcurrentRequests, 64);
   assert.ok(d.scrubWorkers >= 1 && d.scrubWorkers <= 2);
   assert.equal(parseLlmProxyConfig({ scrubWorkers: 0 }).scrubWorkers, 0);
-  for (const bad of [{ scrubWorkers: -1 }, { scrubWorkers: 1.5 }, { maxTextChars: 0 }, { maxAnswerBytes: '1' }])
+  for (const bad of [
+    { scrubWorkers: -1 },
+    { scrubWorkers: 1.5 },
+    { maxTextChars: 0 },
+    { maxAnswerBytes: '1' },
+    { maxConcurrentRequests: 0 },
+  ])
     assert.throws(() => parseLlmProxyConfig(bad), /LLM_PROXY_CONFIG_INVALID/);
 });
 
@@ -335,5 +352,32 @@ test('a tool call with 80 KB of arguments to an unlisted host: blocked without r
     assert.equal(huge.choices[0]!.message.tool_calls, undefined);
     assert.match(String(huge.choices[0]!.message.content), /tool call blocked by Veil/);
     assert.equal((JSON.parse(audit.at(-1)!) as { decision: string }).decision, 'blocked');
+  });
+});
+
+test('past maxConcurrentRequests a request gets 503 LLM_PROXY_BUSY with Retry-After, unread; then it is served', async () => {
+  await withProxy({ maxConcurrentRequests: 1, scrubWorkers: 0 }, async (base, audit) => {
+    gate.open = undefined;
+    const first = chat(base, 'held', 'hold this one');
+    while (gate.open === undefined) await new Promise((r) => setTimeout(r, 5));
+    const upstreamSaw = seen.length;
+    const r = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'short', messages: [{ role: 'user', content: PHI_TEXT }] }),
+    });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal((JSON.parse(await r.text()) as { error: { code: string } }).error.code, 'LLM_PROXY_BUSY');
+    assert.equal(seen.length, upstreamSaw, 'the refused request never went upstream');
+    (gate.open as () => void)();
+    assert.equal((await first).status, 200);
+    assert.equal((await chat(base, 'short', PHI_TEXT)).status, 200, 'served once the first is done');
+    const busy = audit
+      .map((l) => JSON.parse(l) as { code?: string; decision: string })
+      .filter((l) => l.code === 'LLM_PROXY_BUSY');
+    assert.equal(busy.length, 1);
+    assert.equal(busy[0]!.decision, 'rejected');
+    assert.ok(!audit.join('\n').includes('Smith'), 'no text in the audit');
   });
 });

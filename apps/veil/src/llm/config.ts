@@ -16,6 +16,9 @@
  *                                   more: 502 LLM_PROXY_ANSWER_TOO_LARGE, or a stream cut with an error event)
  *   maxEventChars                   most characters of one server-sent event from upstream (default 1,048,576;
  *                                   more: the stream is cut with an LLM_PROXY_EVENT_TOO_LARGE error event)
+ *   maxConcurrentRequests           requests handled at once, all callers together (default 64; more: 503
+ *                                   LLM_PROXY_BUSY with Retry-After, the body not read): with maxBodyBytes it bounds
+ *                                   the memory that bodies waiting for a scrub thread hold (64 x 4 MiB)
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,6 +37,7 @@ export interface LlmProxyConfig {
   maxTextChars: number;
   maxAnswerBytes: number;
   maxEventChars: number;
+  maxConcurrentRequests: number;
 }
 
 export const DEFAULT_CONFIG: LlmProxyConfig = {
@@ -45,6 +49,7 @@ export const DEFAULT_CONFIG: LlmProxyConfig = {
   maxTextChars: 1024 * 1024,
   maxAnswerBytes: 16 * 1024 * 1024,
   maxEventChars: 1024 * 1024,
+  maxConcurrentRequests: 64,
 };
 
 export function loadLlmProxyConfig(file: string | undefined): LlmProxyConfig {
@@ -77,6 +82,7 @@ export function parseLlmProxyConfig(raw: unknown, origin = 'config'): LlmProxyCo
     'maxTextChars',
     'maxAnswerBytes',
     'maxEventChars',
+    'maxConcurrentRequests',
   ]);
   for (const k of Object.keys(c))
     if (!known.has(k)) throw new CliError(EXIT_CONFIG, `LLM_PROXY_CONFIG_INVALID: ${origin}: unknown key ${k}`);
@@ -98,7 +104,14 @@ export function parseLlmProxyConfig(raw: unknown, origin = 'config'): LlmProxyCo
     if (!Array.isArray(c.allowHosts) || !c.allowHosts.every((h) => typeof h === 'string')) throw bad('allowHosts');
     out.allowHosts = c.allowHosts as string[];
   }
-  for (const k of ['maxBodyBytes', 'timeoutMs', 'maxTextChars', 'maxAnswerBytes', 'maxEventChars'] as const) {
+  for (const k of [
+    'maxBodyBytes',
+    'timeoutMs',
+    'maxTextChars',
+    'maxAnswerBytes',
+    'maxEventChars',
+    'maxConcurrentRequests',
+  ] as const) {
     if (c[k] !== undefined) {
       if (typeof c[k] !== 'number' || !Number.isInteger(c[k]) || (c[k] as number) <= 0) throw bad(k);
       out[k] = c[k] as number;

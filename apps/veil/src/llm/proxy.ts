@@ -124,6 +124,8 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
 
   const scrubber = createScrubber({ workers: config.scrubWorkers, faultForTests: options.scrubFaultForTests });
 
+  // Requests being handled: past config.maxConcurrentRequests a request is refused before its body is read.
+  let inFlight = 0;
   const server = createServer((req, res) => {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://proxy.local');
@@ -146,6 +148,17 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
       rec.status = res.statusCode;
       options.audit(JSON.stringify(rec));
     };
+    if (inFlight >= config.maxConcurrentRequests) {
+      rec.decision = 'rejected';
+      rec.code = 'LLM_PROXY_BUSY';
+      res.setHeader('retry-after', '1');
+      res.setHeader('connection', 'close');
+      sendError(res, 503, 'LLM_PROXY_BUSY');
+      req.resume();
+      finish();
+      return;
+    }
+    inFlight++;
     handle(req, res, url, rec)
       .catch((e: unknown) => {
         const err =
@@ -161,7 +174,10 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
         rec.code = err.code;
         sendError(res, err.status, err.code);
       })
-      .finally(finish);
+      .finally(() => {
+        inFlight--;
+        finish();
+      });
   });
   server.requestTimeout = config.timeoutMs + 10_000;
   server.headersTimeout = 30_000;
