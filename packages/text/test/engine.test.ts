@@ -218,8 +218,14 @@ test('international phone layouts and postal codes after a label or in a distinc
     '+44(0)1614960603',
     '(26)/018-1590',
     '0044 20 7946 0958',
+    // A dialling prefix and an extension, whatever the check digit says; a plus before the bracketed country code.
+    '001-924-699-7365x35054',
+    '001-924-699-7365',
+    '+(370) 39233214',
+    '00972 2 232 3321',
   ])
     assert.deepEqual(found(`Call me at ${v} today.`), [`PHONE:${v}`], v);
+  assert.deepEqual(found('My phone is 001-924-699-7365x350'), ['PHONE:001-924-699-7365x350']);
   for (const v of ['7412 SL', 'H-6472', '02-130', 'SW1A 1AA', '75008'])
     assert.deepEqual(found(`Postal code: ${v}`), [`ZIP:${v}`], v);
   assert.deepEqual(found('Send it to postcode B0T 7AL please.'), ['ZIP:B0T 7AL']);
@@ -522,7 +528,9 @@ test('the lines of an address block below a street; prose, headings and countrie
     if (/[\p{L}\p{N}]/u.test(block.charAt(i))) assert.equal(covered[i], 1, `offset ${i} leaks`);
   const hu = 'Veszprémi utca 56.\nH-5858 bácstótkövesd\nHungary';
   const spans = detectPhi(hu);
-  assert.ok(spans.some((s) => s.start <= hu.indexOf('5858') && s.end === hu.indexOf('\nHungary')));
+  // The letter-prefixed postal code is a ZIP, the town after it on its line a place line of the block.
+  assert.ok(spans.some((s) => s.type === 'ZIP' && hu.slice(s.start, s.end) === 'H-5858'));
+  assert.ok(spans.some((s) => s.start <= hu.indexOf('bács') && s.end === hu.indexOf('\nHungary')));
   assert.ok(!spans.some((s) => s.end > hu.indexOf('Hungary')), 'a country is not an identifier');
   assert.deepEqual(found('Lives at 12 Main St\nHe has chest pain since 3 days\nFINDINGS\nChest pain'), [
     'ADDRESS:12 Main St',

@@ -24,7 +24,7 @@ const SSN_RE = /\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b/g;
 const SSN_CONTEXT_RE = /\b(?:SSN|SS#|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b/gi;
 // Groups of digits separated by spaces, dots, dashes or brackets; an optional +CC and extension. Checked below.
 const PHONE_RE =
-  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:,?\s?(?:x|ext\.?|extension|poste|postes|apparecchio|interno|int\.|anexo|ramal|durchwahl|dw\.?|lokal|toestel|wewn\.?|klapka|mellék)\s?\d{1,6})?(?![\w/])/gi;
+  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\+?\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:,?\s?(?:x|ext\.?|extension|poste|postes|apparecchio|interno|int\.|anexo|ramal|durchwahl|dw\.?|lokal|toestel|wewn\.?|klapka|mellék)\s?\d{1,6})?(?![\w/])/gi;
 const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)/g;
 const IBAN_RE = /\b[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]{4}){2,7}(?:\s?[A-Za-z0-9]{1,4})?\b/g;
 const NHS_RE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;
@@ -79,6 +79,8 @@ export function detectPatterns(text: string): Span[] {
   }
   for (const m of text.matchAll(CARD_RE)) {
     const d = digitsOf(m[0]);
+    // A dialling prefix and a phone's grouping ("001-924-699-7365", "00 44 20 7946 0958") is a phone number.
+    if (/^(?:00[1-9]|011)[ -]\d{1,3}[ -]/.test(m[0])) continue;
     if (d.length >= 12 && d.length <= 19 && luhnValid(d)) {
       push(out, m.index, m.index + m[0].length, 'ACCOUNT', 0.95, 'account.luhn');
     }
@@ -113,15 +115,15 @@ function plausibleDate(v: string): boolean {
  * "00389 2 757 4540". Not a date or a time.
  */
 const PHONE_CUE_RE =
-  /\b(?:tel\.?|phone(?:\s+(?:number|no\.?))?|telephone|cell(?:\s+phone)?|mobile|mob\.?|pager|whatsapp|fax|call\s+(?:me\s+)?(?:at|on)|reach\s+(?:me|him|her|us)\s+(?:at|on)|text\s+(?:me\s+(?:at|on)\s+)?|(?:my|his|her|their|our|the)\s+(?:phone\s+|mobile\s+|cell\s+)?number\s+is)\s*[:#.]?\s*(?=[+(\d])/giu;
-const PHONE_AFTER_CUE_RE = /^\+?(?:\(\d{1,5}\)[ .-]?)?\d[\d]*(?:[ .-]\d+){0,6}/u;
+  /\b(?:tel\.?|phone(?:\s+(?:number|no\.?))?|telephone|cell(?:\s+phone)?|mobile|mob\.?|pager|whatsapp|fax|call\s+(?:me\s+)?(?:at|on)|reach\s+(?:me|him|her|us)\s+(?:at|on)|text\s+(?:me\s+(?:at|on)\s+)?|(?:my|his|her|their|our|the)\s+(?:phone\s+|mobile\s+|cell\s+)?number\s+is|(?:my|his|her|their|our)\s+(?:phone|mobile|cell|telephone)\s+is)\s*[:#.]?\s*(?=[+(\d])/giu;
+const PHONE_AFTER_CUE_RE = /^\+?(?:\(\d{1,5}\)[ .-]?)?\d[\d]*(?:[ .-]\d+){0,6}(?:\s?(?:x|ext\.?)\s?\d{1,6})?/u;
 
 function detectCuedPhones(text: string, out: Span[]): void {
   for (const m of text.matchAll(PHONE_CUE_RE)) {
     const s = m.index + m[0].length;
     const v = PHONE_AFTER_CUE_RE.exec(text.slice(s, s + 32));
     if (v === null || /^[\p{L}\p{N}]/u.test(text.charAt(s + v[0].length))) continue;
-    const d = digitsOf(v[0]);
+    const d = digitsOf(v[0].replace(/\s?(?:x|ext\.?)\s?\d+$/i, ''));
     if (d.length < 6 || d.length > 15 || DATE_LIKE.test(v[0]) || TIME_LIKE.test(v[0])) continue;
     const fax = /^fax/i.test(m[0]);
     push(out, s, s + v[0].length, fax ? 'FAX' : 'PHONE', 0.85, fax ? 'fax.cue' : 'phone.cue');
@@ -151,13 +153,15 @@ function detectPhones(text: string, out: Span[]): void {
     if (
       !plain &&
       groups.slice(1).some((g) => /^\d+$/.test(g) && g.length === 1) &&
-      !v.startsWith('+') &&
+      !/^(?:\+|00[1-9])/.test(v) &&
       !/^\(/.test(v)
     ) {
       continue;
     }
     if (!plain && groups[0]!.length === 1 && !/^[01]$/.test(groups[0]!) && !v.startsWith('+')) continue;
-    if (luhnValid(d) && d.length >= 13 && !/^[+(]|^\d\s?\(/.test(v)) continue; // a card, reported by account.luhn
+    // A card, reported by account.luhn; not with a dialling prefix ("001-924-699-7365") or an extension.
+    if (luhnValid(d) && d.length >= 13 && !/^(?:[+(]|00[1-9]|011)|^\d\s?\(/.test(v) && !/[a-z]\.?\s?\d+$/i.test(v))
+      continue;
     const before = text.slice(Math.max(0, start - 24), start);
     const fax = /\bfax\b[^\n]*$/i.test(before);
     const cue = /\b(?:tel|phone|telephone|call|cell|mobile|mob|ph|pager|contact|number|reach)\b[^\n]*$/i.test(before);

@@ -36,7 +36,7 @@ const ADDRESS_LABEL_RE =
   /\b(?:(?:street|residence|domicile|addr)\.?[ \t]*:[ \t]*(?=\S)|address(?<!(?:e-?mail|ip|web|mac|url|email|internet|return)[ \t]?address)(?:[ \t]+(?:is|was|will[ \t]+be|(?:has[ \t]+)?changed[ \t]+to|is[ \t]+now)[ \t]*:?|[ \t]*:)[ \t]*(?=\S))/gi;
 const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?and\s+(?:[\p{L}'’.-]+\s?){1,4})/giu;
 const POSTCODE_RE =
-  /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
+  /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{2}\s\d{3}|[A-Z]{1,2}-\d{4,5}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
 
 const STREET_PARTICLE = /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/;
 
