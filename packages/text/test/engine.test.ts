@@ -231,6 +231,11 @@ test('international phone layouts and postal codes after a label or in a distinc
   assert.deepEqual(found('Send it to postcode B0T 7AL please.'), ['ZIP:B0T 7AL']);
   assert.deepEqual(found('my zip is v8s 8g8'), ['ZIP:v8s 8g8']);
   assert.deepEqual(found('10115 is my zip code'), ['ZIP:10115']);
+  assert.deepEqual(found('Is it in the 90210 zip code?'), ['ZIP:90210']);
+  assert.deepEqual(found("It's in 99178."), ['ZIP:99178']);
+  assert.deepEqual(found('ZIP+4: 62704-1234'), ['ZIP:62704-1234'], 'a ZIP+4 is not a phone');
+  // A ratio or a count after "in" is no ZIP.
+  assert.deepEqual(found('A risk of 1 in 10000. Seen in 10000 patients.'), []);
   // TNM stages, versions, fractions and lists are not phones or postcodes.
   assert.deepEqual(found('Staged T2N1M0; version 1 2 3; BP 120/80; 1.2.840.10008 UID.'), []);
 });

@@ -165,6 +165,8 @@ function detectPhones(text: string, out: Span[]): void {
     const before = text.slice(Math.max(0, start - 24), start);
     const fax = /\bfax\b[^\n]*$/i.test(before);
     const cue = /\b(?:tel|phone|telephone|call|cell|mobile|mob|ph|pager|contact|number|reach)\b[^\n]*$/i.test(before);
+    // Five digits, a dash and four with no phone word before: a US ZIP+4 (zip.shape), not a phone.
+    if (!cue && !fax && /^\d{5}-\d{4}$/.test(v)) continue;
     const shaped = v.startsWith('+') || /[()]/.test(v) || /^\d{3}[-. ]\d{3}[-. ]\d{4}/.test(v) || groups.length >= 2;
     const conf = fax ? 0.95 : cue ? 0.9 : shaped ? 0.85 : 0.7;
     push(out, start, start + v.length, fax ? 'FAX' : 'PHONE', conf, fax ? 'fax' : 'phone');
@@ -198,6 +200,19 @@ function detectPostcodes(text: string, out: Span[]): void {
     /(?<![\p{L}\p{N}])((?=[\p{Lu}\d -]{0,9}\d)[\p{Lu}\d][\p{Lu}\d -]{1,8}[\p{Lu}\d])\s+(?:is|was)\s+(?:my|our|his|her|their|the|your)\s+(?:zip|postal|post)\s?code\b/gu,
   ))
     push(out, m.index, m.index + m[1]!.length, 'ZIP', 0.85, 'zip.cue');
+  // The label after the code with an article: "in the 90210 zip code", "the 02115 postcode".
+  for (const m of text.matchAll(/\bthe\s+(\d{5}(?:-\d{4})?)\s+(?:zip|postal|post)\s?code\b/giu)) {
+    const s = m.index + m[0].indexOf(m[1]!);
+    push(out, s, s + m[1]!.length, 'ZIP', 0.85, 'zip.cue');
+  }
+  // Five digits (or ZIP+4) alone after a preposition of place, ending a clause: "it's in 99178.", "near 02115,".
+  // Not a ratio ("1 in 10000."), not before a word (a count: "in 10000 cells").
+  for (const m of text.matchAll(
+    /(?<!\d[ \t]?)\b(?:in|near|around)[ \t]+(\d{5}(?:-\d{4})?)(?=[ \t]*(?:[.,;!?)]|\r?\n|$))/giu,
+  )) {
+    const s = m.index + m[0].length - m[1]!.length;
+    push(out, s, s + m[1]!.length, 'ZIP', 0.6, 'zip.place');
+  }
   // A US ZIP+4 ("19406-3137") is specific enough to stand alone.
   for (const m of text.matchAll(/(?<![\p{L}\p{N}+./-])\d{5}-\d{4}(?![\p{L}\p{N}]|[-./]\d)/gu))
     push(out, m.index, m.index + m[0].length, 'ZIP', 0.75, 'zip.shape');
