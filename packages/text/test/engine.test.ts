@@ -607,3 +607,19 @@ test('titles of rank and office find names; a role or service after a title is n
   // A lower-case name's first name that is also a word joins it.
   assert.deepEqual(found('Lunch with ester garay lebrón was fun.'), ['NAME:ester garay lebrón']);
 });
+
+test('streets without a cue: prefix layouts of the lexicon, short Nordic endings, German prepositions', () => {
+  for (const v of [
+    'Incrocio Dolce 44',
+    'Salida Rubén Orozco 2',
+    'Elmevej 5',
+    'Hauptstr. 69c',
+    'Lundgrens Väg 68',
+    'Am Märchen 12',
+    'Unter dem Schildchen 54b',
+  ])
+    assert.deepEqual(found(`The fire at ${v} was put out.`), [`ADDRESS:${v}`], v);
+  // English words after a preposition, a year, a calendar word: no street.
+  assert.deepEqual(found('In Room 5 we met.'), []);
+  assert.deepEqual(found('Im Jahr 2019 war es kalt.').includes('ADDRESS:Im Jahr 2019'), false);
+});

@@ -38,7 +38,15 @@ const CORNER_RE = /\b((?:the\s+)?corner\s+of\s+(?:[\p{L}\p{N}'’./-]+\s){1,6}?a
 const POSTCODE_RE =
   /^(?:\d{5}(?:-\d{4})?|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{3}\s\d{2}|\d{2}\s\d{3}|[A-Z]{1,2}-\d{4,5}|\d{4}\s?[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{3,5})/;
 
-const STREET_PARTICLE = /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|ten|op)$/;
+const STREET_PARTICLE =
+  /^(?:de|del|della|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|al|e|y|van|der|den|dem|ten|op)$/;
+const GERMAN_STREET_PREPOSITION = new Set(['am', 'im', 'zum', 'zur', 'beim', 'unter', 'hinter']);
+/**
+ * After a German preposition: an article (unter and hinter need one), a capitalised name, a house number that is
+ * not a year ("Im Jahr 2019").
+ */
+const GERMAN_STREET_AFTER =
+  /^[ \t]+((?:der|dem|den)[ \t]+)?([\p{Lu}][\p{Ll}äöüß-]+)[ \t]+(?!(?:19|20)\d\d(?!\d))\d{1,4}[a-z]?(?![\p{L}\d])/u;
 
 function isStreetWord(
   t: Token,
@@ -46,8 +54,19 @@ function isStreetWord(
   next: Token | undefined,
   gapAfter = '',
   houseNumberBefore = false,
+  afterText = '',
 ): 'prefix' | 'suffix' | 'compound' | undefined {
   const l = t.lower.replace(/\.$/, '');
+  // German streets named with a preposition ("Am Märchen 12", "Im Bruch 598", "Unter dem Schildchen 54b"):
+  // capitalised, a capitalised word that is not English (an article between) and a house number after.
+  if (GERMAN_STREET_PREPOSITION.has(l)) {
+    const m = t.cap ? GERMAN_STREET_AFTER.exec(afterText) : null;
+    const ok =
+      m !== null &&
+      (m[1] !== undefined || (l !== 'unter' && l !== 'hinter')) &&
+      !isEnglishWord(m[2]!.toLowerCase(), lex);
+    return ok ? 'prefix' : undefined;
+  }
   // "Rue X" is a prefix; "Pentelis Str." (no name after) is a suffix.
   if (PREFIX_STREET.has(l)) {
     // "Rue X", "Avenue du Golf", "rue du centre 320" are prefixes; "Pentelis Str." (nothing after) is a suffix.
@@ -73,14 +92,40 @@ function isStreetWord(
   if (US_STREET.has(l)) return 'suffix';
   // Hungarian "u." (utca) between a street's name and its number: "Király u. 15."
   if (l === 'u') return /^\.\s{1,2}\d/.test(gapAfter) ? 'suffix' : undefined;
+  // A street word of the lexicon that is not English, capitalised, before the street's name and its house number
+  // on its line: the prefix layout of Italian, Spanish and French streets ("Incrocio Dolce 44", "Salida Rubén
+  // Orozco 2", "Quai des Grands Augustins 12").
+  if (lex.streetWords.has(l) && t.cap && !lex.words.has(l) && prefixLayoutAfter(lex, afterText)) return 'prefix';
   if (lex.streetWords.has(l)) return 'suffix';
+  // The same endings as words of their own, before a house number: "Lundgrens Väg 68", "Ole Rømers Vej 3".
+  if (SHORT_STREET_WORD.test(l) && SHORT_STREET_NUMBER.test(afterText)) return 'suffix';
   if (l.length >= 6 && !lex.words.has(l)) {
     const suffixes = suffixSet(lex);
     for (let n = 4; n <= Math.min(10, l.length - 3); n++) {
       if (suffixes.has(l.slice(-n))) return 'compound';
     }
+    // Short endings, with the house number right after: "Elmevej 5", "Hauptstr. 69c", "Lundgrensväg 68".
+    if (SHORT_STREET_ENDING.test(l) && SHORT_STREET_NUMBER.test(afterText)) return 'compound';
   }
   return undefined;
+}
+
+/** Endings of street names too short for the lexicon's compound test, trusted only before a house number. */
+const SHORT_STREET_ENDING = /(?:vej|gade|väg|veg|vei|str|tie|tee)$/;
+const SHORT_STREET_WORD = /^(?:vej|gade|väg|veg|vei)$/;
+/** A house number right after (a letter allowed: "68A"), not a decimal, a time or a fraction. */
+const SHORT_STREET_NUMBER = /^\.?[ \t]{1,2}\d{1,5}[A-Za-z]?(?![\p{L}\d.:/]|,\d)/u;
+
+/** One to three capitalised words or particles, then a house number, on the line after a street word. */
+function prefixLayoutAfter(lex: Lexicons, afterText: string): boolean {
+  const m =
+    /^[ \t]+((?:[\p{Lu}][\p{L}'’.-]*,?[ \t]+|(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|el|y)[ \t]+){1,3})\d{1,5}[A-Za-z]?(?![\p{L}\d])/u.exec(
+      afterText,
+    );
+  if (m === null) return false;
+  // The name holds a word that is not English: "Salida Rubén Orozco 2", "Incrocio Dolce 44".
+  const words = m[1]!.match(/\p{L}[\p{L}'’-]*/gu) ?? [];
+  return words.some((w) => !lex.words.has(w.toLowerCase()));
 }
 
 /** Start of the line holding `pos`, looking back at most 160 characters (an address line is shorter). */
@@ -412,6 +457,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       nextTok,
       nextTok ? text.slice(t.end, nextTok.start) : text.slice(t.end, t.end + 8),
       /\d+[A-Za-z]?\s+(?:[\p{L}'’-]+\s+){0,3}$/u.test(text.slice(Math.max(0, t.start - 40), t.start)),
+      text.slice(t.end, t.end + 64),
     );
     if (kind === undefined) continue;
     const lineStart = lineStartNear(text, t.start);
@@ -676,7 +722,7 @@ export function glueAddressParts(text: string, spans: readonly Span[], lowerText
       // In a text written all in lower case (read truecased), a space separates the lines' parts too.
       const sepOk = /[,\n]/.test(m[0]) || (lowerText && n > 0 && /^[ \t]+$/.test(m[0]));
       const place = sepOk
-        ? /^[\p{Lu}][\p{L}'’-]*(?:[ -](?:[\p{Lu}][\p{L}'’-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del)){0,4}(?=[ \t]*(?:,|\r?\n|$|\d)|[ \t]*$)/u.exec(
+        ? /^[\p{Lu}][\p{L}'’-]*(?:[ -](?:[\p{Lu}][\p{L}'’-]*|u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del)){0,4}(?=[ \t]*(?:,|\r?\n|$)|[ \t]+(?:\d|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}(?![\p{L}\p{N}]))|[ \t]*$)/u.exec(
             rest,
           )
         : /^[\p{Lu}][\p{Lu}'’-]+(?:[ -][\p{Lu}][\p{Lu}'’-]*){0,3}(?![\p{L}\p{N}])/u.exec(rest);
