@@ -617,8 +617,12 @@ test('streets without a cue: prefix layouts of the lexicon, short Nordic endings
     'Lundgrens Väg 68',
     'Am Märchen 12',
     'Unter dem Schildchen 54b',
+    '356 Quai des Grands Augustins',
+    'Pilestræde 2',
   ])
     assert.deepEqual(found(`The fire at ${v} was put out.`), [`ADDRESS:${v}`], v);
+  assert.deepEqual(found('Parcel left at Brouwerstraat 377 I, by the door.'), ['ADDRESS:Brouwerstraat 377 I']);
+  assert.deepEqual(found('He lives at Brouwerstraat 377 I think.'), ['ADDRESS:Brouwerstraat 377']);
   // English words after a preposition, a year, a calendar word: no street.
   assert.deepEqual(found('In Room 5 we met.'), []);
   assert.deepEqual(found('Im Jahr 2019 war es kalt.').includes('ADDRESS:Im Jahr 2019'), false);

@@ -55,6 +55,7 @@ function isStreetWord(
   gapAfter = '',
   houseNumberBefore = false,
   afterText = '',
+  numberRightBefore = false,
 ): 'prefix' | 'suffix' | 'compound' | undefined {
   const l = t.lower.replace(/\.$/, '');
   // German streets named with a preposition ("Am Märchen 12", "Im Bruch 598", "Unter dem Schildchen 54b"):
@@ -95,7 +96,14 @@ function isStreetWord(
   // A street word of the lexicon that is not English, capitalised, before the street's name and its house number
   // on its line: the prefix layout of Italian, Spanish and French streets ("Incrocio Dolce 44", "Salida Rubén
   // Orozco 2", "Quai des Grands Augustins 12").
-  if (lex.streetWords.has(l) && t.cap && !lex.words.has(l) && prefixLayoutAfter(lex, afterText)) return 'prefix';
+  if (
+    lex.streetWords.has(l) &&
+    t.cap &&
+    !lex.words.has(l) &&
+    (prefixLayoutAfter(lex, afterText) ||
+      (numberRightBefore && /^[ \t]+(?:\p{Lu}|(?:de|des|du|la|le|da|do|del|di)[ \t])/u.test(afterText)))
+  )
+    return 'prefix';
   if (lex.streetWords.has(l)) return 'suffix';
   // The same endings as words of their own, before a house number: "Lundgrens Väg 68", "Ole Rømers Vej 3".
   if (SHORT_STREET_WORD.test(l) && SHORT_STREET_NUMBER.test(afterText)) return 'suffix';
@@ -111,10 +119,10 @@ function isStreetWord(
 }
 
 /** Endings of street names too short for the lexicon's compound test, trusted only before a house number. */
-const SHORT_STREET_ENDING = /(?:vej|gade|väg|veg|vei|str|tie|tee)$/;
+const SHORT_STREET_ENDING = /(?:vej|gade|stræde|väg|veg|vei|str|tie|tee|park)$/;
 const SHORT_STREET_WORD = /^(?:vej|gade|väg|veg|vei)$/;
 /** A house number right after (a letter allowed: "68A"), not a decimal, a time or a fraction. */
-const SHORT_STREET_NUMBER = /^\.?[ \t]{1,2}\d{1,5}[A-Za-z]?(?![\p{L}\d.:/]|,\d)/u;
+const SHORT_STREET_NUMBER = /^\.?[ \t]{1,2}\d{1,5}[A-Za-z]?(?![\p{L}\d:/]|[.,]\d)/u;
 
 /** One to three capitalised words or particles, then a house number, on the line after a street word. */
 function prefixLayoutAfter(lex: Lexicons, afterText: string): boolean {
@@ -458,6 +466,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       nextTok ? text.slice(t.end, nextTok.start) : text.slice(t.end, t.end + 8),
       /\d+[A-Za-z]?\s+(?:[\p{L}'’-]+\s+){0,3}$/u.test(text.slice(Math.max(0, t.start - 40), t.start)),
       text.slice(t.end, t.end + 64),
+      /(?<![\d.,:/])\d{1,5}[A-Za-z]?,?[ \t]+$/.test(text.slice(Math.max(0, t.start - 10), t.start)),
     );
     if (kind === undefined) continue;
     const lineStart = lineStartNear(text, t.start);
@@ -533,7 +542,11 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       }
     }
     // A number after the street: "Koskikatu 25", "Via Franscini 71", "Erzsébet tér 19."
-    const after = /^\.?,?\s{1,2}(\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?)\.?(?!\d)/.exec(text.slice(end, end + 16));
+    // A Dutch floor after it in Roman numerals ("Brouwerstraat 377 I", "Jasperpark 626 III") when a clause ends.
+    const after =
+      /^\.?,?\s{1,2}(\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?)(?:[ \t](?:I{1,3}|IV)(?=[ \t]*(?:[,.;)]|\r?\n|$)))?\.?(?!\d)/.exec(
+        text.slice(end, end + 20),
+      );
     if (after) {
       end += after[0].length;
       hasNumber = true;
