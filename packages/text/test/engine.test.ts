@@ -627,3 +627,11 @@ test('streets without a cue: prefix layouts of the lexicon, short Nordic endings
   assert.deepEqual(found('In Room 5 we met.'), []);
   assert.deepEqual(found('Im Jahr 2019 war es kalt.').includes('ADDRESS:Im Jahr 2019'), false);
 });
+
+test('more cues of where someone is or goes: a place, not a name, after them', () => {
+  assert.deepEqual(found('Flight delayed out of Brindlemoor.'), ['CITY:Brindlemoor']);
+  assert.deepEqual(found('Lives alone in Ostervaal with her cat.'), ['CITY:Ostervaal']);
+  assert.deepEqual(found('She commutes between Quastavik and the coast.'), ['CITY:Quastavik']);
+  // A ward, a specialty or a team after the same cues stays.
+  assert.deepEqual(found('Transferred to ICU. Transferred to Cardiology. Returning from Surgery.'), []);
+});
