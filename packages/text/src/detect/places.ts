@@ -54,14 +54,13 @@ function isStreetWord(
   next: Token | undefined,
   gapAfter = '',
   houseNumberBefore = false,
-  afterText = '',
-  numberRightBefore = false,
+  text = '',
 ): 'prefix' | 'suffix' | 'compound' | undefined {
   const l = t.lower.replace(/\.$/, '');
   // German streets named with a preposition ("Am Märchen 12", "Im Bruch 598", "Unter dem Schildchen 54b"):
   // capitalised, a capitalised word that is not English (an article between) and a house number after.
   if (GERMAN_STREET_PREPOSITION.has(l)) {
-    const m = t.cap ? GERMAN_STREET_AFTER.exec(afterText) : null;
+    const m = t.cap ? GERMAN_STREET_AFTER.exec(textAfter(text, t)) : null;
     const ok =
       m !== null &&
       (m[1] !== undefined || (l !== 'unter' && l !== 'hinter')) &&
@@ -100,20 +99,21 @@ function isStreetWord(
     lex.streetWords.has(l) &&
     t.cap &&
     !lex.words.has(l) &&
-    (prefixLayoutAfter(lex, afterText) ||
-      (numberRightBefore && /^[ \t]+(?:\p{Lu}|(?:de|des|du|la|le|da|do|del|di)[ \t])/u.test(afterText)))
+    (prefixLayoutAfter(lex, textAfter(text, t)) ||
+      (numberRightBefore(text, t) &&
+        /^[ \t]+(?:\p{Lu}|(?:de|des|du|la|le|da|do|del|di)[ \t])/u.test(textAfter(text, t))))
   )
     return 'prefix';
   if (lex.streetWords.has(l)) return 'suffix';
   // The same endings as words of their own, before a house number: "Lundgrens Väg 68", "Ole Rømers Vej 3".
-  if (SHORT_STREET_WORD.test(l) && SHORT_STREET_NUMBER.test(afterText)) return 'suffix';
+  if (SHORT_STREET_WORD.test(l) && SHORT_STREET_NUMBER.test(textAfter(text, t))) return 'suffix';
   if (l.length >= 6 && !lex.words.has(l)) {
     const suffixes = suffixSet(lex);
     for (let n = 4; n <= Math.min(10, l.length - 3); n++) {
       if (suffixes.has(l.slice(-n))) return 'compound';
     }
     // Short endings, with the house number right after: "Elmevej 5", "Hauptstr. 69c", "Lundgrensväg 68".
-    if (SHORT_STREET_ENDING.test(l) && SHORT_STREET_NUMBER.test(afterText)) return 'compound';
+    if (SHORT_STREET_ENDING.test(l) && SHORT_STREET_NUMBER.test(textAfter(text, t))) return 'compound';
   }
   return undefined;
 }
@@ -123,6 +123,16 @@ const SHORT_STREET_ENDING = /(?:vej|gade|stræde|väg|veg|vei|str|tie|tee|park)$
 const SHORT_STREET_WORD = /^(?:vej|gade|väg|veg|vei)$/;
 /** A house number right after (a letter allowed: "68A"), not a decimal, a time or a fraction. */
 const SHORT_STREET_NUMBER = /^\.?[ \t]{1,2}\d{1,5}[A-Za-z]?(?![\p{L}\d:/]|[.,]\d)/u;
+
+/** The text after a token, as far as a street's name and number reach (read only by the rules that need it). */
+function textAfter(text: string, t: Token): string {
+  return text.slice(t.end, t.end + 64);
+}
+
+/** A house number (a letter allowed, a comma after) right before a token: "356 Quai", "12, Rue". */
+function numberRightBefore(text: string, t: Token): boolean {
+  return /(?<![\d.,:/])\d{1,5}[A-Za-z]?,?[ \t]+$/.test(text.slice(Math.max(0, t.start - 10), t.start));
+}
 
 /** One to three capitalised words or particles, then a house number, on the line after a street word. */
 function prefixLayoutAfter(lex: Lexicons, afterText: string): boolean {
@@ -465,8 +475,7 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
       nextTok,
       nextTok ? text.slice(t.end, nextTok.start) : text.slice(t.end, t.end + 8),
       /\d+[A-Za-z]?\s+(?:[\p{L}'’-]+\s+){0,3}$/u.test(text.slice(Math.max(0, t.start - 40), t.start)),
-      text.slice(t.end, t.end + 64),
-      /(?<![\d.,:/])\d{1,5}[A-Za-z]?,?[ \t]+$/.test(text.slice(Math.max(0, t.start - 10), t.start)),
+      text,
     );
     if (kind === undefined) continue;
     const lineStart = lineStartNear(text, t.start);
