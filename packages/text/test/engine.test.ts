@@ -604,6 +604,8 @@ test('titles of rank and office find names; a role or service after a title is n
     'The Inspector General.',
   ])
     assert.deepEqual(found(t), [], t);
+  // A line's first word that no list holds, before a colon, is a field label, not a speaker.
+  assert.deepEqual(found('Attendees: Mary Smith, the treasurer.'), ['NAME:Mary Smith']);
   // A lower-case name's first name that is also a word joins it.
   assert.deepEqual(found('Lunch with ester garay lebrón was fun.'), ['NAME:ester garay lebrón']);
 });

@@ -301,6 +301,9 @@ function wordEvidence(
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
     }
     if (!isWord && letters >= 2) {
+      // A word no name list holds starting a line with a colon after it is a field label ("Attendees:",
+      // "Comorbidities:"), not a speaker.
+      if (t.sentenceStart && /^[ \t]*:/.test(nextText)) return { score: 0, firstName: false };
       // Clinical words missing from the English list ("Coronal", "Mediastinum", "Cholecystitis") by their endings.
       if (t.sentenceStart && !t.allCaps && MEDICAL_ENDING.test(t.lower)) return { score: 0.3, firstName: false };
       // At a sentence start an unknown capitalised word may be a clinical term ("Diuresed"): weaker, still kept
