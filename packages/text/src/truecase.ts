@@ -5,6 +5,7 @@
  * clinical vocabulary (safe-list, clinical word endings), nor a number; single letters between two such words
  * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
  */
+import { MONTHS, WEEKDAYS } from './detect/dates.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SAYING_AFTER, SIGN_OFF_BEFORE } from './detect/names.ts';
 import { PLACE_PREFIX } from './detect/place-compounds.ts';
 import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
@@ -69,9 +70,20 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
       SAYING_AFTER.test(after) ||
       SIGN_OFF_BEFORE.test(before) ||
       (/(?:^|[^\p{L}])(?:thanks|thank\s+you|bye|goodbye|love\s+you|miss\s+you|see\s+you),\s*$/u.test(before) &&
-        /^\s*(?:[!.?]|$)/.test(after))
+        /^\s*(?:[!.?]|$)/.test(after)) ||
+      // A vocative closing a question or an exclamation: "remember me, maria?", "don't go to town, mark!".
+      (/,[ \t]*$/.test(before) && /^[ \t]*[!?]/.test(after))
     )
       raise[i] = true;
+  }
+  // A speaker's label in a dialogue: a known first name starting a line, a colon, then what was said ("destiny:
+  // remember me?", "john: you saved my life!"); not a month ("june: ...").
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
+    if (MONTHS.includes(t.lower) || WEEKDAYS.includes(t.lower)) continue;
+    const lineStart = t.start === 0 || /\n[ \t]*$/.test(text.slice(Math.max(0, t.start - 8), t.start));
+    if (lineStart && /^:[ \t]+\p{L}/u.test(text.slice(t.end, t.end + 4))) raise[i] = true;
   }
   // After a title, a known first or last name is raised even when it is also a word: "mr. hall", "dr reed",
   // "mrs. brown".

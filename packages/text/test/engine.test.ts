@@ -637,3 +637,10 @@ test('more cues of where someone is or goes: a place, not a name, after them', (
   // A ward, a specialty or a team after the same cues stays.
   assert.deepEqual(found('Transferred to ICU. Transferred to Cardiology. Returning from Surgery.'), []);
 });
+
+test('all lower case: speakers of a dialogue and a vocative closing a question are names', () => {
+  const dialogue = 'ella: what a wife.\ndestiny: remember me, maria? when i left\nnote: none';
+  assert.deepEqual(found(dialogue), ['NAME:ella', 'NAME:destiny', 'NAME:maria']);
+  assert.deepEqual(found("don't go to town, mark!"), ['NAME:mark']);
+  assert.deepEqual(found('no, never! impression: normal'), []);
+});
