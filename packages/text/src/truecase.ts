@@ -43,10 +43,20 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
   // "my name is lee", "dear terry", "everyone calls me raven", "good morning marina".
   for (let i = 1; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text)) continue;
+    if (raise[i] || FUNCTION_WORDS.has(t.lower) || /\d/.test(t.text)) continue;
     const before = text.slice(Math.max(0, t.start - 24), t.start).toLowerCase();
+    // A surname too after a name label: "her maiden name is key", "surname: white".
     if (
-      /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named|called|calls?\s+me|name\s+is|i\s+am|i['’]m|this\s+is|good\s+(?:morning|afternoon|evening|night)|love\s+you|miss\s+you)[,\s]+$/u.test(
+      lex.last.has(t.lower) &&
+      !lex.first.has(t.lower) &&
+      /(?:^|[^\p{L}])(?:(?:last|family|maiden|sur)\s*name(?:\s+is|\s*:)|surname(?:\s+is|\s*:))\s+$/u.test(before)
+    ) {
+      raise[i] = true;
+      continue;
+    }
+    if (!lex.first.has(t.lower)) continue;
+    if (
+      /(?:^|[^\p{L}])(?:hi|hello|hey|dear|thanks|named(?:\s+(?:him|her|them))?|called|calls?\s+me|name\s+is|i\s+am|i['’]m|this\s+is|good\s+(?:morning|afternoon|evening|night)|love\s+you|miss\s+you)[,\s]+$/u.test(
         before,
       ) ||
       // "ask peer.", "tell marina to call": a name after ask or tell, then the clause ends or "to" follows.

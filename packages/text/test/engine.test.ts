@@ -643,4 +643,6 @@ test('all lower case: speakers of a dialogue and a vocative closing a question a
   assert.deepEqual(found(dialogue), ['NAME:ella', 'NAME:destiny', 'NAME:maria']);
   assert.deepEqual(found("don't go to town, mark!"), ['NAME:mark']);
   assert.deepEqual(found('no, never! impression: normal'), []);
+  assert.deepEqual(found('her maiden name is key'), ['NAME:key']);
+  assert.deepEqual(found('she named him frank'), ['NAME:frank']);
 });
