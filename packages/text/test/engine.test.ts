@@ -646,3 +646,8 @@ test('all lower case: speakers of a dialogue and a vocative closing a question a
   assert.deepEqual(found('her maiden name is key'), ['NAME:key']);
   assert.deepEqual(found('she named him frank'), ['NAME:frank']);
 });
+
+test('a text in capitals: a town that is also a common word needs a cue', () => {
+  assert.deepEqual(found('SHE WAS BORN ON 7/30/1964 AND IS DOING WELL.'), ['DATE:7/30/1964']);
+  assert.deepEqual(found('I LIVE IN READING.'), ['CITY:READING']);
+});

@@ -847,7 +847,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const startsRun =
       w.score > 0 ||
       (w.tok.initial && words[i + 1] !== undefined && words[i + 1]!.score > 0) ||
-      ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps)) ||
+      ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps) && !FUNCTION_WORDS.has(w.tok.lower)) ||
       (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex)) ||
       roleStart ||
       // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical (in English text: in

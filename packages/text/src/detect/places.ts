@@ -496,7 +496,8 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
         k--;
       }
       const before = text.slice(Math.max(lineStart, start - 12), start);
-      const num = /(\d{1,6}[A-Za-z]?)\s+$/.exec(before);
+      // Not the year of a date ("7/30/1964 AND IS DOING WELL").
+      const num = /(?<!\d[/.-]\d{1,2}[/.-])(?<!\d)(\d{1,6}[A-Za-z]?)\s+$/.exec(before);
       if (num) {
         start -= num[0].length;
         hasNumber = true;
@@ -605,7 +606,9 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
     if (matched >= 0) {
       const single = matched === i;
       const common = single && (lex.words.has(t.lower) || lex.first.has(t.lower) || lex.last.has(t.lower));
-      const conf = common ? (t.sentenceStart ? 0.3 : 0.5) : 0.85;
+      // A common word in capitals has no capital to count ("AND IS WELL", "BORN ON"): it needs a cue, as at a
+      // sentence start.
+      const conf = common ? (t.sentenceStart || t.allCaps ? 0.3 : 0.5) : 0.85;
       out.push({ start: t.start, end: tokens[matched]!.end, type: 'CITY', confidence: conf, rule: 'city.lexicon' });
     }
     // US states by name.
