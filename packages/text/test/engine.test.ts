@@ -650,4 +650,6 @@ test('all lower case: speakers of a dialogue and a vocative closing a question a
 test('a text in capitals: a town that is also a common word needs a cue', () => {
   assert.deepEqual(found('SHE WAS BORN ON 7/30/1964 AND IS DOING WELL.'), ['DATE:7/30/1964']);
   assert.deepEqual(found('I LIVE IN READING.'), ['CITY:READING']);
+  // Contractions are English words: "WEREN'T" is no name.
+  assert.deepEqual(found("WHEN THEY WEREN'T SINGING, THEY DIDN'T TALK."), []);
 });

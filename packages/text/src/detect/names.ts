@@ -256,9 +256,13 @@ export function isEnglishWord(lower: string, lex: Lexicons): boolean {
 function englishUncached(lower: string, lex: Lexicons): boolean {
   if (lex.words.has(lower)) return true;
   // Contractions and plurals: we'll, don't, I'm, patients.
-  const base = lower.replace(/['’](?:ll|re|ve|d|m|s|t)$/, '').replace(/n['’]t$/, '');
+  // "weren't", "didn't": the negation off first (else "weren'" stays, and "weren" is no word).
+  const base = /n['’]t$/.test(lower) ? lower.replace(/n['’]t$/, '') : lower.replace(/['’](?:ll|re|ve|d|m|s|t)$/, '');
   if (lower.includes('-') && lower.split('-').every((p) => p.length <= 1 || lex.words.has(p))) return true;
-  if (base !== lower && (lex.words.has(base) || base === 'i' || base === 'won' || base === 'can' || base === 'ain'))
+  if (
+    base !== lower &&
+    (lex.words.has(base) || base === 'i' || base === 'ca' || base === 'wo' || base === 'sha' || base === 'ai')
+  )
     return true;
   return lower.endsWith('s') && lex.words.has(lower.slice(0, -1));
 }
