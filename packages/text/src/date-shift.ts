@@ -35,6 +35,18 @@ function ordinal(n: number): string {
   return ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
 }
 
+/** A time after a date: hours and minutes, seconds and fractions, am/pm, a zone. */
+const TIME_TAIL = /^[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?(?:[ap]\.?m\.?|z|utc|gmt|[+-]\d{2}:?\d{2}))?$/i;
+/** Words a written date holds besides months and weekdays: ordinal endings, "of", "the", "de" ("3 de marzo"). */
+const DATE_FILLERS = new Set(['st', 'nd', 'rd', 'th', 'of', 'the', 'de', 'del', 'le', 'der', 'den', 't', 'z']);
+
+function isDateWord(word: string): boolean {
+  const w = word.toLowerCase().replace(/\.$/, '');
+  return (
+    DATE_FILLERS.has(w) || monthIndex(w) >= 0 || (w.length >= 3 && WEEKDAYS.some((d) => d.startsWith(w.slice(0, 3))))
+  );
+}
+
 function monthIndex(word: string): number {
   const w = word.toLowerCase().replace(/\.$/, '');
   if (w.length < 3) return -1;
@@ -45,10 +57,14 @@ export function shiftDateText(value: string, days: number, order: DateOrder): st
   const timeAt = value.search(/[T ]\d{1,2}:\d{2}/);
   const head = timeAt > 0 ? value.slice(0, timeAt) : value;
   const tail = timeAt > 0 ? value.slice(timeAt) : '';
+  // Only a date's own words are written back: a finding merged with a neighbour ("Massachusetts General Hospital
+  // on March 3rd, 2020") would otherwise keep the neighbour's words in the surrogate.
+  if (tail !== '' && !TIME_TAIL.test(tail)) return undefined;
   const pieces: Piece[] = [];
   for (const m of head.matchAll(/\d+|[\p{L}]+\.?/gu)) {
     pieces.push({ start: m.index, end: m.index + m[0].length, text: m[0], num: /^\d/.test(m[0]) });
   }
+  for (const p of pieces) if (!p.num && !isDateWord(p.text)) return undefined;
   // Weekday alone.
   const wd =
     pieces.length === 1 ? WEEKDAYS.findIndex((w) => w.startsWith(pieces[0]!.text.toLowerCase().slice(0, 3))) : -1;

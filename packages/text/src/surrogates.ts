@@ -27,6 +27,9 @@ export interface SurrogateOptions {
   dateOrder?: DateOrder;
 }
 
+/** A phone number whose only words are extension marks. */
+const PHONE_WORDS_ONLY =
+  /^(?:[^\p{L}]|(?<!\p{L})(?:x|ext|extension|poste|postes|apparecchio|interno|int|anexo|ramal|durchwahl|dw|lokal|toestel|wewn|klapka|mellék)(?!\p{L}))*$/iu;
 const KEEP_WORDS = new Set(
   'apt apartment suite ste unit box po p.o psc apo fpo dpo aa ae ap street st avenue ave road rd lane ln drive dr boulevard blvd court ct place pl way rue via calle rua ul and of the de del la le di da du van von hospital clinic clinics medical center centre health system healthcare infirmary hospice services nursing home rehabilitation cancer surgical imaging radiology saint mount mt'.split(
     ' ',
@@ -92,7 +95,9 @@ export class Surrogates {
         return this.words(type, value);
       case 'PHONE':
       case 'FAX':
-        return this.digits(type, value, false);
+        // Extension words stay ("x204", "ext. 12"); any other word (a finding merged with a neighbour: "John Smith
+        // 617-555-0199") is replaced like the digits.
+        return this.digits(type, value, !PHONE_WORDS_ONLY.test(value));
       default:
         return this.digits(type, value);
     }

@@ -26,7 +26,10 @@ const { allFakers } = (await import(pathToFileURL(`${dir}/dist/index.js`).href))
 };
 const values: Record<string, Set<string>> = {};
 const add = (kind: string, v: string | undefined) => {
-  if (v !== undefined && v.trim() !== '') (values[kind] ??= new Set()).add(v);
+  if (v === undefined || v.trim() === '') return;
+  const set = values[kind] ?? new Set<string>();
+  values[kind] = set;
+  set.add(v);
 };
 for (const locale of ['en_US', 'en_GB', 'en_AU', 'en_CA', 'en_IE', 'en_IN', 'en_NG', 'en_ZA', 'de', 'fr', 'es', 'it']) {
   const f = allFakers[locale];

@@ -606,6 +606,8 @@ test('titles of rank and office find names; a role or service after a title is n
     assert.deepEqual(found(t), [], t);
   // A line's first word that no list holds, before a colon, is a field label, not a speaker.
   assert.deepEqual(found('Attendees: Mary Smith, the treasurer.'), ['NAME:Mary Smith']);
+  assert.deepEqual(found('Klare: what a wife.'), ['NAME:Klare'], 'a speaker no list holds stays a name');
+  assert.deepEqual(found('Seen by Dr. May today.'), ['NAME:May']);
   // A lower-case name's first name that is also a word joins it.
   assert.deepEqual(found('Lunch with ester garay lebrón was fun.'), ['NAME:ester garay lebrón']);
 });
@@ -652,4 +654,16 @@ test('a text in capitals: a town that is also a common word needs a cue', () => 
   assert.deepEqual(found('I LIVE IN READING.'), ['CITY:READING']);
   // Contractions are English words: "WEREN'T" is no name.
   assert.deepEqual(found("WHEN THEY WEREN'T SINGING, THEY DIDN'T TALK."), []);
+});
+
+test('surrogates never keep a merged neighbour: a date with other words, a phone with a name', () => {
+  const s = new Surrogates({ key });
+  // A finding typed DATE that holds a hospital's name: no shifted date with the name left in it.
+  assert.equal(s.for('DATE', 'Massachusetts General Hospital on March 3rd, 2020'), '[DATE]');
+  assert.equal(shiftDateText('2020-03-04 11:34 John Smith', 30, 'mdy'), undefined);
+  assert.equal(shiftDateText('the 3rd of March 2020', 30, 'mdy'), 'the 2nd of April 2020');
+  // A phone number keeps its extension word, not a name merged into it.
+  const phone = s.for('PHONE', 'John Smith 617-555-0199');
+  assert.ok(!/John|Smith/.test(phone), phone);
+  assert.match(s.for('PHONE', '617-555-0199 x204'), /^\d{3}-\d{3}-\d{4} x\d{3}$/);
 });

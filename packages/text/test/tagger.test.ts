@@ -32,9 +32,9 @@ test('decoding is deterministic: two decodes of the weights give the same table 
 });
 
 test('finds lower-case names that are English words where the rules find nothing', () => {
-  // Misses of the rules on the faker-js probes (fakerjs-probes.ts frames, faker-js values) that the tagger finds.
+  // Misses of the rules on the faker-js probes (fakerjs-probes.ts frames, faker-js values) that the tagger finds
+  // ("her maiden name is beer." left this list when the rules learned a surname after a surname label).
   for (const [text, name] of [
-    ['her maiden name is beer.', 'beer'],
     ['the account belongs to prudence bonnet.', 'prudence bonnet'],
     ['can you transfer me to dale?', 'dale'],
     ['Her maiden name is Menu.', 'Menu'],

@@ -305,9 +305,10 @@ function wordEvidence(
       return { score: weight >= 300 ? 0.55 : 0.4, firstName: false };
     }
     if (!isWord && letters >= 2) {
-      // A word no name list holds starting a line with a colon after it is a field label ("Attendees:",
-      // "Comorbidities:"), not a speaker.
-      if (t.sentenceStart && /^[ \t]*:/.test(nextText)) return { score: 0, firstName: false };
+      // A word no name list holds starting a line, with a colon after it and the ending of a plural or abstract
+      // noun, is a field label ("Attendees:", "Comorbidities:"); a speaker's name in a dialogue is kept ("Ubul:").
+      if (t.sentenceStart && /^[ \t]*:/.test(nextText) && LABEL_NOUN.test(t.lower))
+        return { score: 0, firstName: false };
       // Clinical words missing from the English list ("Coronal", "Mediastinum", "Cholecystitis") by their endings.
       if (t.sentenceStart && !t.allCaps && MEDICAL_ENDING.test(t.lower)) return { score: 0.3, firstName: false };
       // At a sentence start an unknown capitalised word may be a clinical term ("Diuresed"): weaker, still kept
@@ -332,6 +333,9 @@ function wordEvidence(
     return { score: 0.55, firstName: false };
   return { score: 0, firstName: false };
 }
+
+/** Endings of plural and abstract nouns that field labels have and names do not ("attendees", "comorbidities"). */
+const LABEL_NOUN = /(?:ees|ities|ions|ments|ness|ships|ances|ences)$/;
 
 /** A short word in capitals that reads as a word: consonants and vowels alternating ("UBUL", "YACO", "ANA"). */
 const PRONOUNCEABLE = /^(?:[B-DF-HJ-NP-TV-Z]?[AEIOUY])+[B-DF-HJ-NP-TV-Z]?$/;
@@ -851,7 +855,10 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
     const startsRun =
       w.score > 0 ||
       (w.tok.initial && words[i + 1] !== undefined && words[i + 1]!.score > 0) ||
-      ((titleBefore || strongCue) && (w.tok.cap || w.tok.allCaps) && !FUNCTION_WORDS.has(w.tok.lower)) ||
+      ((titleBefore || strongCue) &&
+        (w.tok.cap || w.tok.allCaps) &&
+        // "PATIENT WAS": a function word no name list holds ("Dr. May", "Mr. Said" are names).
+        !(FUNCTION_WORDS.has(w.tok.lower) && !lex.first.has(w.tok.lower) && !lex.last.has(w.tok.lower))) ||
       (strongCue && !titleBefore && !w.safe && w.tok.text.length >= 3 && !isEnglishWord(w.tok.lower, lex)) ||
       roleStart ||
       // "Mr. vitoria": a lowercase word after a title that is neither English nor clinical (in English text: in

@@ -9,6 +9,7 @@ import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
+import { MONTHS, WEEKDAYS } from './dates.ts';
 import { LineIndex } from './line-index.ts';
 import { FUNCTION_WORDS, isEnglishWord } from './names.ts';
 
@@ -313,6 +314,9 @@ const RESIDENCE_CUE_RE =
 const PLACE_WORDS_RE =
   /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|(?:u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon)(?=[ -][\p{Lu}])))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
 
+/** A month or weekday inside the words after a cue of residence (with "on", "of" or "in" before it). */
+const CALENDAR_AFTER_PLACE = new RegExp(`[ -](?:(?:on|of|in)[ -])?(?:${[...MONTHS, ...WEEKDAYS].join('|')})\\b`, 'i');
+
 /**
  * "originally from PORT O' WARREN", "I am in Store Merløse", "lives in Cheb 2": the capitalised words after a cue
  * of residence or travel name a place. Months, weekdays, countries' own rules and clinical acronyms are left out.
@@ -322,7 +326,10 @@ function detectResidence(text: string, lex: Lexicons, out: Span[]): void {
     const s = m.index + m[0].length;
     const v = PLACE_WORDS_RE.exec(text.slice(s, s + 64));
     if (v === null) continue;
-    const value = v[0].replace(/[.!?]\s.*$/su, '').replace(/[.'’-]+$/, '');
+    let value = v[0].replace(/[.!?]\s.*$/su, '').replace(/[.'’-]+$/, '');
+    // A date after the place is not part of it: "transferred from Massachusetts General Hospital on March 3rd".
+    const calendar = CALENDAR_AFTER_PLACE.exec(value);
+    if (calendar) value = value.slice(0, calendar.index);
     const words = value.split(/[ -]/).filter((w) => /\p{L}/u.test(w));
     if (words.length === 0 || words.length > 5) continue;
     const first = words[0]!.toLowerCase();
