@@ -13,6 +13,7 @@
 import { dateShiftDays } from './calendar.ts';
 import { luhnCheckDigit, luhnValid } from './checksums.ts';
 import { type DateOrder, shiftDateText } from './date-shift.ts';
+import { MONTHS, WEEKDAYS } from './detect/dates.ts';
 import { hmacPicker } from './hmac.ts';
 import { lexicons } from './lexicon/names.ts';
 import type { PhiType } from './types.ts';
@@ -27,9 +28,28 @@ export interface SurrogateOptions {
   dateOrder?: DateOrder;
 }
 
+/** The words that mark a phone number's extension, in the languages the phone rule reads. */
+const EXTENSION_WORDS = [
+  'x',
+  'ext',
+  'extension',
+  'poste',
+  'postes',
+  'apparecchio',
+  'interno',
+  'int',
+  'anexo',
+  'ramal',
+  'durchwahl',
+  'dw',
+  'lokal',
+  'toestel',
+  'wewn',
+  'klapka',
+  'mellék',
+];
 /** A phone number whose only words are extension marks. */
-const PHONE_WORDS_ONLY =
-  /^(?:[^\p{L}]|(?<!\p{L})(?:x|ext|extension|poste|postes|apparecchio|interno|int|anexo|ramal|durchwahl|dw|lokal|toestel|wewn|klapka|mellék)(?!\p{L}))*$/iu;
+const PHONE_WORDS_ONLY = new RegExp(`^(?:[^\\p{L}]|(?<!\\p{L})(?:${EXTENSION_WORDS.join('|')})(?!\\p{L}))*$`, 'iu');
 const KEEP_WORDS = new Set(
   'apt apartment suite ste unit box po p.o psc apo fpo dpo aa ae ap street st avenue ave road rd lane ln drive dr boulevard blvd court ct place pl way rue via calle rua ul and of the de del la le di da du van von hospital clinic clinics medical center centre health system healthcare infirmary hospice services nursing home rehabilitation cancer surgical imaging radiology saint mount mt'.split(
     ' ',
@@ -41,6 +61,30 @@ function caseLike(sample: string, word: string): string {
     return word.toUpperCase();
   if (sample === sample.toLowerCase()) return word.toLowerCase();
   return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+}
+
+/**
+ * Whether `surrogate` still holds a word of `value` of four letters or more that is neither a structural word an
+ * address keeps ("Street", "Suite"), a month or weekday a shifted date may keep ("March 3" -> "March 9"), an
+ * extension mark of a phone number nor a URL's scheme.
+ */
+export function keepsValueWord(value: string, surrogate: string): boolean {
+  const kept = new Set((surrogate.toLowerCase().match(/[\p{L}\p{M}]{4,}/gu) ?? []) as string[]);
+  if (kept.size === 0) return false;
+  for (const w of value.toLowerCase().match(/[\p{L}\p{M}]{4,}/gu) ?? []) {
+    if (
+      !kept.has(w) ||
+      KEEP_WORDS.has(w) ||
+      EXTENSION_WORDS.includes(w) ||
+      w === 'http' ||
+      w === 'https' ||
+      MONTHS.some((m) => m.startsWith(w)) ||
+      WEEKDAYS.some((d) => d.startsWith(w))
+    )
+      continue;
+    return true;
+  }
+  return false;
 }
 
 export class Surrogates {
@@ -62,6 +106,9 @@ export class Surrogates {
     let r = this.memo.get(k);
     if (r === undefined) {
       r = this.compute(type, value);
+      // Fail closed: a surrogate that still holds a word of the value (a finding merged with a neighbour that the
+      // type's rewriting keeps) gives way to the placeholder.
+      if (keepsValueWord(value, r)) r = `[${type}]`;
       if (this.memo.size > 10_000) this.memo.clear();
       this.memo.set(k, r);
     }

@@ -12,6 +12,7 @@ import {
   shiftDateText,
   textCleaner,
 } from '@veil/text';
+import { keepsValueWord } from '../src/surrogates.ts';
 
 const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
 const other = new Uint8Array(32).map((_, i) => i * 5 + 3);
@@ -666,4 +667,9 @@ test('surrogates never keep a merged neighbour: a date with other words, a phone
   const phone = s.for('PHONE', 'John Smith 617-555-0199');
   assert.ok(!/John|Smith/.test(phone), phone);
   assert.match(s.for('PHONE', '617-555-0199 x204'), /^\d{3}-\d{3}-\d{4} x\d{3}$/);
+  // The last guard: a surrogate that still holds a word of its value gives way to the placeholder.
+  assert.equal(keepsValueWord('Hospital Lakeview on March 3rd', 'Hospital Lakeview on April 2nd'), true);
+  assert.equal(keepsValueWord('March 3rd, 2020', 'March 9th, 2020'), false);
+  assert.equal(keepsValueWord('12 Main Street', '48 Brindle Street'), false);
+  assert.equal(keepsValueWord('https://www.FarmerBuys.be/', 'https://www.nguyen12.example/'), false);
 });
