@@ -17,7 +17,7 @@ import {
   writeFileDurable,
   writeFileDurableAsync,
 } from '../src/release/durable.ts';
-import { ThreadPool, WorkerCrashed } from '../src/release/thread-pool.ts';
+import { ThreadPool, WorkerCrashed, WorkerFailed } from '../src/release/thread-pool.ts';
 import { Spool } from '../src/server/spool.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'veil-durable-'));
@@ -157,6 +157,33 @@ describe('release thread pool', () => {
       assert.ok(oom instanceof WorkerCrashed);
       assert.equal(oom.reason, 'ERR_WORKER_OUT_OF_MEMORY');
       assert.equal(await pool.run(5), 10, 'a new worker took over');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('workers that cannot start: the pool gives up, refuses with WorkerFailed and tells onFatal once', async () => {
+    const entry = join(root, 'never-ready.mjs');
+    writeFileSync(entry, 'process.exit(3);\n');
+    const fatal: string[] = [];
+    const pool = new ThreadPool<number, number>({
+      entry: pathToFileURL(entry),
+      size: 1,
+      workerData: null,
+      onFatal: (code) => fatal.push(code),
+    });
+    try {
+      const first = await pool.run(1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(first instanceof WorkerFailed, String(first));
+      const later = await pool.run(2).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(later instanceof WorkerFailed);
+      assert.deepEqual(fatal, ['WORKERS_KEEP_CRASHING'], 'told once, with the code');
     } finally {
       await pool.close();
     }

@@ -381,3 +381,23 @@ test('past maxConcurrentRequests a request gets 503 LLM_PROXY_BUSY with Retry-Af
     assert.ok(!audit.join('\n').includes('Smith'), 'no text in the audit');
   });
 });
+
+test('scrub threads that cannot start: every request gets 503 LLM_PROXY_SCRUB_UNAVAILABLE, the log says so once', async () => {
+  const logged: string[] = [];
+  await withProxy(
+    { scrubWorkers: 1 },
+    async (base, audit) => {
+      const before = seen.length;
+      for (let i = 0; i < 2; i++) {
+        const r = await chat(base, 'short', PHI_TEXT);
+        assert.equal(r.status, 503);
+        assert.equal((JSON.parse(r.text) as { error: { code: string } }).error.code, 'LLM_PROXY_SCRUB_UNAVAILABLE');
+      }
+      assert.equal(seen.length, before, 'nothing went upstream');
+      assert.equal(logged.length, 1);
+      assert.match(logged[0]!, /^LLM_PROXY_SCRUB_UNAVAILABLE: .*WORKERS_KEEP_CRASHING/);
+      assert.ok(!`${logged.join('')}${audit.join('')}`.includes('Smith'), 'no text in the log or the audit');
+    },
+    { scrubFaultForTests: { marker: '', kind: 'start' }, log: (m) => logged.push(m) },
+  );
+});

@@ -61,7 +61,13 @@ Example:
         const audit = config.auditFile
           ? (line: string) => appendFileSync(config.auditFile!, `${line}\n`)
           : (line: string) => process.stderr.write(`${line}\n`);
-        const server = createLlmProxy({ upstream: upstream.href, key, config, audit });
+        const server = createLlmProxy({
+          upstream: upstream.href,
+          key,
+          config,
+          audit,
+          log: (m) => process.stderr.write(`veil llm-proxy: ${m}\n`),
+        });
         await new Promise<void>((resolve, reject) => {
           server.once('error', (e: NodeJS.ErrnoException) =>
             reject(new CliError(EXIT_USAGE, `cannot listen on ${flags.bind}:${port} (${e.code ?? 'error'})`)),

@@ -34,6 +34,8 @@ export interface LlmProxyOptions {
   audit: (line: string) => void;
   /** Test-only: make the scrub worker fail on a marked body (scrub-pool.ts). Never set from the config. */
   scrubFaultForTests?: ScrubFaultForTests;
+  /** Operational messages (no request text): the scrub threads could not start, every request gets 503. */
+  log?: (message: string) => void;
 }
 
 export interface AuditRecord {
@@ -122,7 +124,14 @@ export function createLlmProxy(options: LlmProxyOptions): Server {
   const callerId = (auth: string | undefined) =>
     auth ? createHmac('sha256', key).update(`caller:${auth}`).digest('hex').slice(0, 12) : 'anonymous';
 
-  const scrubber = createScrubber({ workers: config.scrubWorkers, faultForTests: options.scrubFaultForTests });
+  const scrubber = createScrubber({
+    workers: config.scrubWorkers,
+    faultForTests: options.scrubFaultForTests,
+    onUnavailable: (code) =>
+      options.log?.(
+        `LLM_PROXY_SCRUB_UNAVAILABLE: the scrub threads cannot run (${code}); every request is refused with 503 until restart (scrubWorkers 0 scrubs in-process)`,
+      ),
+  });
 
   // Requests being handled: past config.maxConcurrentRequests a request is refused before its body is read.
   let inFlight = 0;

@@ -17,11 +17,12 @@ import { SCRUB_REFUSALS, type ScrubOutcome, ScrubRefused, type ScrubRequest, scr
 
 /**
  * Test-only (never read from the config): the worker throws (kind 'throw') or its thread exits ('exit') on a request
- * body that holds `marker`, to prove that a failing worker fails its request closed and is replaced.
+ * body that holds `marker`, to prove that a failing worker fails its request closed and is replaced; or every
+ * thread exits before it is ready ('start'), to prove that the proxy refuses with 503 and says so once.
  */
 export interface ScrubFaultForTests {
   readonly marker: string;
-  readonly kind: 'throw' | 'exit';
+  readonly kind: 'throw' | 'exit' | 'start';
 }
 
 /** The scrub could not run: 5xx, nothing forwarded. */
@@ -59,7 +60,12 @@ function workerEntry(): URL {
   return new URL('../src/llm/scrub-worker-entry.mjs', import.meta.url);
 }
 
-export function createScrubber(o: { workers: number; faultForTests?: ScrubFaultForTests | undefined }): Scrubber {
+export function createScrubber(o: {
+  workers: number;
+  faultForTests?: ScrubFaultForTests | undefined;
+  /** Told once when the scrub threads cannot run at all (every request then gets 503). */
+  onUnavailable?: ((code: string) => void) | undefined;
+}): Scrubber {
   if (o.workers <= 0) {
     return {
       scrub: async (request) => {
@@ -79,6 +85,7 @@ export function createScrubber(o: { workers: number; faultForTests?: ScrubFaultF
     size: o.workers,
     workerData: o.faultForTests ? { fault: o.faultForTests } : null,
     resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
+    ...(o.onUnavailable ? { onFatal: o.onUnavailable } : {}),
   });
   const scrub = async (request: ScrubRequest): Promise<ScrubOutcome> => {
     try {

@@ -4,7 +4,8 @@
  * Speaks release/thread-pool.ts's protocol; answers plain data (the scrubbed JSON text, surrogate -> original pairs,
  * counts) or a code, never a message (a message might quote the prompt).
  *
- * workerData may hold a test-only fault (ScrubFaultForTests): the thread throws or exits on a body holding the marker.
+ * workerData may hold a test-only fault (ScrubFaultForTests): the thread throws or exits on a body holding the marker,
+ * or exits before it is ready.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ScrubRefused, type ScrubRequest, scrubRequest } from './scrub.ts';
@@ -14,6 +15,8 @@ const port = parentPort;
 if (!port) throw new Error('scrub-worker runs as a worker thread');
 const fault = (workerData as { fault?: ScrubFaultForTests } | null)?.fault;
 const marker = fault ? Buffer.from(fault.marker, 'utf8') : undefined;
+// A thread that cannot start (kind 'start'): it exits before it is ready.
+if (fault?.kind === 'start') process.exit(71);
 
 port.on('message', (m: { id: number; request: ScrubRequest }) => {
   try {

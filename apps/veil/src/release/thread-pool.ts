@@ -35,6 +35,8 @@ export interface ThreadPoolOptions {
   readonly size: number;
   readonly workerData: unknown;
   readonly resourceLimits?: ResourceLimits;
+  /** Called once when the pool gives up (workers cannot start, or one reported a fatal code): an operator's cue. */
+  readonly onFatal?: (code: string) => void;
 }
 
 type FromPoolWorker =
@@ -127,8 +129,7 @@ export class ThreadPool<Req, Res> {
           this.#startFailures = 0;
           this.#dispatch();
         } else {
-          this.#fatal = m.code;
-          for (const p of this.#queue.splice(0)) p.reject(new WorkerFailed(m.code));
+          this.#giveUp(m.code);
         }
         return;
       }
@@ -156,10 +157,17 @@ export class ThreadPool<Req, Res> {
     if (!s.ready) this.#startFailures++;
     const i = this.#slots.indexOf(s);
     if (this.#startFailures > 3 * this.#slots.length) {
-      this.#fatal ??= 'WORKERS_KEEP_CRASHING';
-      for (const q of this.#queue.splice(0)) q.reject(new WorkerFailed(this.#fatal));
+      this.#giveUp('WORKERS_KEEP_CRASHING');
       return;
     }
     this.#slots[i] = this.#spawn();
+  }
+
+  /** Every later request is refused with WorkerFailed; the first cause is kept and reported once. */
+  #giveUp(code: string): void {
+    const first = this.#fatal === undefined;
+    this.#fatal ??= code;
+    for (const q of this.#queue.splice(0)) q.reject(new WorkerFailed(this.#fatal));
+    if (first) this.#o.onFatal?.(this.#fatal);
   }
 }
