@@ -42,6 +42,8 @@ export interface PooledStepsOptions {
   /** The processing attempts of a job (processing.maxAttempts): a crash on the last one quarantines it. */
   readonly maxAttempts: number;
   readonly duplicateUid?: 'quarantine' | 'version';
+  /** Told once when the release threads cannot run at all (jobs then wait, retried, until a restart). */
+  readonly onFatal?: (code: string) => void;
 }
 
 export interface PooledSteps {
@@ -80,6 +82,7 @@ export function createPooledSteps(o: PooledStepsOptions): PooledSteps {
     size: o.threads,
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: o.maxOldGenerationSizeMb },
+    ...(o.onFatal ? { onFatal: o.onFatal } : {}),
   });
   const steps: Step[] = STEP_NAMES.map((name) => ({
     name,

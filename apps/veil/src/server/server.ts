@@ -269,6 +269,8 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     maxOldGenerationSizeMb: cfg.processing.threadHeapMb,
     maxAttempts: cfg.processing.maxAttempts,
     duplicateUid: cfg.processing.duplicateUid,
+    onFatal: (code) =>
+      log.error({ event: 'release.threads.unavailable', code }, 'release threads cannot run; jobs wait until restart'),
   });
   // The encrypted crosswalk (governance/crosswalk-step.ts): identities sealed to crosswalk.publicKey, in the store.
   const steps = withCrosswalk(pooled.steps, { gov, projectKey: o.key, publicKeyPem: crosswalkPem });
