@@ -637,6 +637,8 @@ test('more cues of where someone is or goes: a place, not a name, after them', (
   assert.deepEqual(found('Flight delayed out of Brindlemoor.'), ['CITY:Brindlemoor']);
   assert.deepEqual(found('Lives alone in Ostervaal with her cat.'), ['CITY:Ostervaal']);
   assert.deepEqual(found('She commutes between Quastavik and the coast.'), ['CITY:Quastavik']);
+  // A town's district number is part of it.
+  assert.deepEqual(found('The orchestra serving Cheb 2 is famous.'), ['CITY:Cheb 2']);
   // A ward, a specialty or a team after the same cues stays.
   assert.deepEqual(found('Transferred to ICU. Transferred to Cardiology. Returning from Surgery.'), []);
 });

@@ -593,6 +593,9 @@ function detectStreets(text: string, tokens: readonly Token[], lex: Lexicons, ou
   }
 }
 
+/** A district number of one or two digits after a town, then a clause end or a lower-case word. */
+const CITY_DISTRICT = /^[ \t]\d{1,2}(?=[ \t]+\p{Ll}|[ \t]*(?:[,;!?)]|\.(?!\d)|\r?\n|$))/u;
+
 function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicons, out: Span[]): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -616,7 +619,11 @@ function detectCitiesStates(text: string, tokens: readonly Token[], lex: Lexicon
       // A common word in capitals has no capital to count ("AND IS WELL", "BORN ON"): it needs a cue, as at a
       // sentence start.
       const conf = common ? (t.sentenceStart || t.allCaps ? 0.3 : 0.5) : 0.85;
-      out.push({ start: t.start, end: tokens[matched]!.end, type: 'CITY', confidence: conf, rule: 'city.lexicon' });
+      let end = tokens[matched]!.end;
+      // A town's district number after it: "Cheb 2", "Praha 10" (a clause end or a lower-case word follows).
+      const district = common ? null : CITY_DISTRICT.exec(text.slice(end, end + 8));
+      if (district) end += district[0].length;
+      out.push({ start: t.start, end, type: 'CITY', confidence: conf, rule: 'city.lexicon' });
     }
     // US states by name.
     stateFirstWords ??= new Set([...lex.states.keys()].map((k) => k.split(' ')[0]!));
