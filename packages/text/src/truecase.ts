@@ -147,12 +147,14 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
     if (last < 0 || (last === i && (FUNCTION_WORDS.has(tokens[i]!.lower) || tokens[i]!.text.length < 3))) continue;
     for (let k = i; k <= last; k++) if (tokens[k]!.text.length > 1 || k === i) raise[k] = true;
   }
-  // A common first name that is also a word, right before a raised surname: "mark samoylova", "grace t. muris".
+  // A common first name that is also a word, right before a raised surname: "mark samoylova", "grace t. muris";
+  // with an initial between them any known first name ("valentine s. yermakov").
   for (let i = tokens.length - 2; i >= 0; i--) {
     const t = tokens[i]!;
-    if (raise[i] || (lex.first.get(t.lower) ?? 0) < 100 || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
+    if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
     let k = i + 1;
     if (tokens[k]!.text.length === 1 && k + 1 < tokens.length) k++;
+    if ((lex.first.get(t.lower) ?? 0) < 100 && k === i + 1) continue;
     const s = tokens[k]!;
     // The surname must be a known name or hold a letter outside ASCII: "rose periventricular" stays.
     const surname = lex.last.has(s.lower) || lex.first.has(s.lower) || /[^ -~]/.test(s.text);

@@ -650,6 +650,8 @@ test('all lower case: speakers of a dialogue and a vocative closing a question a
   assert.deepEqual(found('no, never! impression: normal'), []);
   assert.deepEqual(found('her maiden name is key'), ['NAME:key']);
   assert.deepEqual(found('she named him frank'), ['NAME:frank']);
+  // A known first name, an initial, a surname no English list holds: "valentine" joins though it is rare.
+  assert.deepEqual(found('a film directed by valentine s. yermakov'), ['NAME:valentine s. yermakov']);
 });
 
 test('a text in capitals: a town that is also a common word needs a cue', () => {
