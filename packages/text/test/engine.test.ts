@@ -598,6 +598,7 @@ test('titles of rank and office find names; a role or service after a title is n
   assert.deepEqual(found('senator davis-robel voted against the bill.'), ['NAME:davis-robel']);
   assert.deepEqual(found('Detective Inspector Hill arrived.'), ['NAME:Hill']);
   assert.deepEqual(found('Dr. Piper Feil reviewed the scan.'), ['NAME:Piper Feil']);
+  assert.deepEqual(found('Ahmed al-Hassan arrived.'), ['NAME:Ahmed al-Hassan'], 'a particle joined to the surname');
   for (const t of [
     'Nurse Manager on call.',
     'Call Patient Services.',

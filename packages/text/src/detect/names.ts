@@ -334,6 +334,9 @@ function wordEvidence(
   return { score: 0, firstName: false };
 }
 
+/** A surname with a lower-case particle joined to it: "al-Hassan", "el-Amin", "bin-Salem", "d'Artagnan". */
+const PARTICLE_PREFIXED = /^(?:al|el|ul|as|ad|bin|ibn|abu|bint|ben|d)[-'’]\p{Lu}/u;
+
 /** Endings of plural and abstract nouns that field labels have and names do not ("attendees", "comorbidities"). */
 const LABEL_NOUN = /(?:ees|ities|ions|ments|ness|ships|ances|ences)$/;
 
@@ -911,7 +914,7 @@ export function detectNames(text: string, tokens: readonly Token[]): Span[] {
       const surname =
         // A first name that is also a word counts when it has evidence of its own ("Garnet Tong").
         (hasFirst || (a.initial && j > i) || (j === i && w.score > 0 && lex.first.has(a.lower))) &&
-        (b.tok.cap || b.tok.allCaps) &&
+        (b.tok.cap || b.tok.allCaps || PARTICLE_PREFIXED.test(b.tok.text)) &&
         !b.safe &&
         b.score === 0 &&
         !CALENDAR.has(b.tok.lower) &&
