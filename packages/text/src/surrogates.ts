@@ -14,6 +14,7 @@ import { dateShiftDays } from './calendar.ts';
 import { luhnCheckDigit, luhnValid } from './checksums.ts';
 import { type DateOrder, shiftDateText } from './date-shift.ts';
 import { MONTHS, WEEKDAYS } from './detect/dates.ts';
+import { EXTENSION_WORDS } from './detect/patterns.ts';
 import { hmacPicker } from './hmac.ts';
 import { lexicons } from './lexicon/names.ts';
 import type { PhiType } from './types.ts';
@@ -28,26 +29,6 @@ export interface SurrogateOptions {
   dateOrder?: DateOrder;
 }
 
-/** The words that mark a phone number's extension, in the languages the phone rule reads. */
-const EXTENSION_WORDS = [
-  'x',
-  'ext',
-  'extension',
-  'poste',
-  'postes',
-  'apparecchio',
-  'interno',
-  'int',
-  'anexo',
-  'ramal',
-  'durchwahl',
-  'dw',
-  'lokal',
-  'toestel',
-  'wewn',
-  'klapka',
-  'mellék',
-];
 /** A phone number whose only words are extension marks. */
 const PHONE_WORDS_ONLY = new RegExp(`^(?:[^\\p{L}]|(?<!\\p{L})(?:${EXTENSION_WORDS.join('|')})(?!\\p{L}))*$`, 'iu');
 const KEEP_WORDS = new Set(

@@ -56,7 +56,6 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
-/** True when only spaces, quotes or brackets stand between `pos` and the start, a line break or . ! ? : */
 /**
  * The index of the first token whose `key` (start or fullEnd; both grow in text order) is at or after `pos`, by
  * binary search; tokens.length when none.
@@ -72,6 +71,7 @@ export function firstTokenFrom(tokens: readonly Token[], pos: number, key: 'star
   return lo;
 }
 
+/** True when only spaces, quotes or brackets stand between `pos` and the start, a line break or . ! ? : */
 export function isSentenceStart(text: string, pos: number): boolean {
   for (let i = pos - 1; i >= 0; i--) {
     const c = text.charAt(i);

@@ -5,7 +5,7 @@
  * clinical vocabulary (safe-list, clinical word endings), nor a number; single letters between two such words
  * become initials ("eric g. samoylova"), and a US state abbreviation between a comma and a ZIP is raised (", mp 35739"). The rules then run on the copy too, and offsets carry over unchanged.
  */
-import { MONTHS, WEEKDAYS } from './detect/dates.ts';
+import { CALENDAR } from './detect/dates.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SAYING_AFTER, SIGN_OFF_BEFORE } from './detect/names.ts';
 import { PLACE_PREFIX } from './detect/place-compounds.ts';
 import { LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER } from './lexicon/medical.ts';
@@ -91,7 +91,7 @@ export function truecase(text: string, tokens: readonly Token[], lex: Lexicons):
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (raise[i] || !lex.first.has(t.lower) || FUNCTION_WORDS.has(t.lower) || t.text.length < 3) continue;
-    if (MONTHS.includes(t.lower) || WEEKDAYS.includes(t.lower)) continue;
+    if (CALENDAR.has(t.lower)) continue;
     const lineStart = t.start === 0 || /\n[ \t]*$/.test(text.slice(Math.max(0, t.start - 8), t.start));
     if (lineStart && /^:[ \t]+\p{L}/u.test(text.slice(t.end, t.end + 4))) raise[i] = true;
   }

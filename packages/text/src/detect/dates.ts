@@ -22,6 +22,8 @@ export const MONTHS = [
   'december',
 ];
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+/** Month and weekday names, lowercased: words that are never a name or a place on their own. */
+export const CALENDAR: ReadonlySet<string> = new Set([...MONTHS, ...WEEKDAYS]);
 
 const MON =
   '(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\\.?';

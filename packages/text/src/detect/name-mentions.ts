@@ -14,11 +14,10 @@ import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { lexicons } from '../lexicon/names.ts';
 import { firstTokenFrom, type Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
-import { MONTHS, WEEKDAYS } from './dates.ts';
+import { CALENDAR } from './dates.ts';
 import { NOT_FIRST } from './lower-case.ts';
 import { FUNCTION_WORDS, isEnglishWord, MEDICAL_ENDING, SUFFIXES, TITLES } from './names.ts';
 
-const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 /** A list separator right after an item, and right before one. */
 const SEP_AFTER = /^(?:,[ \t]+(?:and[ \t]+|or[ \t]+|&[ \t]+)?|[ \t]+(?:and|or|&)[ \t]+)/;
 const SEP_BEFORE = /(?:,[ \t]*|[ \t](?:and|or|&))[ \t]+$/;

@@ -15,7 +15,7 @@ import { EPONYM_HEADS, LATIN_CLINICAL, SAFE_ACRONYMS, SAFE_PROPER, UNITS_RE } fr
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
-import { MONTHS, WEEKDAYS } from './dates.ts';
+import { CALENDAR } from './dates.ts';
 import { LineIndex } from './line-index.ts';
 
 export const TITLES = new Set(
@@ -233,9 +233,6 @@ const VERB_HEADS = new Set([
   'grade',
   'grades',
 ]);
-
-/** Capitalised words that are neither names nor places: calendar words. */
-const CALENDAR = new Set([...MONTHS, ...WEEKDAYS]);
 
 export const MEDICAL_ENDING =
   /(?:itis|osis|omas?|a?emia|ectomy|ostomy|otomy|plasty|scopy|graphy|gram|pathy|algia|plegia|trophy|megaly|[a-z]{4}ium|[a-z]{5}(?:um|al|ous|ary)|azole|mab|nib|pril|sartan|olol|statin|cillin|mycin|cycline|floxacin|azepam|oxetine|prazole|tidine|dipine)$/;

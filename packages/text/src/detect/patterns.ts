@@ -22,9 +22,16 @@ const IPV6_RE =
   /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])/gi;
 const SSN_RE = /\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b/g;
 const SSN_CONTEXT_RE = /\b(?:SSN|SS#|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9}|\d{3}[- ]\d{2}[- ]\d{4})\b/gi;
+/** The marks of a phone number's extension, in the languages the phone rule reads (regular expression source). */
+const EXTENSION_MARK =
+  'x|ext\\.?|extension|poste|postes|apparecchio|interno|int\\.|anexo|ramal|durchwahl|dw\\.?|lokal|toestel|wewn\\.?|klapka|mellék';
+/** The same marks as words (no dots): what a phone surrogate may keep. */
+export const EXTENSION_WORDS: readonly string[] = EXTENSION_MARK.replace(/\\\.\??/g, '').split('|');
 // Groups of digits separated by spaces, dots, dashes or brackets; an optional +CC and extension. Checked below.
-const PHONE_RE =
-  /(?<![\w.+/-])(?:(?:\+|00)\d{1,3}[\s.-]?|[01][\s.-](?=\())?(?:\+?\(\+?\d{1,5}\)[\s./-]?)?(?:\(0\)\s?)?\d{1,12}(?:(?:[\s.-]|\/|-\/)\d{1,8}){0,5}(?:,?\s?(?:x|ext\.?|extension|poste|postes|apparecchio|interno|int\.|anexo|ramal|durchwahl|dw\.?|lokal|toestel|wewn\.?|klapka|mellék)\s?\d{1,6})?(?![\w/])/gi;
+const PHONE_RE = new RegExp(
+  `(?<![\\w.+/-])(?:(?:\\+|00)\\d{1,3}[\\s.-]?|[01][\\s.-](?=\\())?(?:\\+?\\(\\+?\\d{1,5}\\)[\\s./-]?)?(?:\\(0\\)\\s?)?\\d{1,12}(?:(?:[\\s.-]|\\/|-\\/)\\d{1,8}){0,5}(?:,?\\s?(?:${EXTENSION_MARK})\\s?\\d{1,6})?(?![\\w/])`,
+  'gi',
+);
 const CARD_RE = /(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)/g;
 const IBAN_RE = /\b[A-Za-z]{2}\d{2}(?:\s?[A-Za-z0-9]{4}){2,7}(?:\s?[A-Za-z0-9]{1,4})?\b/g;
 const NHS_RE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;

@@ -9,7 +9,7 @@ import { SAFE_ACRONYMS, SAFE_PROPER } from '../lexicon/medical.ts';
 import { type Lexicons, lexicons } from '../lexicon/names.ts';
 import type { Token } from '../tokens.ts';
 import type { Span } from '../types.ts';
-import { MONTHS, WEEKDAYS } from './dates.ts';
+import { CALENDAR } from './dates.ts';
 import { LineIndex } from './line-index.ts';
 import { FUNCTION_WORDS, isEnglishWord } from './names.ts';
 
@@ -315,7 +315,7 @@ const PLACE_WORDS_RE =
   /^(?:[\p{Lu}][\p{L}\p{M}'’.-]*)(?:[ -](?:[\p{Lu}][\p{L}\p{M}'’.-]*|(?:u|nad|pod|na|de|do|da|la|le|am|an|im|sur|en|di|del|of|on|upon)(?=[ -][\p{Lu}])))*(?:[ \t]\d{1,2}(?=[,.;:!?)]|\s*$))?/u;
 
 /** A month or weekday inside the words after a cue of residence (with "on", "of" or "in" before it). */
-const CALENDAR_AFTER_PLACE = new RegExp(`[ -](?:(?:on|of|in)[ -])?(?:${[...MONTHS, ...WEEKDAYS].join('|')})\\b`, 'i');
+const CALENDAR_AFTER_PLACE = new RegExp(`[ -](?:(?:on|of|in)[ -])?(?:${[...CALENDAR].join('|')})\\b`, 'i');
 
 /**
  * "originally from PORT O' WARREN", "I am in Store Merløse", "lives in Cheb 2": the capitalised words after a cue
